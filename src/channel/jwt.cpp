@@ -1,0 +1,121 @@
+#include "channel/jwt.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "core/ids.hpp"
+
+namespace parley::channel {
+namespace json = boost::json;
+namespace {
+
+constexpr std::string_view kHeaderB64 = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";  // {"alg":"HS256","typ":"JWT"}
+
+std::unexpected<Error> Malformed(std::string message) {
+  return Fail(Errc::kUnauthenticated, "malformed_token", std::move(message));
+}
+
+// A NumericDate: JSON integer, or a number with a fraction (truncated).
+std::optional<int64_t> NumericDate(const json::value* v, bool& bad) {
+  if (!v) return std::nullopt;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64() && v->as_uint64() <= static_cast<uint64_t>(INT64_MAX))
+    return static_cast<int64_t>(v->as_uint64());
+  if (v->is_double()) return static_cast<int64_t>(v->as_double());
+  bad = true;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string HmacSha256(std::string_view secret, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string SignJwt(std::string_view iss, int64_t iat, std::string_view secret) {
+  json::object claims;
+  claims["iss"] = iss;
+  claims["iat"] = iat;
+  std::string input = fmt::format("{}.{}", kHeaderB64, Base64UrlEncode(json::serialize(claims)));
+  std::string sig = HmacSha256(secret, input);
+  input.push_back('.');
+  input += Base64UrlEncode(sig);
+  return input;
+}
+
+Result<ParsedJwt> ParseJwt(std::string_view token) {
+  if (token.size() > 8192) return Malformed("The token is longer than 8 KiB.");
+  size_t d1 = token.find('.');
+  size_t d2 = d1 == std::string_view::npos ? d1 : token.find('.', d1 + 1);
+  if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos)
+    return Malformed("The token must have three base64url parts separated by dots.");
+  std::string header_raw, payload_raw;
+  ParsedJwt out;
+  if (!Base64UrlDecode(token.substr(0, d1), header_raw) ||
+      !Base64UrlDecode(token.substr(d1 + 1, d2 - d1 - 1), payload_raw) ||
+      !Base64UrlDecode(token.substr(d2 + 1), out.signature))
+    return Malformed("The token's parts are not valid base64url.");
+
+  boost::system::error_code ec;
+  json::value header = json::parse(header_raw, ec);
+  if (ec || !header.is_object()) return Malformed("The token's header is not a JSON object.");
+  const json::value* alg = header.as_object().if_contains("alg");
+  if (!alg || !alg->is_string() || alg->as_string() != "HS256")
+    return Fail(Errc::kUnauthenticated, "unsupported_algorithm",
+                "Sign the token with HS256; other algorithms, none included, are refused.");
+
+  json::value payload = json::parse(payload_raw, ec);
+  if (ec || !payload.is_object()) return Malformed("The token's claims are not a JSON object.");
+  const json::object& c = payload.as_object();
+  if (const json::value* iss = c.if_contains("iss"); iss && iss->is_string())
+    out.claims.iss = std::string(iss->as_string());
+  bool bad = false;
+  out.claims.iat = NumericDate(c.if_contains("iat"), bad);
+  out.claims.exp = NumericDate(c.if_contains("exp"), bad);
+  out.claims.nbf = NumericDate(c.if_contains("nbf"), bad);
+  if (bad) return Malformed("The claims iat, exp and nbf must be numbers of seconds.");
+  out.signing_input = std::string(token.substr(0, d2));
+  return out;
+}
+
+bool SignatureMatches(const ParsedJwt& jwt, std::string_view secret) {
+  std::string expected = HmacSha256(secret, jwt.signing_input);
+  if (expected.size() != jwt.signature.size()) return false;
+  return CRYPTO_memcmp(expected.data(), jwt.signature.data(), expected.size()) == 0;
+}
+
+Result<void> CheckTokenTimes(const JwtClaims& claims, int64_t now) {
+  if (!claims.iat)
+    return Fail(Errc::kUnauthenticated, "missing_iat",
+                "Add an iat claim (issued-at, in Unix seconds) to the token.");
+  if (now - *claims.iat > kTokenLifeSeconds || (claims.exp && now > *claims.exp + kClockSkewSeconds))
+    return Fail(Errc::kUnauthenticated, "token_expired",
+                "The token is expired: tokens live five minutes; sign a fresh one per request.");
+  if (*claims.iat > now + kClockSkewSeconds || (claims.nbf && *claims.nbf > now + kClockSkewSeconds))
+    return Fail(Errc::kUnauthenticated, "token_not_yet_valid",
+                "The token is issued in the future; check the sender's clock.");
+  return {};
+}
+
+Result<std::string_view> BearerToken(std::string_view authorization) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() || authorization.substr(0, 7) != kBearer) {
+    // Accept any capitalisation of the scheme, as RFC 7235 allows.
+    if (authorization.size() > 7 && (authorization.substr(0, 7) == "bearer " ||
+                                     authorization.substr(0, 7) == "BEARER "))
+      return authorization.substr(7);
+    return Fail(Errc::kUnauthenticated, "missing_token",
+                "Send 'Authorization: Bearer <JWT>' signed with the connection's JWT secret.");
+  }
+  return authorization.substr(kBearer.size());
+}
+
+}  // namespace parley::channel

@@ -1,0 +1,262 @@
+#include "channel/outbound.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+namespace parley::channel {
+namespace json = boost::json;
+namespace {
+
+template <class... F>
+struct Overload : F... {
+  using F::operator()...;
+};
+
+std::unexpected<Error> Invalid(std::string message) {
+  return Fail(Errc::kInvalidArgument, "invalid_field", std::move(message));
+}
+
+Result<std::string> Str(const json::object& o, std::string_view field, std::string_view where,
+                        size_t max = 4096) {
+  const json::value* v = o.if_contains(field);
+  if (!v || !v->is_string() || v->as_string().empty() || v->as_string().size() > max)
+    return Invalid(fmt::format("{}{} must be a string of 1 to {} characters.", where, field, max));
+  return std::string(v->as_string());
+}
+
+Result<std::optional<std::string>> OptStr(const json::object& o, std::string_view field,
+                                          std::string_view where, size_t max = 4096) {
+  const json::value* v = o.if_contains(field);
+  if (!v || v->is_null()) return std::optional<std::string>();
+  auto s = Str(o, field, where, max);
+  if (!s) return Fail(s.error());
+  return std::optional<std::string>(std::move(*s));
+}
+
+const json::array* Arr(const json::object& o, std::string_view field) {
+  const json::value* v = o.if_contains(field);
+  return v && v->is_array() ? &v->as_array() : nullptr;
+}
+
+#define PARLEY_TRY(var, expr)            \
+  auto var##_r = (expr);                 \
+  if (!var##_r) return Fail(var##_r.error()); \
+  auto var = std::move(*var##_r)
+
+Result<OutboundBody> DecodeText(const json::object& o) {
+  TextBody t;
+  const json::value* v = o.if_contains("text");
+  if (v && v->is_string()) t.text.emplace_back(v->as_string());
+  else if (v && v->is_array()) {
+    for (const auto& line : v->as_array()) {
+      if (!line.is_string()) return Invalid("text must be an array of strings.");
+      t.text.emplace_back(line.as_string());
+    }
+  }
+  if (const json::array* atts = Arr(o, "attachments")) {
+    size_t i = 0;
+    for (const auto& a : *atts) {
+      PARLEY_TRY(att, DecodeAttachment(a, fmt::format("attachments[{}]", i++)));
+      t.attachments.push_back(std::move(att));
+    }
+  }
+  if (t.text.empty() && t.attachments.empty())
+    return Invalid("A text message needs 'text' (an array of strings) or 'attachments'.");
+  return t;
+}
+
+Result<OutboundBody> DecodeMenu(const json::object& o) {
+  MenuBody m;
+  PARLEY_TRY(title, Str(o, "title", ""));
+  m.title = std::move(title);
+  const json::array* items = Arr(o, "items");
+  if (!items || items->empty()) return Invalid("A menu needs 'items': [{text, payload}].");
+  size_t i = 0;
+  for (const auto& it : *items) {
+    std::string where = fmt::format("items[{}].", i++);
+    if (!it.is_object()) return Invalid(where + " must be an object.");
+    const auto& io = it.as_object();
+    PARLEY_TRY(text, Str(io, "text", where));
+    PARLEY_TRY(payload, Str(io, "payload", where, 1024));
+    PARLEY_TRY(image, OptStr(io, "image_url", where));
+    m.items.push_back({std::move(text), std::move(payload), std::move(image)});
+  }
+  return m;
+}
+
+Result<OutboundBody> DecodeCarousel(const json::object& o) {
+  CarouselBody c;
+  PARLEY_TRY(title, OptStr(o, "title", ""));
+  c.title = std::move(title);
+  const json::array* items = Arr(o, "items");
+  if (!items || items->empty()) return Invalid("A carousel needs 'items': [{title, buttons}].");
+  size_t i = 0;
+  for (const auto& it : *items) {
+    std::string where = fmt::format("items[{}].", i++);
+    if (!it.is_object()) return Invalid(where + " must be an object.");
+    const auto& io = it.as_object();
+    CarouselItem item;
+    PARLEY_TRY(t, Str(io, "title", where));
+    item.title = std::move(t);
+    PARLEY_TRY(sub, OptStr(io, "subtitle", where));
+    item.subtitle = std::move(sub);
+    PARLEY_TRY(img, OptStr(io, "image_url", where));
+    item.image_url = std::move(img);
+    if (const json::array* buttons = Arr(io, "buttons")) {
+      size_t j = 0;
+      for (const auto& b : *buttons) {
+        std::string bw = fmt::format("{}buttons[{}].", where, j++);
+        if (!b.is_object()) return Invalid(bw + " must be an object.");
+        const auto& bo = b.as_object();
+        Button button;
+        PARLEY_TRY(bt, Str(bo, "text", bw));
+        button.text = std::move(bt);
+        PARLEY_TRY(payload, OptStr(bo, "payload", bw, 1024));
+        PARLEY_TRY(url, OptStr(bo, "url", bw, 2048));
+        if (payload.has_value() == url.has_value())
+          return Invalid(bw + " needs exactly one of 'payload' and 'url'.");
+        button.payload = std::move(payload);
+        button.url = std::move(url);
+        item.buttons.push_back(std::move(button));
+      }
+    }
+    c.items.push_back(std::move(item));
+  }
+  return c;
+}
+
+Result<OutboundBody> DecodeLinkButton(const json::object& o) {
+  PARLEY_TRY(title, Str(o, "title", ""));
+  PARLEY_TRY(label, Str(o, "label", ""));
+  PARLEY_TRY(url, Str(o, "url", "", 2048));
+  return LinkButtonBody{std::move(title), std::move(label), std::move(url)};
+}
+
+#undef PARLEY_TRY
+
+}  // namespace
+
+const char* SenderName(Sender s) {
+  switch (s) {
+    case Sender::kBot: return "bot";
+    case Sender::kCsr: return "csr";
+    case Sender::kSystem: return "system";
+  }
+  return "system";
+}
+
+std::optional<Sender> ParseSender(std::string_view s) {
+  if (s == "bot") return Sender::kBot;
+  if (s == "csr") return Sender::kCsr;
+  if (s == "system") return Sender::kSystem;
+  return std::nullopt;
+}
+
+const char* TypeName(const OutboundBody& body) {
+  return std::visit(Overload{
+                        [](const TextBody&) { return "text"; },
+                        [](const MenuBody&) { return "menu"; },
+                        [](const CarouselBody&) { return "carousel"; },
+                        [](const LinkButtonBody&) { return "link_button"; },
+                        [](const TypingBody&) { return "typing_indicator"; },
+                        [](const WaitTimeBody&) { return "wait_time"; },
+                        [](const CsrEndSessionBody&) { return "csr_end_session"; },
+                    },
+                    body);
+}
+
+bool IsMessage(const OutboundBody& body) { return body.index() <= 3; }
+
+json::object BodyToJson(const OutboundBody& body) {
+  json::object o;
+  o["type"] = TypeName(body);
+  std::visit(Overload{
+                 [&](const TextBody& t) {
+                   json::array lines;
+                   for (const auto& l : t.text) lines.emplace_back(l);
+                   o["text"] = std::move(lines);
+                   if (!t.attachments.empty()) {
+                     json::array atts;
+                     for (const auto& a : t.attachments) atts.push_back(ToJson(a));
+                     o["attachments"] = std::move(atts);
+                   }
+                 },
+                 [&](const MenuBody& m) {
+                   o["title"] = m.title;
+                   json::array items;
+                   for (const auto& i : m.items) {
+                     json::object io{{"text", i.text}, {"payload", i.payload}};
+                     if (i.image_url) io["image_url"] = *i.image_url;
+                     items.push_back(std::move(io));
+                   }
+                   o["items"] = std::move(items);
+                 },
+                 [&](const CarouselBody& c) {
+                   if (c.title) o["title"] = *c.title;
+                   json::array items;
+                   for (const auto& i : c.items) {
+                     json::object io{{"title", i.title}};
+                     if (i.subtitle) io["subtitle"] = *i.subtitle;
+                     if (i.image_url) io["image_url"] = *i.image_url;
+                     json::array buttons;
+                     for (const auto& b : i.buttons) {
+                       json::object bo{{"text", b.text}};
+                       if (b.payload) bo["payload"] = *b.payload;
+                       if (b.url) bo["url"] = *b.url;
+                       buttons.push_back(std::move(bo));
+                     }
+                     io["buttons"] = std::move(buttons);
+                     items.push_back(std::move(io));
+                   }
+                   o["items"] = std::move(items);
+                 },
+                 [&](const LinkButtonBody& l) {
+                   o["title"] = l.title;
+                   o["label"] = l.label;
+                   o["url"] = l.url;
+                 },
+                 [](const TypingBody&) {},
+                 [&](const WaitTimeBody& w) {
+                   o["waitTime"] = w.wait_seconds;
+                   o["queue_position"] = w.queue_position;
+                 },
+                 [](const CsrEndSessionBody&) {},
+             },
+             body);
+  return o;
+}
+
+json::object ToJson(const OutboundEvent& e) {
+  json::object o = BodyToJson(e.body);
+  o["customer_id"] = e.customer_id;
+  o["event_id"] = e.event_id;
+  o["seq"] = e.seq;
+  o["from"] = SenderName(e.from);
+  if (IsMessage(e.body)) o["message_id"] = e.event_id;
+  if (e.csr_name) o["csr_name"] = *e.csr_name;
+  return o;
+}
+
+Result<OutboundBody> DecodeOutboundBody(const json::value& v) {
+  if (!v.is_object()) return Invalid("The message must be a JSON object with a 'type'.");
+  const json::object& o = v.as_object();
+  const json::value* type = o.if_contains("type");
+  std::string_view t = type && type->is_string() ? std::string_view(type->as_string()) : "";
+  if (t == "text") return DecodeText(o);
+  if (t == "menu") return DecodeMenu(o);
+  if (t == "carousel") return DecodeCarousel(o);
+  if (t == "link_button") return DecodeLinkButton(o);
+  if (t == "typing_indicator") return TypingBody{};
+  if (t == "csr_end_session") return CsrEndSessionBody{};
+  if (t == "wait_time") {
+    WaitTimeBody w;
+    if (const json::value* s = o.if_contains("waitTime"); s && s->is_int64()) w.wait_seconds = s->as_int64();
+    if (const json::value* p = o.if_contains("queue_position"); p && p->is_int64())
+      w.queue_position = p->as_int64();
+    return w;
+  }
+  return Fail(Errc::kInvalidArgument, "unknown_type",
+              "Unknown message type: use text, menu, carousel or link_button.");
+}
+
+}  // namespace parley::channel

@@ -1,0 +1,41 @@
+#pragma once
+// The clock is injected everywhere time matters, so tests can control it.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace parley {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Wall-clock time in milliseconds since the Unix epoch. Thread-safe.
+  virtual int64_t NowMs() const = 0;
+  int64_t NowSeconds() const { return NowMs() / 1000; }
+};
+
+class SystemClock final : public Clock {
+ public:
+  int64_t NowMs() const override {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  }
+};
+
+// A clock that stands still until told to move; for tests.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(int64_t now_ms) : now_ms_(now_ms) {}
+  int64_t NowMs() const override { return now_ms_; }
+  void Set(int64_t now_ms) { now_ms_ = now_ms; }
+  void Advance(int64_t ms) { now_ms_ += ms; }
+
+ private:
+  int64_t now_ms_;
+};
+
+// RFC 3339 UTC timestamp with milliseconds, e.g. 2026-11-25T13:18:06.123Z.
+std::string FormatTimestamp(int64_t unix_ms);
+
+}  // namespace parley
