@@ -1,0 +1,75 @@
+// Deliveries survive a graceful restart: SIGTERM while the webhook is down, start again on
+// the same database, and every reply arrives in order once the webhook is back.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Server, Receiver, uid, waitFor, textEvent, range } from './harness.mjs';
+
+let server, hook;
+
+after(async () => {
+  await server?.cleanup();
+  await hook?.close();
+});
+
+test('a restart with deliveries pending loses nothing and keeps the order', async () => {
+  hook = await Receiver.start('restart');
+  server = await Server.start({ args: ['--retry-initial-ms', '20', '--retry-max-ms', '200'] });
+  const conn = await server.createConnection({ webhook: hook.url, bot: 'echo' });
+  hook.trust(conn);
+
+  // one delivered reply before the outage, so seq continues across the restart
+  const customers = range(3).map((i) => `r${i}-${uid()}`);
+  for (const c of customers) await server.send(conn, textEvent(c, `${c} #1`));
+  await waitFor(() => customers.every((c) => hook.deliveredTo(conn, c).length === 1), { message: 'first echoes' });
+
+  await hook.down();
+  for (let i = 2; i <= 5; i++) for (const c of customers) await server.send(conn, textEvent(c, `${c} #${i}`));
+  await waitFor(async () => (await server.deliveries(conn, 'failed')).length >= customers.length, {
+    timeout: 5000,
+    message: 'the server trying the dead webhook',
+  });
+  const pendingBefore = await server.deliveries(conn, 'pending');
+  const failedBefore = await server.deliveries(conn, 'failed');
+  const queued = new Set([...pendingBefore, ...failedBefore].map((d) => d.event_id));
+  assert.equal(queued.size, 12, `12 replies queued: ${JSON.stringify(pendingBefore)}`);
+  for (const d of failedBefore) {
+    assert.ok(d.attempts > 0, 'failed deliveries were attempted');
+    assert.ok(d.last_error, 'and say why they failed');
+    assert.equal(d.seq, 2, 'only the head of each conversation is attempted');
+  }
+
+  const stopped = await server.stop();
+  assert.equal(stopped.code, 0);
+  assert.ok(stopped.ms < 10000, `graceful exit took ${stopped.ms} ms`);
+
+  await server.start();
+  const pendingAfter = await server.deliveries(conn, 'pending');
+  const failedAfter = await server.deliveries(conn, 'failed');
+  assert.deepEqual(
+    new Set([...pendingAfter, ...failedAfter].map((d) => d.event_id)),
+    queued,
+    'the same deliveries are queued after the restart',
+  );
+  await hook.up();
+  await waitFor(() => customers.every((c) => hook.deliveredTo(conn, c).length >= 5), {
+    timeout: 10000,
+    message: () => `all echoes after restart: ${customers.map((c) => hook.deliveredTo(conn, c).length)}`,
+  });
+  for (const c of customers) {
+    const got = hook.deliveredTo(conn, c);
+    assert.deepEqual(got.map((e) => e.seq), range(5), c);
+    assert.deepEqual(got.map((e) => e.text[0]), range(5).map((i) => `${c} #${i}`), c);
+    assert.ok(got.slice(1).every((e) => queued.has(e.event_id)), 'the event_ids queued before the restart');
+  }
+  assert.deepEqual(hook.orderViolations(), []);
+  assert.equal(hook.rejected.length, 0);
+
+  // the transcript survived too
+  const [conv] = await server.conversationsOf(conn, customers[0]);
+  const t = (await server.conversation(conv.id)).transcript;
+  assert.equal(t.filter((e) => e.direction === 'in').length, 5);
+  assert.equal(t.filter((e) => e.direction === 'out').length, 5);
+
+  const again = await server.stop();
+  assert.equal(again.code, 0);
+});
