@@ -242,8 +242,8 @@ test('delete: gone from the list, 404 on show, 401 on /messages', async () => {
   assert.equal((await server.admin('DELETE', `/api/v1/connections/${conn.connection_id}`)).status, 404);
 });
 
-test('without --allow-insecure-webhooks, http and private, loopback or link-local targets are refused', async () => {
-  const strict = await Server.start({ insecure: false });
+test('without --allow-insecure-webhooks, http and private, loopback or link-local targets are refused; --public-url', async () => {
+  const strict = await Server.start({ insecure: false, args: ['--public-url', 'https://parley.example.com'] });
   try {
     const refused = [
       'http://93.184.216.34/hook',
@@ -271,6 +271,7 @@ test('without --allow-insecure-webhooks, http and private, loopback or link-loca
       client_webhook: 'https://93.184.216.34/hook',
     });
     assert.equal(ok.status, 201, `a public https address is fine: ${ok.text}`);
+    assert.equal(ok.json.digital_messaging_webhook, 'https://parley.example.com/messages', '--public-url');
     const patch = await strict.admin('PATCH', `/api/v1/connections/${ok.json.connection_id}`, {
       client_webhook: 'https://127.0.0.1/hook',
     });

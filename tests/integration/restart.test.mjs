@@ -73,3 +73,53 @@ test('a restart with deliveries pending loses nothing and keeps the order', asyn
   const again = await server.stop();
   assert.equal(again.code, 0);
 });
+
+test('SIGTERM under load: exit 0 within 10 s, and every acknowledged message survives', async () => {
+  const hook2 = await Receiver.start('sigterm');
+  const s = await Server.start({ args: ['--retry-initial-ms', '20', '--retry-max-ms', '200'] });
+  try {
+    const conn = await s.createConnection({ webhook: hook2.url, bot: 'echo' });
+    hook2.trust(conn);
+    const acked = [];
+    let stop = false;
+    let sent = 0;
+    const poster = async (p) => {
+      for (let n = 0; !stop; n++) {
+        const ev = textEvent(`g${p}-${uid().slice(0, 8)}`, `g${p} m${n}`);
+        try {
+          const r = await s.post(conn, ev, { timeout: 5000 });
+          sent++;
+          if (r.status === 200) acked.push(ev);
+          else assert.equal(r.status, 503, `while shutting down: ${r.status} ${r.text}`);
+        } catch {
+          return; // the server closed: not acknowledged
+        }
+      }
+    };
+    const posters = range(4).map(poster);
+    await waitFor(() => sent >= 100, { message: 'load' });
+    const stopped = await s.stop();
+    stop = true;
+    await Promise.all(posters);
+    assert.equal(stopped.code, 0);
+    assert.ok(stopped.ms < 10000, `exit took ${stopped.ms} ms`);
+
+    await s.start();
+    const inbound = new Set();
+    for (const c of await s.conversations()) {
+      if (c.connection_id !== conn.connection_id) continue;
+      for (const e of (await s.conversation(c.id)).transcript) if (e.direction === 'in') inbound.add(e.message_id);
+    }
+    const lost = acked.filter((ev) => !inbound.has(ev.message_id));
+    assert.deepEqual(lost.map((ev) => ev.text[0]), [], `acknowledged before SIGTERM but not stored`);
+    const echoed = () => new Set(hook2.delivered().map((e) => e.text[0]));
+    await waitFor(() => acked.every((ev) => echoed().has(ev.text[0])), {
+      timeout: 15000,
+      message: () => `echoes after the restart: ${acked.filter((ev) => echoed().has(ev.text[0])).length}/${acked.length}`,
+    });
+    await s.stop();
+  } finally {
+    await s.cleanup();
+    await hook2.close();
+  }
+});
