@@ -1,0 +1,343 @@
+#include "conversation/conversation_service.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace parley::conversation {
+namespace json = boost::json;
+using storage::ConversationRecord;
+using storage::DeliveryRecord;
+using storage::EventRecord;
+using storage::Tx;
+
+namespace {
+
+constexpr const char* kStateBot = "bot";
+constexpr const char* kStateQueued = "queued";
+constexpr const char* kStateEnded = "ended";
+
+json::value ParseOrNull(const std::optional<std::string>& text) {
+  if (!text) return nullptr;
+  boost::system::error_code ec;
+  json::value v = json::parse(*text, ec);
+  return ec ? json::value(nullptr) : v;
+}
+
+json::object ParseObject(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  return !ec && v.is_object() ? v.as_object() : json::object();
+}
+
+json::object InboundPayload(const channel::CustomerText& t) {
+  json::object o;
+  o["type"] = "text";
+  json::array lines;
+  for (const auto& l : t.text) lines.emplace_back(l);
+  o["text"] = std::move(lines);
+  if (t.customer_name) o["customer_name"] = *t.customer_name;
+  if (t.postback) o["postback"] = *t.postback;
+  if (!t.attachments.empty()) {
+    json::array atts;
+    for (const auto& a : t.attachments) atts.push_back(channel::ToJson(a));
+    o["attachments"] = std::move(atts);
+  }
+  if (!t.context_data.empty()) o["context_data"] = t.context_data;
+  return o;
+}
+
+bot::CustomerTurn TurnFor(const ConversationRecord& conv) {
+  bot::CustomerTurn turn;
+  turn.conversation_id = conv.id;
+  turn.customer_id = conv.customer_id;
+  turn.customer_name = conv.customer_name;
+  turn.context = ParseObject(conv.context_json);
+  return turn;
+}
+
+}  // namespace
+
+ConversationService::ConversationService(storage::Store& store, const bot::BotRegistry& bots,
+                                         const Clock& clock, IdGenerator& ids, OutboundSink& sink,
+                                         ActionRunner& actions)
+    : store_(store), bots_(bots), clock_(clock), ids_(ids), sink_(sink), actions_(actions) {}
+
+DeliveryRecord ConversationService::AppendOutbound(ConversationRecord& conv,
+                                                   channel::OutboundBody body,
+                                                   channel::Sender from,
+                                                   std::optional<std::string> csr_name,
+                                                   int64_t now) {
+  channel::OutboundEvent event;
+  event.event_id = ids_.Uuid();
+  event.customer_id = conv.customer_id;
+  event.seq = ++conv.last_out_seq;
+  event.from = from;
+  event.csr_name = csr_name;
+  event.body = std::move(body);
+
+  EventRecord e;
+  e.conversation_id = conv.id;
+  e.position = ++conv.last_position;
+  e.connection_id = conv.connection_id;
+  e.direction = "out";
+  e.seq = event.seq;
+  e.sender = channel::SenderName(from);
+  e.csr_name = std::move(csr_name);
+  e.type = channel::TypeName(event.body);
+  e.event_id = event.event_id;
+  if (channel::IsMessage(event.body)) e.message_id = event.event_id;
+  // The stored payload is the exact wire body, so delivery and replay send what was recorded.
+  e.payload_json = json::serialize(channel::ToJson(event));
+  e.created_at_ms = now;
+  e.delivery_status = "pending";
+  e.next_attempt_at_ms = now;
+  return DeliveryRecord{std::move(e), conv.customer_id};
+}
+
+Result<void> ConversationService::ApplyBotReply(Tx& tx, ConversationRecord& conv,
+                                                bot::BotReply reply, int64_t now,
+                                                InboundOutcome& out) {
+  for (auto& body : reply.messages) {
+    DeliveryRecord d = AppendOutbound(conv, std::move(body), channel::Sender::kBot, std::nullopt, now);
+    auto inserted = tx.InsertEvent(d.event);
+    if (!inserted) return Fail(inserted.error());
+    out.outbound.push_back(std::move(d));
+  }
+  if (reply.state.is_null()) conv.dialog_state_json.reset();
+  else conv.dialog_state_json = json::serialize(reply.state);
+  if (reply.next == bot::BotReply::Next::kEscalate) {
+    conv.state = kStateQueued;
+    conv.owner = "queue:" + reply.queue.value_or("default");
+  }
+  out.call = std::move(reply.call);
+  return {};
+}
+
+Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
+                                                      const storage::ConnectionRecord& connection,
+                                                      const channel::CustomerText& text,
+                                                      int64_t now) {
+  InboundOutcome out;
+  auto seen = tx.InboundMessageSeen(connection.id, text.message_id);
+  if (!seen) return Fail(seen.error());
+  if (*seen) {
+    out.duplicate = true;
+    return out;
+  }
+  auto found = tx.FindOpenConversation(connection.id, text.customer_id);
+  if (!found) return Fail(found.error());
+  bool opened = !found->has_value();
+  ConversationRecord conv;
+  if (opened) {
+    conv.id = ids_.Uuid();
+    conv.connection_id = connection.id;
+    conv.customer_id = text.customer_id;
+    bool has_bot = connection.bot != "none";
+    conv.state = has_bot ? kStateBot : kStateQueued;
+    conv.owner = has_bot ? "bot" : "queue:default";
+    conv.created_at_ms = now;
+  } else {
+    conv = std::move(**found);
+  }
+  if (text.customer_name) conv.customer_name = text.customer_name;
+  if (!text.context_data.empty()) {
+    json::object context = ParseObject(conv.context_json);
+    for (const auto& kv : text.context_data) context[kv.key()] = kv.value();
+    conv.context_json = json::serialize(context);
+  }
+  conv.updated_at_ms = now;
+  if (opened) {
+    auto inserted = tx.InsertConversation(conv);
+    if (!inserted) return Fail(inserted.error());
+  }
+
+  EventRecord in;
+  in.conversation_id = conv.id;
+  in.position = ++conv.last_position;
+  in.connection_id = connection.id;
+  in.direction = "in";
+  in.seq = ++conv.last_in_seq;
+  in.sender = "customer";
+  in.type = "text";
+  in.message_id = text.message_id;
+  in.payload_json = json::serialize(InboundPayload(text));
+  in.created_at_ms = now;
+  auto inserted = tx.InsertEvent(in);
+  if (!inserted) return Fail(inserted.error());
+  out.conversation_id = conv.id;
+
+  if (conv.owner == "bot") {
+    if (auto b = bots_.Find(connection.bot)) {
+      bot::CustomerTurn turn = TurnFor(conv);
+      turn.text = text.text;
+      turn.postback = text.postback;
+      turn.first_turn = opened;
+      auto applied = ApplyBotReply(tx, conv, b->OnCustomerTurn(turn, ParseOrNull(conv.dialog_state_json)),
+                                   now, out);
+      if (!applied) return Fail(applied.error());
+    } else {
+      spdlog::warn("connection {} names bot '{}', which is not loaded; no reply", connection.id,
+                   connection.bot);
+    }
+  }
+  auto updated = tx.UpdateConversation(conv);
+  if (!updated) return Fail(updated.error());
+  return out;
+}
+
+Result<InboundOutcome> ConversationService::ApplyEnd(Tx& tx,
+                                                     const storage::ConnectionRecord& connection,
+                                                     const channel::CustomerEndSession& end,
+                                                     int64_t now) {
+  InboundOutcome out;
+  if (end.message_id) {
+    auto seen = tx.InboundMessageSeen(connection.id, *end.message_id);
+    if (!seen) return Fail(seen.error());
+    if (*seen) {
+      out.duplicate = true;
+      return out;
+    }
+  }
+  auto found = tx.FindOpenConversation(connection.id, end.customer_id);
+  if (!found) return Fail(found.error());
+  if (!*found) return out;  // nothing open: ending is a no-op, and still accepted
+  ConversationRecord conv = std::move(**found);
+  EventRecord in;
+  in.conversation_id = conv.id;
+  in.position = ++conv.last_position;
+  in.connection_id = connection.id;
+  in.direction = "in";
+  in.seq = ++conv.last_in_seq;
+  in.sender = "customer";
+  in.type = "customer_end_session";
+  in.message_id = end.message_id;
+  in.payload_json = R"({"type":"customer_end_session"})";
+  in.created_at_ms = now;
+  auto inserted = tx.InsertEvent(in);
+  if (!inserted) return Fail(inserted.error());
+  conv.state = kStateEnded;
+  conv.ended_at_ms = now;
+  conv.updated_at_ms = now;
+  auto updated = tx.UpdateConversation(conv);
+  if (!updated) return Fail(updated.error());
+  out.conversation_id = conv.id;
+  return out;
+}
+
+boost::asio::awaitable<Result<InboundOutcome>> ConversationService::HandleInbound(
+    storage::ConnectionRecord connection, channel::InboundEvent event) {
+  if (std::holds_alternative<channel::CustomerTyping>(event)) {
+    // Not stored; relayed to the owning agent once agents exist.
+    co_return InboundOutcome{};
+  }
+  int64_t now = clock_.NowMs();
+  auto outcome = co_await store_.Write<InboundOutcome>(
+      [this, &connection, &event, now](Tx& tx) -> Result<InboundOutcome> {
+        if (const auto* text = std::get_if<channel::CustomerText>(&event))
+          return ApplyText(tx, connection, *text, now);
+        return ApplyEnd(tx, connection, std::get<channel::CustomerEndSession>(event), now);
+      });
+  if (!outcome) co_return outcome;
+  if (!outcome->outbound.empty()) sink_.Enqueue(outcome->outbound);
+  if (outcome->call) {
+    auto executor = co_await boost::asio::this_coro::executor;
+    boost::asio::co_spawn(executor, RunAction(connection, outcome->conversation_id, *outcome->call),
+                          boost::asio::detached);
+  }
+  co_return outcome;
+}
+
+boost::asio::awaitable<void> ConversationService::RunAction(storage::ConnectionRecord connection,
+                                                            std::string conversation_id,
+                                                            bot::ExternalCall call) {
+  bot::CallOutcome result = co_await actions_.Run(std::move(call));
+  int64_t now = clock_.NowMs();
+  auto outcome = co_await store_.Write<InboundOutcome>(
+      [&](Tx& tx) -> Result<InboundOutcome> {
+        InboundOutcome out;
+        auto found = tx.GetConversation(conversation_id);
+        if (!found) return Fail(found.error());
+        // The bot speaks only while it owns the conversation.
+        if (!*found || (*found)->owner != "bot" || (*found)->state == kStateEnded) return out;
+        ConversationRecord conv = std::move(**found);
+        auto b = bots_.Find(connection.bot);
+        if (!b) return out;
+        out.conversation_id = conv.id;
+        auto applied = ApplyBotReply(
+            tx, conv, b->OnCallResult(TurnFor(conv), result, ParseOrNull(conv.dialog_state_json)),
+            now, out);
+        if (!applied) return Fail(applied.error());
+        conv.updated_at_ms = now;
+        auto updated = tx.UpdateConversation(conv);
+        if (!updated) return Fail(updated.error());
+        return out;
+      });
+  if (!outcome) {
+    spdlog::error("recording the action result of conversation {} failed: {}", conversation_id,
+                  outcome.error().message);
+    co_return;
+  }
+  if (!outcome->outbound.empty()) sink_.Enqueue(outcome->outbound);
+  if (outcome->call) {
+    auto executor = co_await boost::asio::this_coro::executor;
+    boost::asio::co_spawn(executor, RunAction(connection, conversation_id, *outcome->call),
+                          boost::asio::detached);
+  }
+}
+
+boost::asio::awaitable<Result<std::vector<ConversationRecord>>> ConversationService::List(
+    storage::ConversationFilter filter) {
+  co_return co_await store_.Read<std::vector<ConversationRecord>>(
+      [filter](Tx& tx) { return tx.ListConversations(filter); });
+}
+
+boost::asio::awaitable<Result<std::pair<ConversationRecord, std::vector<EventRecord>>>>
+ConversationService::Get(std::string id) {
+  using Out = std::pair<ConversationRecord, std::vector<EventRecord>>;
+  co_return co_await store_.Read<Out>([id](Tx& tx) -> Result<Out> {
+    auto conv = tx.GetConversation(id);
+    if (!conv) return Fail(conv.error());
+    if (!*conv)
+      return Fail(Errc::kNotFound, "conversation_not_found",
+                  "No conversation has this ID; list them with GET /api/v1/conversations.");
+    auto transcript = tx.Transcript(id);
+    if (!transcript) return Fail(transcript.error());
+    return Out{std::move(**conv), std::move(*transcript)};
+  });
+}
+
+json::object ConversationService::ToJson(const ConversationRecord& c) {
+  json::object o;
+  o["id"] = c.id;
+  o["connection_id"] = c.connection_id;
+  o["customer_id"] = c.customer_id;
+  o["customer_name"] = c.customer_name ? json::value(*c.customer_name) : json::value(nullptr);
+  o["state"] = c.state;
+  o["owner"] = c.owner;
+  o["context"] = ParseObject(c.context_json);
+  o["created_at"] = FormatTimestamp(c.created_at_ms);
+  o["updated_at"] = FormatTimestamp(c.updated_at_ms);
+  o["ended_at"] = c.ended_at_ms ? json::value(FormatTimestamp(*c.ended_at_ms)) : json::value(nullptr);
+  return o;
+}
+
+json::object ConversationService::ToJson(const EventRecord& e) {
+  json::object o;
+  o["position"] = e.position;
+  o["seq"] = e.seq;
+  o["direction"] = e.direction;
+  o["from"] = e.sender;
+  o["type"] = e.type;
+  if (e.message_id) o["message_id"] = *e.message_id;
+  if (e.event_id) o["event_id"] = *e.event_id;
+  if (e.csr_name) o["csr_name"] = *e.csr_name;
+  o["payload"] = ParseObject(e.payload_json);
+  o["created_at"] = FormatTimestamp(e.created_at_ms);
+  if (e.delivery_status) o["delivery_status"] = *e.delivery_status;
+  return o;
+}
+
+}  // namespace parley::conversation

@@ -1,0 +1,185 @@
+#include "delivery/dispatcher.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "channel/jwt.hpp"
+
+namespace parley::delivery {
+namespace asio = boost::asio;
+using storage::DeliveryRecord;
+using storage::Tx;
+
+Dispatcher::Dispatcher(asio::any_io_executor ex, storage::Store& store,
+                       const manager::ConnectionDirectory& directory, WebhookClient& client,
+                       const Clock& clock, DispatcherOptions options)
+    : strand_(asio::make_strand(ex)),
+      store_(store),
+      directory_(directory),
+      client_(client),
+      clock_(clock),
+      options_(options) {}
+
+asio::awaitable<Result<size_t>> Dispatcher::LoadPending() {
+  auto pending = co_await store_.Read<std::vector<DeliveryRecord>>(
+      [](Tx& tx) { return tx.PendingDeliveries(); });
+  if (!pending) co_return Fail(pending.error());
+  size_t n = pending->size();
+  Enqueue(std::move(*pending));
+  co_return n;
+}
+
+void Dispatcher::Enqueue(std::vector<DeliveryRecord> events) {
+  if (events.empty()) return;
+  backlog_ += events.size();
+  asio::dispatch(strand_, [this, events = std::move(events)]() mutable {
+    EnqueueOnStrand(std::move(events));
+  });
+}
+
+void Dispatcher::EnqueueOnStrand(std::vector<DeliveryRecord> events) {
+  if (stopping_) {
+    backlog_ -= events.size();
+    return;
+  }
+  for (auto& d : events) {
+    std::string conversation_id = d.event.conversation_id;
+    auto [it, fresh] = queues_.try_emplace(conversation_id);
+    it->second.events.push_back(std::move(d));
+    if (fresh) {
+      it->second.timer = std::make_shared<asio::steady_timer>(strand_);
+      asio::co_spawn(strand_, Deliver(conversation_id), asio::detached);
+    }
+  }
+}
+
+asio::awaitable<void> Dispatcher::Deliver(std::string conversation_id) {
+  for (;;) {
+    auto it = queues_.find(conversation_id);
+    if (it == queues_.end()) co_return;
+    if (stopping_ || it->second.events.empty()) {
+      backlog_ -= it->second.events.size();
+      queues_.erase(it);
+      co_return;
+    }
+    DeliveryRecord& head = it->second.events.front();
+    int64_t wait_ms = head.event.next_attempt_at_ms.value_or(0) - clock_.NowMs();
+    if (wait_ms > 0) {
+      auto timer = it->second.timer;
+      timer->expires_after(std::chrono::milliseconds(wait_ms));
+      boost::system::error_code ec;
+      co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;  // re-check: stopping, or the head changed
+    }
+    DeliveryRecord attempt = head;  // the queue may change while we wait for the webhook
+    std::string error = co_await Attempt(attempt);
+
+    it = queues_.find(conversation_id);
+    if (it == queues_.end() || it->second.events.empty()) co_return;
+    DeliveryRecord& current = it->second.events.front();
+    int64_t now = clock_.NowMs();
+    storage::EventRecord& e = current.event;
+    if (error.empty()) {
+      e.delivery_status = "delivered";
+      e.delivered_at_ms = now;
+      e.attempts += 1;
+      e.last_error.reset();
+      e.next_attempt_at_ms.reset();
+      ++delivered_;
+    } else {
+      e.attempts += 1;
+      e.last_error = error;
+      ++failed_attempts_;
+      if (options_.retry.GiveUp(e.created_at_ms, now)) {
+        e.delivery_status = "dead";
+        e.next_attempt_at_ms.reset();
+        ++dead_;
+        spdlog::warn("event {} of conversation {} dead-lettered after {} attempts: {}",
+                     e.event_id.value_or(""), e.conversation_id, e.attempts, error);
+      } else {
+        std::uniform_real_distribution<double> unit(0.0, 1.0);
+        e.next_attempt_at_ms = now + options_.retry.DelayMs(e.attempts, unit(rng_));
+      }
+    }
+    Persist(e);
+    if (e.delivery_status != "pending") {
+      it->second.events.pop_front();
+      --backlog_;
+    }
+  }
+}
+
+asio::awaitable<std::string> Dispatcher::Attempt(const DeliveryRecord& d) {
+  auto connection = directory_.Find(d.event.connection_id);
+  if (!connection) co_return "the connection was deleted";
+  HttpRequest req;
+  req.url = connection->client_webhook;
+  req.timeout = options_.timeout;
+  req.body = d.event.payload_json;
+  req.headers = {
+      {"Authorization",
+       "Bearer " + channel::SignJwt(connection->id, clock_.NowSeconds(), connection->secret)},
+      {"connection_id", connection->id},
+      {"Content-Type", "application/json"},
+  };
+  auto res = co_await client_.Post(std::move(req));
+  // Back on the strand: the client may complete on another executor.
+  co_await asio::dispatch(strand_, asio::use_awaitable);
+  if (!res) co_return res.error().message;
+  if (res->status < 200 || res->status > 299)
+    co_return fmt::format("the webhook answered {}", res->status);
+  co_return std::string();
+}
+
+void Dispatcher::Persist(const storage::EventRecord& e) {
+  bool queued = store_.SubmitWrite([e](Tx& tx) { return tx.UpdateDelivery(e).has_value(); },
+                                   [](bool) {});
+  if (!queued)
+    spdlog::warn("could not record the delivery state of event {}; it may be sent again",
+                 e.event_id.value_or(""));
+}
+
+asio::awaitable<Result<DeliveryRecord>> Dispatcher::Replay(std::string event_id) {
+  int64_t now = clock_.NowMs();
+  auto replayed = co_await store_.Write<DeliveryRecord>([event_id, now](Tx& tx) -> Result<DeliveryRecord> {
+    auto found = tx.GetDelivery(event_id);
+    if (!found) return Fail(found.error());
+    if (!*found)
+      return Fail(Errc::kNotFound, "event_not_found", "No outbound event has this event_id.");
+    DeliveryRecord d = std::move(**found);
+    if (d.event.delivery_status == "pending")
+      return Fail(Errc::kConflict, "already_pending",
+                  "This event is still being delivered; replay a dead or delivered event.");
+    d.event.delivery_status = "pending";
+    d.event.attempts = 0;
+    d.event.last_error.reset();
+    d.event.delivered_at_ms.reset();
+    d.event.next_attempt_at_ms = now;
+    // A replay restarts the retry window.
+    d.event.created_at_ms = now;
+    auto updated = tx.UpdateDelivery(d.event);
+    if (!updated) return Fail(updated.error());
+    return d;
+  });
+  if (replayed) Enqueue({*replayed});
+  co_return replayed;
+}
+
+void Dispatcher::Stop() {
+  asio::dispatch(strand_, [this] {
+    stopping_ = true;
+    for (auto& [id, q] : queues_) q.timer->cancel();
+  });
+}
+
+DispatcherStats Dispatcher::Stats() const {
+  return {delivered_.load(), failed_attempts_.load(), dead_.load(), backlog_.load()};
+}
+
+}  // namespace parley::delivery

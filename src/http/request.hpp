@@ -1,0 +1,47 @@
+#pragma once
+// What a handler sees of an HTTP exchange: plain strings, no Beast types.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "core/result.hpp"
+
+namespace parley::http {
+
+struct Request {
+  std::string method;  // upper case: GET, POST, ...
+  std::string path;    // without the query
+  std::map<std::string, std::string> query;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  std::map<std::string, std::string> params;  // from the route pattern, e.g. {id}
+
+  // The first header of that (lower-case) name.
+  std::optional<std::string_view> Header(std::string_view lower_name) const;
+  std::optional<std::string> Query(const std::string& key) const;
+  const std::string& Param(const std::string& key) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+Response Json(int status, const boost::json::value& body);
+// The error body of PROTOCOL.md §3.4; 429 and 503 carry Retry-After.
+Response ErrorResponse(const Error& error);
+Response ErrorResponse(Errc errc, std::string code, std::string message);
+
+// Parses a JSON body into a value, or the error to answer with (invalid_json, 415 when the
+// content type is not JSON).
+Result<boost::json::value> JsonBody(const Request& req);
+
+}  // namespace parley::http

@@ -1,0 +1,54 @@
+#include "http/router.hpp"
+
+namespace parley::http {
+
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+void Router::Add(std::string method, std::string pattern, Handler handler) {
+  routes_.push_back({std::move(method), SplitPath(pattern), std::move(handler)});
+}
+
+boost::asio::awaitable<Response> Router::Route(Request& req) const {
+  std::vector<std::string> segments = SplitPath(req.path);
+  bool path_known = false;
+  for (const auto& route : routes_) {
+    if (route.segments.size() != segments.size()) continue;
+    std::map<std::string, std::string> params;
+    bool match = true;
+    for (size_t i = 0; i < segments.size() && match; ++i) {
+      const std::string& s = route.segments[i];
+      if (s.size() > 2 && s.front() == '{' && s.back() == '}')
+        params[s.substr(1, s.size() - 2)] = segments[i];
+      else
+        match = s == segments[i];
+    }
+    if (!match) continue;
+    path_known = true;
+    if (route.method != req.method) continue;
+    req.params = std::move(params);
+    co_return co_await route.handler(req);
+  }
+  if (path_known) {
+    Response r = ErrorResponse(Errc::kInvalidArgument, "method_not_allowed",
+                               "This path does not accept " + req.method.substr(0, 16) + ".");
+    r.status = 405;
+    co_return r;
+  }
+  co_return ErrorResponse(Errc::kNotFound, "not_found", "No such endpoint; see DESIGN.md for the API.");
+}
+
+}  // namespace parley::http

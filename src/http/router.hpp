@@ -1,0 +1,35 @@
+#pragma once
+// Maps (method, path pattern) to a handler. Patterns are literal segments and {name}
+// captures: "/api/v1/connections/{id}/deliveries". Unknown paths answer 404, known paths with
+// another method 405, both with the JSON error body.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "http/request.hpp"
+
+namespace parley::http {
+
+using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;
+
+class Router {
+ public:
+  void Add(std::string method, std::string pattern, Handler handler);
+  // Finds the route, fills req.params and runs its handler. Thread-safe after set-up.
+  boost::asio::awaitable<Response> Route(Request& req) const;
+
+ private:
+  struct Route_ {
+    std::string method;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  std::vector<Route_> routes_;
+};
+
+std::vector<std::string> SplitPath(std::string_view path);
+
+}  // namespace parley::http

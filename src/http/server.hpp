@@ -1,0 +1,65 @@
+#pragma once
+// The HTTP/1.1 server: an acceptor and one coroutine a connection, on Boost.Beast.
+// Bounds: header size, body size (a larger body gets 413), a deadline for the header and one
+// for the body (slow clients are cut off), a keep-alive idle deadline, and a cap on open
+// connections. Requests on one connection are answered in order, one at a time, which bounds
+// pipelining to a single request in flight per connection.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "core/result.hpp"
+#include "http/router.hpp"
+
+namespace parley::http {
+
+struct ServerOptions {
+  size_t max_body_bytes = 64 * 1024;
+  size_t max_header_bytes = 16 * 1024;
+  // Bodies up to this size are read and discarded to answer 413 cleanly; larger ones make the
+  // server answer 413 and close.
+  size_t max_drained_body_bytes = 1024 * 1024;
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{30000};
+  std::chrono::milliseconds idle_timeout{60000};
+  size_t max_connections = 10000;
+};
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, const Router& router, ServerOptions options);
+  ~Server();
+
+  // Binds and starts accepting. Returns the bound endpoint (port 0 picks a free one).
+  Result<boost::asio::ip::tcp::endpoint> Listen(const std::string& host, uint16_t port);
+  // Stops accepting; idle connections are closed, busy ones after their current answer.
+  // New requests on open connections get 503. Thread-safe.
+  void Shutdown();
+  size_t OpenConnections() const { return open_.load(); }
+  bool ShuttingDown() const { return stopping_.load(); }
+
+  struct Session;
+
+ private:
+  boost::asio::awaitable<void> Accept();
+  boost::asio::awaitable<void> Serve(std::shared_ptr<Session> session);
+
+  boost::asio::io_context& io_;
+  const Router& router_;
+  ServerOptions options_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<size_t> open_{0};
+  std::mutex sessions_mu_;
+  std::list<std::weak_ptr<Session>> sessions_;
+};
+
+}  // namespace parley::http

@@ -1,0 +1,63 @@
+#include "storage/sqlite/db.hpp"
+
+#include <fmt/format.h>
+
+namespace parley::storage::sqlite {
+
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    sqlite3_close(raw);
+    return Fail(Errc::kUnavailable, "store_open_failed",
+                fmt::format("Cannot open the database '{}': {}.", path, msg));
+  }
+  std::unique_ptr<Db> db(new Db(raw));
+  sqlite3_busy_timeout(raw, 5000);
+  // FULL: a commit is on disk before the store reports it, so 200 means durable.
+  auto pragmas = db->Exec(
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+      "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;");
+  if (!pragmas) return Fail(pragmas.error());
+  return db;
+}
+
+Db::~Db() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+Result<void> Db::Exec(std::string_view sql) {
+  std::string text(sql);
+  char* err = nullptr;
+  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Fail(Errc::kInternal, "store_error", fmt::format("SQL failed: {}", msg));
+  }
+  return {};
+}
+
+Result<std::unique_ptr<Stmt>> Db::Prepare(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+      return Fail(Errc::kInternal, "store_error",
+                  fmt::format("Preparing SQL failed: {}", sqlite3_errmsg(db_)));
+    it = cache_.emplace(sql, stmt).first;
+  }
+  return std::make_unique<Stmt>(it->second);
+}
+
+Result<void> Db::Run(Stmt& stmt, std::string_view what) {
+  int rc = stmt.Step();
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return {};
+  if ((rc & 0xff) == SQLITE_CONSTRAINT)
+    return Fail(Errc::kConflict, "conflict", fmt::format("{}: {}", what, sqlite3_errmsg(db_)));
+  return Fail(Errc::kInternal, "store_error", fmt::format("{}: {}", what, sqlite3_errmsg(db_)));
+}
+
+}  // namespace parley::storage::sqlite

@@ -1,0 +1,90 @@
+#pragma once
+// A thin RAII layer over one sqlite3 connection: prepared-statement cache, typed binding and
+// reading. Not thread-safe: one Db per thread.
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+
+namespace parley::storage::sqlite {
+
+class Stmt {
+ public:
+  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
+  ~Stmt() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& Bind(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
+  Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, bool v) { return Bind(i, static_cast<int64_t>(v ? 1 : 0)); }
+  template <class T>
+  Stmt& Bind(int i, const std::optional<T>& v) {
+    if (v) return Bind(i, *v);
+    sqlite3_bind_null(s_, i);
+    return *this;
+  }
+
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(s_); }
+
+  std::string Text(int col) const {
+    const auto* p = sqlite3_column_text(s_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(s_, col)))
+             : std::string();
+  }
+  std::optional<std::string> OptText(int col) const {
+    if (sqlite3_column_type(s_, col) == SQLITE_NULL) return std::nullopt;
+    return Text(col);
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
+  std::optional<int64_t> OptInt(int col) const {
+    if (sqlite3_column_type(s_, col) == SQLITE_NULL) return std::nullopt;
+    return Int(col);
+  }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+class Db {
+ public:
+  // Opens (creating) the file and sets WAL, synchronous=FULL, foreign keys, busy timeout.
+  static Result<std::unique_ptr<Db>> Open(const std::string& path);
+  ~Db();
+
+  // Runs SQL without results (may hold several statements).
+  Result<void> Exec(std::string_view sql);
+  // A cached prepared statement, reset when the returned Stmt goes out of scope.
+  Result<std::unique_ptr<Stmt>> Prepare(const char* sql);
+  // Steps a statement expected to finish without rows.
+  Result<void> Run(Stmt& stmt, std::string_view what);
+  std::string LastError() const { return sqlite3_errmsg(db_); }
+  int64_t Changes() const { return sqlite3_changes64(db_); }
+
+ private:
+  explicit Db(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::map<const char*, sqlite3_stmt*> cache_;
+};
+
+}  // namespace parley::storage::sqlite

@@ -1,0 +1,171 @@
+#include "storage/sqlite/sqlite_store.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <vector>
+
+#include "storage/migrations.hpp"
+#include "storage/sqlite/sqlite_tx.hpp"
+
+namespace parley::storage::sqlite {
+
+Result<int> Migrate(Db& db) {
+  auto created = db.Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+      "name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+  if (!created) return Fail(created.error());
+  auto current = db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!current) return Fail(current.error());
+  int64_t version = 0;
+  if ((*current)->Step() == SQLITE_ROW) version = (*current)->Int(0);
+  current->reset();
+  int applied = 0;
+  for (const Migration& m : Migrations()) {
+    if (m.version <= version) continue;
+    auto begin = db.Exec("BEGIN IMMEDIATE");
+    if (!begin) return Fail(begin.error());
+    auto run = db.Exec(m.sql);
+    if (run) {
+      auto mark = db.Prepare(
+          "INSERT INTO schema_migrations (version, name, applied_at) "
+          "VALUES (?1, ?2, CAST(strftime('%s','now') AS INTEGER))");
+      if (!mark) return Fail(mark.error());
+      (*mark)->Bind(1, static_cast<int64_t>(m.version)).Bind(2, m.name);
+      run = db.Run(**mark, "record migration");
+    }
+    if (!run) {
+      (void)db.Exec("ROLLBACK");
+      return Fail(Errc::kInternal, "migration_failed",
+                  fmt::format("Migration {} failed: {}", m.name, run.error().message));
+    }
+    auto commit = db.Exec("COMMIT");
+    if (!commit) return Fail(commit.error());
+    spdlog::info("applied migration {}", m.name);
+    ++applied;
+  }
+  return applied;
+}
+
+SqliteStore::SqliteStore(SecretBox box, SqliteStoreOptions options)
+    : box_(std::move(box)), options_(options) {}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, SecretBox box,
+                                                       SqliteStoreOptions options) {
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(box), options));
+  auto writer = Db::Open(path);
+  if (!writer) return Fail(writer.error());
+  auto migrated = Migrate(**writer);
+  if (!migrated) return Fail(migrated.error());
+  auto reader = Db::Open(path);
+  if (!reader) return Fail(reader.error());
+  store->writer_.db = std::move(*writer);
+  store->reader_.db = std::move(*reader);
+  store->writer_.thread = std::thread([s = store.get()] { s->WriterLoop(); });
+  store->reader_.thread = std::thread([s = store.get()] { s->ReaderLoop(); });
+  store->ready_ = true;
+  return store;
+}
+
+SqliteStore::~SqliteStore() { Close(); }
+
+void SqliteStore::Close() {
+  std::call_once(close_once_, [this] {
+    ready_ = false;
+    for (Worker* w : {&writer_, &reader_}) {
+      {
+        std::lock_guard lock(w->mu);
+        w->closing = true;
+      }
+      w->cv.notify_all();
+      if (w->thread.joinable()) w->thread.join();
+    }
+  });
+}
+
+bool SqliteStore::Submit(Worker& w, Job job, Done done) {
+  {
+    std::lock_guard lock(w.mu);
+    if (w.closing || w.queue.size() >= options_.max_queued_jobs) return false;
+    w.queue.push_back({std::move(job), std::move(done)});
+  }
+  w.cv.notify_one();
+  return true;
+}
+
+bool SqliteStore::SubmitWrite(Job job, Done done) {
+  return Submit(writer_, std::move(job), std::move(done));
+}
+
+bool SqliteStore::SubmitRead(Job job, Done done) {
+  return Submit(reader_, std::move(job), std::move(done));
+}
+
+void SqliteStore::WriterLoop() {
+  Db& db = *writer_.db;
+  SqliteTx tx(db, box_);
+  std::vector<Queued> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(writer_.mu);
+      writer_.cv.wait(lock, [&] { return writer_.closing || !writer_.queue.empty(); });
+      if (writer_.queue.empty()) return;  // closing, and everything queued has run
+      while (!writer_.queue.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(writer_.queue.front()));
+        writer_.queue.pop_front();
+      }
+    }
+    bool committed = false;
+    if (db.Exec("BEGIN IMMEDIATE")) {
+      for (Queued& q : batch) {
+        // Each job has its own savepoint so one failing job leaves the others intact.
+        if (!db.Exec("SAVEPOINT job")) continue;
+        bool ok = false;
+        try {
+          ok = q.job(tx);
+        } catch (const std::exception& e) {
+          spdlog::error("store job threw: {}", e.what());
+        }
+        if (!ok) (void)db.Exec("ROLLBACK TO job");
+        (void)db.Exec("RELEASE job");
+      }
+      auto commit = db.Exec("COMMIT");
+      committed = commit.has_value();
+      if (!committed) {
+        spdlog::error("group commit of {} jobs failed: {}", batch.size(), commit.error().message);
+        (void)db.Exec("ROLLBACK");
+      }
+    } else {
+      spdlog::error("cannot begin a transaction: {}", db.LastError());
+    }
+    for (Queued& q : batch) q.done(committed);
+    batch.clear();
+  }
+}
+
+void SqliteStore::ReaderLoop() {
+  Db& db = *reader_.db;
+  SqliteTx tx(db, box_);
+  for (;;) {
+    Queued q;
+    {
+      std::unique_lock lock(reader_.mu);
+      reader_.cv.wait(lock, [&] { return reader_.closing || !reader_.queue.empty(); });
+      if (reader_.queue.empty()) return;
+      q = std::move(reader_.queue.front());
+      reader_.queue.pop_front();
+    }
+    bool ok = db.Exec("BEGIN").has_value();
+    if (ok) {
+      try {
+        q.job(tx);
+      } catch (const std::exception& e) {
+        spdlog::error("store read job threw: {}", e.what());
+      }
+      (void)db.Exec("COMMIT");
+    }
+    q.done(ok);
+  }
+}
+
+}  // namespace parley::storage::sqlite

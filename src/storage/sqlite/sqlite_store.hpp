@@ -1,0 +1,66 @@
+#pragma once
+// The embedded store: SQLite in WAL mode, one writer thread with group commit, one reader
+// thread. See store.hpp for the contract.
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "storage/secret_box.hpp"
+#include "storage/sqlite/db.hpp"
+#include "storage/store.hpp"
+
+namespace parley::storage::sqlite {
+
+struct SqliteStoreOptions {
+  size_t max_queued_jobs = 20000;  // per queue; beyond it jobs are refused (503)
+  size_t max_batch = 2000;         // jobs in one group commit
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens the file, applies migrations and starts the threads.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, SecretBox box,
+                                                   SqliteStoreOptions options = {});
+  ~SqliteStore() override;
+
+  bool SubmitWrite(Job job, Done done) override;
+  bool SubmitRead(Job job, Done done) override;
+  bool Ready() const override { return ready_.load(); }
+  void Close() override;
+
+ private:
+  struct Queued {
+    Job job;
+    Done done;
+  };
+  struct Worker {
+    std::unique_ptr<Db> db;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Queued> queue;
+    bool closing = false;
+    std::thread thread;
+  };
+
+  SqliteStore(SecretBox box, SqliteStoreOptions options);
+  bool Submit(Worker& w, Job job, Done done);
+  void WriterLoop();
+  void ReaderLoop();
+
+  SecretBox box_;
+  SqliteStoreOptions options_;
+  Worker writer_;
+  Worker reader_;
+  std::atomic<bool> ready_{false};
+  std::once_flag close_once_;
+};
+
+// Applies the migrations not yet recorded in schema_migrations, each in its own transaction.
+Result<int> Migrate(Db& db);
+
+}  // namespace parley::storage::sqlite

@@ -1,0 +1,299 @@
+#include "storage/sqlite/sqlite_tx.hpp"
+
+#include <fmt/format.h>
+
+namespace parley::storage::sqlite {
+namespace {
+
+constexpr const char* kListConnections =
+    "SELECT id, name, client_webhook, bot, enabled, secret, previous_secret, "
+    "previous_secret_valid_until, created_at, updated_at FROM connections ORDER BY created_at, id";
+constexpr const char* kGetConnection =
+    "SELECT id, name, client_webhook, bot, enabled, secret, previous_secret, "
+    "previous_secret_valid_until, created_at, updated_at FROM connections WHERE id = ?1";
+constexpr const char* kInsertConnection =
+    "INSERT INTO connections (id, name, client_webhook, bot, enabled, secret, previous_secret, "
+    "previous_secret_valid_until, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)";
+constexpr const char* kUpdateConnection =
+    "UPDATE connections SET name=?2, client_webhook=?3, bot=?4, enabled=?5, secret=?6, "
+    "previous_secret=?7, previous_secret_valid_until=?8, updated_at=?10 WHERE id=?1";
+constexpr const char* kDeleteConnection = "DELETE FROM connections WHERE id = ?1";
+
+#define PARLEY_CONVERSATION_COLUMNS                                                          \
+  "id, connection_id, customer_id, customer_name, state, owner, context, dialog_state, "     \
+  "last_in_seq, last_out_seq, last_position, created_at, updated_at, ended_at"
+
+constexpr const char* kFindOpenConversation =
+    "SELECT " PARLEY_CONVERSATION_COLUMNS
+    " FROM conversations WHERE connection_id = ?1 AND customer_id = ?2 AND state <> 'ended'";
+constexpr const char* kGetConversation =
+    "SELECT " PARLEY_CONVERSATION_COLUMNS " FROM conversations WHERE id = ?1";
+constexpr const char* kListConversations =
+    "SELECT " PARLEY_CONVERSATION_COLUMNS
+    " FROM conversations WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR connection_id = ?2)"
+    " ORDER BY updated_at DESC LIMIT ?3";
+constexpr const char* kInsertConversation =
+    "INSERT INTO conversations (" PARLEY_CONVERSATION_COLUMNS
+    ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)";
+constexpr const char* kUpdateConversation =
+    "UPDATE conversations SET customer_name=?4, state=?5, owner=?6, context=?7, dialog_state=?8, "
+    "last_in_seq=?9, last_out_seq=?10, last_position=?11, updated_at=?13, ended_at=?14 "
+    "WHERE id=?1";
+
+#define PARLEY_EVENT_COLUMNS                                                                 \
+  "e.conversation_id, e.position, e.connection_id, e.direction, e.seq, e.sender, e.csr_name, " \
+  "e.type, e.event_id, e.message_id, e.payload, e.created_at, e.delivery_status, e.attempts, " \
+  "e.next_attempt_at, e.last_error, e.delivered_at"
+
+constexpr const char* kInboundSeen =
+    "SELECT 1 FROM events WHERE connection_id = ?1 AND message_id = ?2 AND direction = 'in'";
+constexpr const char* kInsertEvent =
+    "INSERT INTO events (conversation_id, position, connection_id, direction, seq, sender, "
+    "csr_name, type, event_id, message_id, payload, created_at, delivery_status, attempts, "
+    "next_attempt_at, last_error, delivered_at) "
+    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)";
+constexpr const char* kTranscript =
+    "SELECT " PARLEY_EVENT_COLUMNS " FROM events e WHERE e.conversation_id = ?1 ORDER BY e.position";
+constexpr const char* kGetDelivery =
+    "SELECT " PARLEY_EVENT_COLUMNS ", c.customer_id FROM events e "
+    "JOIN conversations c ON c.id = e.conversation_id WHERE e.event_id = ?1 AND e.direction = 'out'";
+constexpr const char* kListDeliveries =
+    "SELECT " PARLEY_EVENT_COLUMNS ", c.customer_id FROM events e "
+    "JOIN conversations c ON c.id = e.conversation_id "
+    "WHERE e.connection_id = ?1 AND e.direction = 'out' "
+    "AND (?2 IS NULL OR (?2 = 'failed' AND e.delivery_status = 'pending' AND e.attempts > 0) "
+    "     OR e.delivery_status = ?2) "
+    "ORDER BY e.created_at DESC LIMIT ?3";
+constexpr const char* kPendingDeliveries =
+    "SELECT " PARLEY_EVENT_COLUMNS ", c.customer_id FROM events e "
+    "JOIN conversations c ON c.id = e.conversation_id "
+    "WHERE e.direction = 'out' AND e.delivery_status = 'pending' "
+    "ORDER BY e.conversation_id, e.seq";
+constexpr const char* kUpdateDelivery =
+    "UPDATE events SET delivery_status=?2, attempts=?3, next_attempt_at=?4, last_error=?5, "
+    "delivered_at=?6 WHERE event_id=?1";
+
+ConversationRecord ReadConversation(const Stmt& s) {
+  ConversationRecord c;
+  c.id = s.Text(0);
+  c.connection_id = s.Text(1);
+  c.customer_id = s.Text(2);
+  c.customer_name = s.OptText(3);
+  c.state = s.Text(4);
+  c.owner = s.Text(5);
+  c.context_json = s.Text(6);
+  c.dialog_state_json = s.OptText(7);
+  c.last_in_seq = s.Int(8);
+  c.last_out_seq = s.Int(9);
+  c.last_position = s.Int(10);
+  c.created_at_ms = s.Int(11);
+  c.updated_at_ms = s.Int(12);
+  c.ended_at_ms = s.OptInt(13);
+  return c;
+}
+
+void BindConversation(Stmt& s, const ConversationRecord& c) {
+  s.Bind(1, c.id).Bind(2, c.connection_id).Bind(3, c.customer_id).Bind(4, c.customer_name);
+  s.Bind(5, c.state).Bind(6, c.owner).Bind(7, c.context_json).Bind(8, c.dialog_state_json);
+  s.Bind(9, c.last_in_seq).Bind(10, c.last_out_seq).Bind(11, c.last_position);
+  s.Bind(12, c.created_at_ms).Bind(13, c.updated_at_ms).Bind(14, c.ended_at_ms);
+}
+
+EventRecord ReadEvent(const Stmt& s) {
+  EventRecord e;
+  e.conversation_id = s.Text(0);
+  e.position = s.Int(1);
+  e.connection_id = s.Text(2);
+  e.direction = s.Text(3);
+  e.seq = s.Int(4);
+  e.sender = s.Text(5);
+  e.csr_name = s.OptText(6);
+  e.type = s.Text(7);
+  e.event_id = s.OptText(8);
+  e.message_id = s.OptText(9);
+  e.payload_json = s.Text(10);
+  e.created_at_ms = s.Int(11);
+  e.delivery_status = s.OptText(12);
+  e.attempts = s.Int(13);
+  e.next_attempt_at_ms = s.OptInt(14);
+  e.last_error = s.OptText(15);
+  e.delivered_at_ms = s.OptInt(16);
+  return e;
+}
+
+#define PARLEY_TRY_STMT(var, sql)   \
+  auto var##_r = db_.Prepare(sql);  \
+  if (!var##_r) return Fail(var##_r.error()); \
+  Stmt& var = **var##_r
+
+}  // namespace
+
+Result<ConnectionRecord> SqliteTx::ReadConnection(const Stmt& s) {
+  ConnectionRecord c;
+  c.id = s.Text(0);
+  c.name = s.Text(1);
+  c.client_webhook = s.Text(2);
+  c.bot = s.Text(3);
+  c.enabled = s.Int(4) != 0;
+  auto secret = box_.Open(s.Text(5));
+  if (!secret) return Fail(secret.error());
+  c.secret = std::move(*secret);
+  if (auto prev = s.OptText(6)) {
+    auto opened = box_.Open(*prev);
+    if (!opened) return Fail(opened.error());
+    c.previous_secret = std::move(*opened);
+  }
+  c.previous_secret_valid_until_ms = s.OptInt(7);
+  c.created_at_ms = s.Int(8);
+  c.updated_at_ms = s.Int(9);
+  return c;
+}
+
+Result<std::vector<ConnectionRecord>> SqliteTx::ListConnections() {
+  PARLEY_TRY_STMT(s, kListConnections);
+  std::vector<ConnectionRecord> out;
+  while (s.Step() == SQLITE_ROW) {
+    auto c = ReadConnection(s);
+    if (!c) return Fail(c.error());
+    out.push_back(std::move(*c));
+  }
+  return out;
+}
+
+Result<std::optional<ConnectionRecord>> SqliteTx::GetConnection(const std::string& id) {
+  PARLEY_TRY_STMT(s, kGetConnection);
+  s.Bind(1, id);
+  if (s.Step() != SQLITE_ROW) return std::optional<ConnectionRecord>();
+  auto c = ReadConnection(s);
+  if (!c) return Fail(c.error());
+  return std::optional<ConnectionRecord>(std::move(*c));
+}
+
+Result<void> SqliteTx::InsertConnection(const ConnectionRecord& c) {
+  PARLEY_TRY_STMT(s, kInsertConnection);
+  std::optional<std::string> prev;
+  if (c.previous_secret) prev = box_.Seal(*c.previous_secret);
+  s.Bind(1, c.id).Bind(2, c.name).Bind(3, c.client_webhook).Bind(4, c.bot).Bind(5, c.enabled);
+  s.Bind(6, box_.Seal(c.secret)).Bind(7, prev).Bind(8, c.previous_secret_valid_until_ms);
+  s.Bind(9, c.created_at_ms).Bind(10, c.updated_at_ms);
+  auto r = db_.Run(s, "insert connection");
+  if (!r && r.error().errc == Errc::kConflict)
+    return Fail(Errc::kConflict, "name_taken",
+                fmt::format("A connection named '{}' exists; choose another name.", c.name));
+  return r;
+}
+
+Result<void> SqliteTx::UpdateConnection(const ConnectionRecord& c) {
+  PARLEY_TRY_STMT(s, kUpdateConnection);
+  std::optional<std::string> prev;
+  if (c.previous_secret) prev = box_.Seal(*c.previous_secret);
+  s.Bind(1, c.id).Bind(2, c.name).Bind(3, c.client_webhook).Bind(4, c.bot).Bind(5, c.enabled);
+  s.Bind(6, box_.Seal(c.secret)).Bind(7, prev).Bind(8, c.previous_secret_valid_until_ms);
+  s.Bind(10, c.updated_at_ms);
+  auto r = db_.Run(s, "update connection");
+  if (!r && r.error().errc == Errc::kConflict)
+    return Fail(Errc::kConflict, "name_taken",
+                fmt::format("A connection named '{}' exists; choose another name.", c.name));
+  return r;
+}
+
+Result<bool> SqliteTx::DeleteConnection(const std::string& id) {
+  PARLEY_TRY_STMT(s, kDeleteConnection);
+  s.Bind(1, id);
+  auto r = db_.Run(s, "delete connection");
+  if (!r) return Fail(r.error());
+  return db_.Changes() > 0;
+}
+
+Result<std::optional<ConversationRecord>> SqliteTx::FindOpenConversation(
+    const std::string& connection_id, const std::string& customer_id) {
+  PARLEY_TRY_STMT(s, kFindOpenConversation);
+  s.Bind(1, connection_id).Bind(2, customer_id);
+  if (s.Step() != SQLITE_ROW) return std::optional<ConversationRecord>();
+  return std::optional<ConversationRecord>(ReadConversation(s));
+}
+
+Result<std::optional<ConversationRecord>> SqliteTx::GetConversation(const std::string& id) {
+  PARLEY_TRY_STMT(s, kGetConversation);
+  s.Bind(1, id);
+  if (s.Step() != SQLITE_ROW) return std::optional<ConversationRecord>();
+  return std::optional<ConversationRecord>(ReadConversation(s));
+}
+
+Result<std::vector<ConversationRecord>> SqliteTx::ListConversations(const ConversationFilter& f) {
+  PARLEY_TRY_STMT(s, kListConversations);
+  s.Bind(1, f.state).Bind(2, f.connection_id).Bind(3, static_cast<int64_t>(f.limit));
+  std::vector<ConversationRecord> out;
+  while (s.Step() == SQLITE_ROW) out.push_back(ReadConversation(s));
+  return out;
+}
+
+Result<void> SqliteTx::InsertConversation(const ConversationRecord& c) {
+  PARLEY_TRY_STMT(s, kInsertConversation);
+  BindConversation(s, c);
+  return db_.Run(s, "insert conversation");
+}
+
+Result<void> SqliteTx::UpdateConversation(const ConversationRecord& c) {
+  PARLEY_TRY_STMT(s, kUpdateConversation);
+  BindConversation(s, c);
+  return db_.Run(s, "update conversation");
+}
+
+Result<bool> SqliteTx::InboundMessageSeen(const std::string& connection_id,
+                                          const std::string& message_id) {
+  PARLEY_TRY_STMT(s, kInboundSeen);
+  s.Bind(1, connection_id).Bind(2, message_id);
+  return s.Step() == SQLITE_ROW;
+}
+
+Result<void> SqliteTx::InsertEvent(const EventRecord& e) {
+  PARLEY_TRY_STMT(s, kInsertEvent);
+  s.Bind(1, e.conversation_id).Bind(2, e.position).Bind(3, e.connection_id).Bind(4, e.direction);
+  s.Bind(5, e.seq).Bind(6, e.sender).Bind(7, e.csr_name).Bind(8, e.type).Bind(9, e.event_id);
+  s.Bind(10, e.message_id).Bind(11, e.payload_json).Bind(12, e.created_at_ms);
+  s.Bind(13, e.delivery_status).Bind(14, e.attempts).Bind(15, e.next_attempt_at_ms);
+  s.Bind(16, e.last_error).Bind(17, e.delivered_at_ms);
+  return db_.Run(s, "insert event");
+}
+
+Result<std::vector<EventRecord>> SqliteTx::Transcript(const std::string& conversation_id) {
+  PARLEY_TRY_STMT(s, kTranscript);
+  s.Bind(1, conversation_id);
+  std::vector<EventRecord> out;
+  while (s.Step() == SQLITE_ROW) out.push_back(ReadEvent(s));
+  return out;
+}
+
+Result<std::vector<DeliveryRecord>> SqliteTx::Deliveries(Stmt& s) {
+  std::vector<DeliveryRecord> out;
+  while (s.Step() == SQLITE_ROW) out.push_back({ReadEvent(s), s.Text(17)});
+  return out;
+}
+
+Result<std::optional<DeliveryRecord>> SqliteTx::GetDelivery(const std::string& event_id) {
+  PARLEY_TRY_STMT(s, kGetDelivery);
+  s.Bind(1, event_id);
+  if (s.Step() != SQLITE_ROW) return std::optional<DeliveryRecord>();
+  return std::optional<DeliveryRecord>(DeliveryRecord{ReadEvent(s), s.Text(17)});
+}
+
+Result<std::vector<DeliveryRecord>> SqliteTx::ListDeliveries(const DeliveryFilter& f) {
+  PARLEY_TRY_STMT(s, kListDeliveries);
+  s.Bind(1, f.connection_id).Bind(2, f.status).Bind(3, static_cast<int64_t>(f.limit));
+  return Deliveries(s);
+}
+
+Result<std::vector<DeliveryRecord>> SqliteTx::PendingDeliveries() {
+  PARLEY_TRY_STMT(s, kPendingDeliveries);
+  return Deliveries(s);
+}
+
+Result<void> SqliteTx::UpdateDelivery(const EventRecord& e) {
+  PARLEY_TRY_STMT(s, kUpdateDelivery);
+  s.Bind(1, e.event_id).Bind(2, e.delivery_status).Bind(3, e.attempts);
+  s.Bind(4, e.next_attempt_at_ms).Bind(5, e.last_error).Bind(6, e.delivered_at_ms);
+  return db_.Run(s, "update delivery");
+}
+
+}  // namespace parley::storage::sqlite

@@ -1,0 +1,44 @@
+#pragma once
+// The Tx of the SQLite store: named SQL constants, records in and out.
+
+#include "storage/secret_box.hpp"
+#include "storage/sqlite/db.hpp"
+#include "storage/store.hpp"
+
+namespace parley::storage::sqlite {
+
+class SqliteTx final : public Tx {
+ public:
+  SqliteTx(Db& db, const SecretBox& box) : db_(db), box_(box) {}
+
+  Result<std::vector<ConnectionRecord>> ListConnections() override;
+  Result<std::optional<ConnectionRecord>> GetConnection(const std::string& id) override;
+  Result<void> InsertConnection(const ConnectionRecord& c) override;
+  Result<void> UpdateConnection(const ConnectionRecord& c) override;
+  Result<bool> DeleteConnection(const std::string& id) override;
+
+  Result<std::optional<ConversationRecord>> FindOpenConversation(
+      const std::string& connection_id, const std::string& customer_id) override;
+  Result<std::optional<ConversationRecord>> GetConversation(const std::string& id) override;
+  Result<std::vector<ConversationRecord>> ListConversations(const ConversationFilter& f) override;
+  Result<void> InsertConversation(const ConversationRecord& c) override;
+  Result<void> UpdateConversation(const ConversationRecord& c) override;
+
+  Result<bool> InboundMessageSeen(const std::string& connection_id,
+                                  const std::string& message_id) override;
+  Result<void> InsertEvent(const EventRecord& e) override;
+  Result<std::vector<EventRecord>> Transcript(const std::string& conversation_id) override;
+  Result<std::optional<DeliveryRecord>> GetDelivery(const std::string& event_id) override;
+  Result<std::vector<DeliveryRecord>> ListDeliveries(const DeliveryFilter& f) override;
+  Result<std::vector<DeliveryRecord>> PendingDeliveries() override;
+  Result<void> UpdateDelivery(const EventRecord& e) override;
+
+ private:
+  Result<ConnectionRecord> ReadConnection(const Stmt& s);
+  Result<std::vector<DeliveryRecord>> Deliveries(Stmt& s);
+
+  Db& db_;
+  const SecretBox& box_;
+};
+
+}  // namespace parley::storage::sqlite

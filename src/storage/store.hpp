@@ -1,0 +1,132 @@
+#pragma once
+// The Store: Parley's only way to the database. Work is submitted as jobs that run against a
+// Tx on the store's own threads, never on the I/O threads:
+// - Write jobs run on one writer thread and are group-committed: the writer takes every job
+//   queued (up to a bound), runs each in its own savepoint inside one transaction, commits
+//   once, and only then completes them. A job's result is therefore delivered only once it is
+//   durable, while one fsync serves many jobs.
+// - Read jobs run on a reader thread with its own connection (a consistent snapshot).
+// Both queues are bounded; a full queue fails the job at once with kUnavailable.
+// Implementations: sqlite/ (embedded), postgres/ (later).
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/result.hpp"
+#include "storage/records.hpp"
+
+namespace parley::storage {
+
+// The operations a job can do. Valid only inside the job; not thread-safe.
+class Tx {
+ public:
+  virtual ~Tx() = default;
+
+  virtual Result<std::vector<ConnectionRecord>> ListConnections() = 0;
+  virtual Result<std::optional<ConnectionRecord>> GetConnection(const std::string& id) = 0;
+  // kConflict when the name is taken.
+  virtual Result<void> InsertConnection(const ConnectionRecord& c) = 0;
+  virtual Result<void> UpdateConnection(const ConnectionRecord& c) = 0;
+  // False when there was no such connection.
+  virtual Result<bool> DeleteConnection(const std::string& id) = 0;
+
+  virtual Result<std::optional<ConversationRecord>> FindOpenConversation(
+      const std::string& connection_id, const std::string& customer_id) = 0;
+  virtual Result<std::optional<ConversationRecord>> GetConversation(const std::string& id) = 0;
+  virtual Result<std::vector<ConversationRecord>> ListConversations(const ConversationFilter& f) = 0;
+  virtual Result<void> InsertConversation(const ConversationRecord& c) = 0;
+  virtual Result<void> UpdateConversation(const ConversationRecord& c) = 0;
+
+  // True when this connection already received an inbound message with this id.
+  virtual Result<bool> InboundMessageSeen(const std::string& connection_id,
+                                          const std::string& message_id) = 0;
+  virtual Result<void> InsertEvent(const EventRecord& e) = 0;
+  virtual Result<std::vector<EventRecord>> Transcript(const std::string& conversation_id) = 0;
+  virtual Result<std::optional<DeliveryRecord>> GetDelivery(const std::string& event_id) = 0;
+  virtual Result<std::vector<DeliveryRecord>> ListDeliveries(const DeliveryFilter& f) = 0;
+  // Every outbound event still pending, oldest first per conversation (for the dispatcher).
+  virtual Result<std::vector<DeliveryRecord>> PendingDeliveries() = 0;
+  // Records a delivery outcome: status, attempts, next attempt, last error, delivered_at.
+  virtual Result<void> UpdateDelivery(const EventRecord& e) = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  using Job = std::function<bool(Tx&)>;         // returns false to roll its savepoint back
+  using Done = std::function<void(bool committed)>;
+
+  // Queues a write job; `done` runs on the writer thread after the commit (or failure).
+  // Returns false (and never calls anything) when the queue is full or the store is closed.
+  virtual bool SubmitWrite(Job job, Done done) = 0;
+  // Queues a read job; `done(true)` runs after it.
+  virtual bool SubmitRead(Job job, Done done) = 0;
+  // True when the database is open and migrated.
+  virtual bool Ready() const = 0;
+  // Runs the queued jobs, commits, and stops the threads. Idempotent.
+  virtual void Close() = 0;
+
+  // Awaitable forms. `job` is `Result<T>(Tx&)`; the coroutine resumes on its own executor
+  // with the job's result once it is committed, or with kUnavailable when the store is full,
+  // closed, or the commit failed.
+  template <class T, class F>
+  boost::asio::awaitable<Result<T>> Write(F job) {
+    return Run<T>(true, std::move(job));
+  }
+  template <class T, class F>
+  boost::asio::awaitable<Result<T>> Read(F job) {
+    return Run<T>(false, std::move(job));
+  }
+
+ private:
+  template <class T, class F>
+  boost::asio::awaitable<Result<T>> Run(bool write, F job) {
+    auto initiate = [this, write, job = std::move(job)](auto handler) mutable {
+      using Handler = decltype(handler);
+      struct State {
+        explicit State(Handler h) : handler(std::move(h)) {}
+        Handler handler;
+        std::optional<Result<T>> result;
+      };
+      auto state = std::make_shared<State>(std::move(handler));
+      auto complete = [state](Result<T> r) {
+        auto ex = boost::asio::get_associated_executor(state->handler);
+        boost::asio::post(ex, [state, r = std::move(r)]() mutable { state->handler(std::move(r)); });
+      };
+      Job run = [state, job = std::move(job)](Tx& tx) mutable {
+        state->result.emplace(job(tx));
+        return state->result->has_value();
+      };
+      Done done = [state, complete](bool committed) {
+        if (!committed || !state->result) {
+          complete(Fail(Errc::kUnavailable, "store_unavailable",
+                        "The store could not record this; retry shortly."));
+        } else {
+          complete(std::move(*state->result));
+        }
+      };
+      bool queued = write ? SubmitWrite(std::move(run), done) : SubmitRead(std::move(run), done);
+      if (!queued)
+        complete(Fail(Errc::kUnavailable, "overloaded",
+                      "The server is busy or shutting down; retry after a short wait."));
+    };
+    return boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(Result<T>)>(
+        std::move(initiate), boost::asio::use_awaitable);
+  }
+};
+
+// Opens the store named by a URL: sqlite:///abs/path.db, sqlite://relative.db, sqlite::memory:.
+// Applies migrations. `master_key` (32 bytes, or empty) seals connection secrets at rest.
+Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const std::string& master_key);
+
+}  // namespace parley::storage
