@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "bot/template.hpp"
+#include "delivery/address_guard.hpp"
 
 namespace parley::bot {
 namespace {
@@ -160,43 +161,12 @@ std::optional<std::string> PatternRisk(std::string_view p) {
   return std::nullopt;
 }
 
-bool IsPrivateHost(const boost::urls::url_view& u) {
-  using boost::urls::host_type;
-  if (u.host_type() == host_type::ipv4) {
-    auto b = u.host_ipv4_address().to_bytes();
-    return b[0] == 127 || b[0] == 10 || b[0] == 0 || (b[0] == 172 && (b[1] & 0xF0) == 16) ||
-           (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) ||
-           (b[0] == 100 && (b[1] & 0xC0) == 64);
-  }
-  if (u.host_type() == host_type::ipv6) {
-    auto a = u.host_ipv6_address();
-    auto b = a.to_bytes();
-    return a.is_loopback() || a.is_unspecified() || (b[0] & 0xFE) == 0xFC ||
-           (b[0] == 0xFE && (b[1] & 0xC0) == 0x80) || a.is_v4_mapped();
-  }
-  std::string host = u.host();
-  std::transform(host.begin(), host.end(), host.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return host == "localhost" || host.ends_with(".localhost") || host.ends_with(".local") ||
-         host.ends_with(".internal");
-}
-
-// The syntactic half of the webhook address rules (https, a host, no credentials, no literal
-// private address). Names are not resolved here: loading a bot must not do network I/O, and the
-// conversation layer's HTTP client applies the resolved-address rules when it calls.
+// The webhook address rules (delivery/address_guard.hpp): https unless insecure calls are
+// allowed, a host, no credentials, no literal private address. Names are not resolved here:
+// loading a bot does no network I/O; the HTTP client checks resolved addresses when it calls.
 std::optional<std::string> CallUrlProblem(std::string_view url, bool allow_insecure) {
-  if (url.size() > kMaxUrlLength) return "is longer than 2048 characters";
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed) return "is not an absolute URL";
-  boost::urls::url_view u = *parsed;
-  std::string scheme = u.scheme();
-  if (scheme != "https" && !(allow_insecure && scheme == "http"))
-    return allow_insecure ? "must use http or https"
-                          : "must use https (http only with insecure calls allowed)";
-  if (u.host().empty()) return "has no host";
-  if (u.has_userinfo()) return "must not carry credentials";
-  if (!allow_insecure && IsPrivateHost(u))
-    return "points to a loopback, private or link-local address (allowed only with insecure calls)";
+  auto checked = delivery::ValidateWebhookUrl(url, allow_insecure);
+  if (!checked) return checked.error().message;
   return std::nullopt;
 }
 
@@ -933,7 +903,7 @@ class Parser {
     CheckKeys(c, {"url", "timeout_ms", "fallback"}, "call");
     if (auto url = Str(Need(c, "url", "call"), "call url", kMaxUrlLength)) {
       if (auto why = CallUrlProblem(*url, options_.allow_insecure_calls))
-        Error(c["url"], "call url " + *why);
+        Error(c["url"], fmt::format("call url '{}' is refused: {}", *url, *why));
       call.url = *url;
     }
     if (YAML::Node t = c["timeout_ms"]) {

@@ -1,0 +1,45 @@
+#pragma once
+// `parley bot check|chat|eval-intents`: the conversation designer's tools. They need no server
+// and no database. The functions behind the commands take their streams so tests can drive them.
+
+#include <CLI/CLI.hpp>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "bot/bot.hpp"
+
+namespace parley::app {
+
+// Adds the `bot` command and its subcommands to `app`. A failing subcommand throws
+// CLI::RuntimeError with its exit code (1), which CLI11's app.exit() turns into the process's
+// exit status.
+void AddBotCommands(CLI::App& app);
+
+// `bot check FILE`: 0 and a one-line summary on `out`, or 1 and "file:line: reason" lines on
+// `err`. Also trains the classifier, as loading the bot in the server would.
+int RunBotCheck(const std::string& file, bool allow_insecure_calls, std::ostream& out,
+                std::ostream& err);
+
+struct ChatOptions {
+  std::string customer_name = "Customer";
+  bool allow_insecure_calls = false;  // http:// and private addresses for `call` steps
+  bool show_intents = true;
+};
+
+// `bot chat FILE`: reads customer lines from `in` until EOF and prints the bot's replies on
+// `out`: menus as numbered choices (typing the number chooses the item), the recognised intent
+// and its confidence, and each `call` step, which is performed for real over HTTP(S).
+int RunBotChat(const std::string& file, const ChatOptions& options, std::istream& in,
+               std::ostream& out, std::ostream& err);
+
+// Performs a flow's `call` as the conversation layer does: POST the request JSON, with the
+// webhook client's TLS and address rules; ok when the answer is 2xx with a JSON object body
+// within the timeout. Blocks the calling thread (fine for the CLI and tests only).
+bot::CallOutcome PerformCall(const bot::ExternalCall& call, bool allow_insecure);
+
+// `bot eval-intents --dataset FILE [--json] [--threshold X]`.
+int RunEvalIntents(const std::string& dataset, bool json, std::optional<double> threshold,
+                   std::ostream& out, std::ostream& err);
+
+}  // namespace parley::app
