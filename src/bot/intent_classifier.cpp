@@ -1,0 +1,588 @@
+#include "bot/intent_classifier.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include "bot/intent_model.hpp"
+
+namespace parley::bot {
+namespace detail {
+namespace {
+
+// splitmix64: a small, fully specified generator, so shuffles are the same on every
+// standard library (std::shuffle's algorithm is not specified).
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed) {}
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  size_t Below(size_t n) { return static_cast<size_t>(Next() % n); }
+
+ private:
+  uint64_t state_;
+};
+
+template <class T>
+void Shuffle(std::vector<T>& v, size_t n, Rng& rng) {
+  for (size_t i = n; i > 1; --i) std::swap(v[i - 1], v[rng.Below(i)]);
+}
+
+constexpr int kWordBlock = 0;
+constexpr int kCharBlock = 1;
+constexpr int kBlocks = 2;
+constexpr int kBlockShift = 62;
+
+uint64_t Mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
+}
+
+// FNV-1a, then a finaliser; the top bits carry the feature block so that the block of a
+// dictionary entry is known from its key.
+uint64_t HashBytes(uint64_t seed, std::string_view bytes, int block) {
+  uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+  for (unsigned char ch : bytes) {
+    h ^= ch;
+    h *= 0x100000001b3ULL;
+  }
+  h = Mix(h);
+  return (h & ~(uint64_t{3} << kBlockShift)) | (static_cast<uint64_t>(block) << kBlockShift);
+}
+
+int BlockOf(uint64_t key) { return static_cast<int>(key >> kBlockShift); }
+
+constexpr uint64_t kUnigramSeed = 0x1;
+constexpr uint64_t kBigramSeed = 0x2;
+constexpr uint64_t kCharSeed = 0x3;
+
+// Appends the hashed features of normalised text (with repeats, which become the counts).
+void ExtractKeys(std::string_view norm, const IntentModelConfig& config,
+                 std::vector<uint64_t>& out) {
+  out.clear();
+  std::vector<std::string_view> words;
+  size_t pos = 0;
+  while (pos < norm.size()) {
+    size_t end = norm.find(' ', pos);
+    if (end == std::string_view::npos) end = norm.size();
+    if (end > pos) words.push_back(norm.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  std::string buffer;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (config.word_unigrams) out.push_back(HashBytes(kUnigramSeed, words[i], kWordBlock));
+    if (config.word_bigrams && i + 1 < words.size()) {
+      buffer.assign(words[i]);
+      buffer.push_back(' ');
+      buffer.append(words[i + 1]);
+      out.push_back(HashBytes(kBigramSeed, buffer, kWordBlock));
+    }
+    if (config.char_max >= config.char_min && config.char_min > 0) {
+      buffer.assign("<");
+      buffer.append(words[i]);
+      buffer.push_back('>');
+      std::string_view padded(buffer);
+      for (int n = config.char_min; n <= config.char_max; ++n) {
+        const size_t len = static_cast<size_t>(n);
+        if (len > padded.size()) break;
+        for (size_t start = 0; start + len <= padded.size(); ++start) {
+          out.push_back(HashBytes(kCharSeed + len, padded.substr(start, len), kCharBlock));
+        }
+      }
+    }
+  }
+}
+
+// Sorted (key, count) runs of a key list.
+void CountKeys(std::vector<uint64_t>& keys, std::vector<std::pair<uint64_t, uint32_t>>& out) {
+  out.clear();
+  std::sort(keys.begin(), keys.end());
+  for (size_t i = 0; i < keys.size();) {
+    size_t j = i;
+    while (j < keys.size() && keys[j] == keys[i]) ++j;
+    out.emplace_back(keys[i], static_cast<uint32_t>(j - i));
+    i = j;
+  }
+}
+
+struct SparseEntry {
+  uint32_t index;
+  float value;
+};
+
+// The vocabulary with its idf, shared by training and prediction so both see the same vectors.
+class FeatureSpace {
+ public:
+  FeatureSpace(IntentModelConfig config, std::unordered_map<uint64_t, uint32_t> index,
+               std::vector<float> idf)
+      : config_(std::move(config)), index_(std::move(index)), idf_(std::move(idf)) {}
+
+  size_t size() const { return idf_.size(); }
+
+  // Sublinear tf times idf, each block L2-normalised and weighted, then the whole vector
+  // L2-normalised. Unknown features are dropped.
+  void Vectorize(std::string_view text, std::vector<SparseEntry>& out) const {
+    out.clear();
+    std::string norm = NormalizeIntentText(text);
+    std::vector<uint64_t> keys;
+    ExtractKeys(norm, config_, keys);
+    std::vector<std::pair<uint64_t, uint32_t>> counts;
+    CountKeys(keys, counts);
+    std::vector<int> blocks;
+    double block_sq[kBlocks] = {0.0, 0.0};
+    for (const auto& [key, count] : counts) {
+      auto it = index_.find(key);
+      if (it == index_.end()) continue;
+      double v = (1.0 + std::log(static_cast<double>(count))) * idf_[it->second];
+      int block = BlockOf(key);
+      block_sq[block] += v * v;
+      out.push_back({it->second, static_cast<float>(v)});
+      blocks.push_back(block);
+    }
+    const double block_weight[kBlocks] = {config_.word_weight, config_.char_weight};
+    double scale[kBlocks];
+    for (int b = 0; b < kBlocks; ++b) {
+      scale[b] = block_sq[b] > 0.0 ? block_weight[b] / std::sqrt(block_sq[b]) : 0.0;
+    }
+    double total = 0.0;
+    for (size_t i = 0; i < out.size(); ++i) {
+      double v = out[i].value * scale[blocks[i]];
+      out[i].value = static_cast<float>(v);
+      total += v * v;
+    }
+    if (total > 0.0) {
+      const double inv = 1.0 / std::sqrt(total);
+      for (auto& e : out) e.value = static_cast<float>(e.value * inv);
+    }
+    std::erase_if(out, [](const SparseEntry& e) { return e.value == 0.0f; });
+    std::sort(out.begin(), out.end(),
+              [](const SparseEntry& a, const SparseEntry& b) { return a.index < b.index; });
+  }
+
+ private:
+  IntentModelConfig config_;
+  std::unordered_map<uint64_t, uint32_t> index_;
+  std::vector<float> idf_;
+};
+
+FeatureSpace BuildFeatureSpace(const std::vector<IntentExample>& examples,
+                               const IntentModelConfig& config) {
+  std::unordered_map<uint64_t, uint32_t> df;
+  std::vector<uint64_t> keys;
+  std::vector<std::pair<uint64_t, uint32_t>> counts;
+  for (const auto& example : examples) {
+    ExtractKeys(NormalizeIntentText(example.text), config, keys);
+    CountKeys(keys, counts);
+    for (const auto& entry : counts) ++df[entry.first];
+  }
+  // A feature seen once in a large set mostly memorises that example; in a bot's handful of
+  // examples it may be all there is.
+  const auto min_df =
+      static_cast<uint32_t>(examples.size() >= config.min_df_from ? std::max(config.min_df, 1) : 1);
+  std::vector<std::pair<uint64_t, uint32_t>> kept;
+  for (const auto& entry : df) {
+    if (entry.second >= min_df) kept.push_back(entry);
+  }
+  // Frequent features first, so the weights most rows touch share cache lines; ties by key,
+  // so the order does not depend on hash-map iteration.
+  std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  std::unordered_map<uint64_t, uint32_t> index;
+  index.reserve(kept.size());
+  std::vector<float> idf(kept.size());
+  const double n = static_cast<double>(examples.size());
+  for (size_t i = 0; i < kept.size(); ++i) {
+    index.emplace(kept[i].first, static_cast<uint32_t>(i));
+    idf[i] = static_cast<float>(std::log((1.0 + n) / (1.0 + kept[i].second)) + 1.0);
+  }
+  return FeatureSpace(config, std::move(index), std::move(idf));
+}
+
+// Training rows in compressed form.
+struct Rows {
+  std::vector<size_t> start;  // size n + 1
+  std::vector<SparseEntry> entries;
+  std::vector<uint32_t> label;
+
+  size_t size() const { return label.size(); }
+};
+
+// The state of the one-vs-rest dual problems: class-major weights (num_classes rows of
+// num_features + 1 floats, the last being the bias weight) and the dual variables
+// (num_classes rows of one alpha per training row). Invariant: each class's weights are the
+// sum of alpha * y * x over the rows, so a solution on a subset warm-starts the full problem.
+struct OneVsRest {
+  std::vector<float> weights;
+  std::vector<double> alphas;
+};
+
+// One-vs-rest L2-regularised L2-loss linear SVMs by dual coordinate descent with shrinking
+// (Hsieh et al., ICML 2008), on the rows listed in `subset`, continuing from `state`.
+void TrainOneVsRest(const Rows& rows, const std::vector<uint32_t>& subset, size_t num_features,
+                    size_t num_classes, const IntentModelConfig& config, OneVsRest& state) {
+  const size_t stride = num_features + 1;
+  std::vector<float>& weights = state.weights;
+  weights.resize(num_classes * stride, 0.0f);
+  state.alphas.resize(num_classes * rows.size(), 0.0);
+  const double diag = 0.5 / config.svm_c;
+  const double bias = config.bias;
+  std::vector<double> qd(subset.size());
+  for (size_t s = 0; s < subset.size(); ++s) {
+    const uint32_t i = subset[s];
+    double sq = bias * bias + diag;
+    for (size_t e = rows.start[i]; e < rows.start[i + 1]; ++e) {
+      sq += static_cast<double>(rows.entries[e].value) * rows.entries[e].value;
+    }
+    qd[s] = sq;
+  }
+
+  auto train_class = [&](size_t c) {
+    float* w = weights.data() + c * stride;
+    double* all_alpha = state.alphas.data() + c * rows.size();
+    const size_t n = subset.size();
+    std::vector<double> alpha(n);
+    for (size_t k = 0; k < n; ++k) alpha[k] = all_alpha[subset[k]];
+    std::vector<uint32_t> order(n);
+    std::iota(order.begin(), order.end(), 0u);
+    Rng rng(config.seed ^ Mix(c + 1));
+    size_t active = n;
+    double pg_max_old = std::numeric_limits<double>::infinity();
+    for (int epoch = 0; epoch < config.max_epochs; ++epoch) {
+      double pg_max = -std::numeric_limits<double>::infinity();
+      double pg_min = std::numeric_limits<double>::infinity();
+      Shuffle(order, active, rng);
+      for (size_t s = 0; s < active; ++s) {
+        const uint32_t k = order[s];
+        const uint32_t i = subset[k];
+        const double y = rows.label[i] == c ? 1.0 : -1.0;
+        const SparseEntry* begin = rows.entries.data() + rows.start[i];
+        const SparseEntry* end = rows.entries.data() + rows.start[i + 1];
+        float dot = 0.0f;
+        for (const SparseEntry* e = begin; e != end; ++e) dot += w[e->index] * e->value;
+        dot += w[num_features] * static_cast<float>(bias);
+        const double g = y * dot - 1.0 + diag * alpha[k];
+        double pg = 0.0;
+        if (alpha[k] == 0.0) {
+          if (g > pg_max_old) {
+            --active;
+            std::swap(order[s], order[active]);
+            --s;
+            continue;
+          }
+          if (g < 0.0) pg = g;
+        } else {
+          pg = g;
+        }
+        pg_max = std::max(pg_max, pg);
+        pg_min = std::min(pg_min, pg);
+        if (std::fabs(pg) > 1e-12) {
+          const double old = alpha[k];
+          alpha[k] = std::max(old - g / qd[k], 0.0);
+          const float d = static_cast<float>((alpha[k] - old) * y);
+          for (const SparseEntry* e = begin; e != end; ++e) w[e->index] += d * e->value;
+          w[num_features] += static_cast<float>(d * bias);
+        }
+      }
+      if (pg_max - pg_min <= config.eps) {
+        if (active == n) break;
+        active = n;
+        pg_max_old = std::numeric_limits<double>::infinity();
+        continue;
+      }
+      // With no upper bound on alpha (L2 loss), only the lower bound shrinks.
+      pg_max_old = pg_max <= 0.0 ? std::numeric_limits<double>::infinity() : pg_max;
+    }
+    for (size_t k = 0; k < n; ++k) all_alpha[subset[k]] = alpha[k];
+  };
+
+  const unsigned threads =
+      std::max(1u, std::min<unsigned>(config.threads, static_cast<unsigned>(num_classes)));
+  if (threads == 1) {
+    for (size_t c = 0; c < num_classes; ++c) train_class(c);
+  } else {
+    // Each class writes only its own row of `weights`, so the result does not depend on the
+    // interleaving.
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        for (size_t c = t; c < num_classes; c += threads) train_class(c);
+      });
+    }
+    for (auto& thread : pool) thread.join();
+  }
+}
+
+void Scores(const std::vector<float>& class_major, size_t num_features, size_t num_classes,
+            double bias, const SparseEntry* begin, const SparseEntry* end,
+            std::vector<double>& out) {
+  const size_t stride = num_features + 1;
+  out.assign(num_classes, 0.0);
+  for (size_t c = 0; c < num_classes; ++c) {
+    const float* w = class_major.data() + c * stride;
+    double s = w[num_features] * bias;
+    for (const SparseEntry* e = begin; e != end; ++e) s += w[e->index] * e->value;
+    out[c] = s;
+  }
+}
+
+// Softmax of scores * inv_temperature, with an extra fixed logit 0 when null_logit is set
+// (its probability is not returned). Stable for any finite scores.
+void Softmax(const std::vector<double>& scores, double inv_temperature, bool null_logit,
+             std::vector<double>& probs) {
+  double top = null_logit ? 0.0 : -std::numeric_limits<double>::infinity();
+  for (double s : scores) top = std::max(top, s * inv_temperature);
+  double sum = null_logit ? std::exp(-top) : 0.0;
+  probs.resize(scores.size());
+  for (size_t c = 0; c < scores.size(); ++c) {
+    probs[c] = std::exp(scores[c] * inv_temperature - top);
+    sum += probs[c];
+  }
+  for (double& p : probs) p /= sum;
+}
+
+double HeldOutLogLoss(const std::vector<std::vector<double>>& scores,
+                      const std::vector<uint32_t>& labels, double inv_temperature,
+                      bool null_logit) {
+  double loss = 0.0;
+  std::vector<double> probs;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    Softmax(scores[i], inv_temperature, null_logit, probs);
+    loss -= std::log(std::max(probs[labels[i]], 1e-300));
+  }
+  return loss;
+}
+
+// The temperature that minimises the held-out log loss, by golden-section search on its log
+// (the loss is unimodal in practice). Bounded to [0.01, 100].
+double FitTemperature(const std::vector<std::vector<double>>& scores,
+                      const std::vector<uint32_t>& labels, bool null_logit) {
+  if (scores.empty()) return 1.0;
+  double lo = std::log(0.01);
+  double hi = std::log(100.0);
+  const double phi = (std::sqrt(5.0) - 1.0) / 2.0;
+  auto loss = [&](double log_t) {
+    return HeldOutLogLoss(scores, labels, std::exp(-log_t), null_logit);
+  };
+  double a = hi - phi * (hi - lo);
+  double b = lo + phi * (hi - lo);
+  double fa = loss(a);
+  double fb = loss(b);
+  for (int i = 0; i < 60 && hi - lo > 1e-4; ++i) {
+    if (fa < fb) {
+      hi = b;
+      b = a;
+      fb = fa;
+      a = hi - phi * (hi - lo);
+      fa = loss(a);
+    } else {
+      lo = a;
+      a = b;
+      fa = fb;
+      b = lo + phi * (hi - lo);
+      fb = loss(b);
+    }
+  }
+  return std::exp((lo + hi) / 2.0);
+}
+
+class LinearIntentModel final : public IntentClassifier {
+ public:
+  LinearIntentModel(FeatureSpace space, std::vector<std::string> labels,
+                    const std::vector<float>& class_major, double bias, double temperature,
+                    bool null_logit)
+      : space_(std::move(space)),
+        labels_(std::move(labels)),
+        inv_temperature_(1.0 / temperature),
+        null_logit_(null_logit) {
+    // Feature-major storage: a query touches a few hundred contiguous rows.
+    const size_t num_features = space_.size();
+    const size_t num_classes = labels_.size();
+    weights_.resize(num_features * num_classes);
+    bias_.resize(num_classes);
+    for (size_t c = 0; c < num_classes; ++c) {
+      const float* w = class_major.data() + c * (num_features + 1);
+      for (size_t f = 0; f < num_features; ++f) weights_[f * num_classes + c] = w[f];
+      bias_[c] = w[num_features] * bias;
+    }
+  }
+
+  IntentPrediction Predict(std::string_view text) const override {
+    std::vector<IntentPrediction> top = TopK(text, 1);
+    return top.empty() ? IntentPrediction{} : top.front();
+  }
+
+  std::vector<IntentPrediction> TopK(std::string_view text, size_t k) const override {
+    const size_t num_classes = labels_.size();
+    std::vector<SparseEntry> x;
+    space_.Vectorize(text, x);
+    std::vector<double> scores(bias_.begin(), bias_.end());
+    for (const SparseEntry& e : x) {
+      const float* row = weights_.data() + static_cast<size_t>(e.index) * num_classes;
+      for (size_t c = 0; c < num_classes; ++c) scores[c] += row[c] * e.value;
+    }
+    std::vector<double> probs;
+    Softmax(scores, inv_temperature_, null_logit_, probs);
+    std::vector<uint32_t> order(num_classes);
+    std::iota(order.begin(), order.end(), 0u);
+    k = std::min(k, num_classes);
+    std::partial_sort(
+        order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+        [&](uint32_t a, uint32_t b) { return probs[a] != probs[b] ? probs[a] > probs[b] : a < b; });
+    std::vector<IntentPrediction> out;
+    out.reserve(k);
+    for (size_t i = 0; i < k; ++i) {
+      out.push_back({labels_[order[i]], std::clamp(probs[order[i]], 0.0, 1.0)});
+    }
+    return out;
+  }
+
+ private:
+  FeatureSpace space_;
+  std::vector<std::string> labels_;
+  std::vector<float> weights_;  // [feature * num_classes + class]
+  std::vector<double> bias_;
+  double inv_temperature_;
+  bool null_logit_;
+};
+
+}  // namespace
+
+std::string NormalizeIntentText(std::string_view text) {
+  text = text.substr(0, std::min(text.size(), kMaxInputBytes));
+  std::string out;
+  out.reserve(text.size());
+  auto space = [&out] {
+    if (!out.empty() && out.back() != ' ') out.push_back(' ');
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto ch = static_cast<unsigned char>(text[i]);
+    if (ch >= 'A' && ch <= 'Z') {
+      out.push_back(static_cast<char>(ch - 'A' + 'a'));
+    } else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
+      out.push_back(static_cast<char>(ch));
+    } else if (ch == '\'') {
+      // "what's" and "whats" are the same word to a customer.
+    } else if (ch < 0x80) {
+      space();
+    } else if (ch == 0xE2 && i + 2 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+               static_cast<unsigned char>(text[i + 2]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 2]) <= 0xBF) {
+      // U+2000..U+203F: typographic spaces, dashes, quotes; U+2018/U+2019 are apostrophes.
+      const auto third = static_cast<unsigned char>(text[i + 2]);
+      if (third != 0x98 && third != 0x99) space();
+      i += 2;
+    } else if (ch == 0xC2 && i + 1 < text.size() &&
+               (static_cast<unsigned char>(text[i + 1]) == 0xA0 ||
+                static_cast<unsigned char>(text[i + 1]) == 0xA1 ||
+                static_cast<unsigned char>(text[i + 1]) == 0xBF)) {
+      space();  // no-break space, inverted exclamation and question marks
+      i += 1;
+    } else {
+      out.push_back(static_cast<char>(ch));  // any other byte, valid UTF-8 or not
+    }
+  }
+  if (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
+    const std::vector<IntentExample>& examples, const IntentTrainOptions& options,
+    const IntentModelConfig& config) {
+  (void)options;  // the out-of-scope label is an ordinary class; the evaluator interprets it
+  if (examples.empty()) {
+    return Fail(Errc::kInvalidArgument, "no_training_examples",
+                "Give at least one example to train the intent classifier.");
+  }
+  std::vector<std::string> labels;
+  for (const auto& example : examples) {
+    if (example.intent.empty()) {
+      return Fail(Errc::kInvalidArgument, "empty_intent",
+                  "Give every training example a non-empty intent name.");
+    }
+    labels.push_back(example.intent);
+  }
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  if (config.svm_c <= 0.0 || config.max_epochs <= 0) {
+    return Fail(Errc::kInvalidArgument, "bad_intent_config",
+                "Use a positive SVM cost and epoch count.");
+  }
+
+  FeatureSpace space = BuildFeatureSpace(examples, config);
+  const size_t num_features = space.size();
+  const size_t num_classes = labels.size();
+  Rows rows;
+  rows.start.push_back(0);
+  std::vector<SparseEntry> x;
+  for (const auto& example : examples) {
+    space.Vectorize(example.text, x);
+    rows.entries.insert(rows.entries.end(), x.begin(), x.end());
+    rows.start.push_back(rows.entries.size());
+    rows.label.push_back(static_cast<uint32_t>(
+        std::lower_bound(labels.begin(), labels.end(), example.intent) - labels.begin()));
+  }
+
+  // Stratified folds: each class's examples, shuffled, dealt round-robin.
+  const int folds = std::max(config.calibration_folds, 2);
+  std::vector<int> fold_of(rows.size());
+  {
+    std::vector<std::vector<uint32_t>> by_class(num_classes);
+    for (uint32_t i = 0; i < rows.size(); ++i) by_class[rows.label[i]].push_back(i);
+    Rng rng(config.seed);
+    for (auto& members : by_class) {
+      Shuffle(members, members.size(), rng);
+      for (size_t r = 0; r < members.size(); ++r) {
+        fold_of[members[r]] = static_cast<int>(r % static_cast<size_t>(folds));
+      }
+    }
+  }
+  const int held_out_folds = rows.size() <= config.small_set ? folds : 1;
+  std::vector<std::vector<double>> held_scores;
+  std::vector<uint32_t> held_labels;
+  OneVsRest state;  // the last fold's solution warm-starts the final model
+  for (int f = 0; f < held_out_folds; ++f) {
+    std::vector<uint32_t> train_subset;
+    std::vector<uint32_t> held;
+    for (uint32_t i = 0; i < rows.size(); ++i) (fold_of[i] == f ? held : train_subset).push_back(i);
+    if (held.empty() || train_subset.empty()) continue;
+    state = OneVsRest{};
+    TrainOneVsRest(rows, train_subset, num_features, num_classes, config, state);
+    for (uint32_t i : held) {
+      held_scores.emplace_back();
+      Scores(state.weights, num_features, num_classes, config.bias,
+             rows.entries.data() + rows.start[i], rows.entries.data() + rows.start[i + 1],
+             held_scores.back());
+      held_labels.push_back(rows.label[i]);
+    }
+  }
+  const double temperature = FitTemperature(held_scores, held_labels, config.null_logit);
+
+  std::vector<uint32_t> all(rows.size());
+  std::iota(all.begin(), all.end(), 0u);
+  TrainOneVsRest(rows, all, num_features, num_classes, config, state);
+  return std::make_shared<const LinearIntentModel>(std::move(space), std::move(labels),
+                                                   state.weights, config.bias, temperature,
+                                                   config.null_logit);
+}
+
+}  // namespace detail
+
+Result<std::shared_ptr<const IntentClassifier>> IntentClassifier::Train(
+    const std::vector<IntentExample>& examples, const IntentTrainOptions& options) {
+  return detail::TrainIntentModel(examples, options, detail::IntentModelConfig{});
+}
+
+}  // namespace parley::bot
