@@ -50,7 +50,8 @@ std::vector<std::string> HostileInputs() {
       "\xD9\x84\xD9\x82\xD8\xAF \xD9\x81\xD9\x82\xD8\xAF\xD8\xAA \xD8\xA8\xD8\xB7\xD8\xA7\xD9\x82"
       "\xD8\xAA\xD9\x8A",                                               // Arabic (RTL)
       "\xE2\x80\x8F\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D\xE2\x80\x8E card",  // RLM, Hebrew, LRM
-      "e\xCC\x81\xCC\x81\xCC\x81 c\xCC\xA7a\xCC\x80 ",                  // combining marks
+      "e\xCC\x81\xCC\x81\xCC\x81 c\xCC\xA7"
+      "a\xCC\x80 ",                                                     // combining marks
       "\xC3\x28 \xA0\xA1 \xE2\x82 \xF0\x28\x8C\xBC \xFF\xFE \xC0\xAF",  // invalid UTF-8
       "\xE2\x80",                                                       // truncated at end
       "\xC2",
@@ -101,7 +102,9 @@ TEST(IntentClassifierTest, TopKIsSortedAndBounded) {
   double sum = 0.0;
   for (size_t i = 0; i < top.size(); ++i) {
     sum += top[i].confidence;
-    if (i > 0) EXPECT_GE(top[i - 1].confidence, top[i].confidence);
+    if (i > 0) {
+      EXPECT_GE(top[i - 1].confidence, top[i].confidence);
+    }
   }
   EXPECT_LE(sum, 1.0 + 1e-9);
   EXPECT_TRUE(model->TopK("what is my balance", 0).empty());
