@@ -102,7 +102,7 @@ test('connection create, client listen, client send: a text and its echo, end to
     '--secret', 'x'.repeat(43), '--customer', customer, 'nope',
   ]);
   assert.notEqual(refused.code, 0, 'client send with a wrong secret fails');
-  assert.match(refused.stderr, /401/, `stderr names the status: ${refused.stderr}`);
+  assert.match(refused.stdout + refused.stderr, /401/, `the output names the status: ${refused.stdout} ${refused.stderr}`);
 
   const list = await runCli(['connection', 'list', ...adminArgs()]);
   assert.equal(list.code, 0, list.stderr);

@@ -296,8 +296,12 @@ export class Server {
     return r;
   }
 
-  async conversations(state) {
-    const q = state ? `?state=${state}` : '';
+  // The list is capped (100 by default, `limit` up to 1000): ask for the most.
+  async conversations(state, { connectionId } = {}) {
+    const params = new URLSearchParams({ limit: '1000' });
+    if (state) params.set('state', state);
+    if (connectionId) params.set('connection_id', connectionId);
+    const q = `?${params}`;
     const r = await this.admin('GET', `/api/v1/conversations${q}`);
     if (r.status !== 200) throw new Error(`GET /api/v1/conversations${q}: ${r.status} ${r.text}`);
     return r.json.conversations;
@@ -311,14 +315,14 @@ export class Server {
 
   // Every conversation (any state) of one customer on one connection, oldest first.
   async conversationsOf(conn, customerId) {
-    const all = await this.conversations();
+    const all = await this.conversations(undefined, { connectionId: conn.connection_id });
     return all
       .filter((c) => c.connection_id === conn.connection_id && c.customer_id === String(customerId))
       .sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)));
   }
 
   async deliveries(conn, status) {
-    const q = status ? `?status=${status}` : '';
+    const q = `?limit=1000${status ? `&status=${status}` : ''}`;
     const r = await this.admin('GET', `/api/v1/connections/${conn.connection_id}/deliveries${q}`);
     if (r.status !== 200) throw new Error(`GET deliveries${q}: ${r.status} ${r.text}`);
     return r.json.deliveries;

@@ -81,11 +81,12 @@ test('SIGTERM under load: exit 0 within 10 s, and every acknowledged message sur
     const conn = await s.createConnection({ webhook: hook2.url, bot: 'echo' });
     hook2.trust(conn);
     const acked = [];
+    const run = uid().slice(0, 8);
     let stop = false;
     let sent = 0;
     const poster = async (p) => {
       for (let n = 0; !stop; n++) {
-        const ev = textEvent(`g${p}-${uid().slice(0, 8)}`, `g${p} m${n}`);
+        const ev = textEvent(`g${p}-${n % 3}-${run}`, `g${p} m${n}`);
         try {
           const r = await s.post(conn, ev, { timeout: 5000 });
           sent++;
@@ -106,8 +107,7 @@ test('SIGTERM under load: exit 0 within 10 s, and every acknowledged message sur
 
     await s.start();
     const inbound = new Set();
-    for (const c of await s.conversations()) {
-      if (c.connection_id !== conn.connection_id) continue;
+    for (const c of await s.conversations(undefined, { connectionId: conn.connection_id })) {
       for (const e of (await s.conversation(c.id)).transcript) if (e.direction === 'in') inbound.add(e.message_id);
     }
     const lost = acked.filter((ev) => !inbound.has(ev.message_id));
