@@ -58,13 +58,18 @@ test('a customer text is echoed to the webhook, signed, with event_id, seq 1, fr
   assert.equal(hook.rejected.length, 0, `rejected outbound requests: ${JSON.stringify(hook.rejected)}`);
 });
 
-test('the token of an outbound request is fresh and verifies only with the connection secret', async () => {
+test('an outbound token is HS256 over the connection secret, iss = connection id, iat = now', async () => {
   const cid = `c-${uid()}`;
   await server.send(conn, textEvent(cid, 'check my token'));
   await waitFor(() => hook.deliveredTo(conn, cid).length, { message: 'the echo' });
   const a = hook.attemptsFor(conn, cid)[0];
   assert.ok(Math.abs(a.claims.iat - Date.now() / 1000) < 30, 'iat is now');
   assert.equal(a.claims.iss, conn.connection_id);
+  // the receiver verified it with this connection's secret; another secret must not verify it
+  const other = await server.createConnection({ webhook: hook.url });
+  const token = a.token;
+  assert.throws(() => jwt.verify(token, other.jwt_secret, { algorithms: ['HS256'] }));
+  assert.equal(jwt.verify(token, conn.jwt_secret, { algorithms: ['HS256'], maxAge: 300 }).iss, conn.connection_id);
 });
 
 test('seq counts 1, 2, 3 per conversation and conversations count separately', async () => {

@@ -443,7 +443,7 @@ export class Receiver {
         return;
       }
       const key = `${connId}|${event.customer_id}`;
-      const attempt = { event, key, connId, claims, t: Date.now(), outcome: 'pending' };
+      const attempt = { event, key, connId, claims, token: auth.slice(7), t: Date.now(), outcome: 'pending' };
       this.attempts.push(attempt);
       this.log.push({ kind: 'arrive', key, seq: event.seq, event_id: event.event_id, n: this.counter++ });
       const action = this.plan.shift() ?? this.policy?.(event, attempt) ?? this.mode;
