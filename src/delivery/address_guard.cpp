@@ -124,8 +124,16 @@ Result<boost::urls::url> ValidateWebhookUrl(std::string_view text, bool allow_in
     return Invalid("Put a host name in the client webhook URL.");
   if (u.has_userinfo())
     return Invalid("Remove the user name and password from the client webhook URL.");
-  if (u.has_port() && !u.port().empty() && u.port_number() == 0)
-    return Invalid("Use a port between 1 and 65535 in the client webhook URL.");
+  if (u.has_port() && !u.port().empty()) {
+    // port_number() does not refuse values past 65535, so read the digits here.
+    uint32_t port = 0;
+    for (char c : u.port()) {
+      port = port * 10 + static_cast<uint32_t>(c - '0');
+      if (port > 65535) break;
+    }
+    if (port == 0 || port > 65535)
+      return Invalid("Use a port between 1 and 65535 in the client webhook URL.");
+  }
 
   boost::asio::ip::address literal;
   bool is_literal = false;

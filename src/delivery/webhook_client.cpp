@@ -50,8 +50,9 @@ constexpr auto kSweepInterval = std::chrono::seconds(1);
 struct Target {
   bool tls = false;
   bool host_is_ip = false;
-  std::string host;         // for the resolver, SNI and certificate checks; no brackets
-  std::string port;         // numeric
+  std::string host;  // for the resolver, SNI and certificate checks; no brackets
+  std::string port;  // numeric
+  unsigned short port_number = 0;
   std::string host_header;  // host[:port] as the Host header wants it
   std::string path;         // origin-form request target
   std::string key;          // pool key: scheme://host:port
@@ -63,8 +64,9 @@ Result<Target> MakeTarget(std::string_view url, bool allow_insecure) {
   namespace urls = boost::urls;
   Target t;
   t.tls = u->scheme_id() == urls::scheme::https;
-  std::string_view default_port = t.tls ? "443" : "80";
-  t.port = u->has_port() && !u->port().empty() ? std::string(u->port()) : std::string(default_port);
+  const unsigned short default_port = t.tls ? 443 : 80;
+  t.port_number = u->has_port() && !u->port().empty() ? u->port_number() : default_port;
+  t.port = std::to_string(t.port_number);
   switch (u->host_type()) {
     case urls::host_type::ipv4:
       t.host = u->host_ipv4_address().to_string();
@@ -82,7 +84,7 @@ Result<Target> MakeTarget(std::string_view url, bool allow_insecure) {
       break;
   }
   t.key = fmt::format("{}://{}:{}", t.tls ? "https" : "http", t.host_header, t.port);
-  if (t.port != default_port) t.host_header += ":" + t.port;
+  if (t.port_number != default_port) t.host_header += ":" + t.port;
   t.path = u->encoded_path().empty() ? "/" : std::string(u->encoded_path());
   if (u->has_query()) {
     t.path.push_back('?');
@@ -362,11 +364,29 @@ class WebhookClient::Impl {
     if (doomed) CloseSocket(*doomed);
   }
 
+  Result<void> CheckAddress(const Target& t, const asio::ip::address& address) const {
+    if (options_.allow_insecure || IsPublicAddress(address)) return {};
+    return Unavailable("blocked_address",
+                       fmt::format("blocked address: {} resolves to {}, which is not a public "
+                                   "address; use a public webhook or run with "
+                                   "allow_insecure_webhooks.",
+                                   t.host, address.to_string()));
+  }
+
   // getaddrinfo cannot be cancelled, so the lookup runs on its own and reports through a
   // channel; on timeout the result is simply never read.
   asio::awaitable<Result<std::vector<tcp::endpoint>>> Resolve(const Target& t,
                                                               SteadyClock::time_point deadline,
                                                               std::chrono::milliseconds timeout) {
+    if (t.host_is_ip) {
+      // A literal needs no lookup, nor a trip through the resolver's thread.
+      error_code ec;
+      tcp::endpoint literal(asio::ip::make_address(t.host, ec), t.port_number);
+      if (ec) co_return Unavailable("resolve_failed", "resolve: " + t.host + " is not an address.");
+      if (auto allowed = CheckAddress(t, literal.address()); !allowed)
+        co_return Fail(allowed.error());
+      co_return std::vector<tcp::endpoint>{literal};
+    }
     using Channel =
         asio::experimental::concurrent_channel<void(error_code, tcp::resolver::results_type)>;
     auto channel = std::make_shared<Channel>(ex_, 1);
@@ -385,16 +405,10 @@ class WebhookClient::Impl {
     }
     std::vector<tcp::endpoint> endpoints;
     for (const auto& entry : results) {
-      const auto address = entry.endpoint().address();
       // Every address is checked, not just the first, and the checked list is what we connect
       // to, so a second lookup (DNS rebinding) never gets a say.
-      if (!options_.allow_insecure && !IsPublicAddress(address)) {
-        co_return Unavailable(
-            "blocked_address",
-            fmt::format("blocked address: {} resolves to {}, which is not a public address; "
-                        "use a public webhook or run with allow_insecure_webhooks.",
-                        t.host, address.to_string()));
-      }
+      if (auto allowed = CheckAddress(t, entry.endpoint().address()); !allowed)
+        co_return Fail(allowed.error());
       endpoints.push_back(entry.endpoint());
     }
     if (endpoints.empty())
