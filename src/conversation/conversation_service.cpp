@@ -1,10 +1,11 @@
 #include "conversation/conversation_service.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 namespace parley::conversation {
 namespace json = boost::json;
@@ -66,8 +67,7 @@ ConversationService::ConversationService(storage::Store& store, const bot::BotRe
     : store_(store), bots_(bots), clock_(clock), ids_(ids), sink_(sink), actions_(actions) {}
 
 DeliveryRecord ConversationService::AppendOutbound(ConversationRecord& conv,
-                                                   channel::OutboundBody body,
-                                                   channel::Sender from,
+                                                   channel::OutboundBody body, channel::Sender from,
                                                    std::optional<std::string> csr_name,
                                                    int64_t now) {
   channel::OutboundEvent event;
@@ -101,13 +101,16 @@ Result<void> ConversationService::ApplyBotReply(Tx& tx, ConversationRecord& conv
                                                 bot::BotReply reply, int64_t now,
                                                 InboundOutcome& out) {
   for (auto& body : reply.messages) {
-    DeliveryRecord d = AppendOutbound(conv, std::move(body), channel::Sender::kBot, std::nullopt, now);
+    DeliveryRecord d =
+        AppendOutbound(conv, std::move(body), channel::Sender::kBot, std::nullopt, now);
     auto inserted = tx.InsertEvent(d.event);
     if (!inserted) return Fail(inserted.error());
     out.outbound.push_back(std::move(d));
   }
-  if (reply.state.is_null()) conv.dialog_state_json.reset();
-  else conv.dialog_state_json = json::serialize(reply.state);
+  if (reply.state.is_null())
+    conv.dialog_state_json.reset();
+  else
+    conv.dialog_state_json = json::serialize(reply.state);
   if (reply.next == bot::BotReply::Next::kEscalate) {
     conv.state = kStateQueued;
     conv.owner = "queue:" + reply.queue.value_or("default");
@@ -175,8 +178,8 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
       turn.text = text.text;
       turn.postback = text.postback;
       turn.first_turn = opened;
-      auto applied = ApplyBotReply(tx, conv, b->OnCustomerTurn(turn, ParseOrNull(conv.dialog_state_json)),
-                                   now, out);
+      auto applied = ApplyBotReply(
+          tx, conv, b->OnCustomerTurn(turn, ParseOrNull(conv.dialog_state_json)), now, out);
       if (!applied) return Fail(applied.error());
     } else {
       spdlog::warn("connection {} names bot '{}', which is not loaded; no reply", connection.id,
@@ -234,12 +237,12 @@ boost::asio::awaitable<Result<InboundOutcome>> ConversationService::HandleInboun
     co_return InboundOutcome{};
   }
   int64_t now = clock_.NowMs();
-  auto outcome = co_await store_.Write<InboundOutcome>(
-      [this, &connection, &event, now](Tx& tx) -> Result<InboundOutcome> {
-        if (const auto* text = std::get_if<channel::CustomerText>(&event))
-          return ApplyText(tx, connection, *text, now);
-        return ApplyEnd(tx, connection, std::get<channel::CustomerEndSession>(event), now);
-      });
+  auto job0 = [this, &connection, &event, now](Tx& tx) -> Result<InboundOutcome> {
+    if (const auto* text = std::get_if<channel::CustomerText>(&event))
+      return ApplyText(tx, connection, *text, now);
+    return ApplyEnd(tx, connection, std::get<channel::CustomerEndSession>(event), now);
+  };
+  auto outcome = co_await store_.Write<InboundOutcome>(job0);
   if (!outcome) co_return outcome;
   if (!outcome->outbound.empty()) sink_.Enqueue(outcome->outbound);
   if (outcome->call) {
@@ -255,26 +258,26 @@ boost::asio::awaitable<void> ConversationService::RunAction(storage::ConnectionR
                                                             bot::ExternalCall call) {
   bot::CallOutcome result = co_await actions_.Run(std::move(call));
   int64_t now = clock_.NowMs();
-  auto outcome = co_await store_.Write<InboundOutcome>(
-      [&](Tx& tx) -> Result<InboundOutcome> {
-        InboundOutcome out;
-        auto found = tx.GetConversation(conversation_id);
-        if (!found) return Fail(found.error());
-        // The bot speaks only while it owns the conversation.
-        if (!*found || (*found)->owner != "bot" || (*found)->state == kStateEnded) return out;
-        ConversationRecord conv = std::move(**found);
-        auto b = bots_.Find(connection.bot);
-        if (!b) return out;
-        out.conversation_id = conv.id;
-        auto applied = ApplyBotReply(
-            tx, conv, b->OnCallResult(TurnFor(conv), result, ParseOrNull(conv.dialog_state_json)),
-            now, out);
-        if (!applied) return Fail(applied.error());
-        conv.updated_at_ms = now;
-        auto updated = tx.UpdateConversation(conv);
-        if (!updated) return Fail(updated.error());
-        return out;
-      });
+  auto job1 = [&](Tx& tx) -> Result<InboundOutcome> {
+    InboundOutcome out;
+    auto found = tx.GetConversation(conversation_id);
+    if (!found) return Fail(found.error());
+    // The bot speaks only while it owns the conversation.
+    if (!*found || (*found)->owner != "bot" || (*found)->state == kStateEnded) return out;
+    ConversationRecord conv = std::move(**found);
+    auto b = bots_.Find(connection.bot);
+    if (!b) return out;
+    out.conversation_id = conv.id;
+    auto applied = ApplyBotReply(
+        tx, conv, b->OnCallResult(TurnFor(conv), result, ParseOrNull(conv.dialog_state_json)), now,
+        out);
+    if (!applied) return Fail(applied.error());
+    conv.updated_at_ms = now;
+    auto updated = tx.UpdateConversation(conv);
+    if (!updated) return Fail(updated.error());
+    return out;
+  };
+  auto outcome = co_await store_.Write<InboundOutcome>(job1);
   if (!outcome) {
     spdlog::error("recording the action result of conversation {} failed: {}", conversation_id,
                   outcome.error().message);
@@ -290,14 +293,14 @@ boost::asio::awaitable<void> ConversationService::RunAction(storage::ConnectionR
 
 boost::asio::awaitable<Result<std::vector<ConversationRecord>>> ConversationService::List(
     storage::ConversationFilter filter) {
-  co_return co_await store_.Read<std::vector<ConversationRecord>>(
-      [filter](Tx& tx) { return tx.ListConversations(filter); });
+  auto job2 = [filter](Tx& tx) { return tx.ListConversations(filter); };
+  co_return co_await store_.Read<std::vector<ConversationRecord>>(job2);
 }
 
 boost::asio::awaitable<Result<std::pair<ConversationRecord, std::vector<EventRecord>>>>
 ConversationService::Get(std::string id) {
   using Out = std::pair<ConversationRecord, std::vector<EventRecord>>;
-  co_return co_await store_.Read<Out>([id](Tx& tx) -> Result<Out> {
+  auto job3 = [id](Tx& tx) -> Result<Out> {
     auto conv = tx.GetConversation(id);
     if (!conv) return Fail(conv.error());
     if (!*conv)
@@ -306,7 +309,8 @@ ConversationService::Get(std::string id) {
     auto transcript = tx.Transcript(id);
     if (!transcript) return Fail(transcript.error());
     return Out{std::move(**conv), std::move(*transcript)};
-  });
+  };
+  co_return co_await store_.Read<Out>(job3);
 }
 
 json::object ConversationService::ToJson(const ConversationRecord& c) {
@@ -320,7 +324,8 @@ json::object ConversationService::ToJson(const ConversationRecord& c) {
   o["context"] = ParseObject(c.context_json);
   o["created_at"] = FormatTimestamp(c.created_at_ms);
   o["updated_at"] = FormatTimestamp(c.updated_at_ms);
-  o["ended_at"] = c.ended_at_ms ? json::value(FormatTimestamp(*c.ended_at_ms)) : json::value(nullptr);
+  o["ended_at"] =
+      c.ended_at_ms ? json::value(FormatTimestamp(*c.ended_at_ms)) : json::value(nullptr);
   return o;
 }
 

@@ -1,13 +1,14 @@
 #include "delivery/dispatcher.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "channel/jwt.hpp"
 
@@ -27,8 +28,8 @@ Dispatcher::Dispatcher(asio::any_io_executor ex, storage::Store& store,
       options_(options) {}
 
 asio::awaitable<Result<size_t>> Dispatcher::LoadPending() {
-  auto pending = co_await store_.Read<std::vector<DeliveryRecord>>(
-      [](Tx& tx) { return tx.PendingDeliveries(); });
+  auto job0 = [](Tx& tx) { return tx.PendingDeliveries(); };
+  auto pending = co_await store_.Read<std::vector<DeliveryRecord>>(job0);
   if (!pending) co_return Fail(pending.error());
   size_t n = pending->size();
   Enqueue(std::move(*pending));
@@ -138,8 +139,8 @@ asio::awaitable<std::string> Dispatcher::Attempt(const DeliveryRecord& d) {
 }
 
 void Dispatcher::Persist(const storage::EventRecord& e) {
-  bool queued = store_.SubmitWrite([e](Tx& tx) { return tx.UpdateDelivery(e).has_value(); },
-                                   [](bool) {});
+  bool queued =
+      store_.SubmitWrite([e](Tx& tx) { return tx.UpdateDelivery(e).has_value(); }, [](bool) {});
   if (!queued)
     spdlog::warn("could not record the delivery state of event {}; it may be sent again",
                  e.event_id.value_or(""));
@@ -147,7 +148,7 @@ void Dispatcher::Persist(const storage::EventRecord& e) {
 
 asio::awaitable<Result<DeliveryRecord>> Dispatcher::Replay(std::string event_id) {
   int64_t now = clock_.NowMs();
-  auto replayed = co_await store_.Write<DeliveryRecord>([event_id, now](Tx& tx) -> Result<DeliveryRecord> {
+  auto job1 = [event_id, now](Tx& tx) -> Result<DeliveryRecord> {
     auto found = tx.GetDelivery(event_id);
     if (!found) return Fail(found.error());
     if (!*found)
@@ -166,7 +167,8 @@ asio::awaitable<Result<DeliveryRecord>> Dispatcher::Replay(std::string event_id)
     auto updated = tx.UpdateDelivery(d.event);
     if (!updated) return Fail(updated.error());
     return d;
-  });
+  };
+  auto replayed = co_await store_.Write<DeliveryRecord>(job1);
   if (replayed) Enqueue({*replayed});
   co_return replayed;
 }

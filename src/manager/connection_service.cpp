@@ -1,7 +1,8 @@
 #include "manager/connection_service.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+
+#include <boost/json.hpp>
 
 #include "delivery/address_guard.hpp"
 
@@ -78,7 +79,8 @@ Result<ConnectionChanges> ConnectionService::DecodeChanges(const json::value& bo
   out.bot = std::move(*bot);
   if (const json::value* v = o.if_contains("enabled"); v && !v->is_null()) {
     if (!v->is_bool())
-      return Fail(Errc::kInvalidArgument, "invalid_field", "The field 'enabled' must be true or false.");
+      return Fail(Errc::kInvalidArgument, "invalid_field",
+                  "The field 'enabled' must be true or false.");
     out.enabled = v->as_bool();
   }
   return out;
@@ -104,16 +106,17 @@ Result<void> ConnectionService::CheckBot(const std::string& bot) const {
 }
 
 boost::asio::awaitable<Result<size_t>> ConnectionService::LoadDirectory() {
-  auto all = co_await store_.Read<std::vector<ConnectionRecord>>(
-      [](Tx& tx) { return tx.ListConnections(); });
+  auto job0 = [](Tx& tx) { return tx.ListConnections(); };
+  auto all = co_await store_.Read<std::vector<ConnectionRecord>>(job0);
   if (!all) co_return Fail(all.error());
   directory_.Replace(*all);
   co_return all->size();
 }
 
 boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Create(NewConnection input) {
-  for (auto check : {CheckName(input.name), CheckWebhook(input.client_webhook), CheckBot(input.bot)})
-    if (!check) co_return Fail(check.error());
+  if (auto r = CheckName(input.name); !r) co_return Fail(r.error());
+  if (auto r = CheckWebhook(input.client_webhook); !r) co_return Fail(r.error());
+  if (auto r = CheckBot(input.bot); !r) co_return Fail(r.error());
   ConnectionRecord c;
   c.id = ids_.Uuid();
   c.name = std::move(input.name);
@@ -121,27 +124,29 @@ boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Create(NewCo
   c.bot = std::move(input.bot);
   c.secret = ids_.Secret(32);
   c.created_at_ms = c.updated_at_ms = clock_.NowMs();
-  auto stored = co_await store_.Write<ConnectionRecord>([c](Tx& tx) -> Result<ConnectionRecord> {
+  auto job1 = [c](Tx& tx) -> Result<ConnectionRecord> {
     auto r = tx.InsertConnection(c);
     if (!r) return Fail(r.error());
     return c;
-  });
+  };
+  auto stored = co_await store_.Write<ConnectionRecord>(job1);
   if (stored) directory_.Put(*stored);
   co_return stored;
 }
 
 boost::asio::awaitable<Result<std::vector<ConnectionRecord>>> ConnectionService::List() {
-  co_return co_await store_.Read<std::vector<ConnectionRecord>>(
-      [](Tx& tx) { return tx.ListConnections(); });
+  auto job2 = [](Tx& tx) { return tx.ListConnections(); };
+  co_return co_await store_.Read<std::vector<ConnectionRecord>>(job2);
 }
 
 boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Get(std::string id) {
-  co_return co_await store_.Read<ConnectionRecord>([id](Tx& tx) -> Result<ConnectionRecord> {
+  auto job3 = [id](Tx& tx) -> Result<ConnectionRecord> {
     auto c = tx.GetConnection(id);
     if (!c) return Fail(c.error());
     if (!*c) return NotFound();
     return std::move(**c);
-  });
+  };
+  co_return co_await store_.Read<ConnectionRecord>(job3);
 }
 
 boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Update(
@@ -153,27 +158,28 @@ boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Update(
   if (changes.bot)
     if (auto r = CheckBot(*changes.bot); !r) co_return Fail(r.error());
   int64_t now = clock_.NowMs();
-  auto stored = co_await store_.Write<ConnectionRecord>(
-      [id, changes, now](Tx& tx) -> Result<ConnectionRecord> {
-        auto found = tx.GetConnection(id);
-        if (!found) return Fail(found.error());
-        if (!*found) return NotFound();
-        ConnectionRecord c = std::move(**found);
-        if (changes.name) c.name = *changes.name;
-        if (changes.client_webhook) c.client_webhook = *changes.client_webhook;
-        if (changes.enabled) c.enabled = *changes.enabled;
-        if (changes.bot) c.bot = *changes.bot;
-        c.updated_at_ms = now;
-        auto r = tx.UpdateConnection(c);
-        if (!r) return Fail(r.error());
-        return c;
-      });
+  auto job4 = [id, changes, now](Tx& tx) -> Result<ConnectionRecord> {
+    auto found = tx.GetConnection(id);
+    if (!found) return Fail(found.error());
+    if (!*found) return NotFound();
+    ConnectionRecord c = std::move(**found);
+    if (changes.name) c.name = *changes.name;
+    if (changes.client_webhook) c.client_webhook = *changes.client_webhook;
+    if (changes.enabled) c.enabled = *changes.enabled;
+    if (changes.bot) c.bot = *changes.bot;
+    c.updated_at_ms = now;
+    auto r = tx.UpdateConnection(c);
+    if (!r) return Fail(r.error());
+    return c;
+  };
+  auto stored = co_await store_.Write<ConnectionRecord>(job4);
   if (stored) directory_.Put(*stored);
   co_return stored;
 }
 
 boost::asio::awaitable<Result<void>> ConnectionService::Delete(std::string id) {
-  auto deleted = co_await store_.Write<bool>([id](Tx& tx) { return tx.DeleteConnection(id); });
+  auto job5 = [id](Tx& tx) { return tx.DeleteConnection(id); };
+  auto deleted = co_await store_.Write<bool>(job5);
   if (!deleted) co_return Fail(deleted.error());
   if (!*deleted) co_return NotFound();
   directory_.Remove(id);
@@ -184,20 +190,20 @@ boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::RotateSecret
   std::string secret = ids_.Secret(32);
   int64_t now = clock_.NowMs();
   int64_t grace_ms = options_.secret_grace_seconds * 1000;
-  auto stored = co_await store_.Write<ConnectionRecord>(
-      [id, secret, now, grace_ms](Tx& tx) -> Result<ConnectionRecord> {
-        auto found = tx.GetConnection(id);
-        if (!found) return Fail(found.error());
-        if (!*found) return NotFound();
-        ConnectionRecord c = std::move(**found);
-        c.previous_secret = c.secret;
-        c.previous_secret_valid_until_ms = now + grace_ms;
-        c.secret = secret;
-        c.updated_at_ms = now;
-        auto r = tx.UpdateConnection(c);
-        if (!r) return Fail(r.error());
-        return c;
-      });
+  auto job6 = [id, secret, now, grace_ms](Tx& tx) -> Result<ConnectionRecord> {
+    auto found = tx.GetConnection(id);
+    if (!found) return Fail(found.error());
+    if (!*found) return NotFound();
+    ConnectionRecord c = std::move(**found);
+    c.previous_secret = c.secret;
+    c.previous_secret_valid_until_ms = now + grace_ms;
+    c.secret = secret;
+    c.updated_at_ms = now;
+    auto r = tx.UpdateConnection(c);
+    if (!r) return Fail(r.error());
+    return c;
+  };
+  auto stored = co_await store_.Write<ConnectionRecord>(job6);
   if (stored) directory_.Put(*stored);
   co_return stored;
 }
@@ -213,7 +219,8 @@ json::object ConnectionService::ToJson(const ConnectionRecord& c, bool with_secr
   o["enabled"] = c.enabled;
   o["created_at"] = FormatTimestamp(c.created_at_ms);
   o["updated_at"] = FormatTimestamp(c.updated_at_ms);
-  if (with_secret && c.previous_secret_valid_until_ms && *c.previous_secret_valid_until_ms > clock_.NowMs())
+  if (with_secret && c.previous_secret_valid_until_ms &&
+      *c.previous_secret_valid_until_ms > clock_.NowMs())
     o["previous_secret_valid_until"] = FormatTimestamp(*c.previous_secret_valid_until_ms);
   return o;
 }

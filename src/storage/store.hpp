@@ -79,19 +79,22 @@ class Store {
   // Awaitable forms. `job` is `Result<T>(Tx&)`; the coroutine resumes on its own executor
   // with the job's result once it is committed, or with kUnavailable when the store is full,
   // closed, or the commit failed.
+  //
+  // Pass `job` as a named variable, not a lambda written inside the co_await expression:
+  // g++ 12 destroys a capturing temporary in a co_await expression twice.
   template <class T, class F>
-  boost::asio::awaitable<Result<T>> Write(F job) {
-    return Run<T>(true, std::move(job));
+  boost::asio::awaitable<Result<T>> Write(const F& job) {
+    return Run<T>(true, job);
   }
   template <class T, class F>
-  boost::asio::awaitable<Result<T>> Read(F job) {
-    return Run<T>(false, std::move(job));
+  boost::asio::awaitable<Result<T>> Read(const F& job) {
+    return Run<T>(false, job);
   }
 
  private:
   template <class T, class F>
-  boost::asio::awaitable<Result<T>> Run(bool write, F job) {
-    auto initiate = [this, write, job = std::move(job)](auto handler) mutable {
+  boost::asio::awaitable<Result<T>> Run(bool write, const F& job_ref) {
+    auto initiate = [this, write, job = job_ref](auto handler) mutable {
       using Handler = decltype(handler);
       struct State {
         explicit State(Handler h) : handler(std::move(h)) {}

@@ -1,0 +1,138 @@
+#include "app/config.hpp"
+
+#include <cstdlib>
+#include <functional>
+#include <map>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace parley::app {
+namespace {
+
+std::unexpected<Error> Bad(std::string message) {
+  return Fail(Errc::kInvalidArgument, "invalid_config", std::move(message));
+}
+
+}  // namespace
+
+Result<void> LoadConfigFile(const std::string& path, Config& c) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return Bad(fmt::format("{}: cannot read the config file.", path));
+  } catch (const YAML::Exception& e) {
+    return Bad(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
+  }
+  if (root.IsNull()) return {};
+  if (!root.IsMap()) return Bad(fmt::format("{}: the config must be a mapping of settings.", path));
+
+  std::map<std::string, std::function<void(const YAML::Node&)>> strings = {
+      {"listen", [&](const YAML::Node& n) { c.listen = n.as<std::string>(); }},
+      {"database", [&](const YAML::Node& n) { c.database = n.as<std::string>(); }},
+      {"public_url", [&](const YAML::Node& n) { c.public_url = n.as<std::string>(); }},
+      {"admin_token", [&](const YAML::Node& n) { c.admin_token = n.as<std::string>(); }},
+      {"master_key", [&](const YAML::Node& n) { c.master_key = n.as<std::string>(); }},
+      {"bots_dir", [&](const YAML::Node& n) { c.bots_dir = n.as<std::string>(); }},
+      {"webhook_ca_file", [&](const YAML::Node& n) { c.webhook_ca_file = n.as<std::string>(); }},
+      {"log_level", [&](const YAML::Node& n) { c.log_level = n.as<std::string>(); }},
+      {"allow_insecure_webhooks", [&](const YAML::Node& n) { c.allow_insecure_webhooks = n.as<bool>(); }},
+  };
+  std::map<std::string, int64_t*> numbers = {
+      {"max_body_bytes", &c.max_body_bytes},
+      {"header_timeout_ms", &c.header_timeout_ms},
+      {"body_timeout_ms", &c.body_timeout_ms},
+      {"idle_timeout_ms", &c.idle_timeout_ms},
+      {"max_connections", &c.max_connections},
+      {"webhook_timeout_ms", &c.webhook_timeout_ms},
+      {"retry_initial_ms", &c.retry_initial_ms},
+      {"retry_max_ms", &c.retry_max_ms},
+      {"retry_for_seconds", &c.retry_for_seconds},
+      {"max_backlog", &c.max_backlog},
+      {"secret_grace_seconds", &c.secret_grace_seconds},
+      {"io_threads", &c.io_threads},
+  };
+  for (const auto& kv : root) {
+    std::string key = kv.first.as<std::string>();
+    int line = kv.first.Mark().line + 1;
+    try {
+      if (auto s = strings.find(key); s != strings.end()) {
+        s->second(kv.second);
+      } else if (auto n = numbers.find(key); n != numbers.end()) {
+        *n->second = kv.second.as<int64_t>();
+      } else {
+        return Bad(fmt::format("{}:{}: unknown setting '{}'.", path, line, key));
+      }
+    } catch (const YAML::Exception&) {
+      return Bad(fmt::format("{}:{}: '{}' has a value of the wrong type.", path, line, key));
+    }
+  }
+  return {};
+}
+
+void ApplyEnvironment(Config& c) {
+  auto env = [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    if (!v || !*v) return std::nullopt;
+    return std::string(v);
+  };
+  if (auto v = env("PARLEY_LISTEN")) c.listen = *v;
+  if (auto v = env("PARLEY_DATABASE")) c.database = *v;
+  if (auto v = env("PARLEY_PUBLIC_URL")) c.public_url = *v;
+  if (auto v = env("PARLEY_ADMIN_TOKEN")) c.admin_token = *v;
+  if (auto v = env("PARLEY_MASTER_KEY")) c.master_key = *v;
+  if (auto v = env("PARLEY_BOTS_DIR")) c.bots_dir = *v;
+  if (auto v = env("PARLEY_WEBHOOK_CA_FILE")) c.webhook_ca_file = *v;
+  if (auto v = env("PARLEY_LOG_LEVEL")) c.log_level = *v;
+  if (auto v = env("PARLEY_ALLOW_INSECURE_WEBHOOKS"))
+    c.allow_insecure_webhooks = *v == "1" || *v == "true" || *v == "yes";
+}
+
+Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size())
+    return Bad(fmt::format("listen '{}' must be HOST:PORT, e.g. 127.0.0.1:8080.", listen));
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty() || host == "localhost") host = host.empty() ? "0.0.0.0" : "127.0.0.1";
+  int port = -1;
+  try {
+    size_t used = 0;
+    port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1) port = -1;
+  } catch (...) {
+  }
+  if (port < 0 || port > 65535) return Bad(fmt::format("listen '{}' has an invalid port.", listen));
+  return std::pair{host, static_cast<uint16_t>(port)};
+}
+
+Result<void> Validate(const Config& c) {
+  if (auto hp = SplitHostPort(c.listen); !hp) return Fail(hp.error());
+  struct Range {
+    const char* name;
+    int64_t value, min, max;
+  };
+  for (const Range& r : {
+           Range{"max_body_bytes", c.max_body_bytes, 1024, 16 * 1024 * 1024},
+           Range{"header_timeout_ms", c.header_timeout_ms, 10, 3'600'000},
+           Range{"body_timeout_ms", c.body_timeout_ms, 10, 3'600'000},
+           Range{"idle_timeout_ms", c.idle_timeout_ms, 10, 3'600'000},
+           Range{"max_connections", c.max_connections, 1, 1'000'000},
+           Range{"webhook_timeout_ms", c.webhook_timeout_ms, 10, 600'000},
+           Range{"retry_initial_ms", c.retry_initial_ms, 1, 3'600'000},
+           Range{"retry_max_ms", c.retry_max_ms, 1, 86'400'000},
+           Range{"retry_for_seconds", c.retry_for_seconds, 1, 30LL * 86400},
+           Range{"max_backlog", c.max_backlog, 1, 100'000'000},
+           Range{"secret_grace_seconds", c.secret_grace_seconds, 0, 30LL * 86400},
+           Range{"io_threads", c.io_threads, 1, 64},
+       }) {
+    if (r.value < r.min || r.value > r.max)
+      return Bad(fmt::format("{} must be between {} and {} (it is {}).", r.name, r.min, r.max, r.value));
+  }
+  if (c.retry_max_ms < c.retry_initial_ms)
+    return Bad("retry_max_ms must be at least retry_initial_ms.");
+  return {};
+}
+
+}  // namespace parley::app

@@ -1,0 +1,52 @@
+#pragma once
+// Server configuration: defaults, then the YAML file (--config), then PARLEY_* environment
+// variables, then command-line flags — each overriding the one before.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/result.hpp"
+
+namespace parley::app {
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";
+  std::string database = "sqlite://parley.db";
+  std::string public_url;  // empty: http://<listen address>
+  bool allow_insecure_webhooks = false;
+  std::string admin_token;
+  std::string master_key;  // PARLEY_MASTER_KEY: seals secrets at rest
+  std::string bots_dir;
+  std::string webhook_ca_file;
+  int64_t max_body_bytes = 64 * 1024;
+  int64_t header_timeout_ms = 10'000;
+  int64_t body_timeout_ms = 30'000;
+  int64_t idle_timeout_ms = 60'000;
+  int64_t max_connections = 10'000;
+  int64_t webhook_timeout_ms = 10'000;
+  int64_t retry_initial_ms = 1'000;
+  int64_t retry_max_ms = 300'000;
+  int64_t retry_for_seconds = 72 * 3600;
+  int64_t max_backlog = 1'000'000;
+  int64_t secret_grace_seconds = 24 * 3600;
+  int64_t io_threads = 2;
+  std::string log_level = "info";
+};
+
+// Reads a YAML file of the keys above (same names). Unknown keys and wrong types are refused
+// with the file, line and key.
+Result<void> LoadConfigFile(const std::string& path, Config& config);
+
+// Applies PARLEY_LISTEN, PARLEY_DATABASE, PARLEY_PUBLIC_URL, PARLEY_ADMIN_TOKEN,
+// PARLEY_MASTER_KEY, PARLEY_BOTS_DIR, PARLEY_WEBHOOK_CA_FILE, PARLEY_ALLOW_INSECURE_WEBHOOKS,
+// PARLEY_LOG_LEVEL when set.
+void ApplyEnvironment(Config& config);
+
+// Checks ranges and formats; the message names the setting.
+Result<void> Validate(const Config& config);
+
+// Splits "host:port" ("[::1]:8080" for IPv6).
+Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& listen);
+
+}  // namespace parley::app

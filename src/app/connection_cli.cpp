@@ -1,0 +1,135 @@
+#include "app/connection_cli.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include <boost/json.hpp>
+
+#include "app/rest_client.hpp"
+
+namespace parley::app {
+namespace json = boost::json;
+
+namespace {
+
+struct Target {
+  std::string server;
+  std::string token;
+};
+
+std::string Env(const char* name, const char* fallback = "") {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+// Prints the answer: the JSON body on stdout for 2xx, the error on stderr otherwise.
+int Report(const Result<RestResponse>& r) {
+  if (!r) {
+    std::cerr << "parley: " << r.error().message << "\n";
+    return 1;
+  }
+  if (r->status >= 200 && r->status < 300) {
+    std::cout << r->body << "\n";
+    return 0;
+  }
+  boost::system::error_code ec;
+  json::value v = json::parse(r->body, ec);
+  if (!ec && v.is_object() && v.as_object().contains("error")) {
+    const auto& e = v.at("error");
+    std::cerr << "parley: " << r->status << " " << json::value_to<std::string>(e.at("code")) << ": "
+              << json::value_to<std::string>(e.at("message")) << "\n";
+  } else {
+    std::cerr << "parley: the server answered " << r->status << "\n";
+  }
+  return 1;
+}
+
+// CLI11 turns a RuntimeError into the process's exit status.
+void Finish(int rc) {
+  if (rc != 0) throw CLI::RuntimeError(rc);
+}
+
+void AddTargetOptions(CLI::App* cmd, Target& t) {
+  cmd->add_option("--server", t.server, "Parley base URL (env PARLEY_URL)")
+      ->default_str("http://127.0.0.1:8080");
+  cmd->add_option("--admin-token", t.token, "admin token (env PARLEY_ADMIN_TOKEN)");
+}
+
+}  // namespace
+
+void AddConnectionCommands(CLI::App& app) {
+  auto* conn = app.add_subcommand("connection", "Manage connections (Digital Messaging Manager)");
+  conn->require_subcommand(1);
+  auto target = std::make_shared<Target>(
+      Target{Env("PARLEY_URL", "http://127.0.0.1:8080"), Env("PARLEY_ADMIN_TOKEN")});
+  auto fields = std::make_shared<json::object>();
+  auto id = std::make_shared<std::string>();
+
+  auto* create = conn->add_subcommand("create", "Create a connection; prints its four settings");
+  AddTargetOptions(create, *target);
+  auto name = std::make_shared<std::string>();
+  auto webhook = std::make_shared<std::string>();
+  auto bot = std::make_shared<std::string>("echo");
+  create->add_option("--name", *name, "unique name, 1-100 characters")->required();
+  create->add_option("--webhook", *webhook, "the client webhook (https://...)")->required();
+  create->add_option("--bot", *bot, "bot name, or none")->capture_default_str();
+  create->callback([=] {
+    json::object body{{"name", *name}, {"client_webhook", *webhook}, {"bot", *bot}};
+    Finish(Report(RestCall("POST", target->server, "/api/v1/connections", target->token,
+                              json::serialize(body))));
+  });
+
+  auto* list = conn->add_subcommand("list", "List connections (no secrets)");
+  AddTargetOptions(list, *target);
+  list->callback([=] {
+    Finish(Report(RestCall("GET", target->server, "/api/v1/connections", target->token)));
+  });
+
+  auto* show = conn->add_subcommand("show", "Show one connection, with its secret");
+  AddTargetOptions(show, *target);
+  show->add_option("id", *id, "connection ID")->required();
+  show->callback([=] {
+    Finish(Report(RestCall("GET", target->server, "/api/v1/connections/" + *id, target->token)));
+  });
+
+  auto* update = conn->add_subcommand("update", "Change name, webhook, bot or enabled");
+  AddTargetOptions(update, *target);
+  update->add_option("id", *id, "connection ID")->required();
+  auto new_name = std::make_shared<std::optional<std::string>>();
+  auto new_hook = std::make_shared<std::optional<std::string>>();
+  auto new_bot = std::make_shared<std::optional<std::string>>();
+  auto enabled = std::make_shared<std::optional<bool>>();
+  update->add_option_function<std::string>("--name", [=](const std::string& v) { *new_name = v; });
+  update->add_option_function<std::string>("--webhook", [=](const std::string& v) { *new_hook = v; });
+  update->add_option_function<std::string>("--bot", [=](const std::string& v) { *new_bot = v; });
+  update->add_flag_function("--enable", [=](int64_t) { *enabled = true; });
+  update->add_flag_function("--disable", [=](int64_t) { *enabled = false; });
+  update->callback([=] {
+    json::object body;
+    if (*new_name) body["name"] = **new_name;
+    if (*new_hook) body["client_webhook"] = **new_hook;
+    if (*new_bot) body["bot"] = **new_bot;
+    if (*enabled) body["enabled"] = **enabled;
+    Finish(Report(RestCall("PATCH", target->server, "/api/v1/connections/" + *id, target->token,
+                              json::serialize(body))));
+  });
+
+  auto* rotate = conn->add_subcommand("rotate-secret", "Make a new JWT secret (the old one keeps working for the grace period)");
+  AddTargetOptions(rotate, *target);
+  rotate->add_option("id", *id, "connection ID")->required();
+  rotate->callback([=] {
+    Finish(Report(RestCall("POST", target->server,
+                              "/api/v1/connections/" + *id + "/rotate-secret", target->token)));
+  });
+
+  auto* del = conn->add_subcommand("delete", "Delete a connection");
+  AddTargetOptions(del, *target);
+  del->add_option("id", *id, "connection ID")->required();
+  del->callback([=] {
+    Finish(Report(RestCall("DELETE", target->server, "/api/v1/connections/" + *id, target->token)));
+  });
+}
+
+}  // namespace parley::app

@@ -1,0 +1,234 @@
+#include "app/serve.hpp"
+
+#include <sodium.h>
+
+#include <cstdio>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "bot/bot_loader.hpp"
+#include "conversation/conversation_service.hpp"
+#include "core/clock.hpp"
+#include "core/ids.hpp"
+#include "delivery/action_client.hpp"
+#include "delivery/dispatcher.hpp"
+#include "delivery/webhook_client.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+#include "manager/connection_directory.hpp"
+#include "manager/connection_service.hpp"
+#include "storage/secret_box.hpp"
+#include "storage/store.hpp"
+
+namespace parley::app {
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Runs a coroutine on the io_context (already running on other threads) and waits for it.
+template <class T>
+T RunSync(asio::io_context& io, asio::awaitable<T> task) {
+  return asio::co_spawn(io, std::move(task), asio::use_future).get();
+}
+
+}  // namespace
+
+int RunServe(Config config) {
+  if (auto valid = Validate(config); !valid) {
+    spdlog::error("{}", valid.error().message);
+    return 1;
+  }
+  if (sodium_init() < 0) {
+    spdlog::error("libsodium failed to initialise");
+    return 1;
+  }
+  std::string master_key;
+  if (!config.master_key.empty()) {
+    auto key = storage::SecretBox::ParseKey(config.master_key);
+    if (!key) {
+      spdlog::error("{}", key.error().message);
+      return 1;
+    }
+    master_key = std::move(*key);
+  }
+  if (config.admin_token.empty())
+    spdlog::warn("no admin token: set PARLEY_ADMIN_TOKEN to use the manager API");
+  if (config.allow_insecure_webhooks)
+    spdlog::warn("allow_insecure_webhooks is on: http:// and private webhook targets are allowed");
+
+  SystemClock clock;
+  RandomIdGenerator ids;
+  auto store = storage::OpenStore(config.database, master_key);
+  if (!store) {
+    spdlog::error("{}", store.error().message);
+    return 1;
+  }
+
+  bot::BotRegistry bots;
+  bots.Put({"echo", "Echo", "built-in", clock.NowMs()}, std::make_shared<bot::EchoBot>());
+  if (!config.bots_dir.empty()) {
+    auto loaded = bot::LoadBotsDir(config.bots_dir, bots, clock, config.allow_insecure_webhooks);
+    if (!loaded) {
+      spdlog::error("{}", loaded.error().message);
+      return 1;
+    }
+    spdlog::info("loaded {} bot(s) from {}", *loaded, config.bots_dir);
+  }
+
+  asio::io_context io(static_cast<int>(config.io_threads));
+  auto work = asio::make_work_guard(io);
+  std::vector<std::thread> threads;
+  for (int64_t i = 0; i < config.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  auto join = [&] {
+    work.reset();
+    io.stop();
+    for (auto& t : threads) t.join();
+  };
+
+  auto host_port = SplitHostPort(config.listen);
+  std::string public_url = config.public_url;
+
+  delivery::WebhookClientOptions client_options;
+  client_options.allow_insecure = config.allow_insecure_webhooks;
+  client_options.ca_file = config.webhook_ca_file;
+  delivery::WebhookClient client(io.get_executor(), client_options);
+  if (auto ready = client.Ready(); !ready) {
+    spdlog::error("{}", ready.error().message);
+    join();
+    return 1;
+  }
+  manager::ConnectionDirectory directory;
+  delivery::DispatcherOptions dispatcher_options;
+  dispatcher_options.retry.initial_ms = config.retry_initial_ms;
+  dispatcher_options.retry.max_ms = config.retry_max_ms;
+  dispatcher_options.retry.give_up_after_ms = config.retry_for_seconds * 1000;
+  dispatcher_options.timeout = std::chrono::milliseconds(config.webhook_timeout_ms);
+  dispatcher_options.max_backlog = static_cast<size_t>(config.max_backlog);
+  delivery::Dispatcher dispatcher(io.get_executor(), **store, directory, client, clock,
+                                  dispatcher_options);
+  delivery::HttpActionRunner actions(client);
+  conversation::ConversationService conversations(**store, bots, clock, ids, dispatcher, actions);
+
+  http::ServerOptions server_options;
+  server_options.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  server_options.header_timeout = std::chrono::milliseconds(config.header_timeout_ms);
+  server_options.body_timeout = std::chrono::milliseconds(config.body_timeout_ms);
+  server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  server_options.max_connections = static_cast<size_t>(config.max_connections);
+  http::Router router;
+  http::Server server(io, router, server_options);
+  auto bound = server.Listen(host_port->first, host_port->second);
+  if (!bound) {
+    spdlog::error("{}", bound.error().message);
+    join();
+    return 1;
+  }
+  std::string address = bound->address().is_v6()
+                            ? fmt::format("[{}]:{}", bound->address().to_string(), bound->port())
+                            : fmt::format("{}:{}", bound->address().to_string(), bound->port());
+  if (public_url.empty()) public_url = "http://" + address;
+  while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
+
+  manager::ConnectionOptions connection_options{public_url, config.allow_insecure_webhooks,
+                                                config.secret_grace_seconds};
+  manager::ConnectionService connections(**store, directory, bots, clock, ids, connection_options);
+
+  asio::thread_pool blocking(1);
+  http::ApiMetrics metrics;
+  std::function<Result<bot::BotInfo>(const std::string&)> reload;
+  if (!config.bots_dir.empty())
+    reload = [&](const std::string& name) {
+      return bot::ReloadBot(config.bots_dir, name, bots, clock, config.allow_insecure_webhooks);
+    };
+  http::ApiDeps deps{**store,     directory, connections,       conversations,
+                     dispatcher,  bots,      clock,             config.admin_token,
+                     [&server] { return server.ShuttingDown(); },
+                     reload,      blocking.get_executor(),      metrics};
+  http::AddApiRoutes(router, deps);
+
+  // Before the first request is served: the connection directory and the pending outbox.
+  // Requests that arrive meanwhile wait in the accept queue (routes run on the io threads,
+  // which are busy here only with these loads).
+  auto loaded = RunSync(io, connections.LoadDirectory());
+  if (!loaded) {
+    spdlog::error("loading connections failed: {}", loaded.error().message);
+    server.Shutdown();
+    join();
+    return 1;
+  }
+  auto pending = RunSync(io, dispatcher.LoadPending());
+  if (!pending) {
+    spdlog::error("loading pending deliveries failed: {}", pending.error().message);
+    server.Shutdown();
+    join();
+    return 1;
+  }
+  spdlog::info("{} connection(s), {} pending deliveries; public URL {}", *loaded, *pending,
+               public_url);
+
+  std::promise<void> stopped;
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", sig);
+    server.Shutdown();
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          // Let in-flight requests finish (each is bounded by its own deadlines).
+          asio::steady_timer timer(io);
+          auto deadline = std::chrono::steady_clock::now() + 8s;
+          while (server.OpenConnections() > 0 && std::chrono::steady_clock::now() < deadline) {
+            timer.expires_after(20ms);
+            co_await timer.async_wait(asio::use_awaitable);
+          }
+          dispatcher.Stop();
+          stopped.set_value();
+        },
+        asio::detached);
+  });
+  asio::signal_set hup(io, SIGHUP);
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (!config.bots_dir.empty()) {
+        asio::post(blocking, [&] {
+          // Good files replace their bots; a bad file is reported and its old version stays.
+          auto r = bot::LoadBotsDir(config.bots_dir, bots, clock, config.allow_insecure_webhooks);
+          if (!r) spdlog::error("reloading bots: {}", r.error().message);
+          else spdlog::info("reloaded {} bot(s) from {}", *r, config.bots_dir);
+        });
+      }
+      wait_hup();
+    });
+  };
+  wait_hup();
+
+  std::printf("listening on http://%s\n", address.c_str());
+  std::fflush(stdout);
+
+  stopped.get_future().wait();
+  signals.cancel();
+  hup.cancel();
+  client.Close();
+  (*store)->Close();  // runs what is queued and commits
+  blocking.join();
+  join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace parley::app

@@ -1,0 +1,316 @@
+#include "http/api.hpp"
+
+#include <fmt/format.h>
+#include <openssl/sha.h>
+#include <sodium.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "channel/auth.hpp"
+#include "channel/inbound.hpp"
+
+namespace parley::http {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+bool SameToken(std::string_view a, std::string_view b) {
+  // Compare digests so neither the content nor the length leaks through timing.
+  unsigned char da[SHA256_DIGEST_LENGTH], db[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(a.data()), a.size(), da);
+  SHA256(reinterpret_cast<const unsigned char*>(b.data()), b.size(), db);
+  return sodium_memcmp(da, db, SHA256_DIGEST_LENGTH) == 0;
+}
+
+std::optional<Response> RequireAdmin(const Request& req, const ApiDeps& deps) {
+  auto auth = req.Header("authorization");
+  std::string_view token;
+  if (auth && auth->size() > 7 &&
+      (auth->substr(0, 7) == "Bearer " || auth->substr(0, 7) == "bearer "))
+    token = auth->substr(7);
+  if (deps.admin_token.empty() || token.empty() || !SameToken(token, deps.admin_token))
+    return ErrorResponse(Errc::kUnauthenticated, "unauthenticated",
+                         "Send 'Authorization: Bearer <admin token>' (PARLEY_ADMIN_TOKEN).");
+  return std::nullopt;
+}
+
+// Wraps an admin handler with the admin check.
+Handler Admin(ApiDeps& deps, std::function<asio::awaitable<Response>(Request&)> inner) {
+  return [&deps, inner = std::move(inner)](Request& req) -> asio::awaitable<Response> {
+    ++deps.metrics.admin_requests;
+    if (auto refused = RequireAdmin(req, deps)) co_return *refused;
+    co_return co_await inner(req);
+  };
+}
+
+template <class T, class F>
+Response Reply(int status, const Result<T>& r, F encode) {
+  if (!r) return ErrorResponse(r.error());
+  return Json(status, encode(*r));
+}
+
+json::object DeliveryJson(const storage::DeliveryRecord& d) {
+  const auto& e = d.event;
+  json::object o;
+  o["event_id"] = e.event_id.value_or("");
+  o["conversation_id"] = e.conversation_id;
+  o["customer_id"] = d.customer_id;
+  o["seq"] = e.seq;
+  o["type"] = e.type;
+  o["status"] = e.delivery_status.value_or("");
+  o["attempts"] = e.attempts;
+  o["last_error"] = e.last_error ? json::value(*e.last_error) : json::value(nullptr);
+  o["next_attempt_at"] = e.next_attempt_at_ms ? json::value(FormatTimestamp(*e.next_attempt_at_ms))
+                                              : json::value(nullptr);
+  o["created_at"] = FormatTimestamp(e.created_at_ms);
+  o["delivered_at"] =
+      e.delivered_at_ms ? json::value(FormatTimestamp(*e.delivered_at_ms)) : json::value(nullptr);
+  return o;
+}
+
+size_t Limit(const Request& req) {
+  auto text = req.Query("limit");
+  if (!text) return 100;
+  try {
+    long n = std::stol(*text);
+    return static_cast<size_t>(std::clamp(n, 1L, 1000L));
+  } catch (...) {
+    return 100;
+  }
+}
+
+asio::awaitable<Response> PostMessages(Request& req, ApiDeps& deps) {
+  auto refuse = [&](const Error& e) {
+    ++deps.metrics.inbound_refused;
+    return ErrorResponse(e);
+  };
+  auto type = req.Header("content-type");
+  if (!type || type->substr(0, type->find(';')).find("json") == std::string_view::npos)
+    co_return refuse({Errc::kUnsupportedMedia, "unsupported_media_type",
+                      "Send the body as JSON with 'Content-Type: application/json'."});
+  auto lookup = [&deps](const std::string& id) -> std::optional<channel::Credentials> {
+    auto c = deps.directory.Find(id);
+    if (!c) return std::nullopt;
+    return channel::Credentials{c->id, c->secret, c->previous_secret,
+                                c->previous_secret_valid_until_ms.value_or(0), c->enabled};
+  };
+  auto who = channel::AuthenticateRequest(req.Header("authorization").value_or(""),
+                                          req.Header("connection_id"), deps.clock.NowMs(), lookup);
+  if (!who) co_return refuse(who.error());
+  if (deps.shutting_down())
+    co_return refuse(
+        {Errc::kUnavailable, "shutting_down", "The server is shutting down; retry shortly."});
+  if (deps.dispatcher.Overloaded())
+    co_return refuse({Errc::kUnavailable, "overloaded",
+                      "Too many replies are waiting for delivery; retry shortly."});
+  auto event = channel::DecodeInbound(req.body);
+  if (!event) co_return refuse(event.error());
+  auto connection = deps.directory.Find(*who);
+  if (!connection)
+    co_return refuse(
+        {Errc::kUnauthenticated, "invalid_signature", "The token's signature does not verify."});
+  auto outcome = co_await deps.conversations.HandleInbound(*connection, std::move(*event));
+  if (!outcome) co_return refuse(outcome.error());
+  if (outcome->duplicate) {
+    ++deps.metrics.inbound_duplicate;
+    co_return Json(200, json::object{{"status", "duplicate"}});
+  }
+  ++deps.metrics.inbound_accepted;
+  co_return Json(200, json::object{{"status", "accepted"}});
+}
+
+std::string RenderMetrics(const ApiDeps& deps) {
+  auto d = deps.dispatcher.Stats();
+  const auto& m = deps.metrics;
+  std::string out;
+  auto add = [&out](std::string_view name, std::string_view type, std::string_view help,
+                    std::string_view labels, uint64_t value) {
+    if (!labels.empty() && out.find(fmt::format("# TYPE {} ", name)) != std::string::npos) {
+      out += fmt::format("{}{{{}}} {}\n", name, labels, value);
+      return;
+    }
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    if (labels.empty())
+      out += fmt::format("{} {}\n", name, value);
+    else
+      out += fmt::format("{}{{{}}} {}\n", name, labels, value);
+  };
+  add("parley_inbound_total", "counter", "Inbound events by outcome.", "outcome=\"accepted\"",
+      m.inbound_accepted.load());
+  add("parley_inbound_total", "counter", "", "outcome=\"duplicate\"", m.inbound_duplicate.load());
+  add("parley_inbound_total", "counter", "", "outcome=\"refused\"", m.inbound_refused.load());
+  add("parley_deliveries_total", "counter", "Webhook delivery outcomes.", "outcome=\"delivered\"",
+      d.delivered);
+  add("parley_deliveries_total", "counter", "", "outcome=\"failed_attempt\"", d.failed_attempts);
+  add("parley_deliveries_total", "counter", "", "outcome=\"dead\"", d.dead);
+  add("parley_delivery_backlog", "gauge", "Outbound events waiting for delivery.", "", d.backlog);
+  add("parley_connections", "gauge", "Connections known.", "", deps.directory.Size());
+  add("parley_admin_requests_total", "counter", "Admin API requests.", "", m.admin_requests.load());
+  return out;
+}
+
+}  // namespace
+
+void AddApiRoutes(Router& router, ApiDeps& deps) {
+  ApiDeps* d = &deps;
+
+  router.Add("POST", "/messages", [d](Request& req) { return PostMessages(req, *d); });
+
+  router.Add("GET", "/healthz", [](Request&) -> asio::awaitable<Response> {
+    co_return Json(200, json::object{{"status", "ok"}});
+  });
+  router.Add("GET", "/readyz", [d](Request&) -> asio::awaitable<Response> {
+    if (!d->store.Ready() || d->shutting_down())
+      co_return ErrorResponse(Errc::kUnavailable, "not_ready", "The server is not ready to serve.");
+    co_return Json(200, json::object{{"status", "ok"}});
+  });
+  router.Add("GET", "/metrics", [d](Request&) -> asio::awaitable<Response> {
+    Response r;
+    r.body = RenderMetrics(*d);
+    r.content_type = "text/plain; version=0.0.4";
+    co_return r;
+  });
+
+  // Connections (the Digital Messaging Manager).
+  router.Add("POST", "/api/v1/connections",
+             Admin(deps, [d](Request& req) -> asio::awaitable<Response> {
+               auto body = JsonBody(req);
+               if (!body) co_return ErrorResponse(body.error());
+               auto input = manager::ConnectionService::DecodeNew(*body);
+               if (!input) co_return ErrorResponse(input.error());
+               auto created = co_await d->connections.Create(std::move(*input));
+               co_return Reply(201, created,
+                               [d](const auto& c) { return d->connections.ToJson(c, true); });
+             }));
+  router.Add("GET", "/api/v1/connections", Admin(deps, [d](Request&) -> asio::awaitable<Response> {
+               auto all = co_await d->connections.List();
+               co_return Reply(200, all, [d](const auto& list) {
+                 json::array arr;
+                 for (const auto& c : list) arr.push_back(d->connections.ToJson(c, false));
+                 return json::object{{"connections", std::move(arr)}};
+               });
+             }));
+  router.Add("GET", "/api/v1/connections/{id}",
+             Admin(deps, [d](Request& req) -> asio::awaitable<Response> {
+               auto c = co_await d->connections.Get(req.Param("id"));
+               co_return Reply(200, c,
+                               [d](const auto& c) { return d->connections.ToJson(c, true); });
+             }));
+  router.Add("PATCH", "/api/v1/connections/{id}",
+             Admin(deps, [d](Request& req) -> asio::awaitable<Response> {
+               auto body = JsonBody(req);
+               if (!body) co_return ErrorResponse(body.error());
+               auto changes = manager::ConnectionService::DecodeChanges(*body);
+               if (!changes) co_return ErrorResponse(changes.error());
+               auto c = co_await d->connections.Update(req.Param("id"), std::move(*changes));
+               co_return Reply(200, c,
+                               [d](const auto& c) { return d->connections.ToJson(c, false); });
+             }));
+  router.Add("DELETE", "/api/v1/connections/{id}",
+             Admin(deps, [d](Request& req) -> asio::awaitable<Response> {
+               auto r = co_await d->connections.Delete(req.Param("id"));
+               if (!r) co_return ErrorResponse(r.error());
+               co_return Json(200, json::object{{"deleted", true}});
+             }));
+  router.Add("POST", "/api/v1/connections/{id}/rotate-secret",
+             Admin(deps, [d](Request& req) -> asio::awaitable<Response> {
+               auto c = co_await d->connections.RotateSecret(req.Param("id"));
+               co_return Reply(200, c, [](const auto& c) {
+                 return json::object{
+                     {"jwt_secret", c.secret},
+                     {"previous_secret_valid_until",
+                      FormatTimestamp(c.previous_secret_valid_until_ms.value_or(0))}};
+               });
+             }));
+
+  // Deliveries.
+  router.Add("GET", "/api/v1/connections/{id}/deliveries",
+             Admin(deps, [d](Request& req) -> asio::awaitable<Response> {
+               storage::DeliveryFilter filter;
+               filter.connection_id = req.Param("id");
+               filter.status = req.Query("status");
+               if (filter.status && *filter.status != "pending" && *filter.status != "failed" &&
+                   *filter.status != "dead" && *filter.status != "delivered")
+                 co_return ErrorResponse(Errc::kInvalidArgument, "invalid_status",
+                                         "status must be pending, failed, dead or delivered.");
+               filter.limit = Limit(req);
+               if (!d->directory.Find(filter.connection_id))
+                 co_return ErrorResponse(Errc::kNotFound, "connection_not_found",
+                                         "No connection has this ID.");
+               auto job0 = [filter](storage::Tx& tx) { return tx.ListDeliveries(filter); };
+               auto list = co_await d->store.Read<std::vector<storage::DeliveryRecord>>(job0);
+               co_return Reply(200, list, [](const auto& all) {
+                 json::array arr;
+                 for (const auto& x : all) arr.push_back(DeliveryJson(x));
+                 return json::object{{"deliveries", std::move(arr)}};
+               });
+             }));
+  router.Add("POST", "/api/v1/deliveries/{event_id}/replay",
+             Admin(deps, [d](Request& req) -> asio::awaitable<Response> {
+               auto r = co_await d->dispatcher.Replay(req.Param("event_id"));
+               co_return Reply(202, r, [](const auto& x) { return DeliveryJson(x); });
+             }));
+
+  // Conversations.
+  router.Add("GET", "/api/v1/conversations",
+             Admin(deps, [d](Request& req) -> asio::awaitable<Response> {
+               storage::ConversationFilter filter;
+               filter.state = req.Query("state");
+               filter.connection_id = req.Query("connection_id");
+               filter.limit = Limit(req);
+               auto list = co_await d->conversations.List(filter);
+               co_return Reply(200, list, [](const auto& all) {
+                 json::array arr;
+                 for (const auto& c : all)
+                   arr.push_back(conversation::ConversationService::ToJson(c));
+                 return json::object{{"conversations", std::move(arr)}};
+               });
+             }));
+  router.Add("GET", "/api/v1/conversations/{id}",
+             Admin(deps, [d](Request& req) -> asio::awaitable<Response> {
+               auto got = co_await d->conversations.Get(req.Param("id"));
+               co_return Reply(200, got, [](const auto& pair) {
+                 json::object o = conversation::ConversationService::ToJson(pair.first);
+                 json::array transcript;
+                 for (const auto& e : pair.second)
+                   transcript.push_back(conversation::ConversationService::ToJson(e));
+                 o["transcript"] = std::move(transcript);
+                 return o;
+               });
+             }));
+
+  // Bots.
+  router.Add("GET", "/api/v1/bots", Admin(deps, [d](Request&) -> asio::awaitable<Response> {
+               json::array arr;
+               for (const auto& b : d->bots.List())
+                 arr.push_back(json::object{{"name", b.name},
+                                            {"display_name", b.display_name},
+                                            {"source", b.source},
+                                            {"loaded_at", FormatTimestamp(b.loaded_at_ms)}});
+               co_return Json(200, json::object{{"bots", std::move(arr)}});
+             }));
+  router.Add(
+      "POST", "/api/v1/bots/{name}/reload",
+      Admin(deps, [d](Request& req) -> asio::awaitable<Response> {
+        if (!d->reload_bot)
+          co_return ErrorResponse(Errc::kConflict, "no_bots_dir",
+                                  "The server runs without --bots; there is no file to reload.");
+        std::string name = req.Param("name");
+        auto home = co_await asio::this_coro::executor;
+        co_await asio::post(d->blocking, asio::use_awaitable);  // loading and training are slow
+        auto info = d->reload_bot(name);
+        co_await asio::post(home, asio::use_awaitable);
+        co_return Reply(200, info, [](const auto& b) {
+          return json::object{{"name", b.name},
+                              {"display_name", b.display_name},
+                              {"source", b.source},
+                              {"loaded_at", FormatTimestamp(b.loaded_at_ms)}};
+        });
+      }));
+}
+
+}  // namespace parley::http

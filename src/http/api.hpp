@@ -1,0 +1,50 @@
+#pragma once
+// The REST surface of DESIGN.md: POST /messages, the Digital Messaging Manager, deliveries,
+// conversations, bots and operations. Handlers are thin: decode, call a domain service,
+// encode. Nothing here knows Beast.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "bot/bot.hpp"
+#include "conversation/conversation_service.hpp"
+#include "core/clock.hpp"
+#include "delivery/dispatcher.hpp"
+#include "http/router.hpp"
+#include "manager/connection_directory.hpp"
+#include "manager/connection_service.hpp"
+#include "storage/store.hpp"
+
+namespace parley::http {
+
+struct ApiMetrics {
+  std::atomic<uint64_t> inbound_accepted{0};
+  std::atomic<uint64_t> inbound_duplicate{0};
+  std::atomic<uint64_t> inbound_refused{0};
+  std::atomic<uint64_t> admin_requests{0};
+};
+
+struct ApiDeps {
+  storage::Store& store;
+  manager::ConnectionDirectory& directory;
+  manager::ConnectionService& connections;
+  conversation::ConversationService& conversations;
+  delivery::Dispatcher& dispatcher;
+  bot::BotRegistry& bots;
+  const Clock& clock;
+  std::string admin_token;                  // empty: admin endpoints refuse everyone
+  std::function<bool()> shutting_down;
+  // Reloads one bot from its file (runs off the I/O threads); empty when there is no bots dir.
+  std::function<Result<bot::BotInfo>(const std::string& name)> reload_bot;
+  boost::asio::any_io_executor blocking;    // where slow admin work runs
+  ApiMetrics& metrics;
+};
+
+// Adds every route. `deps` must outlive the router.
+void AddApiRoutes(Router& router, ApiDeps& deps);
+
+}  // namespace parley::http
