@@ -130,17 +130,8 @@ bot::CallOutcome PerformCall(const bot::ExternalCall& call, bool allow_insecure)
     outcome.error = "the call did not finish";
   } else if (!*result) {
     outcome.error = result->error().code + ": " + result->error().message;
-  } else if ((*result)->status < 200 || (*result)->status > 299) {
-    outcome.error = fmt::format("HTTP status {}", (*result)->status);
   } else {
-    boost::system::error_code ec;
-    json::value body = json::parse((*result)->body, ec);
-    if (ec || !body.is_object()) {
-      outcome.error = "the answer is not a JSON object";
-    } else {
-      outcome.ok = true;
-      outcome.response = std::move(body.as_object());
-    }
+    outcome = bot::CallOutcomeFromHttp((*result)->status, (*result)->body);
   }
   return outcome;
 }

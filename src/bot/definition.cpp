@@ -92,10 +92,16 @@ std::optional<std::string> PatternRisk(std::string_view p) {
           lo = digits.empty() ? -1 : std::stoi(digits);
           digits.clear();
         } else {
-          return std::nullopt;  // not a quantifier: the compiler decides
+          ++i;  // a literal '{', not a quantifier: the compiler decides
+          last_group.reset();
+          return std::nullopt;
         }
       }
-      if (close == std::string_view::npos) return std::nullopt;
+      if (close == std::string_view::npos) {
+        ++i;
+        last_group.reset();
+        return std::nullopt;
+      }
       if (!comma) {
         lo = hi = digits.empty() ? -1 : std::stoi(digits);
       } else {

@@ -617,6 +617,23 @@ class Exec {
 
 }  // namespace
 
+CallOutcome CallOutcomeFromHttp(int status, std::string_view body) {
+  CallOutcome outcome;
+  if (status < 200 || status > 299) {
+    outcome.error = "HTTP status " + std::to_string(status);
+    return outcome;
+  }
+  boost::system::error_code ec;
+  json::value parsed = json::parse(body, ec);
+  if (ec || !parsed.is_object()) {
+    outcome.error = "the answer is not a JSON object";
+    return outcome;
+  }
+  outcome.ok = true;
+  outcome.response = std::move(parsed.as_object());
+  return outcome;
+}
+
 DialogBot::DialogBot(BotDefinition definition, std::shared_ptr<const IntentClassifier> classifier,
                      const Clock& clock)
     : def_(std::move(definition)), classifier_(std::move(classifier)), clock_(clock) {}

@@ -28,6 +28,11 @@ inline constexpr size_t kMaxMessagesPerReply = 30;
 inline constexpr size_t kMaxSlots = 32;
 inline constexpr size_t kMaxSlotValueBytes = 1024;
 
+// How the conversation layer should judge an external action's HTTP answer: ok for a 2xx status
+// with a JSON object body (the response), otherwise not ok with `error` saying why. Transport
+// failures (timeout, refused address, TLS) are not ok either; build those outcomes directly.
+CallOutcome CallOutcomeFromHttp(int status, std::string_view body);
+
 class DialogBot final : public Bot {
  public:
   // Trains the classifier on every intent's examples. Fails when training fails. `clock` must

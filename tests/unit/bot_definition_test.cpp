@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
 #include <string>
 
 #include "bot/definition.hpp"
@@ -286,6 +290,9 @@ TEST(BotDefinitionTest, RefusesInvalidAndDangerousPatterns) {
   EXPECT_NE(e.find("more than 4 repeating quantifiers"), std::string::npos) << e;
   e = FirstError(with_pattern("a{1,5000}"));
   EXPECT_NE(e.find("repeat count above 256"), std::string::npos) << e;
+  // Braces that are not a repeat count never hang the check (found by the damage test).
+  for (const char* p : {"^[0-9]{a4}$", "x{", "x{1,", "{}", "a{,}"})
+    (void)FirstError(with_pattern(p));
   // Ordinary slot patterns pass.
   EXPECT_EQ(FirstError(with_pattern("^[0-9]{4}$")), "");
   EXPECT_EQ(FirstError(with_pattern("^[^@\\s]+@[^@\\s]+\\.[a-z]{2,}$")), "");
@@ -399,6 +406,48 @@ TEST(BotDefinitionTest, ReportsAnUnreadableFile) {
   Error e = DiagnosticsError(r.errors);
   EXPECT_EQ(e.errc, Errc::kInvalidArgument);
   EXPECT_EQ(e.code, "invalid_bot_definition");
+}
+
+// A deterministic stand-in for the fuzzer (fuzz/bot_definition_fuzz.cpp) that runs with every
+// build: thousands of damaged copies of the sample bot must be refused or loaded, never crash,
+// and every refusal must carry a line within the file.
+TEST(BotDefinitionTest, DamagedFilesNeverCrashTheLoader) {
+  std::ifstream in(BankPath());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string bank = ss.str();
+  ASSERT_FALSE(bank.empty());
+  std::mt19937 rng(20261125);
+  const std::string alphabet = " \n\t:-[]{}&*!|>'\"#,?%@`0a\xc3\xa9";
+  size_t refused = 0;
+  for (int round = 0; round < 500; ++round) {
+    std::string text = bank;
+    int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      size_t pos = rng() % text.size();
+      switch (rng() % 3) {
+        case 0:
+          text.erase(pos, 1 + rng() % 8);
+          break;
+        case 1:
+          text.insert(pos, 1, alphabet[rng() % alphabet.size()]);
+          break;
+        default:
+          text[pos] = alphabet[rng() % alphabet.size()];
+          break;
+      }
+      if (text.empty()) text = "x";
+    }
+    DefinitionResult r = Parse(text);
+    EXPECT_NE(r.definition.has_value(), !r.errors.empty());
+    int lines = 1 + static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+    for (const auto& d : r.errors) {
+      EXPECT_LE(d.line, lines + 1) << d.ToString();
+      EXPECT_FALSE(d.reason.empty());
+    }
+    refused += r.definition ? 0 : 1;
+  }
+  EXPECT_GT(refused, 25u);  // the damage is real
 }
 
 TEST(BotDefinitionTest, ParsesPostbackForms) {

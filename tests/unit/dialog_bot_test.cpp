@@ -172,13 +172,13 @@ TEST(DialogBotTest, GreetsOnTheFirstTurnAndAnswersAnUnderstoodFirstMessage) {
 
 TEST(DialogBotTest, AFirstMessageNotUnderstoodGetsOnlyTheGreeting) {
   Chat chat(kBot);
-  EXPECT_EQ(Describe(chat.Say("hello")), (Lines{"text:Hi Ana, I'm Tess."}));
+  EXPECT_EQ(Describe(chat.Say("xyzzy plugh")), (Lines{"text:Hi Ana, I'm Tess."}));
   EXPECT_EQ(Describe(chat.Say("zxqv wibble")), (Lines{"text:Sorry, I didn't get that."}));
 }
 
 TEST(DialogBotTest, EachReplyTypeBecomesItsOutboundJson) {
   Chat chat(kBot);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   BotReply menu = chat.Say("show me the menu");
   ASSERT_EQ(menu.messages.size(), 1u);
   EXPECT_EQ(json::value(channel::BodyToJson(menu.messages[0])),
@@ -210,7 +210,7 @@ TEST(DialogBotTest, EachReplyTypeBecomesItsOutboundJson) {
 
 TEST(DialogBotTest, FlowValidatesSlotsWithRetryThenCallsAndFollowsWhen) {
   Chat chat(kBot);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   EXPECT_EQ(Describe(chat.Say("i lost my card")),
             (Lines{"text:What are the last four digits of the card?"}));
   EXPECT_EQ(Describe(chat.Say("12")), (Lines{"text:Just the four digits, please."}));
@@ -236,7 +236,7 @@ TEST(DialogBotTest, FlowValidatesSlotsWithRetryThenCallsAndFollowsWhen) {
 
 TEST(DialogBotTest, WhenSkipsStepsWhoseGuardFails) {
   Chat chat(kBot);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   chat.Say("block my card");
   chat.Say("9876");
   BotReply no = chat.Tap("no");  // a postback inside a flow answers the question
@@ -246,7 +246,7 @@ TEST(DialogBotTest, WhenSkipsStepsWhoseGuardFails) {
 
 TEST(DialogBotTest, ChoicesRefuseOtherAnswersAndRepeatTheMenu) {
   Chat chat(kBot);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   chat.Say("block my card");
   chat.Say("my card ends in 4321, thanks");  // an unanchored match would keep 4321; this one
                                              // is anchored, so it is a retry
@@ -261,7 +261,7 @@ TEST(DialogBotTest, ChoicesRefuseOtherAnswersAndRepeatTheMenu) {
 TEST(DialogBotTest, CallFailureGivesTheFallbackAndTheFlowGoesOn) {
   for (const char* why : {"timeout", "http 500", "connect_failed"}) {
     Chat chat(kBot);
-    chat.Say("hello");
+    chat.Say("xyzzy plugh");
     chat.Say("i lost my card");
     chat.Say("1234");
     ASSERT_TRUE(chat.Say("yes").call.has_value());
@@ -275,7 +275,7 @@ TEST(DialogBotTest, CallFailureGivesTheFallbackAndTheFlowGoesOn) {
 
 TEST(DialogBotTest, MessagesDuringAPendingCallAreAnsweredAfterIt) {
   Chat chat(kBot);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   chat.Say("i lost my card");
   chat.Say("1234");
   ASSERT_TRUE(chat.Say("yes").call.has_value());
@@ -291,7 +291,7 @@ TEST(DialogBotTest, MessagesDuringAPendingCallAreAnsweredAfterIt) {
 
 TEST(DialogBotTest, ACallWhoseOutcomeNeverCameCountsAsFailedAfterItsDeadline) {
   Chat chat(kBot);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   chat.Say("i lost my card");
   chat.Say("1234");
   ASSERT_TRUE(chat.Say("yes").call.has_value());
@@ -304,7 +304,7 @@ TEST(DialogBotTest, ACallWhoseOutcomeNeverCameCountsAsFailedAfterItsDeadline) {
 
 TEST(DialogBotTest, OffersAPersonAfterConsecutiveMisunderstandingsAndEscalatesToTheChosenQueue) {
   Chat chat(kBot);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   EXPECT_EQ(Describe(chat.Say("zxqv wibble")), (Lines{"text:Sorry, I didn't get that."}));
   EXPECT_EQ(Describe(chat.Say("plonk grommet")),
             (Lines{"menu:Would you like to talk to a person?[Yes, please=action:escalate,No, "
@@ -323,7 +323,7 @@ TEST(DialogBotTest, OffersAPersonAfterConsecutiveMisunderstandingsAndEscalatesTo
 
 TEST(DialogBotTest, AnUnderstoodMessageResetsTheMisunderstandingCount) {
   Chat chat(kBot);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   chat.Say("zxqv wibble");
   chat.Say("when are you open");
   EXPECT_EQ(Describe(chat.Say("plonk grommet")), (Lines{"text:Sorry, I didn't get that."}));
@@ -331,7 +331,7 @@ TEST(DialogBotTest, AnUnderstoodMessageResetsTheMisunderstandingCount) {
 
 TEST(DialogBotTest, DecliningTheOfferCarriesOn) {
   Chat chat(kBot);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   chat.Say("zxqv wibble");
   chat.Say("plonk grommet");
   EXPECT_EQ(Describe(chat.Tap("action:cancel")),
@@ -343,7 +343,7 @@ TEST(DialogBotTest, EscalatesDirectlyWhenThereIsOneQueue) {
   std::string yaml = kBot;
   yaml.replace(yaml.find("{queue: cards, text: Cards}, "), 29, "");
   Chat chat(yaml);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   BotReply r = chat.Say("talk to a person");
   EXPECT_EQ(Describe(r), (Lines{"text:Let me find you a person to talk to."}));
   EXPECT_EQ(r.next, BotReply::Next::kEscalate);
@@ -352,7 +352,7 @@ TEST(DialogBotTest, EscalatesDirectlyWhenThereIsOneQueue) {
 
 TEST(DialogBotTest, PostbacksRouteDirectly) {
   Chat chat(kBot);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   EXPECT_EQ(Describe(chat.Tap("intent:opening_hours")),
             (Lines{"text:We are open 9-17.|Closed on Sundays."}));
   EXPECT_EQ(Describe(chat.Tap("menu:main")),
@@ -374,7 +374,7 @@ TEST(DialogBotTest, PostbacksRouteDirectly) {
 
 TEST(DialogBotTest, UnknownPostbacksAreMisunderstandings) {
   Chat chat(kBot);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   EXPECT_EQ(Describe(chat.Tap("intent:nope")), (Lines{"text:Sorry, I didn't get that."}));
   EXPECT_EQ(Describe(chat.Tap("queue:nope")).size(), 1u);  // the escalation offer
   EXPECT_EQ(Describe(chat.Tap("flow:nope")), (Lines{"text:Sorry, I didn't get that."}));
@@ -382,7 +382,7 @@ TEST(DialogBotTest, UnknownPostbacksAreMisunderstandings) {
 
 TEST(DialogBotTest, AQueueNotChosenIsOfferedAgain) {
   Chat chat(kBot);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   chat.Say("talk to a person");
   EXPECT_EQ(Describe(chat.Say("hmm zxqv")),
             (Lines{"menu:Who would you like to talk to?[Cards=queue:cards,Something "
@@ -394,7 +394,7 @@ TEST(DialogBotTest, AQueueNotChosenIsOfferedAgain) {
 
 TEST(DialogBotTest, RepeatedWrongAnswersInAFlowOfferAPerson) {
   Chat chat(kBot);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   chat.Say("i lost my card");
   EXPECT_EQ(Describe(chat.Say("12")), (Lines{"text:Just the four digits, please."}));
   EXPECT_EQ(Describe(chat.Say("34")),
@@ -418,7 +418,7 @@ TEST(DialogBotTest, StateFromAnotherVersionOrDamagedDoesNotCrash) {
 
 TEST(DialogBotTest, AnyUnicodeTextIsHandled) {
   Chat chat(kBot);
-  chat.Say("hello");
+  chat.Say("xyzzy plugh");
   std::string big;
   while (big.size() < 4096) big += "é🙂שָׁלוֹם\u202e";
   for (const std::string& text :
@@ -460,6 +460,24 @@ TEST(DialogBotTest, BankYamlAnswers) {
   BotReply hours = (*bot)->OnCustomerTurn(turn, told.state);
   ASSERT_EQ(hours.messages.size(), 1u);
   EXPECT_TRUE(Describe(hours.messages[0]).starts_with("text:Our branches are open"));
+}
+
+}  // namespace
+}  // namespace parley::bot
+
+namespace parley::bot {
+namespace {
+
+TEST(CallOutcomeFromHttpTest, OkOnlyFor2xxWithAJsonObject) {
+  CallOutcome ok = CallOutcomeFromHttp(200, R"({"slots":{"a":"b"}})");
+  EXPECT_TRUE(ok.ok);
+  EXPECT_EQ(ok.response.at("slots").at("a"), "b");
+  EXPECT_TRUE(CallOutcomeFromHttp(204 + 0, "{}").ok);
+  EXPECT_EQ(CallOutcomeFromHttp(500, "{}").error, "HTTP status 500");
+  EXPECT_EQ(CallOutcomeFromHttp(302, "{}").error, "HTTP status 302");
+  EXPECT_EQ(CallOutcomeFromHttp(200, "[]").error, "the answer is not a JSON object");
+  EXPECT_EQ(CallOutcomeFromHttp(200, "").error, "the answer is not a JSON object");
+  EXPECT_FALSE(CallOutcomeFromHttp(200, "{\"a\":").ok);
 }
 
 }  // namespace
