@@ -260,6 +260,10 @@ void AddApiRoutes(Router& router, ApiDeps& deps) {
              Admin(deps, [d](Request& req) -> asio::awaitable<Response> {
                storage::ConversationFilter filter;
                filter.state = req.Query("state");
+               if (filter.state && *filter.state != "bot" && *filter.state != "queued" &&
+                   *filter.state != "active" && *filter.state != "ended")
+                 co_return ErrorResponse(Errc::kInvalidArgument, "invalid_state",
+                                         "state must be bot, queued, active or ended.");
                filter.connection_id = req.Query("connection_id");
                filter.limit = Limit(req);
                auto list = co_await d->conversations.List(filter);
