@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: deps build test unit integration conformance format format-check demo bench clean
+.PHONY: deps build test format format-check demo bench clean
 
 deps:
 	@scripts/install-deps
@@ -23,6 +23,12 @@ format:
 
 format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.hpp')
+
+demo: build
+	scripts/demo
+
+bench: build
+	bench/run
 
 clean:
 	rm -rf $(BUILD)

@@ -97,7 +97,9 @@ asio::awaitable<void> Dispatcher::Deliver(std::string conversation_id) {
       e.attempts += 1;
       e.last_error = error;
       ++failed_attempts_;
-      if (options_.retry.GiveUp(e.created_at_ms, now)) {
+      // A deleted connection has nowhere to deliver to: dead at once.
+      bool gone = !directory_.Find(e.connection_id);
+      if (gone || options_.retry.GiveUp(e.created_at_ms, now)) {
         e.delivery_status = "dead";
         e.next_attempt_at_ms.reset();
         ++dead_;
