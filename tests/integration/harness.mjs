@@ -21,7 +21,8 @@ export { jwt };
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.resolve(process.env.PARLEY_BIN || path.join(REPO, 'build/parley'));
 const KEEP_TMP = process.env.PARLEY_KEEP_TMP === '1';
-const START_DEADLINE_MS = 20000;
+// Longer under valgrind or a sanitizer build: PARLEY_START_DEADLINE_MS.
+const START_DEADLINE_MS = Number(process.env.PARLEY_START_DEADLINE_MS || 20000);
 const STOP_DEADLINE_MS = 10000;
 const HTTP_TIMEOUT_MS = 15000;
 
