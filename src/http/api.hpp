@@ -4,11 +4,10 @@
 // encode. Nothing here knows Beast.
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
 #include <functional>
 #include <string>
-
-#include <boost/asio/any_io_executor.hpp>
 
 #include "bot/bot.hpp"
 #include "conversation/conversation_service.hpp"
@@ -36,11 +35,11 @@ struct ApiDeps {
   delivery::Dispatcher& dispatcher;
   bot::BotRegistry& bots;
   const Clock& clock;
-  std::string admin_token;                  // empty: admin endpoints refuse everyone
+  std::string admin_token;  // empty: admin endpoints refuse everyone
   std::function<bool()> shutting_down;
   // Reloads one bot from its file (runs off the I/O threads); empty when there is no bots dir.
   std::function<Result<bot::BotInfo>(const std::string& name)> reload_bot;
-  boost::asio::any_io_executor blocking;    // where slow admin work runs
+  boost::asio::any_io_executor blocking;  // where slow admin work runs
   ApiMetrics& metrics;
 };
 

@@ -3,6 +3,49 @@
 #include <boost/json.hpp>
 
 namespace parley::http {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Decodes %XX and '+' of one query component; a malformed escape is kept as written.
+std::string DecodeComponent(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out.push_back(' ');
+    } else if (in[i] == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 &&
+               HexValue(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> ParseQuery(std::string_view query) {
+  std::map<std::string, std::string> out;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string key = DecodeComponent(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : DecodeComponent(pair.substr(eq + 1));
+    out.emplace(std::move(key), std::move(value));  // the first of repeated keys wins
+  }
+  return out;
+}
 
 std::optional<std::string_view> Request::Header(std::string_view lower_name) const {
   for (const auto& [k, v] : headers)
@@ -34,8 +77,7 @@ Response ErrorResponse(const Error& error) {
   Response r = Json(HttpStatus(error.errc), boost::json::object{{"error", std::move(inner)}});
   if (error.errc == Errc::kRateLimited || error.errc == Errc::kUnavailable)
     r.headers.emplace_back("Retry-After", "1");
-  if (error.errc == Errc::kUnauthenticated)
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  if (error.errc == Errc::kUnauthenticated) r.headers.emplace_back("WWW-Authenticate", "Bearer");
   return r;
 }
 

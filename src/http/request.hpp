@@ -1,14 +1,13 @@
 #pragma once
 // What a handler sees of an HTTP exchange: plain strings, no Beast types.
 
+#include <boost/json/value.hpp>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <boost/json/value.hpp>
 
 #include "core/result.hpp"
 
@@ -34,6 +33,9 @@ struct Response {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// Splits and percent-decodes a query string ("a=1&b=x%20y"); the first of repeated keys wins.
+std::map<std::string, std::string> ParseQuery(std::string_view query);
 
 Response Json(int status, const boost::json::value& body);
 // The error body of PROTOCOL.md §3.4; 429 and 503 carry Retry-After.

@@ -48,7 +48,8 @@ boost::asio::awaitable<Response> Router::Route(Request& req) const {
     r.status = 405;
     co_return r;
   }
-  co_return ErrorResponse(Errc::kNotFound, "not_found", "No such endpoint; see DESIGN.md for the API.");
+  co_return ErrorResponse(Errc::kNotFound, "not_found",
+                          "No such endpoint; see DESIGN.md for the API.");
 }
 
 }  // namespace parley::http

@@ -3,11 +3,10 @@
 // captures: "/api/v1/connections/{id}/deliveries". Unknown paths answer 404, known paths with
 // another method 405, both with the JSON error body.
 
+#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "http/request.hpp"
 

@@ -1,5 +1,8 @@
 #include "http/server.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -7,8 +10,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace parley::http {
 namespace asio = boost::asio;
@@ -23,46 +24,6 @@ struct Server::Session {
 };
 
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Decodes %XX and '+' of one query component; a malformed escape is kept as written.
-std::string DecodeComponent(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out.push_back(' ');
-    } else if (in[i] == '%' && i + 2 < in.size() &&
-               HexValue(in[i + 1]) >= 0 && HexValue(in[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(in[i]);
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> ParseQuery(std::string_view query) {
-  std::map<std::string, std::string> out;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string key = DecodeComponent(pair.substr(0, eq));
-    std::string value = eq == std::string_view::npos ? "" : DecodeComponent(pair.substr(eq + 1));
-    out.emplace(std::move(key), std::move(value));  // the first of repeated keys wins
-  }
-  return out;
-}
 
 Request ToRequest(bhttp::request<bhttp::string_body>& msg) {
   Request req;
@@ -200,7 +161,8 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Session> session) {
       response = ErrorResponse(Errc::kUnavailable, "shutting_down",
                                "The server is shutting down; retry on another node or shortly.");
       keep_alive = false;
-    } else if (parser.content_length() && *parser.content_length() > options_.max_drained_body_bytes) {
+    } else if (parser.content_length() &&
+               *parser.content_length() > options_.max_drained_body_bytes) {
       response = too_large();
       keep_alive = false;
     } else {
