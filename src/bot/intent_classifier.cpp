@@ -231,7 +231,8 @@ struct OneVsRest {
 // One-vs-rest L2-regularised L2-loss linear SVMs by dual coordinate descent with shrinking
 // (Hsieh et al., ICML 2008), on the rows listed in `subset`, continuing from `state`.
 void TrainOneVsRest(const Rows& rows, const std::vector<uint32_t>& subset, size_t num_features,
-                    size_t num_classes, const IntentModelConfig& config, OneVsRest& state) {
+                    size_t num_classes, const IntentModelConfig& config, int max_epochs,
+                    OneVsRest& state) {
   const size_t stride = num_features + 1;
   std::vector<float>& weights = state.weights;
   weights.resize(num_classes * stride, 0.0f);
@@ -259,7 +260,7 @@ void TrainOneVsRest(const Rows& rows, const std::vector<uint32_t>& subset, size_
     Rng rng(config.seed ^ Mix(c + 1));
     size_t active = n;
     double pg_max_old = std::numeric_limits<double>::infinity();
-    for (int epoch = 0; epoch < config.max_epochs; ++epoch) {
+    for (int epoch = 0; epoch < max_epochs; ++epoch) {
       double pg_max = -std::numeric_limits<double>::infinity();
       double pg_min = std::numeric_limits<double>::infinity();
       Shuffle(order, active, rng);
@@ -516,7 +517,7 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
   }
   std::sort(labels.begin(), labels.end());
   labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
-  if (config.svm_c <= 0.0 || config.max_epochs <= 0) {
+  if (config.svm_c <= 0.0 || config.max_epochs <= 0 || config.calibration_epochs <= 0) {
     return Fail(Errc::kInvalidArgument, "bad_intent_config",
                 "Use a positive SVM cost and epoch count.");
   }
@@ -549,7 +550,9 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
       }
     }
   }
-  const int held_out_folds = rows.size() <= config.small_set ? folds : 1;
+  const bool small = rows.size() <= config.small_set;
+  const int held_out_folds = small ? folds : 1;
+  const int held_out_epochs = small ? config.max_epochs : config.calibration_epochs;
   std::vector<std::vector<double>> held_scores;
   std::vector<uint32_t> held_labels;
   OneVsRest state;  // the last fold's solution warm-starts the final model
@@ -559,7 +562,7 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
     for (uint32_t i = 0; i < rows.size(); ++i) (fold_of[i] == f ? held : train_subset).push_back(i);
     if (held.empty() || train_subset.empty()) continue;
     state = OneVsRest{};
-    TrainOneVsRest(rows, train_subset, num_features, num_classes, config, state);
+    TrainOneVsRest(rows, train_subset, num_features, num_classes, config, held_out_epochs, state);
     for (uint32_t i : held) {
       held_scores.emplace_back();
       Scores(state.weights, num_features, num_classes, config.bias,
@@ -572,7 +575,7 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
 
   std::vector<uint32_t> all(rows.size());
   std::iota(all.begin(), all.end(), 0u);
-  TrainOneVsRest(rows, all, num_features, num_classes, config, state);
+  TrainOneVsRest(rows, all, num_features, num_classes, config, config.max_epochs, state);
   return std::make_shared<const LinearIntentModel>(std::move(space), std::move(labels),
                                                    state.weights, config.bias, temperature,
                                                    config.null_logit);
