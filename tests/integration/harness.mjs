@@ -155,6 +155,9 @@ export class Server {
     liveChildren.add(child);
     this.exited = new Promise((resolve) => {
       child.on('error', (err) => {
+        // a failed spawn leaves its pipes open, which would keep the test process alive
+        child.stdout?.destroy();
+        child.stderr?.destroy();
         liveChildren.delete(child);
         resolve({ code: null, signal: null, error: err });
       });

@@ -127,3 +127,27 @@ test('a slow webhook (> timeout) delays only its own conversations and is retrie
     assert.equal(slow.hook.deliveredTo(slow.conn, c)[0].seq, 1);
   }
 });
+
+test('pointing a connection at a new webhook during an outage delivers what was pending there, in order', async () => {
+  const broken = await pair('broken');
+  await broken.hook.down();
+  const customers = range(2).map((i) => `moved${i}-${uid()}`);
+  for (let i = 1; i <= 3; i++) for (const c of customers) await server.send(broken.conn, textEvent(c, `${c} #${i}`));
+  await waitFor(async () => (await server.deliveries(broken.conn, 'failed')).length >= customers.length, {
+    timeout: 5000,
+    message: 'failed deliveries on the dead webhook',
+  });
+  const fixed = await Receiver.start('fixed');
+  receivers.push(fixed);
+  fixed.trust(broken.conn);
+  const r = await server.admin('PATCH', `/api/v1/connections/${broken.conn.connection_id}`, { client_webhook: fixed.url });
+  assert.equal(r.status, 200, r.text);
+  await waitFor(() => customers.every((c) => fixed.deliveredTo(broken.conn, c).length >= 3), {
+    timeout: 10000,
+    message: () => `deliveries at the new webhook: ${customers.map((c) => fixed.deliveredTo(broken.conn, c).length)}`,
+  });
+  for (const c of customers) {
+    assert.deepEqual(fixed.deliveredTo(broken.conn, c).map((e) => e.seq), [1, 2, 3], c);
+  }
+  assert.deepEqual(fixed.orderViolations(), []);
+});

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { Server, Receiver, jwt, sign, uid, waitFor, textEvent } from './harness.mjs';
+import { Server, Receiver, jwt, sign, uid, waitFor, textEvent, rawConnect, waitClosed } from './harness.mjs';
 
 let server, hook, conn, conn2;
 const refusedCustomers = new Set();
@@ -259,3 +259,28 @@ test('refused requests changed nothing: no conversation for any refused customer
   assert.deepEqual(leaked, []);
   assert.equal(hook.rejected.length, 0);
 });
+
+// Raw HTTP for what fetch does not send: chunked bodies.
+async function rawPost(body, headers) {
+  const s = await rawConnect(server.port);
+  const closed = waitClosed(s, 10000).catch(() => null);
+  const lines = [`POST /messages HTTP/1.1`, `Host: 127.0.0.1`, `Content-Type: application/json`,
+    `Authorization: Bearer ${sign(conn)}`, `connection_id: ${conn.connection_id}`, 'Connection: close', ...headers];
+  s.write(`${lines.join('\r\n')}\r\n\r\n`);
+  if (body) s.write(body);
+  await closed;
+  s.destroy();
+  return s.received;
+}
+
+test('a chunked body is accepted; a chunked body over the limit gets 413', async () => {
+  const json = JSON.stringify(textEvent(`chunked-${uid()}`, 'sent in chunks'));
+  const half = Math.floor(json.length / 2);
+  const chunk = (x) => `${Buffer.byteLength(x).toString(16)}\r\n${x}\r\n`;
+  const ok = await rawPost(chunk(json.slice(0, half)) + chunk(json.slice(half)) + '0\r\n\r\n', ['Transfer-Encoding: chunked']);
+  assert.match(ok, /^HTTP\/1\.1 200/, `chunked: ${ok.slice(0, 200)}`);
+  const big = 'x'.repeat(16 * 1024);
+  const over = await rawPost(chunk(big).repeat(8) + '0\r\n\r\n', ['Transfer-Encoding: chunked']);
+  assert.match(over, /^HTTP\/1\.1 413/, `chunked over the limit: ${over.slice(0, 200)}`);
+});
+

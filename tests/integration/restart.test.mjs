@@ -70,14 +70,22 @@ test('a restart with deliveries pending loses nothing and keeps the order', asyn
   assert.equal(t.filter((e) => e.direction === 'in').length, 5);
   assert.equal(t.filter((e) => e.direction === 'out').length, 5);
 
+  // idempotency survives the restart
+  const firstMessage = hook.deliveredTo(conn, customers[0])[0];
+  assert.ok(firstMessage);
+  const inbound = t.find((e) => e.direction === 'in');
+  const dup = await server.post(conn, { type: 'text', customer_id: customers[0], message_id: inbound.message_id, text: ['again'] });
+  assert.deepEqual(dup.json, { status: 'duplicate' }, 'a message_id seen before the restart');
+
   const again = await server.stop();
   assert.equal(again.code, 0);
 });
 
 test('SIGTERM under load: exit 0 within 10 s, and every acknowledged message survives', async () => {
   const hook2 = await Receiver.start('sigterm');
-  const s = await Server.start({ args: ['--retry-initial-ms', '20', '--retry-max-ms', '200'] });
+  const s = new Server({ args: ['--retry-initial-ms', '20', '--retry-max-ms', '200'] });
   try {
+    await s.start();
     const conn = await s.createConnection({ webhook: hook2.url, bot: 'echo' });
     hook2.trust(conn);
     const acked = [];

@@ -110,3 +110,26 @@ test('a keep-alive connection serves several requests', async () => {
   }
   s.destroy();
 });
+
+test('a huge header is refused or the socket closed, and the server keeps serving', async () => {
+  const s = await rawConnect(server.port);
+  const closed = waitClosed(s, 8000);
+  s.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'b'.repeat(256 * 1024)}\r\n\r\n`);
+  await closed;
+  assert.ok(s.received === '' || /^HTTP\/1\.1 (4\d\d)/.test(s.received), `answer: ${s.received.slice(0, 100)}`);
+  assert.ok(!/^HTTP\/1\.1 200/.test(s.received), 'not served');
+  assert.ok((await healthyQuickly()) < QUICK_MS);
+});
+
+test('a thousand pipelined requests: answered in order or cut off, and the server keeps serving', async () => {
+  const s = await rawConnect(server.port);
+  const closed = waitClosed(s, 15000);
+  s.on('error', () => {});
+  const one = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+  s.write(one.repeat(999) + 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+  await closed;
+  const statuses = s.received.match(/HTTP\/1\.1 \d{3}/g) ?? [];
+  assert.ok(statuses.length > 0, 'some answers');
+  assert.ok(statuses.every((x) => x === 'HTTP/1.1 200'), `statuses ${[...new Set(statuses)]}`);
+  assert.ok((await healthyQuickly()) < QUICK_MS);
+});
