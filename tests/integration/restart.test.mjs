@@ -38,11 +38,21 @@ test('a restart with deliveries pending loses nothing and keeps the order', asyn
     assert.equal(d.seq, 2, 'only the head of each conversation is attempted');
   }
 
+  // a secret rotated before the restart: the grace period and the new secret survive it
+  const rotated = await server.admin('POST', `/api/v1/connections/${conn.connection_id}/rotate-secret`);
+  assert.equal(rotated.status, 200, rotated.text);
+  const fresh = rotated.json.jwt_secret;
+
   const stopped = await server.stop();
   assert.equal(stopped.code, 0);
   assert.ok(stopped.ms < 10000, `graceful exit took ${stopped.ms} ms`);
 
   await server.start();
+  const old = await server.post(conn, { type: 'typing_indicator', customer_id: customers[0] }, { secret: conn.jwt_secret });
+  assert.equal(old.status, 200, `the previous secret after a restart, inside the grace period: ${old.text}`);
+  const neu = await server.post(conn, { type: 'typing_indicator', customer_id: customers[0] }, { secret: fresh });
+  assert.equal(neu.status, 200, `the new secret after a restart: ${neu.text}`);
+  hook.trust(conn, fresh); // what is delivered from now on must be signed with the new secret
   const pendingAfter = await server.deliveries(conn, 'pending');
   const failedAfter = await server.deliveries(conn, 'failed');
   assert.deepEqual(
