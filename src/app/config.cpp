@@ -1,11 +1,11 @@
 #include "app/config.hpp"
 
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
 #include <cstdlib>
 #include <functional>
 #include <map>
-
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 namespace parley::app {
 namespace {
@@ -37,7 +37,8 @@ Result<void> LoadConfigFile(const std::string& path, Config& c) {
       {"bots_dir", [&](const YAML::Node& n) { c.bots_dir = n.as<std::string>(); }},
       {"webhook_ca_file", [&](const YAML::Node& n) { c.webhook_ca_file = n.as<std::string>(); }},
       {"log_level", [&](const YAML::Node& n) { c.log_level = n.as<std::string>(); }},
-      {"allow_insecure_webhooks", [&](const YAML::Node& n) { c.allow_insecure_webhooks = n.as<bool>(); }},
+      {"allow_insecure_webhooks",
+       [&](const YAML::Node& n) { c.allow_insecure_webhooks = n.as<bool>(); }},
   };
   std::map<std::string, int64_t*> numbers = {
       {"max_body_bytes", &c.max_body_bytes},
@@ -52,6 +53,8 @@ Result<void> LoadConfigFile(const std::string& path, Config& c) {
       {"max_backlog", &c.max_backlog},
       {"secret_grace_seconds", &c.secret_grace_seconds},
       {"io_threads", &c.io_threads},
+      {"rate_limit_per_second", &c.rate_limit_per_second},
+      {"rate_limit_burst", &c.rate_limit_burst},
   };
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
@@ -94,7 +97,8 @@ Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& listen
   if (colon == std::string::npos || colon + 1 == listen.size())
     return Bad(fmt::format("listen '{}' must be HOST:PORT, e.g. 127.0.0.1:8080.", listen));
   std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty() || host == "localhost") host = host.empty() ? "0.0.0.0" : "127.0.0.1";
   int port = -1;
   try {
@@ -126,9 +130,12 @@ Result<void> Validate(const Config& c) {
            Range{"max_backlog", c.max_backlog, 1, 100'000'000},
            Range{"secret_grace_seconds", c.secret_grace_seconds, 0, 30LL * 86400},
            Range{"io_threads", c.io_threads, 1, 64},
+           Range{"rate_limit_per_second", c.rate_limit_per_second, 0, 10'000'000},
+           Range{"rate_limit_burst", c.rate_limit_burst, 0, 100'000'000},
        }) {
     if (r.value < r.min || r.value > r.max)
-      return Bad(fmt::format("{} must be between {} and {} (it is {}).", r.name, r.min, r.max, r.value));
+      return Bad(
+          fmt::format("{} must be between {} and {} (it is {}).", r.name, r.min, r.max, r.value));
   }
   if (c.retry_max_ms < c.retry_initial_ms)
     return Bad("retry_max_ms must be at least retry_initial_ms.");

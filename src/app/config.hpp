@@ -31,6 +31,8 @@ struct Config {
   int64_t max_backlog = 1'000'000;
   int64_t secret_grace_seconds = 24 * 3600;
   int64_t io_threads = 2;
+  int64_t rate_limit_per_second = 0;  // inbound events per connection; 0 = no limit
+  int64_t rate_limit_burst = 0;       // 0 = twice the rate
   std::string log_level = "info";
 };
 

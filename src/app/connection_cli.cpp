@@ -1,11 +1,10 @@
 #include "app/connection_cli.hpp"
 
+#include <boost/json.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
-
-#include <boost/json.hpp>
 
 #include "app/rest_client.hpp"
 
@@ -78,7 +77,7 @@ void AddConnectionCommands(CLI::App& app) {
   create->callback([=] {
     json::object body{{"name", *name}, {"client_webhook", *webhook}, {"bot", *bot}};
     Finish(Report(RestCall("POST", target->server, "/api/v1/connections", target->token,
-                              json::serialize(body))));
+                           json::serialize(body))));
   });
 
   auto* list = conn->add_subcommand("list", "List connections (no secrets)");
@@ -102,7 +101,8 @@ void AddConnectionCommands(CLI::App& app) {
   auto new_bot = std::make_shared<std::optional<std::string>>();
   auto enabled = std::make_shared<std::optional<bool>>();
   update->add_option_function<std::string>("--name", [=](const std::string& v) { *new_name = v; });
-  update->add_option_function<std::string>("--webhook", [=](const std::string& v) { *new_hook = v; });
+  update->add_option_function<std::string>("--webhook",
+                                           [=](const std::string& v) { *new_hook = v; });
   update->add_option_function<std::string>("--bot", [=](const std::string& v) { *new_bot = v; });
   update->add_flag_function("--enable", [=](int64_t) { *enabled = true; });
   update->add_flag_function("--disable", [=](int64_t) { *enabled = false; });
@@ -113,15 +113,16 @@ void AddConnectionCommands(CLI::App& app) {
     if (*new_bot) body["bot"] = **new_bot;
     if (*enabled) body["enabled"] = **enabled;
     Finish(Report(RestCall("PATCH", target->server, "/api/v1/connections/" + *id, target->token,
-                              json::serialize(body))));
+                           json::serialize(body))));
   });
 
-  auto* rotate = conn->add_subcommand("rotate-secret", "Make a new JWT secret (the old one keeps working for the grace period)");
+  auto* rotate = conn->add_subcommand(
+      "rotate-secret", "Make a new JWT secret (the old one keeps working for the grace period)");
   AddTargetOptions(rotate, *target);
   rotate->add_option("id", *id, "connection ID")->required();
   rotate->callback([=] {
-    Finish(Report(RestCall("POST", target->server,
-                              "/api/v1/connections/" + *id + "/rotate-secret", target->token)));
+    Finish(Report(RestCall("POST", target->server, "/api/v1/connections/" + *id + "/rotate-secret",
+                           target->token)));
   });
 
   auto* del = conn->add_subcommand("delete", "Delete a connection");

@@ -1,8 +1,9 @@
 // parley: one binary, many subcommands (DESIGN.md "CLI"). main only parses and wires.
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 
 #include "app/bot_cli.hpp"
 #include "app/client_cli.hpp"
@@ -31,7 +32,7 @@ int main(int argc, char** argv) {
   std::string config_file;
   std::optional<std::string> listen, database, public_url, bots_dir, ca_file, log_level;
   std::optional<int64_t> retry_initial, retry_max, retry_for, webhook_timeout, header_timeout,
-      body_timeout, max_body, io_threads;
+      body_timeout, max_body, io_threads, rate_limit;
   bool insecure = false;
   auto* serve = app.add_subcommand("serve", "Run the server");
   serve->add_option("--config", config_file, "YAML config file");
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   serve->add_option("--body-timeout-ms", body_timeout, "request body deadline");
   serve->add_option("--max-body-bytes", max_body, "largest accepted request body");
   serve->add_option("--io-threads", io_threads, "I/O threads");
+  serve->add_option("--rate-limit", rate_limit, "inbound events a second per connection (0: none)");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error");
   int exit_code = 0;
   serve->callback([&] {
@@ -76,6 +78,7 @@ int main(int argc, char** argv) {
     if (body_timeout) config.body_timeout_ms = *body_timeout;
     if (max_body) config.max_body_bytes = *max_body;
     if (io_threads) config.io_threads = *io_threads;
+    if (rate_limit) config.rate_limit_per_second = *rate_limit;
     if (log_level) config.log_level = *log_level;
     UseStderrLogging(config.log_level);
     exit_code = parley::app::RunServe(config);

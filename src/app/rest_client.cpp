@@ -1,5 +1,7 @@
 #include "app/rest_client.hpp"
 
+#include <fmt/format.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -8,7 +10,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
-#include <fmt/format.h>
 
 namespace parley::app {
 namespace asio = boost::asio;
@@ -21,11 +22,13 @@ template <class Stream>
 Result<RestResponse> Exchange(Stream& stream, bhttp::request<bhttp::string_body>& req) {
   boost::system::error_code ec;
   bhttp::write(stream, req, ec);
-  if (ec) return Fail(Errc::kUnavailable, "write_failed", "Sending the request failed: " + ec.message());
+  if (ec)
+    return Fail(Errc::kUnavailable, "write_failed", "Sending the request failed: " + ec.message());
   beast::flat_buffer buffer;
   bhttp::response<bhttp::string_body> res;
   bhttp::read(stream, buffer, res, ec);
-  if (ec) return Fail(Errc::kUnavailable, "read_failed", "Reading the answer failed: " + ec.message());
+  if (ec)
+    return Fail(Errc::kUnavailable, "read_failed", "Reading the answer failed: " + ec.message());
   return RestResponse{static_cast<int>(res.result_int()), std::move(res.body())};
 }
 
@@ -59,14 +62,17 @@ Result<RestResponse> RestCall(const std::string& method, const std::string& base
   boost::system::error_code ec;
   asio::ip::tcp::resolver resolver(io);
   auto endpoints = resolver.resolve(host, port, ec);
-  if (ec) return Fail(Errc::kUnavailable, "resolve_failed", fmt::format("Cannot resolve {}: {}", host, ec.message()));
+  if (ec)
+    return Fail(Errc::kUnavailable, "resolve_failed",
+                fmt::format("Cannot resolve {}: {}", host, ec.message()));
   if (!tls) {
     beast::tcp_stream stream(io);
     stream.expires_after(timeout);
     stream.connect(endpoints, ec);
     if (ec)
       return Fail(Errc::kUnavailable, "connect_failed",
-                  fmt::format("Cannot connect to {}:{}: {}; is the server running?", host, port, ec.message()));
+                  fmt::format("Cannot connect to {}:{}: {}; is the server running?", host, port,
+                              ec.message()));
     return Exchange(stream, req);
   }
   asio::ssl::context ctx(asio::ssl::context::tls_client);

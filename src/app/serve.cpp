@@ -1,11 +1,8 @@
 #include "app/serve.hpp"
 
+#include <fmt/format.h>
 #include <sodium.h>
-
-#include <cstdio>
-#include <future>
-#include <thread>
-#include <vector>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -15,8 +12,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include <cstdio>
+#include <future>
+#include <thread>
+#include <vector>
 
 #include "bot/bot_loader.hpp"
 #include "conversation/conversation_service.hpp"
@@ -29,6 +28,7 @@
 #include "http/server.hpp"
 #include "manager/connection_directory.hpp"
 #include "manager/connection_service.hpp"
+#include "manager/rate_limiter.hpp"
 #include "storage/secret_box.hpp"
 #include "storage/store.hpp"
 
@@ -148,15 +148,27 @@ int RunServe(Config config) {
 
   asio::thread_pool blocking(1);
   http::ApiMetrics metrics;
+  double rate = static_cast<double>(config.rate_limit_per_second);
+  manager::RateLimiter rate_limiter(
+      rate, config.rate_limit_burst > 0 ? static_cast<double>(config.rate_limit_burst) : 2 * rate);
   std::function<Result<bot::BotInfo>(const std::string&)> reload;
   if (!config.bots_dir.empty())
     reload = [&](const std::string& name) {
       return bot::ReloadBot(config.bots_dir, name, bots, clock, config.allow_insecure_webhooks);
     };
-  http::ApiDeps deps{**store,     directory, connections,       conversations,
-                     dispatcher,  bots,      clock,             config.admin_token,
+  http::ApiDeps deps{**store,
+                     directory,
+                     connections,
+                     conversations,
+                     dispatcher,
+                     bots,
+                     clock,
+                     config.admin_token,
                      [&server] { return server.ShuttingDown(); },
-                     reload,      blocking.get_executor(),      metrics};
+                     reload,
+                     blocking.get_executor(),
+                     metrics,
+                     rate_limiter};
   http::AddApiRoutes(router, deps);
 
   // Before the first request is served: the connection directory and the pending outbox.
@@ -208,8 +220,10 @@ int RunServe(Config config) {
         asio::post(blocking, [&] {
           // Good files replace their bots; a bad file is reported and its old version stays.
           auto r = bot::LoadBotsDir(config.bots_dir, bots, clock, config.allow_insecure_webhooks);
-          if (!r) spdlog::error("reloading bots: {}", r.error().message);
-          else spdlog::info("reloaded {} bot(s) from {}", *r, config.bots_dir);
+          if (!r)
+            spdlog::error("reloading bots: {}", r.error().message);
+          else
+            spdlog::info("reloaded {} bot(s) from {}", *r, config.bots_dir);
         });
       }
       wait_hup();

@@ -101,6 +101,15 @@ asio::awaitable<Response> PostMessages(Request& req, ApiDeps& deps) {
   auto who = channel::AuthenticateRequest(req.Header("authorization").value_or(""),
                                           req.Header("connection_id"), deps.clock.NowMs(), lookup);
   if (!who) co_return refuse(who.error());
+  if (!deps.rate_limiter.Allow(*who, deps.clock.NowMs())) {
+    ++deps.metrics.inbound_rate_limited;
+    Response r = ErrorResponse(Errc::kRateLimited, "rate_limited",
+                               "This connection sends faster than its rate limit; slow down and "
+                               "retry after the Retry-After seconds.");
+    for (auto& [k, v] : r.headers)
+      if (k == "Retry-After") v = std::to_string(deps.rate_limiter.RetryAfterSeconds());
+    co_return r;
+  }
   if (deps.shutting_down())
     co_return refuse(
         {Errc::kUnavailable, "shutting_down", "The server is shutting down; retry shortly."});
@@ -143,6 +152,8 @@ std::string RenderMetrics(const ApiDeps& deps) {
       m.inbound_accepted.load());
   add("parley_inbound_total", "counter", "", "outcome=\"duplicate\"", m.inbound_duplicate.load());
   add("parley_inbound_total", "counter", "", "outcome=\"refused\"", m.inbound_refused.load());
+  add("parley_inbound_total", "counter", "", "outcome=\"rate_limited\"",
+      m.inbound_rate_limited.load());
   add("parley_deliveries_total", "counter", "Webhook delivery outcomes.", "outcome=\"delivered\"",
       d.delivered);
   add("parley_deliveries_total", "counter", "", "outcome=\"failed_attempt\"", d.failed_attempts);

@@ -16,6 +16,7 @@
 #include "http/router.hpp"
 #include "manager/connection_directory.hpp"
 #include "manager/connection_service.hpp"
+#include "manager/rate_limiter.hpp"
 #include "storage/store.hpp"
 
 namespace parley::http {
@@ -24,6 +25,7 @@ struct ApiMetrics {
   std::atomic<uint64_t> inbound_accepted{0};
   std::atomic<uint64_t> inbound_duplicate{0};
   std::atomic<uint64_t> inbound_refused{0};
+  std::atomic<uint64_t> inbound_rate_limited{0};
   std::atomic<uint64_t> admin_requests{0};
 };
 
@@ -41,6 +43,7 @@ struct ApiDeps {
   std::function<Result<bot::BotInfo>(const std::string& name)> reload_bot;
   boost::asio::any_io_executor blocking;  // where slow admin work runs
   ApiMetrics& metrics;
+  manager::RateLimiter& rate_limiter;
 };
 
 // Adds every route. `deps` must outlive the router.
