@@ -687,6 +687,9 @@ int Run(Options o) {
   Stats s;
   for (auto& w : workers) s.Merge(w->stats);
   double rate = static_cast<double>(s.accepted) / o.duration_s;
+  uint64_t all_requests = s.completed + s.warmup_requests + s.transport_errors;
+  double cpu_us_per_request =
+      all_requests > 0 ? cpu * 1e6 / static_cast<double>(all_requests) : 0.0;
 
   json::object out;
   {
@@ -750,8 +753,9 @@ int Run(Options o) {
       fmt::print("  echoes           {} of {} sent, {} repeated, {} unexpected webhook calls\n",
                  book.echoes, sent_probes, book.repeats, book.unexpected);
     }
-    fmt::print("  loadgen CPU      {:.2f} cores; load average before {}, after {}\n",
-               wall > 0 ? cpu / wall : 0.0, load_before, load_after);
+    fmt::print("  loadgen CPU      {:.2f} cores, {:.1f} us per request\n",
+               wall > 0 ? cpu / wall : 0.0, cpu_us_per_request);
+    fmt::print("  load average     before {}, after {}\n", load_before, load_after);
   }
   bool failed = s.transport_errors > 0 || !s.by_status.empty() ||
                 (echo && book.echoes < sent_probes) || s.completed == 0;
