@@ -15,7 +15,7 @@ build: deps $(BUILD)/CMakeCache.txt
 
 test: build format-check
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 300
-	scripts/run-integration
+	PARLEY_BIN=$(CURDIR)/$(BUILD)/parley scripts/run-integration
 
 format:
 	@scripts/install-deps

@@ -155,6 +155,16 @@ Result<boost::urls::url> ValidateWebhookUrl(std::string_view text, bool allow_in
               "names).");
       }
       u.set_encoded_host(Lower(host));
+      // Names that always mean this machine (RFC 6761 reserves .localhost) are loopback
+      // targets, refused here rather than only when a delivery is attempted.
+      std::string lower = Lower(host);
+      while (!lower.empty() && lower.back() == '.') lower.pop_back();
+      if (!allow_insecure &&
+          (lower == "localhost" || lower.ends_with(".localhost") ||
+           lower == "localhost.localdomain" || lower == "ip6-localhost" || lower == "ip6-loopback"))
+        return Invalid(
+            "Use a public host for the client webhook; localhost is allowed only when the server "
+            "runs with allow_insecure_webhooks.");
       // The resolver also reads numeric shorthands like 2130706433 or 0x7f.1 as IPv4, so judge
       // them as the address they name.
       in_addr v4{};
