@@ -245,6 +245,39 @@ TEST(BotCliTest, ChatRefusesABadFile) {
   EXPECT_EQ(err.str(), bad + ":1: the bot definition needs 'fallback'\n");
 }
 
+TEST(BotCliTest, EvalIntentsPrintsExactlyOneJsonObject) {
+  TempDir dir;
+  std::string data = dir.Write("tiny.json", R"({
+    "train": [["when are you open", "hours"], ["opening hours please", "hours"],
+              ["what time do you close", "hours"], ["i lost my card", "card"],
+              ["my card was stolen", "card"], ["block my card", "card"]],
+    "val": [["are you open today", "hours"]],
+    "test": [["when do you open", "hours"], ["someone stole my card", "card"]],
+    "oos_train": [["what is the weather", "oos"]],
+    "oos_val": [["tell me a joke", "oos"]],
+    "oos_test": [["how tall is everest", "oos"]]})");
+  std::ostringstream out, err;
+  ASSERT_EQ(RunEvalIntents(data, true, 0.3, out, err), 0) << err.str();
+  std::string text = out.str();
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.back(), '\n');
+  EXPECT_EQ(text.find('\n'), text.size() - 1);  // one line
+  json::value v = json::parse(text);
+  ASSERT_TRUE(v.is_object());
+  EXPECT_EQ(v.as_object().size(), 4u);
+  for (const char* key : {"in_scope_accuracy", "oos_recall", "train_seconds", "us_per_query"}) {
+    ASSERT_TRUE(v.as_object().contains(key)) << key;
+    EXPECT_TRUE(v.at(key).is_number()) << key;
+  }
+  EXPECT_GE(v.at("in_scope_accuracy").to_number<double>(), 0.0);
+  EXPECT_LE(v.at("in_scope_accuracy").to_number<double>(), 100.0);
+
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunEvalIntents(dir.Write("bad.json", "[]"), true, std::nullopt, out2, err2), 1);
+  EXPECT_TRUE(out2.str().empty());
+  EXPECT_FALSE(err2.str().empty());
+}
+
 TEST(BotCliTest, CommandsAreRegistered) {
   CLI::App app;
   AddBotCommands(app);
