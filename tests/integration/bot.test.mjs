@@ -24,6 +24,27 @@ const isText = (e, lines) => e.type === 'text' && JSON.stringify(e.text) === JSO
 const hasText = (evs, lines) => evs.some((e) => isText(e, lines));
 const hasMenu = (evs, title) => evs.some((e) => e.type === 'menu' && e.title === title);
 
+// A second bot with an unconditional step after its call, to see the flow go on whatever the
+// call's outcome.
+const stepsBot = (url) => `name: Stepper
+fallback:
+  replies: [{text: "Not understood."}]
+intents:
+  - name: go
+    examples: [start the steps, run the flow]
+    flow: steps
+  - name: other
+    examples: [what is the weather, tell me a joke]
+    replies: [{text: "Other."}]
+flows:
+  steps:
+    steps:
+      - ask: "Your word?"
+        slot: word
+      - call: {url: "${url}", timeout_ms: ${CALL_TIMEOUT_MS}, fallback: [{text: "Call failed for {word}."}]}
+      - replies: [{text: "After the call: {word} {extra}."}]
+`;
+
 function newChat(prefix = 'c') {
   return new Chat(server, conn, hook, `${prefix}-${uid()}`, { name: NAME });
 }
@@ -59,6 +80,7 @@ before(async () => {
   }
   text = text.replace(/timeout_ms:\s*\d+/g, `timeout_ms: ${CALL_TIMEOUT_MS}`);
   fs.writeFileSync(bankPath, text);
+  fs.writeFileSync(path.join(botsDir, 'steps.yaml'), stepsBot(actions.url('/steps')));
   bankText = text;
   bank = parseYaml(text);
   assert.ok(
@@ -224,6 +246,51 @@ test('balance: the action hangs past timeout_ms → the fallback after the timeo
   await chat.next((e) => hasText(e, linesOf(intent('opening_hours').replies[0])), 'the hours after the flow');
 });
 
+test('lost card: the block action fails → its fallback with the digits, and no "done" text', async () => {
+  const blockStep = flowStep('block_card', (s) => s.call);
+  const blockPath = new URL(blockStep.call.url).pathname;
+  actions.on(blockPath, { status: 503, body: 'down' });
+  const chat = await greeted('lost503');
+  await chat.tap('flow:block_card');
+  await chat.next((e) => hasText(e, [bank.flows.block_card.steps[0].ask]), 'the last-four question');
+  await chat.say('9876');
+  await chat.next((e) => e.some((x) => x.type === 'menu'), 'the confirmation menu');
+  await chat.tap('yes');
+  const want = blockStep.call.fallback.map((r) => linesOf(r).map((l) => fill(l, { last4: '9876' })));
+  const evs = await chat.next((e) => want.every((l) => hasText(e, l)), 'the call fallback');
+  assert.deepEqual(evs.map((e) => e.text), want, JSON.stringify(evs));
+  await probe();
+  await chat.say('when are you open');
+  await chat.next((e) => hasText(e, linesOf(intent('opening_hours').replies[0])), 'the next answer');
+  const done = bank.flows.block_card.steps.find((s) => s.when?.blocked === 'yes').replies[0];
+  assert.ok(!chat.all().some((e) => e.text?.[0] === fill(linesOf(done)[0], { last4: '9876' })), 'no "done" text');
+});
+
+test('call outcomes: success, 500, not JSON, a JSON array, a dropped connection, a timeout; the flow goes on', async () => {
+  const stepsConn = await server.createConnection({ webhook: hook.url, bot: 'steps' });
+  hook.trust(stepsConn);
+  const cases = [
+    { action: { json: { slots: { extra: 'plus' }, replies: ['From the action.'] } }, want: [['From the action.'], ['After the call: w0 plus.']] },
+    { action: { status: 500, json: { slots: { extra: 'ignored' } } }, want: [['Call failed for w1.'], ['After the call: w1 .']] },
+    { action: { status: 200, body: 'ok' }, want: [['Call failed for w2.'], ['After the call: w2 .']] },
+    { action: { json: [1, 2] }, want: [['Call failed for w3.'], ['After the call: w3 .']] },
+    { action: { drop: true }, want: [['Call failed for w4.'], ['After the call: w4 .']] },
+    { action: { hang: true }, want: [['Call failed for w5.'], ['After the call: w5 .']] },
+  ];
+  for (const [i, c] of cases.entries()) {
+    actions.on('/steps', c.action);
+    const chat = new Chat(server, stepsConn, hook, `steps${i}-${uid()}`, { name: NAME });
+    await chat.tap('flow:steps');
+    await chat.next((e) => hasText(e, ['Your word?']), 'the question');
+    const before = actions.requestsTo('/steps').length;
+    await chat.say(`w${i}`);
+    const evs = await chat.next((e) => hasText(e, c.want.at(-1)), `case ${i}: the step after the call`);
+    assert.deepEqual(evs.map((e) => e.text), c.want, `case ${i} (${JSON.stringify(c.action)})`);
+    const [req] = actions.requestsTo('/steps').slice(before);
+    assert.deepEqual(req?.json?.slots, { word: `w${i}` }, `case ${i}: the request`);
+  }
+});
+
 test('branch finder: a carousel with the fields of PROTOCOL.md §4, then the main menu', async () => {
   const askStep = flowStep('find_branch', (s) => s.ask);
   const chat = await greeted('branch');
@@ -356,6 +423,7 @@ test('GET /api/v1/bots lists bank and echo', async () => {
   const names = r.json.bots.map((b) => b.name);
   assert.ok(names.includes('bank'), r.text);
   assert.ok(names.includes('echo'), r.text);
+  assert.ok(names.includes('steps'), r.text);
   const b = r.json.bots.find((x) => x.name === 'bank');
   assert.equal(b.display_name, bank.name);
   assert.ok(String(b.source).endsWith('bank.yaml'), r.text);

@@ -197,7 +197,8 @@ export function fill(s, values) {
 // ---------------------------------------------------------------------------------------------
 // An external action for `call` steps: a plain http server on 127.0.0.1:0 that records every
 // request and answers as scripted per path: {json, status?} | {status, body?} | {hang: true}
-// (never answers; the socket is dropped at close()).
+// (never answers; the socket is dropped at close()) | {drop: true} (closes the connection
+// without an answer).
 export class ActionServer {
   constructor() {
     this.requests = []; // {path, method, headers, body, json, t}
@@ -247,6 +248,10 @@ export class ActionServer {
       this.requests.push({ path, method: req.method, headers: req.headers, body, json, t: Date.now() });
       const action = this.script.get(path) ?? { status: 404, body: 'no script' };
       if (action.hang) return;
+      if (action.drop) {
+        req.socket.destroy();
+        return;
+      }
       if (action.json !== undefined) {
         res.writeHead(action.status ?? 200, { 'content-type': 'application/json' }).end(JSON.stringify(action.json));
       } else {
