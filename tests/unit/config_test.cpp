@@ -142,6 +142,7 @@ TEST_F(ConfigTest, ValidateRanges) {
       {&Config::secret_grace_seconds, "secret_grace_seconds", -1, 0, 30LL * 86400 + 1},
       {&Config::io_threads, "io_threads", 0, 64, 65},
       {&Config::max_connections, "max_connections", 0, 1, 1'000'001},
+      {&Config::rate_limit_per_second, "rate_limit_per_second", -1, 0, 10'000'001},
   };
   for (const Case& k : cases) {
     for (int64_t v : {k.bad_low, k.bad_high}) {
