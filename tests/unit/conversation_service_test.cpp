@@ -6,9 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
+#include <future>
 #include <mutex>
+#include <set>
 
 #include "test_support.hpp"
 
@@ -198,6 +202,45 @@ TEST_F(ConversationServiceTest, FirstTextOpensConversationAndEchoRepliesInSeqOrd
   auto sent = sink_.Events();
   ASSERT_EQ(sent.size(), 3u);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(sent[i].event.seq, i + 1);
+}
+
+TEST_F(ConversationServiceTest, ConcurrentMessagesShareOneConversationWithDistinctSeqs) {
+  // Submitted together, these land in the same group commit: each job must see the
+  // conversation and seqs the previous one wrote.
+  constexpr int kMessages = 20;
+  std::vector<std::future<Result<InboundOutcome>>> futures;
+  for (int i = 0; i < kMessages; ++i)
+    futures.push_back(boost::asio::co_spawn(
+        io_,
+        service_->HandleInbound(echo_conn_,
+                                Text("cust", "m" + std::to_string(i), {std::to_string(i)})),
+        boost::asio::use_future));
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto all_ready = [&] {
+    for (auto& f : futures)
+      if (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+    return true;
+  };
+  while (!all_ready() && std::chrono::steady_clock::now() < until) {
+    io_.restart();
+    io_.run_one_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(all_ready());
+  std::set<std::string> conversations;
+  std::set<int64_t> seqs;
+  for (auto& f : futures) {
+    auto r = f.get();
+    ASSERT_TRUE(r) << r.error().message;
+    conversations.insert(r->conversation_id);
+    ASSERT_EQ(r->outbound.size(), 1u);
+    seqs.insert(r->outbound[0].event.seq);
+  }
+  EXPECT_EQ(conversations.size(), 1u);
+  EXPECT_EQ(seqs.size(), static_cast<size_t>(kMessages));
+  EXPECT_EQ(*seqs.begin(), 1);
+  EXPECT_EQ(*seqs.rbegin(), kMessages);
+  auto [conv, transcript] = Get(*conversations.begin());
+  EXPECT_EQ(transcript.size(), static_cast<size_t>(2 * kMessages));
 }
 
 TEST_F(ConversationServiceTest, PostbackIsEchoedAsItsPayload) {
