@@ -195,6 +195,15 @@ std::optional<channel::OutboundBody> DecodeActionReply(const json::value& v) {
   return std::move(*decoded);
 }
 
+bool SameMenu(const channel::MenuBody& a, const channel::MenuBody& b) {
+  if (a.title != b.title || a.items.size() != b.items.size()) return false;
+  for (size_t i = 0; i < a.items.size(); ++i) {
+    if (a.items[i].text != b.items[i].text || a.items[i].payload != b.items[i].payload)
+      return false;
+  }
+  return true;
+}
+
 // One decision: the engine's working copy of the state and what it says.
 class Exec {
  public:
@@ -243,6 +252,11 @@ class Exec {
       if (s_.offered.size() < kMaxOfferedItems) s_.offered.emplace_back(text, payload);
     };
     if (const auto* m = std::get_if<channel::MenuBody>(&body)) {
+      // The greeting and an answer may both end with the main menu: show it once per turn.
+      for (const auto& sent : out_.messages) {
+        const auto* prev = std::get_if<channel::MenuBody>(&sent);
+        if (prev && SameMenu(*prev, *m)) return;
+      }
       for (const auto& item : m->items) remember(item.text, item.payload);
     } else if (const auto* c = std::get_if<channel::CarouselBody>(&body)) {
       for (const auto& item : c->items) {

@@ -176,6 +176,18 @@ TEST(DialogBotTest, AFirstMessageNotUnderstoodGetsOnlyTheGreeting) {
   EXPECT_EQ(Describe(chat.Say("zxqv wibble")), (Lines{"text:Sorry, I didn't get that."}));
 }
 
+TEST(DialogBotTest, AMenuIsShownOncePerTurn) {
+  std::string yaml = kBot;
+  yaml.replace(yaml.find("greeting: [{text: \"Hi {customer_name}, I'm Tess.\"}]"),
+               std::string("greeting: [{text: \"Hi {customer_name}, I'm Tess.\"}]").size(),
+               "greeting: [{text: \"Hi {customer_name}, I'm Tess.\"}, {menu: main}]");
+  Chat chat(yaml);
+  BotReply r = chat.Say("show me the menu");
+  EXPECT_EQ(Describe(r), (Lines{"text:Hi Ana, I'm Tess.",
+                                "menu:What can I help you with?[Opening hours=intent:opening_hours,"
+                                "Block a card=flow:block_card,Talk to a person=action:escalate]"}));
+}
+
 TEST(DialogBotTest, EachReplyTypeBecomesItsOutboundJson) {
   Chat chat(kBot);
   chat.Say("xyzzy plugh");
