@@ -110,9 +110,19 @@ TEST(AddressGuardTest, PrivateLiteralsOnlyWhenInsecureAllowed) {
   }
 }
 
-TEST(AddressGuardTest, HostNamesAreLeftToTheConnectTimeCheck) {
-  // A name is only judged once resolved; the webhook client test covers localhost.
-  EXPECT_TRUE(ValidateWebhookUrl("https://localhost:8443/hook", false));
+TEST(AddressGuardTest, LocalhostNamesOnlyWhenInsecureAllowed) {
+  for (const char* u :
+       {"https://localhost:8443/hook", "https://LOCALHOST./", "https://a.localhost/",
+        "https://localhost.localdomain/", "https://ip6-localhost/"}) {
+    ExpectRefused(u, false);
+    EXPECT_TRUE(ValidateWebhookUrl(u, true)) << u;
+  }
+}
+
+TEST(AddressGuardTest, OtherNamesAreLeftToTheConnectTimeCheck) {
+  // A name is only judged once resolved; the webhook client test covers that step.
+  EXPECT_TRUE(ValidateWebhookUrl("https://hooks.example.com:8443/hook", false));
+  EXPECT_TRUE(ValidateWebhookUrl("https://notlocalhost.example/", false));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/host_name.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -30,6 +31,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "delivery/address_guard.hpp"
 
 namespace parley::delivery {
 namespace {
@@ -450,17 +453,38 @@ TEST(WebhookClientTest, LoopbackRefusedUnlessInsecure) {
   auto literal_https = RunPost(ioc, client, Req("https://127.0.0.1:" + port + "/hook"));
   ASSERT_FALSE(literal_https);
   EXPECT_EQ(literal_https.error().code, "invalid_webhook");
-  // A name is judged by what it resolves to.
   auto named = RunPost(ioc, client, Req("https://localhost:" + port + "/hook"));
   ASSERT_FALSE(named);
-  EXPECT_EQ(named.error().errc, Errc::kUnavailable);
-  EXPECT_EQ(named.error().code, "blocked_address") << named.error().message;
+  EXPECT_EQ(named.error().code, "invalid_webhook");
   EXPECT_EQ(server.Accepted(), 0);
   // The same name is fine in development mode.
   WebhookClient dev(ioc.get_executor(), Insecure());
   auto allowed = RunPost(ioc, dev, Req("http://localhost:" + port + "/hook"));
   ASSERT_TRUE(allowed) << Describe(allowed);
   EXPECT_EQ(server.Accepted(), 1);
+}
+
+TEST(WebhookClientTest, NameResolvingToAPrivateAddressIsBlockedAtConnect) {
+  // This machine's own host name usually resolves to loopback or a private address; the URL
+  // check cannot know that, so the connect step must refuse it.
+  std::string name = asio::ip::host_name();
+  asio::io_context lookup;
+  tcp::resolver resolver(lookup);
+  boost::system::error_code ec;
+  auto addresses = resolver.resolve(name, "80", ec);
+  bool any_public = false;
+  for (const auto& a : addresses) any_public |= IsPublicAddress(a.endpoint().address());
+  if (ec || addresses.empty() || any_public || !ValidateWebhookUrl("https://" + name + "/", false))
+    GTEST_SKIP() << "host name " << name << " does not resolve to only non-public addresses";
+  TestServer server(Behavior::kEcho);
+  asio::io_context ioc;
+  WebhookClient client(ioc.get_executor(), WebhookClientOptions{});
+  auto r = RunPost(ioc, client, Req(fmt::format("https://{}:{}/hook", name, server.Port())));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().errc, Errc::kUnavailable);
+  EXPECT_EQ(r.error().code, "blocked_address") << r.error().message;
+  EXPECT_EQ(r.error().message.rfind("blocked address:", 0), 0u) << r.error().message;
+  EXPECT_EQ(server.Accepted(), 0);
 }
 
 TEST(WebhookClientTest, RefusesHeaderInjection) {
