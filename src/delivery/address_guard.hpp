@@ -18,8 +18,9 @@ inline constexpr size_t kMaxWebhookUrlLength = 2048;
 // Checks a client webhook URL: absolute, scheme `https` (or `http` only when `allow_insecure`),
 // a host (an ASCII DNS name or an IP literal), no userinfo, a non-zero port if one is given, at
 // most 2048 characters. An IP-literal host (also the numeric forms `inet_aton` accepts, such as
-// `2130706433` or `127.1`) must be public unless `allow_insecure`. Host names are not resolved
-// here: the webhook client checks every resolved address with IsPublicAddress at connect time.
+// `2130706433` or `127.1`) must be public unless `allow_insecure`; so must the name, which may not
+// be `localhost` or end in `.localhost`. Other names are not resolved here: the webhook client
+// checks every resolved address with IsPublicAddress at connect time.
 // Returns the parsed URL (scheme and host lower-cased), or kInvalidArgument `invalid_webhook`
 // with one sentence saying what to fix.
 Result<boost::urls::url> ValidateWebhookUrl(std::string_view url, bool allow_insecure);
