@@ -101,12 +101,10 @@ Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& listen
     host = host.substr(1, host.size() - 2);
   if (host.empty() || host == "localhost") host = host.empty() ? "0.0.0.0" : "127.0.0.1";
   int port = -1;
-  try {
-    size_t used = 0;
-    port = std::stoi(listen.substr(colon + 1), &used);
-    if (used != listen.size() - colon - 1) port = -1;
-  } catch (...) {
-  }
+  std::string digits = listen.substr(colon + 1);
+  bool numeric = !digits.empty() && digits.size() <= 5 &&
+                 digits.find_first_not_of("0123456789") == std::string::npos;
+  if (numeric) port = std::stoi(digits);
   if (port < 0 || port > 65535) return Bad(fmt::format("listen '{}' has an invalid port.", listen));
   return std::pair{host, static_cast<uint16_t>(port)};
 }

@@ -1,7 +1,8 @@
 #include "channel/inbound.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+
+#include <boost/json.hpp>
 
 namespace parley::channel {
 namespace json = boost::json;
@@ -18,18 +19,23 @@ Result<std::optional<std::string>> Id(const json::object& o, std::string_view fi
   const json::value* v = o.if_contains(field);
   if (!v || v->is_null()) {
     if (required)
-      return Invalid("missing_field", fmt::format("Add the field '{}' (a string or number).", field));
+      return Invalid("missing_field",
+                     fmt::format("Add the field '{}' (a string or number).", field));
     return std::optional<std::string>();
   }
   std::string s;
-  if (v->is_string()) s = std::string(v->as_string());
-  else if (v->is_int64()) s = std::to_string(v->as_int64());
-  else if (v->is_uint64()) s = std::to_string(v->as_uint64());
+  if (v->is_string())
+    s = std::string(v->as_string());
+  else if (v->is_int64())
+    s = std::to_string(v->as_int64());
+  else if (v->is_uint64())
+    s = std::to_string(v->as_uint64());
   else
-    return Invalid("invalid_field", fmt::format("The field '{}' must be a string or an integer.", field));
-  if (s.empty() || s.size() > kMaxIdLength)
     return Invalid("invalid_field",
-                   fmt::format("The field '{}' must be 1 to {} characters long.", field, kMaxIdLength));
+                   fmt::format("The field '{}' must be a string or an integer.", field));
+  if (s.empty() || s.size() > kMaxIdLength)
+    return Invalid("invalid_field", fmt::format("The field '{}' must be 1 to {} characters long.",
+                                                field, kMaxIdLength));
   return std::optional<std::string>(std::move(s));
 }
 
@@ -104,7 +110,8 @@ Result<CustomerText> DecodeText(const json::object& o) {
   }
 
   if (t.text.empty() && !t.postback && t.attachments.empty())
-    return Invalid("missing_field", "Add 'text' (an array of strings), a 'postback' or 'attachments'.");
+    return Invalid("missing_field",
+                   "Add 'text' (an array of strings), a 'postback' or 'attachments'.");
   return t;
 }
 
@@ -116,20 +123,28 @@ Result<Attachment> DecodeAttachment(const json::value& v, std::string_view where
   const json::object& o = v.as_object();
   Attachment a;
   const json::value* url = o.if_contains("url");
-  if (!url || !url->is_string() || url->as_string().empty() || url->as_string().size() > kMaxUrlLength)
-    return Invalid("invalid_field", fmt::format("{}.url must be a URL of 1 to {} characters.", where,
-                                                kMaxUrlLength));
+  if (!url || !url->is_string() || url->as_string().empty() ||
+      url->as_string().size() > kMaxUrlLength)
+    return Invalid("invalid_field", fmt::format("{}.url must be a URL of 1 to {} characters.",
+                                                where, kMaxUrlLength));
   a.url = std::string(url->as_string());
-  for (auto [field, dest] : {std::pair{"content_type", &a.content_type}, {"file_name", &a.file_name}}) {
+  for (auto [field, dest] :
+       {std::pair{"content_type", &a.content_type}, {"file_name", &a.file_name}}) {
     auto s = OptString(o, field, kMaxNameLength);
-    if (!s) return Invalid("invalid_field", fmt::format("{}.{} must be a string of at most {} characters.",
-                                                        where, field, kMaxNameLength));
+    if (!s)
+      return Invalid("invalid_field",
+                     fmt::format("{}.{} must be a string of at most {} characters.", where, field,
+                                 kMaxNameLength));
     *dest = std::move(*s);
   }
   if (const json::value* size = o.if_contains("size"); size && !size->is_null()) {
-    if (size->is_int64() && size->as_int64() >= 0) a.size = size->as_int64();
-    else if (size->is_uint64() && size->as_uint64() <= INT64_MAX) a.size = static_cast<int64_t>(size->as_uint64());
-    else return Invalid("invalid_field", fmt::format("{}.size must be a whole number of bytes.", where));
+    if (size->is_int64() && size->as_int64() >= 0)
+      a.size = size->as_int64();
+    else if (size->is_uint64() && size->as_uint64() <= INT64_MAX)
+      a.size = static_cast<int64_t>(size->as_uint64());
+    else
+      return Invalid("invalid_field",
+                     fmt::format("{}.size must be a whole number of bytes.", where));
   }
   return a;
 }
@@ -168,9 +183,10 @@ Result<InboundEvent> DecodeInbound(std::string_view body) {
     if (!mid) return Fail(mid.error());
     return InboundEvent(CustomerEndSession{std::move(**cid), std::move(*mid)});
   }
-  return Invalid("unknown_type",
-                 fmt::format("Unknown type '{}': use text, typing_indicator or customer_end_session.",
-                             t.substr(0, 64)));
+  return Invalid(
+      "unknown_type",
+      fmt::format("Unknown type '{}': use text, typing_indicator or customer_end_session.",
+                  t.substr(0, 64)));
 }
 
 const std::string& CustomerIdOf(const InboundEvent& event) {

@@ -1,7 +1,8 @@
 #include "channel/outbound.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+
+#include <boost/json.hpp>
 
 namespace parley::channel {
 namespace json = boost::json;
@@ -38,15 +39,16 @@ const json::array* Arr(const json::object& o, std::string_view field) {
   return v && v->is_array() ? &v->as_array() : nullptr;
 }
 
-#define PARLEY_TRY(var, expr)            \
-  auto var##_r = (expr);                 \
+#define PARLEY_TRY(var, expr)                 \
+  auto var##_r = (expr);                      \
   if (!var##_r) return Fail(var##_r.error()); \
   auto var = std::move(*var##_r)
 
 Result<OutboundBody> DecodeText(const json::object& o) {
   TextBody t;
   const json::value* v = o.if_contains("text");
-  if (v && v->is_string()) t.text.emplace_back(v->as_string());
+  if (v && v->is_string())
+    t.text.emplace_back(v->as_string());
   else if (v && v->is_array()) {
     for (const auto& line : v->as_array()) {
       if (!line.is_string()) return Invalid("text must be an array of strings.");
@@ -138,9 +140,12 @@ Result<OutboundBody> DecodeLinkButton(const json::object& o) {
 
 const char* SenderName(Sender s) {
   switch (s) {
-    case Sender::kBot: return "bot";
-    case Sender::kCsr: return "csr";
-    case Sender::kSystem: return "system";
+    case Sender::kBot:
+      return "bot";
+    case Sender::kCsr:
+      return "csr";
+    case Sender::kSystem:
+      return "system";
   }
   return "system";
 }
@@ -250,9 +255,17 @@ Result<OutboundBody> DecodeOutboundBody(const json::value& v) {
   if (t == "csr_end_session") return CsrEndSessionBody{};
   if (t == "wait_time") {
     WaitTimeBody w;
-    if (const json::value* s = o.if_contains("waitTime"); s && s->is_int64()) w.wait_seconds = s->as_int64();
-    if (const json::value* p = o.if_contains("queue_position"); p && p->is_int64())
-      w.queue_position = p->as_int64();
+    for (auto [field, dest] :
+         {std::pair{"waitTime", &w.wait_seconds}, std::pair{"queue_position", &w.queue_position}}) {
+      const json::value* x = o.if_contains(field);
+      if (!x) continue;
+      if (x->is_int64() && x->as_int64() >= 0)
+        *dest = x->as_int64();
+      else if (x->is_uint64() && x->as_uint64() <= static_cast<uint64_t>(INT64_MAX))
+        *dest = static_cast<int64_t>(x->as_uint64());
+      else
+        return Invalid(fmt::format("{} must be a whole number of at least 0.", field));
+    }
     return w;
   }
   return Fail(Errc::kInvalidArgument, "unknown_type",

@@ -152,10 +152,6 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
     conv.context_json = json::serialize(context);
   }
   conv.updated_at_ms = now;
-  if (opened) {
-    auto inserted = tx.InsertConversation(conv);
-    if (!inserted) return Fail(inserted.error());
-  }
 
   EventRecord in;
   in.conversation_id = conv.id;
@@ -186,8 +182,9 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
                    connection.bot);
     }
   }
-  auto updated = tx.UpdateConversation(conv);
-  if (!updated) return Fail(updated.error());
+  // A new conversation is written once, with its final counters, after its events.
+  auto saved = opened ? tx.InsertConversation(conv) : tx.UpdateConversation(conv);
+  if (!saved) return Fail(saved.error());
   return out;
 }
 

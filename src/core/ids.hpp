@@ -1,6 +1,7 @@
 #pragma once
 // Identifiers and secrets. The generator is injected so tests can make ids predictable.
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -30,7 +31,7 @@ class SequentialIdGenerator final : public IdGenerator {
   std::string Secret(size_t bytes = 32) override;
 
  private:
-  uint64_t next_ = 1;
+  std::atomic<uint64_t> next_{1};
 };
 
 std::string Base64UrlEncode(std::string_view bytes);

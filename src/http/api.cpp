@@ -29,8 +29,9 @@ bool SameToken(std::string_view a, std::string_view b) {
 std::optional<Response> RequireAdmin(const Request& req, const ApiDeps& deps) {
   auto auth = req.Header("authorization");
   std::string_view token;
-  if (auth && auth->size() > 7 &&
-      (auth->substr(0, 7) == "Bearer " || auth->substr(0, 7) == "bearer "))
+  if (auth && auth->size() > 7 && auth->substr(6, 1) == " " &&
+      std::equal(auth->begin(), auth->begin() + 6, "bearer",
+                 [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
     token = auth->substr(7);
   if (deps.admin_token.empty() || token.empty() || !SameToken(token, deps.admin_token))
     return ErrorResponse(Errc::kUnauthenticated, "unauthenticated",

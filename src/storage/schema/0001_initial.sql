@@ -32,7 +32,7 @@ CREATE TABLE conversations (
 );
 CREATE UNIQUE INDEX conversations_open ON conversations (connection_id, customer_id)
   WHERE state <> 'ended';
-CREATE INDEX conversations_by_state ON conversations (state, updated_at);
+CREATE INDEX conversations_by_state ON conversations (state);
 
 -- The transcript, and the outbox: an outbound event is its own delivery record, written in the
 -- same transaction as the rest of the transcript.

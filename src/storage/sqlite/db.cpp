@@ -52,6 +52,12 @@ Result<std::unique_ptr<Stmt>> Db::Prepare(const char* sql) {
   return std::make_unique<Stmt>(it->second);
 }
 
+Result<void> Db::ExecCached(const char* sql) {
+  auto stmt = Prepare(sql);
+  if (!stmt) return Fail(stmt.error());
+  return Run(**stmt, sql);
+}
+
 Result<void> Db::Run(Stmt& stmt, std::string_view what) {
   int rc = stmt.Step();
   if (rc == SQLITE_DONE || rc == SQLITE_ROW) return {};

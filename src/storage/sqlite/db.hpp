@@ -76,6 +76,8 @@ class Db {
   Result<void> Exec(std::string_view sql);
   // A cached prepared statement, reset when the returned Stmt goes out of scope.
   Result<std::unique_ptr<Stmt>> Prepare(const char* sql);
+  // Runs one statement without parameters through the statement cache (no parse per call).
+  Result<void> ExecCached(const char* sql);
   // Steps a statement expected to finish without rows.
   Result<void> Run(Stmt& stmt, std::string_view what);
   std::string LastError() const { return sqlite3_errmsg(db_); }

@@ -9,6 +9,14 @@
 #include "storage/sqlite/sqlite_tx.hpp"
 
 namespace parley::storage::sqlite {
+namespace {
+// Prepared once and cached: the writer runs these for every job.
+constexpr const char* kBegin = "BEGIN IMMEDIATE";
+constexpr const char* kSavepoint = "SAVEPOINT job";
+constexpr const char* kRollbackTo = "ROLLBACK TO job";
+constexpr const char* kRelease = "RELEASE job";
+constexpr const char* kCommit = "COMMIT";
+}  // namespace
 
 Result<int> Migrate(Db& db) {
   auto created = db.Exec(
@@ -23,7 +31,7 @@ Result<int> Migrate(Db& db) {
   int applied = 0;
   for (const Migration& m : Migrations()) {
     if (m.version <= version) continue;
-    auto begin = db.Exec("BEGIN IMMEDIATE");
+    auto begin = db.ExecCached(kBegin);
     if (!begin) return Fail(begin.error());
     auto run = db.Exec(m.sql);
     if (run) {
@@ -39,7 +47,7 @@ Result<int> Migrate(Db& db) {
       return Fail(Errc::kInternal, "migration_failed",
                   fmt::format("Migration {} failed: {}", m.name, run.error().message));
     }
-    auto commit = db.Exec("COMMIT");
+    auto commit = db.ExecCached(kCommit);
     if (!commit) return Fail(commit.error());
     spdlog::info("applied migration {}", m.name);
     ++applied;
@@ -116,20 +124,20 @@ void SqliteStore::WriterLoop() {
       }
     }
     bool committed = false;
-    if (db.Exec("BEGIN IMMEDIATE")) {
+    if (db.ExecCached(kBegin)) {
       for (Queued& q : batch) {
         // Each job has its own savepoint so one failing job leaves the others intact.
-        if (!db.Exec("SAVEPOINT job")) continue;
+        if (!db.ExecCached(kSavepoint)) continue;
         bool ok = false;
         try {
           ok = q.job(tx);
         } catch (const std::exception& e) {
           spdlog::error("store job threw: {}", e.what());
         }
-        if (!ok) (void)db.Exec("ROLLBACK TO job");
-        (void)db.Exec("RELEASE job");
+        if (!ok) (void)db.ExecCached(kRollbackTo);
+        (void)db.ExecCached(kRelease);
       }
-      auto commit = db.Exec("COMMIT");
+      auto commit = db.ExecCached(kCommit);
       committed = commit.has_value();
       if (!committed) {
         spdlog::error("group commit of {} jobs failed: {}", batch.size(), commit.error().message);

@@ -19,8 +19,8 @@ constexpr const char* kUpdateConnection =
     "previous_secret=?7, previous_secret_valid_until=?8, updated_at=?10 WHERE id=?1";
 constexpr const char* kDeleteConnection = "DELETE FROM connections WHERE id = ?1";
 
-#define PARLEY_CONVERSATION_COLUMNS                                                          \
-  "id, connection_id, customer_id, customer_name, state, owner, context, dialog_state, "     \
+#define PARLEY_CONVERSATION_COLUMNS                                                      \
+  "id, connection_id, customer_id, customer_name, state, owner, context, dialog_state, " \
   "last_in_seq, last_out_seq, last_position, created_at, updated_at, ended_at"
 
 constexpr const char* kFindOpenConversation =
@@ -40,7 +40,7 @@ constexpr const char* kUpdateConversation =
     "last_in_seq=?9, last_out_seq=?10, last_position=?11, updated_at=?13, ended_at=?14 "
     "WHERE id=?1";
 
-#define PARLEY_EVENT_COLUMNS                                                                 \
+#define PARLEY_EVENT_COLUMNS                                                                   \
   "e.conversation_id, e.position, e.connection_id, e.direction, e.seq, e.sender, e.csr_name, " \
   "e.type, e.event_id, e.message_id, e.payload, e.created_at, e.delivery_status, e.attempts, " \
   "e.next_attempt_at, e.last_error, e.delivered_at"
@@ -53,19 +53,23 @@ constexpr const char* kInsertEvent =
     "next_attempt_at, last_error, delivered_at) "
     "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)";
 constexpr const char* kTranscript =
-    "SELECT " PARLEY_EVENT_COLUMNS " FROM events e WHERE e.conversation_id = ?1 ORDER BY e.position";
-constexpr const char* kGetDelivery =
-    "SELECT " PARLEY_EVENT_COLUMNS ", c.customer_id FROM events e "
-    "JOIN conversations c ON c.id = e.conversation_id WHERE e.event_id = ?1 AND e.direction = 'out'";
+    "SELECT " PARLEY_EVENT_COLUMNS
+    " FROM events e WHERE e.conversation_id = ?1 ORDER BY e.position";
+constexpr const char* kGetDelivery = "SELECT " PARLEY_EVENT_COLUMNS
+                                     ", c.customer_id FROM events e "
+                                     "JOIN conversations c ON c.id = e.conversation_id WHERE "
+                                     "e.event_id = ?1 AND e.direction = 'out'";
 constexpr const char* kListDeliveries =
-    "SELECT " PARLEY_EVENT_COLUMNS ", c.customer_id FROM events e "
+    "SELECT " PARLEY_EVENT_COLUMNS
+    ", c.customer_id FROM events e "
     "JOIN conversations c ON c.id = e.conversation_id "
     "WHERE e.connection_id = ?1 AND e.direction = 'out' "
     "AND (?2 IS NULL OR (?2 = 'failed' AND e.delivery_status = 'pending' AND e.attempts > 0) "
     "     OR e.delivery_status = ?2) "
     "ORDER BY e.created_at DESC LIMIT ?3";
 constexpr const char* kPendingDeliveries =
-    "SELECT " PARLEY_EVENT_COLUMNS ", c.customer_id FROM events e "
+    "SELECT " PARLEY_EVENT_COLUMNS
+    ", c.customer_id FROM events e "
     "JOIN conversations c ON c.id = e.conversation_id "
     "WHERE e.direction = 'out' AND e.delivery_status = 'pending' "
     "ORDER BY e.conversation_id, e.seq";
@@ -121,8 +125,8 @@ EventRecord ReadEvent(const Stmt& s) {
   return e;
 }
 
-#define PARLEY_TRY_STMT(var, sql)   \
-  auto var##_r = db_.Prepare(sql);  \
+#define PARLEY_TRY_STMT(var, sql)             \
+  auto var##_r = db_.Prepare(sql);            \
   if (!var##_r) return Fail(var##_r.error()); \
   Stmt& var = **var##_r
 
