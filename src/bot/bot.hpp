@@ -7,6 +7,8 @@
 // external action, is returned as an ExternalCall for the conversation layer to run after the
 // commit; its outcome comes back through OnCallResult in a later transaction.
 
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,9 +16,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/json/object.hpp>
-#include <boost/json/value.hpp>
 
 #include "channel/outbound.hpp"
 
@@ -26,10 +25,10 @@ struct CustomerTurn {
   std::string conversation_id;
   std::string customer_id;
   std::optional<std::string> customer_name;
-  std::vector<std::string> text;      // empty when the customer only chose a postback
+  std::vector<std::string> text;  // empty when the customer only chose a postback
   std::optional<std::string> postback;
-  boost::json::object context;        // the conversation's context_data, merged over turns
-  bool first_turn = false;            // the conversation was opened by this message
+  boost::json::object context;  // the conversation's context_data, merged over turns
+  bool first_turn = false;      // the conversation was opened by this message
 };
 
 // An HTTP action the bot wants run (a flow's `call` step).
@@ -40,17 +39,17 @@ struct ExternalCall {
 };
 
 struct CallOutcome {
-  bool ok = false;                 // 2xx with a JSON object body, within the timeout
-  boost::json::object response;    // the body, when ok
-  std::string error;               // what went wrong, when not ok (for logs)
+  bool ok = false;               // 2xx with a JSON object body, within the timeout
+  boost::json::object response;  // the body, when ok
+  std::string error;             // what went wrong, when not ok (for logs)
 };
 
 struct BotReply {
   std::vector<channel::OutboundBody> messages;  // sent in order, from "bot"
   enum class Next { kStay, kEscalate } next = Next::kStay;
-  std::optional<std::string> queue;   // the queue to escalate to, when chosen
-  boost::json::value state;           // dialog state to store (null: none)
-  std::optional<ExternalCall> call;   // run after commit; result via OnCallResult
+  std::optional<std::string> queue;  // the queue to escalate to, when chosen
+  boost::json::value state;          // dialog state to store (null: none)
+  std::optional<ExternalCall> call;  // run after commit; result via OnCallResult
 };
 
 class Bot {
@@ -58,7 +57,8 @@ class Bot {
   virtual ~Bot() = default;
   // Answers one customer turn. `state` is what the previous reply stored (null at first).
   // Must not block or do I/O. Thread-safe: called concurrently for different conversations.
-  virtual BotReply OnCustomerTurn(const CustomerTurn& turn, const boost::json::value& state) const = 0;
+  virtual BotReply OnCustomerTurn(const CustomerTurn& turn,
+                                  const boost::json::value& state) const = 0;
   // Continues a dialog after an ExternalCall finished. Default: nothing to say.
   virtual BotReply OnCallResult(const CustomerTurn& turn, const CallOutcome& outcome,
                                 const boost::json::value& state) const {

@@ -1,14 +1,13 @@
 #pragma once
 // Events the integration layer POSTs to /messages (PROTOCOL.md §3), and their decoder.
 
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include <boost/json/object.hpp>
 
 #include "core/result.hpp"
 

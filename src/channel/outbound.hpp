@@ -3,13 +3,12 @@
 // and their JSON converters. Bots and agents produce OutboundBody values; the conversation
 // layer wraps them in an OutboundEvent with event_id and seq.
 
+#include <boost/json/value.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <boost/json/value.hpp>
 
 #include "channel/inbound.hpp"
 #include "core/result.hpp"

@@ -5,14 +5,13 @@
 // is written in one store job, so a 200 means all of it is durable, and the ownership check
 // happens in the same transaction as the reply.
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/json/object.hpp>
 
 #include "bot/bot.hpp"
 #include "channel/inbound.hpp"
@@ -52,12 +51,13 @@ class ConversationService {
   // once it is durable; queued replies are handed to the sink, and a bot's external action is
   // started in the background.
   boost::asio::awaitable<Result<InboundOutcome>> HandleInbound(storage::ConnectionRecord connection,
-                                                                channel::InboundEvent event);
+                                                               channel::InboundEvent event);
 
   boost::asio::awaitable<Result<std::vector<storage::ConversationRecord>>> List(
       storage::ConversationFilter filter);
   // The conversation and its transcript; kNotFound when absent.
-  boost::asio::awaitable<Result<std::pair<storage::ConversationRecord, std::vector<storage::EventRecord>>>>
+  boost::asio::awaitable<
+      Result<std::pair<storage::ConversationRecord, std::vector<storage::EventRecord>>>>
   Get(std::string id);
 
   static boost::json::object ToJson(const storage::ConversationRecord& c);

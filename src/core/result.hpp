@@ -9,16 +9,16 @@
 namespace parley {
 
 enum class Errc {
-  kInvalidArgument,    // 400: the caller sent something malformed or out of bounds
-  kUnauthenticated,    // 401
-  kPermissionDenied,   // 403
-  kNotFound,           // 404
-  kConflict,           // 409: a unique name taken, a state that forbids the change
-  kPayloadTooLarge,    // 413
-  kUnsupportedMedia,   // 415
-  kRateLimited,        // 429
-  kUnavailable,        // 503: shutting down, overloaded, store unreachable
-  kInternal,           // 500
+  kInvalidArgument,   // 400: the caller sent something malformed or out of bounds
+  kUnauthenticated,   // 401
+  kPermissionDenied,  // 403
+  kNotFound,          // 404
+  kConflict,          // 409: a unique name taken, a state that forbids the change
+  kPayloadTooLarge,   // 413
+  kUnsupportedMedia,  // 415
+  kRateLimited,       // 429
+  kUnavailable,       // 503: shutting down, overloaded, store unreachable
+  kInternal,          // 500
 };
 
 struct Error {

@@ -7,6 +7,9 @@
 // only means the event is sent again, with the same event_id).
 
 #include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -14,10 +17,6 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "conversation/conversation_service.hpp"
 #include "core/clock.hpp"

@@ -3,13 +3,12 @@
 // secret (PROTOCOL.md §1, DESIGN.md "Connections"). Every change is committed to the store
 // first and then published to the ConnectionDirectory.
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/json/object.hpp>
 
 #include "bot/bot.hpp"
 #include "core/clock.hpp"
@@ -21,7 +20,7 @@
 namespace parley::manager {
 
 struct ConnectionOptions {
-  std::string public_url;               // the Digital Messaging Webhook is public_url + /messages
+  std::string public_url;  // the Digital Messaging Webhook is public_url + /messages
   bool allow_insecure_webhooks = false;
   int64_t secret_grace_seconds = 24 * 3600;
 };

@@ -44,7 +44,7 @@ struct EventRecord {
   std::string connection_id;
   std::string direction;  // in | out
   int64_t seq = 0;
-  std::string sender;     // customer | bot | csr | system
+  std::string sender;  // customer | bot | csr | system
   std::optional<std::string> csr_name;
   std::string type;
   std::optional<std::string> event_id;

@@ -9,17 +9,16 @@
 // Both queues are bounded; a full queue fails the job at once with kUnavailable.
 // Implementations: sqlite/ (embedded), postgres/ (later).
 
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "core/result.hpp"
 #include "storage/records.hpp"
@@ -42,7 +41,8 @@ class Tx {
   virtual Result<std::optional<ConversationRecord>> FindOpenConversation(
       const std::string& connection_id, const std::string& customer_id) = 0;
   virtual Result<std::optional<ConversationRecord>> GetConversation(const std::string& id) = 0;
-  virtual Result<std::vector<ConversationRecord>> ListConversations(const ConversationFilter& f) = 0;
+  virtual Result<std::vector<ConversationRecord>> ListConversations(
+      const ConversationFilter& f) = 0;
   virtual Result<void> InsertConversation(const ConversationRecord& c) = 0;
   virtual Result<void> UpdateConversation(const ConversationRecord& c) = 0;
 
@@ -63,7 +63,7 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  using Job = std::function<bool(Tx&)>;         // returns false to roll its savepoint back
+  using Job = std::function<bool(Tx&)>;  // returns false to roll its savepoint back
   using Done = std::function<void(bool committed)>;
 
   // Queues a write job; `done` runs on the writer thread after the commit (or failure).
@@ -104,7 +104,8 @@ class Store {
       auto state = std::make_shared<State>(std::move(handler));
       auto complete = [state](Result<T> r) {
         auto ex = boost::asio::get_associated_executor(state->handler);
-        boost::asio::post(ex, [state, r = std::move(r)]() mutable { state->handler(std::move(r)); });
+        boost::asio::post(ex,
+                          [state, r = std::move(r)]() mutable { state->handler(std::move(r)); });
       };
       Job run = [state, job = std::move(job)](Tx& tx) mutable {
         state->result.emplace(job(tx));
