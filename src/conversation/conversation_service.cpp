@@ -50,6 +50,24 @@ json::object InboundPayload(const channel::CustomerText& t) {
   return o;
 }
 
+// The next inbound transcript entry of `conv`; advances its counters.
+EventRecord CustomerEvent(ConversationRecord& conv, const char* type,
+                          std::optional<std::string> message_id, std::string payload_json,
+                          int64_t now) {
+  EventRecord in;
+  in.conversation_id = conv.id;
+  in.position = ++conv.last_position;
+  in.connection_id = conv.connection_id;
+  in.direction = "in";
+  in.seq = ++conv.last_in_seq;
+  in.sender = "customer";
+  in.type = type;
+  in.message_id = std::move(message_id);
+  in.payload_json = std::move(payload_json);
+  in.created_at_ms = now;
+  return in;
+}
+
 bot::CustomerTurn TurnFor(const ConversationRecord& conv) {
   bot::CustomerTurn turn;
   turn.conversation_id = conv.id;
@@ -153,17 +171,8 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
   }
   conv.updated_at_ms = now;
 
-  EventRecord in;
-  in.conversation_id = conv.id;
-  in.position = ++conv.last_position;
-  in.connection_id = connection.id;
-  in.direction = "in";
-  in.seq = ++conv.last_in_seq;
-  in.sender = "customer";
-  in.type = "text";
-  in.message_id = text.message_id;
-  in.payload_json = json::serialize(InboundPayload(text));
-  in.created_at_ms = now;
+  EventRecord in =
+      CustomerEvent(conv, "text", text.message_id, json::serialize(InboundPayload(text)), now);
   auto inserted = tx.InsertEvent(in);
   if (!inserted) return Fail(inserted.error());
   out.conversation_id = conv.id;
@@ -205,17 +214,8 @@ Result<InboundOutcome> ConversationService::ApplyEnd(Tx& tx,
   if (!found) return Fail(found.error());
   if (!*found) return out;  // nothing open: ending is a no-op, and still accepted
   ConversationRecord conv = std::move(**found);
-  EventRecord in;
-  in.conversation_id = conv.id;
-  in.position = ++conv.last_position;
-  in.connection_id = connection.id;
-  in.direction = "in";
-  in.seq = ++conv.last_in_seq;
-  in.sender = "customer";
-  in.type = "customer_end_session";
-  in.message_id = end.message_id;
-  in.payload_json = R"({"type":"customer_end_session"})";
-  in.created_at_ms = now;
+  EventRecord in = CustomerEvent(conv, "customer_end_session", end.message_id,
+                                 R"({"type":"customer_end_session"})", now);
   auto inserted = tx.InsertEvent(in);
   if (!inserted) return Fail(inserted.error());
   conv.state = kStateEnded;

@@ -39,29 +39,6 @@ ConnectionService::ConnectionService(storage::Store& store, ConnectionDirectory&
       ids_(ids),
       options_(std::move(options)) {}
 
-Result<NewConnection> ConnectionService::DecodeNew(const json::value& body) {
-  if (!body.is_object())
-    return Fail(Errc::kInvalidArgument, "invalid_payload",
-                "Send a JSON object: {\"name\", \"client_webhook\", \"bot\"?}.");
-  const json::object& o = body.as_object();
-  NewConnection out;
-  auto name = OptionalString(o, "name");
-  if (!name) return Fail(name.error());
-  auto hook = OptionalString(o, "client_webhook");
-  if (!hook) return Fail(hook.error());
-  auto bot = OptionalString(o, "bot");
-  if (!bot) return Fail(bot.error());
-  if (!*name)
-    return Fail(Errc::kInvalidArgument, "missing_field", "Add 'name': 1 to 100 characters.");
-  if (!*hook)
-    return Fail(Errc::kInvalidArgument, "missing_field",
-                "Add 'client_webhook': the https:// URL of your integration layer.");
-  out.name = std::move(**name);
-  out.client_webhook = std::move(**hook);
-  if (*bot) out.bot = std::move(**bot);
-  return out;
-}
-
 Result<ConnectionChanges> ConnectionService::DecodeChanges(const json::value& body) {
   if (!body.is_object())
     return Fail(Errc::kInvalidArgument, "invalid_payload",
@@ -83,6 +60,22 @@ Result<ConnectionChanges> ConnectionService::DecodeChanges(const json::value& bo
                   "The field 'enabled' must be true or false.");
     out.enabled = v->as_bool();
   }
+  return out;
+}
+
+Result<NewConnection> ConnectionService::DecodeNew(const json::value& body) {
+  // The same fields as a change, two of them required.
+  auto fields = DecodeChanges(body);
+  if (!fields) return Fail(fields.error());
+  if (!fields->name)
+    return Fail(Errc::kInvalidArgument, "missing_field", "Add 'name': 1 to 100 characters.");
+  if (!fields->client_webhook)
+    return Fail(Errc::kInvalidArgument, "missing_field",
+                "Add 'client_webhook': the https:// URL of your integration layer.");
+  NewConnection out;
+  out.name = std::move(*fields->name);
+  out.client_webhook = std::move(*fields->client_webhook);
+  if (fields->bot) out.bot = std::move(*fields->bot);
   return out;
 }
 
