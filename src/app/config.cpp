@@ -10,7 +10,7 @@
 namespace parley::app {
 namespace {
 
-std::unexpected<Error> Bad(std::string message) {
+Failure Bad(std::string message) {
   return Fail(Errc::kInvalidArgument, "invalid_config", std::move(message));
 }
 

@@ -8,7 +8,7 @@ namespace parley::channel {
 namespace json = boost::json;
 namespace {
 
-std::unexpected<Error> Invalid(std::string code, std::string message) {
+Failure Invalid(std::string code, std::string message) {
   return Fail(Errc::kInvalidArgument, std::move(code), std::move(message));
 }
 

@@ -16,7 +16,7 @@ namespace {
 constexpr std::string_view kHeaderB64 =
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";  // {"alg":"HS256","typ":"JWT"}
 
-std::unexpected<Error> Malformed(std::string message) {
+Failure Malformed(std::string message) {
   return Fail(Errc::kUnauthenticated, "malformed_token", std::move(message));
 }
 

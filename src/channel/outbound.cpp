@@ -13,7 +13,7 @@ struct Overload : F... {
   using F::operator()...;
 };
 
-std::unexpected<Error> Invalid(std::string message) {
+Failure Invalid(std::string message) {
   return Fail(Errc::kInvalidArgument, "invalid_field", std::move(message));
 }
 

@@ -10,7 +10,7 @@
 namespace parley::delivery {
 namespace {
 
-std::unexpected<Error> Invalid(std::string message) {
+Failure Invalid(std::string message) {
   return Fail(Errc::kInvalidArgument, "invalid_webhook", std::move(message));
 }
 

@@ -119,11 +119,11 @@ Result<http::request<http::string_body>> BuildRequest(const Target& t, const Htt
   return r;
 }
 
-std::unexpected<Error> Unavailable(std::string code, std::string message) {
+Failure Unavailable(std::string code, std::string message) {
   return Fail(Errc::kUnavailable, std::move(code), std::move(message));
 }
 
-std::unexpected<Error> TimedOut(std::string_view step, const Target& t,
+Failure TimedOut(std::string_view step, const Target& t,
                                 std::chrono::milliseconds timeout) {
   return Unavailable("timeout", fmt::format("timeout: {} {} did not finish within {} ms.", step,
                                             t.key, timeout.count()));

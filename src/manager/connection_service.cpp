@@ -13,7 +13,7 @@ using storage::Tx;
 
 namespace {
 
-std::unexpected<Error> NotFound() {
+Failure NotFound() {
   return Fail(Errc::kNotFound, "connection_not_found",
               "No connection has this ID; list them with GET /api/v1/connections.");
 }
