@@ -218,12 +218,20 @@ int RunServe(Config config) {
       if (ec) return;
       if (!config.bots_dir.empty()) {
         asio::post(blocking, [&] {
-          // Good files replace their bots; a bad file is reported and its old version stays.
-          auto r = bot::LoadBotsDir(config.bots_dir, bots, clock, config.allow_insecure_webhooks);
-          if (!r)
+          // Good files replace their bots; a bad file is reported and its old version stays;
+          // a deleted file's bot is unloaded and its conversations go to a person.
+          auto r = bot::ReloadBotsDir(config.bots_dir, bots, clock, config.allow_insecure_webhooks);
+          if (!r) {
             spdlog::error("reloading bots: {}", r.error().message);
-          else
-            spdlog::info("reloaded {} bot(s) from {}", *r, config.bots_dir);
+            return;
+          }
+          if (r->refused) spdlog::error("reloading bots: {}", r->refused->message);
+          for (const auto& name : r->unloaded)
+            spdlog::warn(
+                "bot '{}' unloaded: its file is gone from {}; its conversations go to a "
+                "person at their next message",
+                name, config.bots_dir);
+          spdlog::info("reloaded {} bot(s) from {}", r->loaded, config.bots_dir);
         });
       }
       wait_hup();

@@ -88,14 +88,22 @@ struct BotInfo {
 // holding the old shared_ptr finish with it.
 class BotRegistry {
  public:
+  // Lists `info.name` with `bot`; a retired name comes back to life.
   void Put(BotInfo info, std::shared_ptr<const Bot> bot);
+  // The listed bot, else the stand-in of a retired one, else nullptr.
   std::shared_ptr<const Bot> Find(const std::string& name) const;
+  // Whether the name is listed (a retired name is not): what a connection may name.
   bool Contains(const std::string& name) const;
   std::vector<BotInfo> List() const;
+  // Takes a bot off the list (List and Contains no longer show it) and drops it; from now on
+  // Find answers `stand_in`, so conversations the bot owned get an answer rather than silence.
+  // Returns false, changing nothing, when no bot of that name is listed.
+  bool Retire(const std::string& name, std::shared_ptr<const Bot> stand_in);
 
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::pair<BotInfo, std::shared_ptr<const Bot>>> bots_;
+  std::map<std::string, std::shared_ptr<const Bot>> retired_;  // never also in bots_
 };
 
 }  // namespace parley::bot

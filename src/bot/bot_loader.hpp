@@ -3,9 +3,12 @@
 // registry, and reloads one of them. A refused file never replaces what is serving: the
 // registry keeps the previous version (or nothing, for a new file) and the error names the
 // file, the line and the reason. Loading trains each bot's classifier, so call these off the
-// I/O threads (at start, from the admin handler's worker, or on SIGHUP).
+// I/O threads (at start, from the admin handler's worker, or on SIGHUP), and one at a time
+// (serve runs them all on one worker): a reload reads the list, then retires from it.
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "bot/bot.hpp"
 #include "core/clock.hpp"
@@ -25,8 +28,27 @@ bool IsValidBotName(const std::string& name);
 Result<size_t> LoadBotsDir(const std::string& dir, BotRegistry& registry, const Clock& clock,
                            bool allow_insecure_calls);
 
-// Reloads `dir/<name>.yaml`. kNotFound when there is no such file, kInvalidArgument for a bad
-// name, a built-in bot or a refused file (the previous version keeps serving).
+// What reloading the whole folder did.
+struct DirReload {
+  size_t loaded = 0;                  // files loaded and registered
+  std::vector<std::string> unloaded;  // bots whose file is gone, now retired, sorted
+  std::optional<Error> refused;       // as LoadBotsDir reports refused files; their previous
+                                      // versions keep serving
+};
+
+// The full reload (SIGHUP): LoadBotsDir, then every listed bot that was loaded from `dir` and
+// whose `<name>.yaml` is no longer a file there is retired (BotRegistry::Retire with a
+// RetiredBot): it leaves the list, and the conversations it owned are handed to a person at
+// their next message. A missing or unreadable folder fails as in LoadBotsDir and retires
+// nothing, since a folder that vanished is more likely a mistake than a wish to drop every bot.
+// Bots from elsewhere (the built-in echo) are never touched.
+Result<DirReload> ReloadBotsDir(const std::string& dir, BotRegistry& registry, const Clock& clock,
+                                bool allow_insecure_calls);
+
+// Reloads `dir/<name>.yaml`. kNotFound when there is no such file, and then a bot of that name
+// loaded before is retired, as ReloadBotsDir does, so nothing stale stays listed.
+// kInvalidArgument for a bad name, a built-in bot or a refused file (the previous version keeps
+// serving).
 Result<BotInfo> ReloadBot(const std::string& dir, const std::string& name, BotRegistry& registry,
                           const Clock& clock, bool allow_insecure_calls);
 
