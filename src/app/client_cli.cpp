@@ -36,6 +36,7 @@ constexpr size_t kMaxEventBody = 1024 * 1024;
 constexpr size_t kMaxRequestHeader = 16 * 1024;
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
 constexpr int kMaxRequestsPerConnection = 100000;
+constexpr size_t kMaxRefusalBodyShown = 512;
 
 std::string ErrorBody(const Error& e) {
   json::object inner{{"code", e.code}, {"message", e.message}};
@@ -129,8 +130,36 @@ int RunSend(const SendOptions& o, std::ostream& out, std::ostream& err, const Cl
     return 1;
   }
   const auto& res = **result;
-  out << "HTTP " << res.status << '\n' << res.body << '\n' << std::flush;
-  return res.status / 100 == 2 ? 0 : 1;
+  if (res.status / 100 == 2) {
+    out << "HTTP " << res.status << '\n' << res.body << '\n' << std::flush;
+    return 0;
+  }
+  err << RefusalLine(res.status, res.body) << '\n' << std::flush;
+  return 1;
+}
+
+std::string RefusalLine(int status, std::string_view body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  const json::object* error = nullptr;
+  if (!ec && v.is_object()) {
+    if (const json::value* e = v.as_object().if_contains("error"); e && e->is_object())
+      error = &e->as_object();
+  }
+  const json::value* code = error ? error->if_contains("code") : nullptr;
+  const json::value* message = error ? error->if_contains("message") : nullptr;
+  if (code && code->is_string() && message && message->is_string()) {
+    return fmt::format("error: HTTP {} {}: {}", status, std::string_view(code->as_string()),
+                       std::string_view(message->as_string()));
+  }
+  // Not Parley's error shape (a proxy's page, say): show its start, on one line.
+  std::string shown(body.substr(0, kMaxRefusalBodyShown));
+  for (char& c : shown) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  if (body.size() > kMaxRefusalBodyShown) shown += "...";
+  if (shown.empty()) return fmt::format("error: HTTP {} with an empty body", status);
+  return fmt::format("error: HTTP {}: {}", status, shown);
 }
 
 Result<void> CheckWebhookRequest(std::string_view authorization,

@@ -47,10 +47,17 @@ Result<std::string> MessagesUrl(std::string_view url);
 // event has neither text nor postback, or the type is unknown.
 Result<std::string> BuildSendBody(const SendOptions& options, IdGenerator& ids);
 
-// Signs a fresh token, POSTs the event, prints "HTTP <status>" and the body on `out`.
-// Returns 0 on 2xx, 1 otherwise (errors on `err`). Blocks the calling thread.
+// Signs a fresh token and POSTs the event. An accepted event (2xx) prints "HTTP <status>" and
+// the body on `out` and returns 0; a refusal prints RefusalLine on `err`, and any other failure
+// "error: <why>" there, and returns 1, so scripts can tell them apart by stream and status.
+// Blocks the calling thread.
 int RunSend(const SendOptions& options, std::ostream& out, std::ostream& err, const Clock& clock,
             IdGenerator& ids);
+
+// One line for a refused send: "error: HTTP <status> <code>: <message>" from Parley's error
+// body ({"error":{"code","message"}}), else "error: HTTP <status>: <body>" with the body's first
+// 512 bytes on one line. Pure.
+std::string RefusalLine(int status, std::string_view body);
 
 // The checks of PROTOCOL.md §2 a webhook receiver makes: Bearer token, HS256, signature, token
 // times, issuer equal to `expected_connection_id` (when not empty) and to the connection_id

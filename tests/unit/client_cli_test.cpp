@@ -193,8 +193,10 @@ TEST(ClientCliTest, SendTalksToListen) {
   so.secret = "the-wrong-secret-the-wrong-secret-the-wrong";
   std::ostringstream out2, err2;
   EXPECT_EQ(RunSend(so, out2, err2, clock, ids), 1);
-  EXPECT_EQ(out2.str().rfind("HTTP 401\n", 0), 0u) << out2.str();
-  EXPECT_NE(out2.str().find("invalid_signature"), std::string::npos);
+  EXPECT_EQ(out2.str(), "") << "a refusal is not printed as an answer";
+  EXPECT_EQ(err2.str(),
+            "error: HTTP 401 invalid_signature: The token's signature does not verify with this "
+            "JWT secret.\n");
 
   listener.StopAndJoin();
   EXPECT_EQ(
@@ -203,6 +205,17 @@ TEST(ClientCliTest, SendTalksToListen) {
       "\n");
   EXPECT_NE(listener.Log().find("refused 401 invalid_signature"), std::string::npos)
       << listener.Log();
+}
+
+TEST(ClientCliTest, RefusalLineNamesStatusCodeAndMessageOnOneLine) {
+  EXPECT_EQ(RefusalLine(429, R"({"error":{"code":"rate_limited","message":"Slow down."}})"),
+            "error: HTTP 429 rate_limited: Slow down.");
+  EXPECT_EQ(RefusalLine(502, "<html>\r\nBad gateway\n</html>"),
+            "error: HTTP 502: <html>  Bad gateway </html>");
+  EXPECT_EQ(RefusalLine(500, R"({"error":"boom"})"), R"(error: HTTP 500: {"error":"boom"})");
+  EXPECT_EQ(RefusalLine(503, ""), "error: HTTP 503 with an empty body");
+  std::string long_body(2000, 'x');
+  EXPECT_EQ(RefusalLine(500, long_body), "error: HTTP 500: " + std::string(512, 'x') + "...");
 }
 
 TEST(ClientCliTest, CommandLineSendExitsByStatus) {
