@@ -2,23 +2,20 @@
 // rotate-secret (with a grace period for the old secret), refusals.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Receiver, uid, waitFor, textEvent } from './harness.mjs';
+import { Server, startFixture, Receiver, uid, waitFor, textEvent } from './harness.mjs';
 
-let server, hook;
+let fixture, server, hook;
 
 before(async () => {
-  hook = await Receiver.start('admin');
-  server = await Server.start({ args: ['--retry-initial-ms', '20', '--retry-max-ms', '200'] });
+  fixture = await startFixture({
+    receiver: 'admin',
+    server: { args: ['--retry-initial-ms', '20', '--retry-max-ms', '200'] },
+    connections: 0,
+  });
+  ({ server, hook } = fixture);
 });
 
-after(async () => {
-  try {
-    await server?.stop();
-  } finally {
-    await server?.cleanup();
-    await hook?.close();
-  }
-});
+after(() => fixture?.close());
 
 function assertErrorBody(r, what) {
   assert.match(r.json?.error?.code ?? '', /^[a-z][a-z0-9_]*$/, `${what}: error.code in ${r.text}`);

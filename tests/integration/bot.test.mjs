@@ -5,13 +5,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Server, Receiver, REPO, makeTempDir, uid, waitFor } from './harness.mjs';
+import { startFixture, REPO, makeTempDir, uid, waitFor } from './harness.mjs';
 import { ActionServer, Chat, parseYaml, linesOf, fill } from './bot_support.mjs';
 
 const CALL_TIMEOUT_MS = 1000; // the copy's call steps time out sooner than bank.yaml's 3 s
 const NAME = 'Test Customer';
 
-let server, hook, conn, actions, botsDir, bankPath, bankText, bank;
+let fixture, server, hook, conn, actions, botsDir, bankPath, bankText, bank;
 
 // Gibberish the classifier cannot understand (distinct words so each is a fresh message).
 const nonsense = (i = 0) => `qzv${i}x blorfk${i} zwyp${i}q`;
@@ -88,20 +88,18 @@ before(async () => {
     'the balance call points at the local action server',
   );
 
-  hook = await Receiver.start('bot');
-  server = await Server.start({
-    args: ['--bots', botsDir, '--retry-initial-ms', '20', '--retry-max-ms', '200'],
+  fixture = await startFixture({
+    receiver: 'bot',
+    server: { args: ['--bots', botsDir, '--retry-initial-ms', '20', '--retry-max-ms', '200'] },
+    bot: 'bank',
   });
-  conn = await server.createConnection({ webhook: hook.url, bot: 'bank' });
-  hook.trust(conn);
+  ({ server, hook, conn } = fixture);
 });
 
 after(async () => {
   try {
-    await server?.stop();
+    await fixture?.close();
   } finally {
-    await server?.cleanup();
-    await hook?.close();
     await actions?.close();
   }
 });
@@ -525,4 +523,112 @@ test('reload: an edited file is served; a broken file is refused with file and l
   await chat.say('when are you open');
   await chat.next((e) => hasText(e, oldLines), 'the original text after SIGHUP');
   assert.ok(server.running, 'SIGHUP did not stop the server');
+});
+
+// A small bot of its own for the unload tests, so bank.yaml stays in place for the others.
+const leaverBot = (tag) => `name: Leaver ${tag}
+fallback:
+  replies: [{text: "Leaver ${tag} did not understand."}]
+intents:
+  - name: survey
+    examples: [start the survey, begin the questions, ask me something]
+    flow: survey
+  - name: other
+    examples: [what is the weather, tell me a joke]
+    replies: [{text: "Leaver ${tag} other."}]
+flows:
+  survey:
+    steps:
+      - ask: "Leaver ${tag}: your colour?"
+        slot: colour
+      - replies: [{text: "Leaver ${tag} thanks you for {colour}."}]
+`;
+// What a conversation of an unloaded bot is told (docs/bot-authoring.md, "Removing a bot").
+const RETIRED_NOTICE = ['This assistant is no longer available. Connecting you to a person.'];
+
+const botNames = async () => {
+  const r = await server.admin('GET', '/api/v1/bots');
+  assert.equal(r.status, 200, r.text);
+  return r.json.bots.map((b) => b.name);
+};
+
+// Loads `name` from a fresh file, opens a conversation on a connection naming it and leaves it
+// waiting at the flow's question; returns {conn, chat, file}.
+async function leaverInAFlow(name) {
+  const file = path.join(botsDir, `${name}.yaml`);
+  fs.writeFileSync(file, leaverBot(name));
+  const loaded = await server.admin('POST', `/api/v1/bots/${name}/reload`);
+  assert.equal(loaded.status, 200, `a new file loads by name: ${loaded.text}`);
+  const leaverConn = await server.createConnection({ webhook: hook.url, bot: name });
+  hook.trust(leaverConn);
+  const chat = new Chat(server, leaverConn, hook, `${name}-${uid()}`, { name: NAME });
+  await chat.say('start the survey');
+  await chat.next((e) => hasText(e, [`Leaver ${name}: your colour?`]), 'the flow question');
+  return { conn: leaverConn, chat, file };
+}
+
+// The conversation got the notice, is queued for a person, and the bot says nothing more.
+async function assertHandedOver(chat, leaverConn) {
+  const evs = await chat.next((e) => hasText(e, RETIRED_NOTICE), 'the unloaded-bot notice');
+  assert.equal(evs.length, 1, `one notice and nothing else: ${JSON.stringify(evs)}`);
+  assert.equal(evs[0].from, 'bot');
+  const [c] = await server.conversationsOf(leaverConn, chat.cid);
+  assert.equal(c.state, 'queued');
+  assert.equal(c.owner, 'queue:default');
+  const count = chat.all().length;
+  await chat.say('blue');
+  await probe();
+  await waitFor(async () => {
+    const full = await server.conversation(c.id);
+    return full.transcript.filter((e) => e.direction === 'in').length >= 3;
+  }, { message: 'the later message in the transcript' });
+  assert.equal(chat.all().length, count, `the bot spoke after the hand-over: ${JSON.stringify(chat.all().slice(count))}`);
+}
+
+test('SIGHUP unloads the bot of a deleted file; its conversation is handed to a person', async () => {
+  const { conn: leaverConn, chat, file } = await leaverInAFlow('leaver');
+  assert.ok((await botNames()).includes('leaver'));
+  fs.rmSync(file);
+  server.child.kill('SIGHUP');
+  await waitFor(async () => !(await botNames()).includes('leaver'), { message: 'leaver gone from GET /api/v1/bots' });
+  const names = await botNames();
+  for (const kept of ['bank', 'steps', 'echo']) assert.ok(names.includes(kept), `${kept} is still listed: ${names}`);
+
+  // No connection can be pointed at it any more.
+  const create = await server.admin('POST', '/api/v1/connections', { name: `it-${uid()}`, client_webhook: hook.url, bot: 'leaver' });
+  assert.equal(create.status, 400, create.text);
+  assert.equal(create.json?.error?.code, 'unknown_bot', create.text);
+
+  // The conversation it owned, waiting at a question, gets a person instead of silence.
+  await chat.say('red');
+  await assertHandedOver(chat, leaverConn);
+  // The bank bot still answers.
+  await probe();
+  assert.ok(server.running, 'the server kept running');
+});
+
+test('reload of a deleted file answers 404 and unloads the bot; nothing stale stays', async () => {
+  const { conn: leaverConn, chat, file } = await leaverInAFlow('leaver2');
+  fs.rmSync(file);
+  const r = await server.admin('POST', '/api/v1/bots/leaver2/reload');
+  assert.equal(r.status, 404, r.text);
+  assert.equal(r.json?.error?.code, 'bot_not_found', r.text);
+  assert.match(r.json?.error?.message ?? '', /leaver2\.yaml/, `names the file: ${r.text}`);
+  assert.match(r.json?.error?.message ?? '', /unloaded/, `says the bot is unloaded: ${r.text}`);
+  assert.ok(!(await botNames()).includes('leaver2'), 'not listed after the 404');
+  const again = await server.admin('POST', '/api/v1/bots/leaver2/reload');
+  assert.equal(again.status, 404, again.text);
+  assert.ok(!(await botNames()).includes('leaver2'), 'still not listed');
+
+  await chat.say('green');
+  await assertHandedOver(chat, leaverConn);
+
+  // The file coming back serves the bot again, for new conversations.
+  fs.writeFileSync(file, leaverBot('leaver2'));
+  const back = await server.admin('POST', '/api/v1/bots/leaver2/reload');
+  assert.equal(back.status, 200, back.text);
+  assert.ok((await botNames()).includes('leaver2'));
+  const fresh = new Chat(server, leaverConn, hook, `leaver2-${uid()}`, { name: NAME });
+  await fresh.say('start the survey');
+  await fresh.next((e) => hasText(e, ['Leaver leaver2: your colour?']), 'the flow question from the reloaded bot');
 });

@@ -85,6 +85,8 @@ test('connection create, client listen, client send: a text and its echo, end to
     'hello from the CLI',
   ]);
   assert.equal(sent.code, 0, `client send: ${sent.stdout} ${sent.stderr}`);
+  assert.deepEqual(sent.stdout.split('\n'), ['HTTP 200', '{"status":"accepted"}', ''], 'the accepted answer on stdout');
+  assert.equal(sent.stderr, '', 'nothing on stderr when accepted');
 
   const echo = await waitFor(() => events.find((e) => e.customer_id === customer), {
     timeout: 10000,
@@ -101,8 +103,9 @@ test('connection create, client listen, client send: a text and its echo, end to
     'client', 'send', '--url', conn.digital_messaging_webhook, '--connection-id', conn.connection_id,
     '--secret', 'x'.repeat(43), '--customer', customer, 'nope',
   ]);
-  assert.notEqual(refused.code, 0, 'client send with a wrong secret fails');
-  assert.match(refused.stdout + refused.stderr, /401/, `the output names the status: ${refused.stdout} ${refused.stderr}`);
+  assert.equal(refused.code, 1, `client send with a wrong secret fails: ${refused.stdout} ${refused.stderr}`);
+  assert.equal(refused.stdout, '', 'a refusal is not printed on stdout');
+  assert.match(refused.stderr, /^error: HTTP 401 [a-z_]+: \S.*\n$/, `the refusal on stderr, one line: ${refused.stderr}`);
 
   const list = await runCli(['connection', 'list', ...adminArgs()]);
   assert.equal(list.code, 0, list.stderr);
@@ -116,6 +119,36 @@ test('connection create, client listen, client send: a text and its echo, end to
   const del = await runCli(['connection', 'delete', conn.connection_id, ...adminArgs()]);
   assert.equal(del.code, 0, del.stderr);
   assert.equal((await server.admin('GET', `/api/v1/connections/${conn.connection_id}`)).status, 404);
+});
+
+test('client send: accepted and duplicate answers on stdout, 400 and 403 refusals on stderr with exit 1', async () => {
+  // No echo is needed here: the webhook is never reached, only the answers to /messages count.
+  const conn = await server.createConnection({ webhook: 'http://127.0.0.1:9/unused', bot: 'none' });
+  const send = (args, { customer = `c-${uid()}` } = {}) =>
+    runCli(['client', 'send', '--url', server.url, '--connection-id', conn.connection_id, '--customer', customer, ...args], {
+      env: { PARLEY_JWT_SECRET: conn.jwt_secret },
+    });
+  const messageId = uid();
+  const first = await send(['--message-id', messageId, 'once']);
+  assert.equal(first.code, 0, first.stderr);
+  assert.deepEqual(first.stdout.split('\n'), ['HTTP 200', '{"status":"accepted"}', '']);
+  assert.equal(first.stderr, '');
+  const dup = await send(['--message-id', messageId, 'once']);
+  assert.equal(dup.code, 0, dup.stderr);
+  assert.deepEqual(dup.stdout.split('\n'), ['HTTP 200', '{"status":"duplicate"}', ''], 'a duplicate is an answer, not a refusal');
+  assert.equal(dup.stderr, '');
+
+  const bad = await send(['hello'], { customer: 'c'.repeat(5000) });
+  assert.equal(bad.code, 1, `${bad.stdout} ${bad.stderr}`);
+  assert.equal(bad.stdout, '');
+  assert.match(bad.stderr, /^error: HTTP 400 [a-z_]+: \S.*\n$/, bad.stderr);
+
+  const off = await server.admin('PATCH', `/api/v1/connections/${conn.connection_id}`, { enabled: false });
+  assert.equal(off.status, 200, off.text);
+  const disabled = await send(['hello?']);
+  assert.equal(disabled.code, 1, `${disabled.stdout} ${disabled.stderr}`);
+  assert.equal(disabled.stdout, '');
+  assert.match(disabled.stderr, /^error: HTTP 403 [a-z_]+: \S.*\n$/, disabled.stderr);
 });
 
 test('the CLI fails with a non-zero exit and a message on stderr for a wrong admin token', async () => {

@@ -2,25 +2,19 @@
 // and a new conversation (seq from 1) for the next message.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Receiver, uid, waitFor, textEvent } from './harness.mjs';
+import { startFixture, uid, waitFor, textEvent } from './harness.mjs';
 
-let server, hook, conn;
+let fixture, server, hook, conn;
 
 before(async () => {
-  hook = await Receiver.start('conversations');
-  server = await Server.start({ args: ['--retry-initial-ms', '20', '--retry-max-ms', '200'] });
-  conn = await server.createConnection({ webhook: hook.url, bot: 'echo' });
-  hook.trust(conn);
+  fixture = await startFixture({
+    receiver: 'conversations',
+    server: { args: ['--retry-initial-ms', '20', '--retry-max-ms', '200'] },
+  });
+  ({ server, hook, conn } = fixture);
 });
 
-after(async () => {
-  try {
-    await server?.stop();
-  } finally {
-    await server?.cleanup();
-    await hook?.close();
-  }
-});
+after(() => fixture?.close());
 
 test('the conversations API shows the conversation and its transcript', async () => {
   const cid = `t-${uid()}`;

@@ -2,27 +2,18 @@
 // delivered event. --retry-for-seconds 2 dead-letters fast.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Receiver, uid, waitFor, textEvent } from './harness.mjs';
+import { startFixture, uid, waitFor, textEvent } from './harness.mjs';
 
-let server, hook, conn;
+let fixture, server, hook, conn;
 
 before(async () => {
-  hook = await Receiver.start('deliveries');
-  server = await Server.start({
+  fixture = await startFixture({ receiver: 'deliveries', server: {
     args: ['--retry-initial-ms', '50', '--retry-max-ms', '200', '--retry-for-seconds', '2'],
-  });
-  conn = await server.createConnection({ webhook: hook.url, bot: 'echo' });
-  hook.trust(conn);
+  } });
+  ({ server, hook, conn } = fixture);
 });
 
-after(async () => {
-  try {
-    await server?.stop();
-  } finally {
-    await server?.cleanup();
-    await hook?.close();
-  }
-});
+after(() => fixture?.close());
 
 function assertErrorBody(r, what) {
   assert.match(r.json?.error?.code ?? '', /^[a-z][a-z0-9_]*$/, `${what}: error.code in ${r.text}`);

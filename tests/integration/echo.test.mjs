@@ -2,25 +2,19 @@
 // out at a real webhook, signed, with event_id, seq, from and message_id.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Receiver, jwt, uid, waitFor, textEvent, range } from './harness.mjs';
+import { startFixture, jwt, uid, waitFor, textEvent, range } from './harness.mjs';
 
-let server, hook, conn;
+let fixture, server, hook, conn;
 
 before(async () => {
-  hook = await Receiver.start('echo');
-  server = await Server.start({ args: ['--retry-initial-ms', '20', '--retry-max-ms', '200'] });
-  conn = await server.createConnection({ webhook: hook.url, bot: 'echo' });
-  hook.trust(conn);
+  fixture = await startFixture({
+    receiver: 'echo',
+    server: { args: ['--retry-initial-ms', '20', '--retry-max-ms', '200'] },
+  });
+  ({ server, hook, conn } = fixture);
 });
 
-after(async () => {
-  try {
-    await server?.stop();
-  } finally {
-    await server?.cleanup();
-    await hook?.close();
-  }
-});
+after(() => fixture?.close());
 
 test('healthz and readyz answer ok', async () => {
   for (const p of ['/healthz', '/readyz']) {

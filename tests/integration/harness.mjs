@@ -333,6 +333,43 @@ export class Server {
   }
 }
 
+// The setup most black-box files share: a webhook Receiver named `receiver`, a Server started
+// with `server` (Server's options: args, insecure, env), and `connections` connections to the
+// receiver using `bot`, whose secrets the receiver trusts. Resolves with
+// {server, hook, conn (the first connection), conns, close}. close() stops the server and throws,
+// as Server.stop does, unless it exits 0 after SIGTERM; whatever happens it then removes the
+// server's folder and closes the receiver. A start that fails halfway removes what it started
+// before throwing. Typical use:
+//   before(async () => ({ server, hook, conn } = fixture = await startFixture({ receiver: 'x' })));
+//   after(() => fixture?.close());
+export async function startFixture({ receiver = 'hook', server: serverOptions = {}, connections = 1, bot = 'echo' } = {}) {
+  let hook;
+  let server;
+  try {
+    hook = await Receiver.start(receiver);
+    server = await Server.start(serverOptions);
+    const conns = [];
+    for (let i = 0; i < connections; i++) {
+      const conn = await server.createConnection({ webhook: hook.url, bot });
+      hook.trust(conn);
+      conns.push(conn);
+    }
+    const close = async () => {
+      try {
+        await server.stop();
+      } finally {
+        await server.cleanup();
+        await hook.close();
+      }
+    };
+    return { server, hook, conn: conns[0], conns, close };
+  } catch (e) {
+    await server?.cleanup();
+    await hook?.close();
+    throw e;
+  }
+}
+
 // A client webhook: verifies each request's token (HS256, maxAge 300, iss equal to the
 // connection_id header) with the secret of the connection it was told about, records every
 // attempt and answers as scripted.

@@ -3,28 +3,22 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { Server, Receiver, jwt, sign, uid, waitFor, textEvent, rawConnect, waitClosed } from './harness.mjs';
+import { startFixture, jwt, sign, uid, waitFor, textEvent, rawConnect, waitClosed } from './harness.mjs';
 
-let server, hook, conn, conn2;
+let fixture, server, hook, conn, conn2;
 const refusedCustomers = new Set();
 
 before(async () => {
-  hook = await Receiver.start('protocol');
-  server = await Server.start({ args: ['--retry-initial-ms', '20', '--retry-max-ms', '200'] });
-  conn = await server.createConnection({ webhook: hook.url, bot: 'echo' });
-  conn2 = await server.createConnection({ webhook: hook.url, bot: 'echo' });
-  hook.trust(conn);
-  hook.trust(conn2);
+  fixture = await startFixture({
+    receiver: 'protocol',
+    server: { args: ['--retry-initial-ms', '20', '--retry-max-ms', '200'] },
+    connections: 2,
+  });
+  ({ server, hook } = fixture);
+  [conn, conn2] = fixture.conns;
 });
 
-after(async () => {
-  try {
-    await server?.stop();
-  } finally {
-    await server?.cleanup();
-    await hook?.close();
-  }
-});
+after(() => fixture?.close());
 
 function assertErrorBody(r, what) {
   assert.match(r.json?.error?.code ?? '', /^[a-z][a-z0-9_]*$/, `${what}: error.code in ${r.text}`);

@@ -1,27 +1,18 @@
 // Retries keep the event_id; ordering per conversation holds under random failures.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Receiver, uid, waitFor, textEvent, range } from './harness.mjs';
+import { startFixture, uid, waitFor, textEvent, range } from './harness.mjs';
 
-let server, hook, conn;
+let fixture, server, hook, conn;
 
 before(async () => {
-  hook = await Receiver.start('retries');
-  server = await Server.start({
+  fixture = await startFixture({ receiver: 'retries', server: {
     args: ['--retry-initial-ms', '20', '--retry-max-ms', '150', '--webhook-timeout-ms', '1000'],
-  });
-  conn = await server.createConnection({ webhook: hook.url, bot: 'echo' });
-  hook.trust(conn);
+  } });
+  ({ server, hook, conn } = fixture);
 });
 
-after(async () => {
-  try {
-    await server?.stop();
-  } finally {
-    await server?.cleanup();
-    await hook?.close();
-  }
-});
+after(() => fixture?.close());
 
 async function retriedUntilOk(cid, failures) {
   for (const f of failures) hook.plan.push(f);

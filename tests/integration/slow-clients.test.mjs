@@ -1,31 +1,22 @@
 // Slow clients time out (header and body deadlines) and do not stop the server serving others.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Receiver, uid, waitFor, textEvent, rawConnect, waitClosed, delay, range } from './harness.mjs';
+import { startFixture, uid, waitFor, textEvent, rawConnect, waitClosed, delay, range } from './harness.mjs';
 
 // Long enough that a server blocked by a stalled client would show in the healthz latency.
 const HEADER_MS = 1500;
 const BODY_MS = 1500;
 const QUICK_MS = 1000;
-let server, hook, conn;
+let fixture, server, hook, conn;
 
 before(async () => {
-  hook = await Receiver.start('slow-clients');
-  server = await Server.start({
+  fixture = await startFixture({ receiver: 'slow-clients', server: {
     args: ['--header-timeout-ms', String(HEADER_MS), '--body-timeout-ms', String(BODY_MS)],
-  });
-  conn = await server.createConnection({ webhook: hook.url, bot: 'echo' });
-  hook.trust(conn);
+  } });
+  ({ server, hook, conn } = fixture);
 });
 
-after(async () => {
-  try {
-    await server?.stop();
-  } finally {
-    await server?.cleanup();
-    await hook?.close();
-  }
-});
+after(() => fixture?.close());
 
 async function healthyQuickly() {
   const t0 = Date.now();
