@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: deps build test format format-check demo bench clean
+.PHONY: deps build test format format-check demo bench fuzz clean
 
 deps:
 	@scripts/install-deps
@@ -29,6 +29,16 @@ demo: build
 
 bench: build
 	bench/run
+
+# libFuzzer targets (clang, ASan+UBSan) in their own build dir, each run FUZZ_SECONDS from the
+# seeds in fuzz/corpus/; fails when any target finds a crash, leak, UB or hang.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/install-deps fuzz
+	CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -DPARLEY_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_targets
+	fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

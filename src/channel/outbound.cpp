@@ -12,6 +12,9 @@ template <class... F>
 struct Overload : F... {
   using F::operator()...;
 };
+// clang 14 does not deduce aggregate template arguments (P1816) without this guide.
+template <class... F>
+Overload(F...) -> Overload<F...>;
 
 Failure Invalid(std::string message) {
   return Fail(Errc::kInvalidArgument, "invalid_field", std::move(message));
