@@ -66,4 +66,21 @@ Result<void> Db::Run(Stmt& stmt, std::string_view what) {
   return Fail(Errc::kInternal, "store_error", fmt::format("{}: {}", what, sqlite3_errmsg(db_)));
 }
 
+void Db::OnWalCommit(std::function<void(int frames)> hook) {
+  wal_hook_ = std::move(hook);
+  // Replaces the automatic checkpoint (sqlite3_wal_autocheckpoint installs the same hook).
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int frames) {
+        static_cast<Db*>(self)->wal_hook_(frames);
+        return SQLITE_OK;
+      },
+      this);
+}
+
+bool Db::CheckpointPassive() {
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  return rc == SQLITE_OK;
+}
+
 }  // namespace parley::storage::sqlite

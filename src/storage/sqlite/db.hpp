@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -81,12 +82,19 @@ class Db {
   // Steps a statement expected to finish without rows.
   Result<void> Run(Stmt& stmt, std::string_view what);
   std::string LastError() const { return sqlite3_errmsg(db_); }
+  // Turns off SQLite's own checkpoint after each commit and calls `hook` with the WAL's size
+  // in frames instead, so that checkpoints can run on another thread.
+  void OnWalCommit(std::function<void(int frames)> hook);
+  // A PASSIVE checkpoint: copies committed WAL frames into the database file without waiting
+  // for (or blocking) the writer. False when another checkpoint is running or on error.
+  bool CheckpointPassive();
   int64_t Changes() const { return sqlite3_changes64(db_); }
 
  private:
   explicit Db(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::map<const char*, sqlite3_stmt*> cache_;
+  std::function<void(int)> wal_hook_;
 };
 
 }  // namespace parley::storage::sqlite

@@ -1,8 +1,10 @@
 #include "storage/sqlite/sqlite_store.hpp"
 
 #include <fmt/format.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <vector>
 
 #include "storage/migrations.hpp"
@@ -69,6 +71,22 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   if (!reader) return Fail(reader.error());
   store->writer_.db = std::move(*writer);
   store->reader_.db = std::move(*reader);
+  if (path != ":memory:") {
+    auto checkpointer = Db::Open(path);
+    if (!checkpointer) return Fail(checkpointer.error());
+    store->checkpointer_.db = std::move(*checkpointer);
+    SqliteStore* s = store.get();
+    s->writer_.db->OnWalCommit([s](int frames) {
+      s->wal_frames_.store(frames, std::memory_order_relaxed);
+      if (frames < s->options_.checkpoint_frames) return;
+      {
+        std::lock_guard lock(s->checkpointer_.mu);
+        s->checkpointer_.wanted = true;
+      }
+      s->checkpointer_.cv.notify_one();
+    });
+    store->checkpointer_.thread = std::thread([s] { s->CheckpointLoop(); });
+  }
   store->writer_.thread = std::thread([s = store.get()] { s->WriterLoop(); });
   store->reader_.thread = std::thread([s = store.get()] { s->ReaderLoop(); });
   store->ready_ = true;
@@ -88,6 +106,12 @@ void SqliteStore::Close() {
       w->cv.notify_all();
       if (w->thread.joinable()) w->thread.join();
     }
+    {
+      std::lock_guard lock(checkpointer_.mu);
+      checkpointer_.closing = true;
+    }
+    checkpointer_.cv.notify_all();
+    if (checkpointer_.thread.joinable()) checkpointer_.thread.join();
   });
 }
 
@@ -110,8 +134,9 @@ bool SqliteStore::SubmitRead(Job job, Done done) {
 }
 
 void SqliteStore::WriterLoop() {
+  pthread_setname_np(pthread_self(), "parley-writer");
   Db& db = *writer_.db;
-  SqliteTx tx(db, box_);
+  SqliteTx tx(db, box_, options_.open_conversation_cache);
   std::vector<Queued> batch;
   for (;;) {
     {
@@ -128,13 +153,17 @@ void SqliteStore::WriterLoop() {
       for (Queued& q : batch) {
         // Each job has its own savepoint so one failing job leaves the others intact.
         if (!db.ExecCached(kSavepoint)) continue;
+        tx.JobStarted();
         bool ok = false;
         try {
           ok = q.job(tx);
         } catch (const std::exception& e) {
           spdlog::error("store job threw: {}", e.what());
         }
-        if (!ok) (void)db.ExecCached(kRollbackTo);
+        if (!ok) {
+          (void)db.ExecCached(kRollbackTo);
+          tx.JobRolledBack();
+        }
         (void)db.ExecCached(kRelease);
       }
       auto commit = db.ExecCached(kCommit);
@@ -142,16 +171,41 @@ void SqliteStore::WriterLoop() {
       if (!committed) {
         spdlog::error("group commit of {} jobs failed: {}", batch.size(), commit.error().message);
         (void)db.Exec("ROLLBACK");
+        tx.CommitFailed();
       }
     } else {
       spdlog::error("cannot begin a transaction: {}", db.LastError());
     }
     for (Queued& q : batch) q.done(committed);
     batch.clear();
+    // The checkpointer copies frames while the writer appends more, so the WAL is rewound only
+    // when a checkpoint finds it fully copied at the start of a transaction. If the writer
+    // outpaces it, the writer copies the rest itself here, which bounds the WAL.
+    if (checkpointer_.db &&
+        wal_frames_.load(std::memory_order_relaxed) >= 4 * options_.checkpoint_frames) {
+      (void)db.CheckpointPassive();
+      wal_frames_.store(0, std::memory_order_relaxed);
+    }
+  }
+}
+
+void SqliteStore::CheckpointLoop() {
+  pthread_setname_np(pthread_self(), "parley-ckpt");
+  for (;;) {
+    {
+      std::unique_lock lock(checkpointer_.mu);
+      // Also every second, so a quiet WAL is folded into the database soon after a burst.
+      checkpointer_.cv.wait_for(lock, std::chrono::seconds(1),
+                                [&] { return checkpointer_.closing || checkpointer_.wanted; });
+      if (checkpointer_.closing) return;
+      checkpointer_.wanted = false;
+    }
+    (void)checkpointer_.db->CheckpointPassive();
   }
 }
 
 void SqliteStore::ReaderLoop() {
+  pthread_setname_np(pthread_self(), "parley-reader");
   Db& db = *reader_.db;
   SqliteTx tx(db, box_);
   for (;;) {

@@ -17,8 +17,12 @@
 namespace parley::storage::sqlite {
 
 struct SqliteStoreOptions {
-  size_t max_queued_jobs = 20000;  // per queue; beyond it jobs are refused (503)
-  size_t max_batch = 2000;         // jobs in one group commit
+  size_t max_queued_jobs = 20000;          // per queue; beyond it jobs are refused (503)
+  size_t max_batch = 2000;                 // jobs in one group commit
+  size_t open_conversation_cache = 50000;  // open conversations the writer keeps in memory
+  // The checkpointer thread copies the WAL into the database once it holds this many frames
+  // (pages); the writer does it itself, between group commits, at four times as many.
+  int checkpoint_frames = 4000;
 };
 
 class SqliteStore final : public Store {
@@ -51,11 +55,22 @@ class SqliteStore final : public Store {
   bool Submit(Worker& w, Job job, Done done);
   void WriterLoop();
   void ReaderLoop();
+  void CheckpointLoop();
 
   SecretBox box_;
   SqliteStoreOptions options_;
   Worker writer_;
   Worker reader_;
+  // Checkpoints run here, off the writer's path (none for an in-memory database).
+  struct Checkpointer {
+    std::unique_ptr<Db> db;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool wanted = false;
+    bool closing = false;
+    std::thread thread;
+  } checkpointer_;
+  std::atomic<int> wal_frames_{0};  // the WAL's size after the last commit
   std::atomic<bool> ready_{false};
   std::once_flag close_once_;
 };

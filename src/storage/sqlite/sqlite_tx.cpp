@@ -35,6 +35,10 @@ constexpr const char* kListConversations =
 constexpr const char* kInsertConversation =
     "INSERT INTO conversations (" PARLEY_CONVERSATION_COLUMNS
     ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)";
+// When only the counters and the per-turn fields change, no indexed column is written.
+constexpr const char* kUpdateConversationTurn =
+    "UPDATE conversations SET customer_name=?4, context=?7, dialog_state=?8, last_in_seq=?9, "
+    "last_out_seq=?10, last_position=?11, updated_at=?13 WHERE id=?1";
 constexpr const char* kUpdateConversation =
     "UPDATE conversations SET customer_name=?4, state=?5, owner=?6, context=?7, dialog_state=?8, "
     "last_in_seq=?9, last_out_seq=?10, last_position=?11, updated_at=?13, ended_at=?14 "
@@ -125,6 +129,14 @@ EventRecord ReadEvent(const Stmt& s) {
   return e;
 }
 
+std::string CacheKey(const std::string& connection_id, const std::string& customer_id) {
+  std::string key;
+  key.reserve(connection_id.size() + customer_id.size() + 1);
+  key.append(connection_id).push_back('\x1f');
+  key.append(customer_id);
+  return key;
+}
+
 #define PARLEY_TRY_STMT(var, sql)             \
   auto var##_r = db_.Prepare(sql);            \
   if (!var##_r) return Fail(var##_r.error()); \
@@ -209,12 +221,39 @@ Result<bool> SqliteTx::DeleteConnection(const std::string& id) {
   return db_.Changes() > 0;
 }
 
+void SqliteTx::JobRolledBack() {
+  for (const std::string& key : touched_) cache_.erase(key);
+  touched_.clear();
+}
+
+void SqliteTx::Remember(const ConversationRecord& c) {
+  if (cache_limit_ == 0) return;
+  std::string key = CacheKey(c.connection_id, c.customer_id);
+  touched_.insert(key);
+  if (c.state == "ended") {
+    cache_.erase(key);
+    return;
+  }
+  // Bounded: when full, start over; the database holds everything the cache does.
+  if (cache_.size() >= cache_limit_ && !cache_.contains(key)) cache_.clear();
+  cache_.insert_or_assign(std::move(key), c);
+}
+
 Result<std::optional<ConversationRecord>> SqliteTx::FindOpenConversation(
     const std::string& connection_id, const std::string& customer_id) {
+  if (cache_limit_ > 0) {
+    auto it = cache_.find(CacheKey(connection_id, customer_id));
+    if (it != cache_.end()) return std::optional<ConversationRecord>(it->second);
+  }
   PARLEY_TRY_STMT(s, kFindOpenConversation);
   s.Bind(1, connection_id).Bind(2, customer_id);
   if (s.Step() != SQLITE_ROW) return std::optional<ConversationRecord>();
-  return std::optional<ConversationRecord>(ReadConversation(s));
+  ConversationRecord c = ReadConversation(s);
+  if (cache_limit_ > 0) {
+    if (cache_.size() >= cache_limit_) cache_.clear();
+    cache_.emplace(CacheKey(connection_id, customer_id), c);
+  }
+  return std::optional<ConversationRecord>(std::move(c));
 }
 
 Result<std::optional<ConversationRecord>> SqliteTx::GetConversation(const std::string& id) {
@@ -235,13 +274,24 @@ Result<std::vector<ConversationRecord>> SqliteTx::ListConversations(const Conver
 Result<void> SqliteTx::InsertConversation(const ConversationRecord& c) {
   PARLEY_TRY_STMT(s, kInsertConversation);
   BindConversation(s, c);
-  return db_.Run(s, "insert conversation");
+  auto r = db_.Run(s, "insert conversation");
+  if (r) Remember(c);
+  return r;
 }
 
 Result<void> SqliteTx::UpdateConversation(const ConversationRecord& c) {
-  PARLEY_TRY_STMT(s, kUpdateConversation);
+  // A turn that leaves state, owner and ended_at alone skips the indexes on them.
+  bool turn_only = false;
+  if (cache_limit_ > 0) {
+    auto it = cache_.find(CacheKey(c.connection_id, c.customer_id));
+    turn_only = it != cache_.end() && it->second.id == c.id && it->second.state == c.state &&
+                it->second.owner == c.owner && it->second.ended_at_ms == c.ended_at_ms;
+  }
+  PARLEY_TRY_STMT(s, turn_only ? kUpdateConversationTurn : kUpdateConversation);
   BindConversation(s, c);
-  return db_.Run(s, "update conversation");
+  auto r = db_.Run(s, "update conversation");
+  if (r) Remember(c);
+  return r;
 }
 
 Result<bool> SqliteTx::InboundMessageSeen(const std::string& connection_id,

@@ -1,6 +1,10 @@
 #pragma once
 // The Tx of the SQLite store: named SQL constants, records in and out.
 
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
 #include "storage/secret_box.hpp"
 #include "storage/sqlite/db.hpp"
 #include "storage/store.hpp"
@@ -9,7 +13,19 @@ namespace parley::storage::sqlite {
 
 class SqliteTx final : public Tx {
  public:
-  SqliteTx(Db& db, const SecretBox& box) : db_(db), box_(box) {}
+  // `open_conversation_cache` > 0 keeps up to that many open conversations in memory, keyed by
+  // (connection, customer). Only the writer's Tx may do this: it is the only writer, so its
+  // copy is exact as long as rolled-back work is forgotten (JobRolledBack, CommitFailed).
+  SqliteTx(Db& db, const SecretBox& box, size_t open_conversation_cache = 0)
+      : db_(db), box_(box), cache_limit_(open_conversation_cache) {}
+
+  // The writer calls these around each job of a group commit.
+  void JobStarted() { touched_.clear(); }
+  void JobRolledBack();
+  void CommitFailed() {
+    cache_.clear();
+    touched_.clear();
+  }
 
   Result<std::vector<ConnectionRecord>> ListConnections() override;
   Result<std::optional<ConnectionRecord>> GetConnection(const std::string& id) override;
@@ -36,9 +52,14 @@ class SqliteTx final : public Tx {
  private:
   Result<ConnectionRecord> ReadConnection(const Stmt& s);
   Result<std::vector<DeliveryRecord>> Deliveries(Stmt& s);
+  void Remember(const ConversationRecord& c);
 
   Db& db_;
   const SecretBox& box_;
+  size_t cache_limit_;
+  // Open conversations by CacheKey(connection, customer), and the keys the current job changed.
+  std::unordered_map<std::string, ConversationRecord> cache_;
+  std::unordered_set<std::string> touched_;
 };
 
 }  // namespace parley::storage::sqlite
