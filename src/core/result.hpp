@@ -12,15 +12,13 @@
 
 #if defined(__cpp_lib_expected)
 #include <expected>
-#else
+#endif
 #include <exception>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <variant>
-#endif
-#include <string>
-#include <utility>
 
 namespace parley {
 
@@ -43,14 +41,8 @@ struct Error {
   std::string message;  // one sentence the caller can act on; never secrets or internals
 };
 
-#if defined(__cpp_lib_expected)
-
-template <class T>
-using Result = std::expected<T, Error>;
-using Failure = std::unexpected<Error>;
-
-#else
-
+// The stand-in is compiled everywhere, so the g++ unit tests check it too
+// (tests/unit/result_test.cpp); only the aliases below choose which one Result is.
 namespace result_detail {
 
 // The error side of an Expected, like std::unexpected.
@@ -204,10 +196,14 @@ class Expected<void, E> {
 
 }  // namespace result_detail
 
+#if defined(__cpp_lib_expected)
+template <class T>
+using Result = std::expected<T, Error>;
+using Failure = std::unexpected<Error>;
+#else
 template <class T>
 using Result = result_detail::Expected<T, Error>;
 using Failure = result_detail::Unexpected<Error>;
-
 #endif
 
 inline Failure Fail(Errc errc, std::string code, std::string message) {
