@@ -699,6 +699,60 @@ TEST_F(SqliteStoreTest, ConversationCacheIsBounded) {
   }
 }
 
+// A turn that changes only the counters is written later; reads take the counters from the
+// events, so a row that lags (a crash before the flush) never reuses a seq.
+TEST_F(SqliteStoreTest, ConversationCountersComeFromEventsWhenTheRowLags) {
+  {
+    SqliteStoreOptions options;
+    options.conversation_flush_interval = std::chrono::hours(1);  // only Close flushes
+    auto store = OpenSqlite(Path(), "", options);
+    ASSERT_TRUE(store);
+    auto setup = [](Tx& tx) { return tx.InsertConversation(Conversation("v1", "conn", "cust")); };
+    ASSERT_TRUE(Write<void>(*store, setup));
+    for (int i = 1; i <= 3; ++i) {
+      auto turn = [](Tx& tx) -> Result<void> {
+        auto found = tx.FindOpenConversation("conn", "cust");
+        if (!found || !*found) return Fail(Errc::kInternal, "missing", "No conversation.");
+        ConversationRecord c = **found;
+        ++c.last_position;
+        ++c.last_in_seq;
+        c.updated_at_ms = 5000 + c.last_position;
+        auto in =
+            tx.InsertEvent(Inbound(c, c.last_position, "m" + std::to_string(c.last_position)));
+        if (!in) return in;
+        return tx.UpdateConversation(c);
+      };
+      ASSERT_TRUE(Write<void>(*store, turn));
+    }
+    // Not flushed yet: the row still says 0.
+    EXPECT_EQ(RawColumn(Path(), "SELECT last_in_seq FROM conversations"),
+              std::vector<std::string>{"0"});
+    auto get = [](Tx& tx) { return tx.GetConversation("v1"); };
+    auto read = Read<std::optional<ConversationRecord>>(*store, get);
+    ASSERT_TRUE(read && *read);
+    EXPECT_EQ((*read)->last_in_seq, 3);
+    EXPECT_EQ((*read)->last_position, 3);
+    store->Close();  // flushes
+    EXPECT_EQ(RawColumn(Path(),
+                        "SELECT last_in_seq || ',' || last_position || ',' || updated_at "
+                        "FROM conversations"),
+              std::vector<std::string>{"3,3,5003"});
+  }
+  {
+    // As if the process had died before the flush: the row is behind its events.
+    auto db = sqlite::Db::Open(Path());
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->Exec("UPDATE conversations SET last_in_seq = 1, last_position = 1"));
+  }
+  auto store = OpenSqlite(Path());
+  ASSERT_TRUE(store);
+  auto find = [](Tx& tx) { return tx.FindOpenConversation("conn", "cust"); };
+  auto found = Write<std::optional<ConversationRecord>>(*store, find);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->last_in_seq, 3);
+  EXPECT_EQ((*found)->last_position, 3);
+}
+
 // Checkpoints run beside the writer; the WAL must not grow without bound under steady writes.
 TEST_F(SqliteStoreTest, WalStaysBoundedUnderSteadyWrites) {
   SqliteStoreOptions options;

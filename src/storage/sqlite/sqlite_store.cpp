@@ -136,20 +136,38 @@ bool SqliteStore::SubmitRead(Job job, Done done) {
 void SqliteStore::WriterLoop() {
   pthread_setname_np(pthread_self(), "parley-writer");
   Db& db = *writer_.db;
-  SqliteTx tx(db, box_, options_.open_conversation_cache);
+  SqliteTx tx(db, box_, options_.open_conversation_cache, options_.conversation_flush_interval);
   std::vector<Queued> batch;
   for (;;) {
+    bool closing = false;
     {
       std::unique_lock lock(writer_.mu);
-      writer_.cv.wait(lock, [&] { return writer_.closing || !writer_.queue.empty(); });
-      if (writer_.queue.empty()) return;  // closing, and everything queued has run
+      // Wakes at least once a second, so counters the cache holds back reach the disk.
+      writer_.cv.wait_for(lock, std::chrono::seconds(1),
+                          [&] { return writer_.closing || !writer_.queue.empty(); });
+      closing = writer_.closing;
       while (!writer_.queue.empty() && batch.size() < options_.max_batch) {
         batch.push_back(std::move(writer_.queue.front()));
         writer_.queue.pop_front();
       }
     }
+    auto now = std::chrono::steady_clock::now();
+    bool flush = closing ? tx.DirtyConversations() > 0 : tx.FlushDue(now);
+    if (batch.empty() && !flush) {
+      if (closing) return;  // everything queued has run and is on disk
+      continue;
+    }
     bool committed = false;
     if (db.ExecCached(kBegin)) {
+      if (flush && db.ExecCached(kSavepoint)) {
+        auto flushed = tx.FlushConversations(now);
+        if (!flushed) {
+          spdlog::warn("writing conversation counters failed, will retry: {}",
+                       flushed.error().message);
+          (void)db.ExecCached(kRollbackTo);
+        }
+        (void)db.ExecCached(kRelease);
+      }
       for (Queued& q : batch) {
         // Each job has its own savepoint so one failing job leaves the others intact.
         if (!db.ExecCached(kSavepoint)) continue;

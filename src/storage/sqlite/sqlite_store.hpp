@@ -3,6 +3,7 @@
 // thread. See store.hpp for the contract.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -20,6 +21,8 @@ struct SqliteStoreOptions {
   size_t max_queued_jobs = 20000;          // per queue; beyond it jobs are refused (503)
   size_t max_batch = 2000;                 // jobs in one group commit
   size_t open_conversation_cache = 50000;  // open conversations the writer keeps in memory
+  // How often the writer writes the counters of cached conversations (see SqliteTx).
+  std::chrono::milliseconds conversation_flush_interval{1000};
   // The checkpointer thread copies the WAL into the database once it holds this many frames
   // (pages); the writer does it itself, between group commits, at four times as many.
   int checkpoint_frames = 4000;

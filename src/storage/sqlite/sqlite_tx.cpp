@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace parley::storage::sqlite {
 namespace {
 
@@ -39,6 +41,12 @@ constexpr const char* kInsertConversation =
 constexpr const char* kUpdateConversationTurn =
     "UPDATE conversations SET customer_name=?4, context=?7, dialog_state=?8, last_in_seq=?9, "
     "last_out_seq=?10, last_position=?11, updated_at=?13 WHERE id=?1";
+// Events are the truth for a conversation's counters (the row's copy may lag, see
+// FlushConversations).
+constexpr const char* kConversationCounters =
+    "SELECT COALESCE(MAX(position), 0), COALESCE(MAX(CASE direction WHEN 'in' THEN seq END), 0), "
+    "COALESCE(MAX(CASE direction WHEN 'out' THEN seq END), 0), COALESCE(MAX(created_at), 0) "
+    "FROM events WHERE conversation_id = ?1";
 constexpr const char* kUpdateConversation =
     "UPDATE conversations SET customer_name=?4, state=?5, owner=?6, context=?7, dialog_state=?8, "
     "last_in_seq=?9, last_out_seq=?10, last_position=?11, updated_at=?13, ended_at=?14 "
@@ -234,9 +242,41 @@ void SqliteTx::Remember(const ConversationRecord& c) {
     cache_.erase(key);
     return;
   }
-  // Bounded: when full, start over; the database holds everything the cache does.
-  if (cache_.size() >= cache_limit_ && !cache_.contains(key)) cache_.clear();
+  // May pass the limit by up to one batch; the writer's next FlushConversations trims it.
   cache_.insert_or_assign(std::move(key), c);
+}
+
+Result<void> SqliteTx::Reconcile(ConversationRecord& c) {
+  PARLEY_TRY_STMT(s, kConversationCounters);
+  s.Bind(1, c.id);
+  if (s.Step() != SQLITE_ROW) return {};
+  c.last_position = std::max(c.last_position, s.Int(0));
+  c.last_in_seq = std::max(c.last_in_seq, s.Int(1));
+  c.last_out_seq = std::max(c.last_out_seq, s.Int(2));
+  c.updated_at_ms = std::max(c.updated_at_ms, s.Int(3));
+  return {};
+}
+
+bool SqliteTx::FlushDue(std::chrono::steady_clock::time_point now) const {
+  if (cache_limit_ > 0 && cache_.size() >= cache_limit_) return true;
+  return !dirty_.empty() &&
+         (dirty_.size() >= cache_limit_ / 2 || now - last_flush_ >= flush_every_);
+}
+
+Result<void> SqliteTx::FlushConversations(std::chrono::steady_clock::time_point now) {
+  for (const std::string& key : dirty_) {
+    auto it = cache_.find(key);
+    if (it == cache_.end()) continue;  // dropped by a rollback: its events still tell
+    PARLEY_TRY_STMT(s, kUpdateConversationTurn);
+    BindConversation(s, it->second);
+    auto r = db_.Run(s, "flush conversation");
+    if (!r) return r;
+  }
+  dirty_.clear();
+  last_flush_ = now;
+  // Bounded: when full, start over; the database now holds everything the cache did.
+  if (cache_.size() >= cache_limit_) cache_.clear();
+  return {};
 }
 
 Result<std::optional<ConversationRecord>> SqliteTx::FindOpenConversation(
@@ -249,10 +289,9 @@ Result<std::optional<ConversationRecord>> SqliteTx::FindOpenConversation(
   s.Bind(1, connection_id).Bind(2, customer_id);
   if (s.Step() != SQLITE_ROW) return std::optional<ConversationRecord>();
   ConversationRecord c = ReadConversation(s);
-  if (cache_limit_ > 0) {
-    if (cache_.size() >= cache_limit_) cache_.clear();
-    cache_.emplace(CacheKey(connection_id, customer_id), c);
-  }
+  auto reconciled = Reconcile(c);
+  if (!reconciled) return Fail(reconciled.error());
+  if (cache_limit_ > 0) cache_.emplace(CacheKey(connection_id, customer_id), c);
   return std::optional<ConversationRecord>(std::move(c));
 }
 
@@ -260,7 +299,15 @@ Result<std::optional<ConversationRecord>> SqliteTx::GetConversation(const std::s
   PARLEY_TRY_STMT(s, kGetConversation);
   s.Bind(1, id);
   if (s.Step() != SQLITE_ROW) return std::optional<ConversationRecord>();
-  return std::optional<ConversationRecord>(ReadConversation(s));
+  ConversationRecord c = ReadConversation(s);
+  if (cache_limit_ > 0) {
+    auto it = cache_.find(CacheKey(c.connection_id, c.customer_id));
+    if (it != cache_.end() && it->second.id == c.id)
+      return std::optional<ConversationRecord>(it->second);
+  }
+  auto reconciled = Reconcile(c);
+  if (!reconciled) return Fail(reconciled.error());
+  return std::optional<ConversationRecord>(std::move(c));
 }
 
 Result<std::vector<ConversationRecord>> SqliteTx::ListConversations(const ConversationFilter& f) {
@@ -280,17 +327,32 @@ Result<void> SqliteTx::InsertConversation(const ConversationRecord& c) {
 }
 
 Result<void> SqliteTx::UpdateConversation(const ConversationRecord& c) {
-  // A turn that leaves state, owner and ended_at alone skips the indexes on them.
+  // A turn that leaves state, owner and ended_at alone skips the indexes on them; one that
+  // changes only the counters is not written now at all (see FlushConversations).
   bool turn_only = false;
+  bool counters_only = false;
+  std::string key = CacheKey(c.connection_id, c.customer_id);
   if (cache_limit_ > 0) {
-    auto it = cache_.find(CacheKey(c.connection_id, c.customer_id));
-    turn_only = it != cache_.end() && it->second.id == c.id && it->second.state == c.state &&
-                it->second.owner == c.owner && it->second.ended_at_ms == c.ended_at_ms;
+    auto it = cache_.find(key);
+    const ConversationRecord* was = it == cache_.end() ? nullptr : &it->second;
+    turn_only = was && was->id == c.id && was->state == c.state && was->owner == c.owner &&
+                was->ended_at_ms == c.ended_at_ms;
+    counters_only = turn_only && was->customer_name == c.customer_name &&
+                    was->context_json == c.context_json &&
+                    was->dialog_state_json == c.dialog_state_json;
+  }
+  if (counters_only) {
+    Remember(c);
+    dirty_.insert(std::move(key));
+    return {};
   }
   PARLEY_TRY_STMT(s, turn_only ? kUpdateConversationTurn : kUpdateConversation);
   BindConversation(s, c);
   auto r = db_.Run(s, "update conversation");
-  if (r) Remember(c);
+  if (r) {
+    Remember(c);
+    dirty_.erase(key);
+  }
   return r;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The Tx of the SQLite store: named SQL constants, records in and out.
 
+#include <chrono>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -16,8 +17,9 @@ class SqliteTx final : public Tx {
   // `open_conversation_cache` > 0 keeps up to that many open conversations in memory, keyed by
   // (connection, customer). Only the writer's Tx may do this: it is the only writer, so its
   // copy is exact as long as rolled-back work is forgotten (JobRolledBack, CommitFailed).
-  SqliteTx(Db& db, const SecretBox& box, size_t open_conversation_cache = 0)
-      : db_(db), box_(box), cache_limit_(open_conversation_cache) {}
+  SqliteTx(Db& db, const SecretBox& box, size_t open_conversation_cache = 0,
+           std::chrono::milliseconds flush_interval = std::chrono::seconds(1))
+      : db_(db), box_(box), cache_limit_(open_conversation_cache), flush_every_(flush_interval) {}
 
   // The writer calls these around each job of a group commit.
   void JobStarted() { touched_.clear(); }
@@ -25,7 +27,16 @@ class SqliteTx final : public Tx {
   void CommitFailed() {
     cache_.clear();
     touched_.clear();
+    dirty_.clear();
   }
+
+  // A turn that changes only a cached conversation's counters and updated_at is not written at
+  // once: the row is marked dirty and written by FlushConversations, which the writer runs
+  // every flush interval (and when the cache is full, and before it stops). The counters on
+  // disk may therefore lag, so every read of a conversation row takes them from its events.
+  bool FlushDue(std::chrono::steady_clock::time_point now) const;
+  Result<void> FlushConversations(std::chrono::steady_clock::time_point now);
+  size_t DirtyConversations() const { return dirty_.size(); }
 
   Result<std::vector<ConnectionRecord>> ListConnections() override;
   Result<std::optional<ConnectionRecord>> GetConnection(const std::string& id) override;
@@ -53,13 +64,18 @@ class SqliteTx final : public Tx {
   Result<ConnectionRecord> ReadConnection(const Stmt& s);
   Result<std::vector<DeliveryRecord>> Deliveries(Stmt& s);
   void Remember(const ConversationRecord& c);
+  // Raises the counters and updated_at of a row read from disk to what its events say.
+  Result<void> Reconcile(ConversationRecord& c);
 
   Db& db_;
   const SecretBox& box_;
   size_t cache_limit_;
+  std::chrono::milliseconds flush_every_;
   // Open conversations by CacheKey(connection, customer), and the keys the current job changed.
   std::unordered_map<std::string, ConversationRecord> cache_;
   std::unordered_set<std::string> touched_;
+  std::unordered_set<std::string> dirty_;  // cached rows newer than disk in counters only
+  std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace parley::storage::sqlite
