@@ -89,19 +89,29 @@ int RunServe(Config config) {
     spdlog::info("loaded {} bot(s) from {}", *loaded, config.bots_dir);
   }
 
-  asio::io_context io(static_cast<int>(config.io_threads));
-  auto work = asio::make_work_guard(io);
+  // One io_context per I/O thread: a client connection lives on one of them, so its work
+  // never crosses threads or contends for a shared scheduler. The first also runs the shared
+  // parts (acceptor, dispatcher, webhook client, startup loads).
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<asio::any_io_executor> session_executors;
+  for (int64_t i = 0; i < config.io_threads; ++i) {
+    contexts.push_back(std::make_unique<asio::io_context>(1));
+    guards.push_back(asio::make_work_guard(*contexts.back()));
+    session_executors.push_back(contexts.back()->get_executor());
+  }
+  asio::io_context& io = *contexts.front();
   std::vector<std::thread> threads;
   for (int64_t i = 0; i < config.io_threads; ++i) {
-    threads.emplace_back([&io, i] {
+    threads.emplace_back([context = contexts[static_cast<size_t>(i)].get(), i] {
       // Named so per-thread CPU (top -H, /proc/PID/task, perf) tells the layers apart.
       pthread_setname_np(pthread_self(), fmt::format("parley-io-{}", i).c_str());
-      io.run();
+      context->run();
     });
   }
   auto join = [&] {
-    work.reset();
-    io.stop();
+    guards.clear();
+    for (auto& context : contexts) context->stop();
     for (auto& t : threads) t.join();
   };
 
@@ -137,6 +147,7 @@ int RunServe(Config config) {
   server_options.max_connections = static_cast<size_t>(config.max_connections);
   http::Router router;
   http::Server server(io, router, server_options);
+  server.ServeOn(session_executors);
   auto bound = server.Listen(host_port->first, host_port->second);
   if (!bound) {
     spdlog::error("{}", bound.error().message);

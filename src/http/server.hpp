@@ -6,6 +6,7 @@
 // pipelining to a single request in flight per connection.
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/result.hpp"
 #include "http/router.hpp"
@@ -37,6 +39,12 @@ class Server {
   Server(boost::asio::io_context& io, const Router& router, ServerOptions options);
   ~Server();
 
+  // Connections are served on these executors in turn (each an io_context run by one thread,
+  // so a connection's work stays on one thread without a strand or a shared scheduler lock).
+  // Without them, each connection gets a strand of the server's io_context. Before Listen.
+  void ServeOn(std::vector<boost::asio::any_io_executor> executors) {
+    session_executors_ = std::move(executors);
+  }
   // Binds and starts accepting. Returns the bound endpoint (port 0 picks a free one).
   Result<boost::asio::ip::tcp::endpoint> Listen(const std::string& host, uint16_t port);
   // Stops accepting; idle connections are closed, busy ones after their current answer.
@@ -55,6 +63,8 @@ class Server {
   const Router& router_;
   ServerOptions options_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::vector<boost::asio::any_io_executor> session_executors_;
+  size_t next_executor_ = 0;  // used by the accept coroutine only
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> open_{0};
   std::mutex sessions_mu_;
