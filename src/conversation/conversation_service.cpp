@@ -7,6 +7,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
 
+#include "bot/retired_bot.hpp"
+
 namespace parley::conversation {
 namespace json = boost::json;
 using storage::ConversationRecord;
@@ -83,6 +85,16 @@ ConversationService::ConversationService(storage::Store& store, const bot::BotRe
                                          const Clock& clock, IdGenerator& ids, OutboundSink& sink,
                                          ActionRunner& actions)
     : store_(store), bots_(bots), clock_(clock), ids_(ids), sink_(sink), actions_(actions) {}
+
+std::shared_ptr<const bot::Bot> ConversationService::BotFor(
+    const storage::ConnectionRecord& connection) const {
+  if (auto b = bots_.Find(connection.bot)) return b;
+  // Not loaded (deleted before this start, or never there): rather than leave the customer
+  // talking to nothing, hand the conversation to a person, as an unloaded bot's stand-in does.
+  spdlog::warn("connection {} names bot '{}', which is not loaded; handing over to a person",
+               connection.id, connection.bot);
+  return std::make_shared<bot::RetiredBot>(connection.bot);
+}
 
 DeliveryRecord ConversationService::AppendOutbound(ConversationRecord& conv,
                                                    channel::OutboundBody body, channel::Sender from,
@@ -178,18 +190,14 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
   out.conversation_id = conv.id;
 
   if (conv.owner == "bot") {
-    if (auto b = bots_.Find(connection.bot)) {
-      bot::CustomerTurn turn = TurnFor(conv);
-      turn.text = text.text;
-      turn.postback = text.postback;
-      turn.first_turn = opened;
-      auto applied = ApplyBotReply(
-          tx, conv, b->OnCustomerTurn(turn, ParseOrNull(conv.dialog_state_json)), now, out);
-      if (!applied) return Fail(applied.error());
-    } else {
-      spdlog::warn("connection {} names bot '{}', which is not loaded; no reply", connection.id,
-                   connection.bot);
-    }
+    bot::CustomerTurn turn = TurnFor(conv);
+    turn.text = text.text;
+    turn.postback = text.postback;
+    turn.first_turn = opened;
+    auto applied = ApplyBotReply(
+        tx, conv, BotFor(connection)->OnCustomerTurn(turn, ParseOrNull(conv.dialog_state_json)),
+        now, out);
+    if (!applied) return Fail(applied.error());
   }
   // A new conversation is written once, with its final counters, after its events.
   auto saved = opened ? tx.InsertConversation(conv) : tx.UpdateConversation(conv);
@@ -262,12 +270,12 @@ boost::asio::awaitable<void> ConversationService::RunAction(storage::ConnectionR
     // The bot speaks only while it owns the conversation.
     if (!*found || (*found)->owner != "bot" || (*found)->state == kStateEnded) return out;
     ConversationRecord conv = std::move(**found);
-    auto b = bots_.Find(connection.bot);
-    if (!b) return out;
     out.conversation_id = conv.id;
     auto applied = ApplyBotReply(
-        tx, conv, b->OnCallResult(TurnFor(conv), result, ParseOrNull(conv.dialog_state_json)), now,
-        out);
+        tx, conv,
+        BotFor(connection)
+            ->OnCallResult(TurnFor(conv), result, ParseOrNull(conv.dialog_state_json)),
+        now, out);
     if (!applied) return Fail(applied.error());
     conv.updated_at_ms = now;
     auto updated = tx.UpdateConversation(conv);

@@ -69,6 +69,9 @@ class ConversationService {
   Result<InboundOutcome> ApplyEnd(storage::Tx& tx, const storage::ConnectionRecord& connection,
                                   const channel::CustomerEndSession& end, int64_t now);
   // Runs the bot's answer to a turn (or to a call outcome) into the transcript.
+  // The connection's bot, or a stand-in that hands the customer to a person when it is not
+  // loaded.
+  std::shared_ptr<const bot::Bot> BotFor(const storage::ConnectionRecord& connection) const;
   Result<void> ApplyBotReply(storage::Tx& tx, storage::ConversationRecord& conv,
                              bot::BotReply reply, int64_t now, InboundOutcome& out);
   storage::DeliveryRecord AppendOutbound(storage::ConversationRecord& conv,

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 
+#include "bot/retired_bot.hpp"
 #include "test_support.hpp"
 
 namespace parley::conversation {
@@ -366,6 +367,22 @@ TEST_F(ConversationServiceTest, EscalationLeavesTheBot) {
   auto after = Get(first.conversation_id);
   EXPECT_EQ(after.second.size(), transcript.size() + 1);
   EXPECT_EQ(after.second.back().direction, "in");
+}
+
+// A connection may name a bot that is not loaded (its file was deleted before this start):
+// the customer is told and handed to a person, not left talking to nothing.
+TEST_F(ConversationServiceTest, BotThatIsNotLoadedHandsTheCustomerToAPerson) {
+  auto conn = Connection("conn-gone", "gone");
+  InboundOutcome out = Handle(conn, Text("cust", "m1", {"hello"}));
+  ASSERT_EQ(out.outbound.size(), 1u);
+  EXPECT_EQ(out.outbound[0].event.seq, 1);
+  EXPECT_EQ(Payload(out.outbound[0]).at("text").as_array().at(0).as_string(),
+            bot::kRetiredBotNotice);
+  auto [conv, transcript] = Get(out.conversation_id);
+  EXPECT_EQ(conv.state, "queued");
+  EXPECT_EQ(conv.owner, "queue:default");
+  InboundOutcome later = Handle(conn, Text("cust", "m2", {"still there?"}));
+  EXPECT_TRUE(later.outbound.empty());
 }
 
 TEST_F(ConversationServiceTest, DialogStateIsStoredBetweenTurns) {
