@@ -1,6 +1,6 @@
 // libFuzzer target: bot definitions (untrusted YAML from a designer's folder) through the
 // loader, and, when a definition loads, the dialog engine with the input's last line as
-// customer text. Build with -DPARLEY_FUZZ=ON and clang.
+// customer text, sent twice, then an escalation. Build with -DPARLEY_FUZZ=ON and clang.
 
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   parley::bot::CustomerTurn turn;
   turn.text = {std::string(nl == std::string_view::npos ? input : input.substr(nl + 1))};
   parley::bot::BotReply reply = (*bot)->OnCustomerTurn(turn, nullptr);
+  // The same text again answers whatever the first turn asked (a slot pattern, choices, a
+  // menu), so the fuzzer reaches the flow steps; then the customer asks for a person.
+  reply = (*bot)->OnCustomerTurn(turn, reply.state);
   turn.postback = "action:escalate";
   (void)(*bot)->OnCustomerTurn(turn, reply.state);
   return 0;
