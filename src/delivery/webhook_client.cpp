@@ -123,8 +123,7 @@ Failure Unavailable(std::string code, std::string message) {
   return Fail(Errc::kUnavailable, std::move(code), std::move(message));
 }
 
-Failure TimedOut(std::string_view step, const Target& t,
-                                std::chrono::milliseconds timeout) {
+Failure TimedOut(std::string_view step, const Target& t, std::chrono::milliseconds timeout) {
   return Unavailable("timeout", fmt::format("timeout: {} {} did not finish within {} ms.", step,
                                             t.key, timeout.count()));
 }
