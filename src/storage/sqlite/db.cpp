@@ -78,6 +78,11 @@ void Db::OnWalCommit(std::function<void(int frames)> hook) {
       this);
 }
 
+bool Db::CheckpointRestart() {
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+  return rc == SQLITE_OK;
+}
+
 bool Db::CheckpointPassive() {
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   return rc == SQLITE_OK;

@@ -88,6 +88,9 @@ class Db {
   // A PASSIVE checkpoint: copies committed WAL frames into the database file without waiting
   // for (or blocking) the writer. False when another checkpoint is running or on error.
   bool CheckpointPassive();
+  // A RESTART checkpoint: waits (up to the busy timeout) for a running checkpoint and for
+  // readers of old WAL frames, copies everything, and lets the next transaction rewind the WAL.
+  bool CheckpointRestart();
   int64_t Changes() const { return sqlite3_changes64(db_); }
 
  private:

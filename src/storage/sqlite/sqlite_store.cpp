@@ -198,11 +198,23 @@ void SqliteStore::WriterLoop() {
     batch.clear();
     // The checkpointer copies frames while the writer appends more, so the WAL is rewound only
     // when a checkpoint finds it fully copied at the start of a transaction. If the writer
-    // outpaces it, the writer copies the rest itself here, which bounds the WAL.
-    if (checkpointer_.db &&
-        wal_frames_.load(std::memory_order_relaxed) >= 4 * options_.checkpoint_frames) {
-      (void)db.CheckpointPassive();
-      wal_frames_.store(0, std::memory_order_relaxed);
+    // outpaces it (or it is starved of CPU), the writer copies the rest itself here: without
+    // waiting at 4x the threshold, waiting for the checkpointer at 8x. That bounds the WAL.
+    int frames = wal_frames_.load(std::memory_order_relaxed);
+    int threshold = options_.checkpoint_frames;
+    if (checkpointer_.db && frames >= 4 * threshold) {
+      // SQLite refuses a second checkpoint at once (no busy wait), so waiting for the
+      // checkpointer's is done with our own lock.
+      std::unique_lock lock(checkpointer_.running, std::defer_lock);
+      bool wait = frames >= 8 * threshold;
+      if (wait)
+        lock.lock();
+      else
+        (void)lock.try_lock();
+      if (lock.owns_lock()) {
+        bool copied = wait ? db.CheckpointRestart() : db.CheckpointPassive();
+        if (copied) wal_frames_.store(0, std::memory_order_relaxed);
+      }
     }
   }
 }
@@ -218,6 +230,7 @@ void SqliteStore::CheckpointLoop() {
       if (checkpointer_.closing) return;
       checkpointer_.wanted = false;
     }
+    std::lock_guard running(checkpointer_.running);
     (void)checkpointer_.db->CheckpointPassive();
   }
 }

@@ -70,6 +70,7 @@ class SqliteStore final : public Store {
     std::mutex mu;
     std::condition_variable cv;
     bool wanted = false;
+    std::mutex running;  // held while a checkpoint runs, by this thread or by the writer
     bool closing = false;
     std::thread thread;
   } checkpointer_;
