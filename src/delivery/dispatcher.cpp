@@ -141,8 +141,8 @@ asio::awaitable<std::string> Dispatcher::Attempt(const DeliveryRecord& d) {
 }
 
 void Dispatcher::Persist(const storage::EventRecord& e) {
-  bool queued =
-      store_.SubmitWrite([e](Tx& tx) { return tx.UpdateDelivery(e).has_value(); }, [](bool) {});
+  bool queued = store_.SubmitWrite([e](Tx& tx) { return tx.UpdateDelivery(e).has_value(); },
+                                   [](bool, storage::Handoff&) {});
   if (!queued)
     spdlog::warn("could not record the delivery state of event {}; it may be sent again",
                  e.event_id.value_or(""));

@@ -133,6 +133,22 @@ asio::awaitable<Response> PostMessages(Request& req, ApiDeps& deps) {
   co_return Json(200, json::object{{"status", "accepted"}});
 }
 
+// A Prometheus histogram: cumulative buckets in seconds, then _sum and _count.
+void AddHistogram(std::string& out, std::string_view name, std::string_view help,
+                  const Histogram::Snapshot& h) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < Histogram::kBoundsUs.size(); ++i) {
+    cumulative += h.counts[i];
+    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name,
+                       static_cast<double>(Histogram::kBoundsUs[i]) / 1e6, cumulative);
+  }
+  cumulative += h.counts.back();
+  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
+  out += fmt::format("{}_sum {}\n{}_count {}\n", name, static_cast<double>(h.sum_us) / 1e6, name,
+                     cumulative);
+}
+
 std::string RenderMetrics(const ApiDeps& deps) {
   auto d = deps.dispatcher.Stats();
   const auto& m = deps.metrics;
@@ -162,6 +178,24 @@ std::string RenderMetrics(const ApiDeps& deps) {
   add("parley_delivery_backlog", "gauge", "Outbound events waiting for delivery.", "", d.backlog);
   add("parley_connections", "gauge", "Connections known.", "", deps.directory.Size());
   add("parley_admin_requests_total", "counter", "Admin API requests.", "", m.admin_requests.load());
+  auto st = deps.store.Stats();
+  add("parley_store_commits_total", "counter", "Group commits of the store's writer.", "",
+      st.commits);
+  add("parley_store_committed_jobs_total", "counter", "Write jobs carried by those commits.", "",
+      st.jobs);
+  add("parley_store_failed_commits_total", "counter", "Group commits that failed.", "",
+      st.failed_commits);
+  AddHistogram(out, "parley_store_batch_seconds",
+               "One group commit from BEGIN to COMMIT done: its jobs and its fsync.", st.batch);
+  AddHistogram(out, "parley_store_commit_seconds",
+               "The COMMIT of a group commit alone: the WAL write and its fsync.", st.commit);
+  add("parley_store_queued_writes", "gauge", "Write jobs waiting for the writer.", "",
+      st.queued_writes);
+  add("parley_store_wal_frames", "gauge", "The WAL's length in pages after the last commit.", "",
+      st.wal_frames);
+  add("parley_store_checkpoints_total", "counter", "Checkpoints run.", "", st.checkpoints);
+  add("parley_store_dirty_conversations", "gauge",
+      "Conversation rows whose counters are waiting to be written.", "", st.dirty_conversations);
   return out;
 }
 

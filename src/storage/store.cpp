@@ -6,6 +6,27 @@
 
 namespace parley::storage {
 
+void Handoff::Add(const boost::asio::any_io_executor& ex, std::move_only_function<void()> fn) {
+  // A batch reaches a handful of I/O threads, so a linear search is the fast way.
+  for (Group& g : groups_) {
+    if (g.ex == ex) {
+      g.fns.push_back(std::move(fn));
+      return;
+    }
+  }
+  groups_.push_back({ex, {}});
+  groups_.back().fns.push_back(std::move(fn));
+}
+
+void Handoff::Post() {
+  for (Group& g : groups_) {
+    boost::asio::post(g.ex, [fns = std::move(g.fns)]() mutable {
+      for (auto& fn : fns) fn();
+    });
+  }
+  groups_.clear();
+}
+
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const std::string& master_key) {
   constexpr std::string_view kSqlite = "sqlite://";
   if (url == "sqlite::memory:" || url.starts_with(kSqlite)) {

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/histogram.hpp"
 #include "core/result.hpp"
 #include "storage/records.hpp"
 
@@ -59,12 +60,51 @@ class Tx {
   virtual Result<void> UpdateDelivery(const EventRecord& e) = 0;
 };
 
+// Hands the continuations of one batch of store jobs to their executors: one post per
+// execution context instead of one per job. Each post to an idle I/O thread costs the writer a
+// wake-up (an epoll_ctl and a futex), which measured ~10 % of its time when it posted per job.
+class Handoff {
+ public:
+  Handoff() = default;
+  Handoff(const Handoff&) = delete;
+  Handoff& operator=(const Handoff&) = delete;
+  ~Handoff() { Post(); }
+
+  void Add(const boost::asio::any_io_executor& ex, std::move_only_function<void()> fn);
+  // Posts what was added since the last call, in the order it was added per executor.
+  void Post();
+
+ private:
+  struct Group {
+    boost::asio::any_io_executor ex;
+    std::vector<std::move_only_function<void()>> fns;
+  };
+  std::vector<Group> groups_;
+};
+
+// What the store tells operators (/metrics). Read while the store runs.
+struct StoreStats {
+  uint64_t commits = 0;  // group commits
+  uint64_t jobs = 0;     // write jobs those commits carried
+  uint64_t failed_commits = 0;
+  Histogram::Snapshot batch;         // BEGIN to COMMIT done: the jobs, the flush slice, the fsync
+  Histogram::Snapshot commit;        // the COMMIT alone (the WAL write and its fsync)
+  uint64_t queued_writes = 0;        // jobs waiting for the writer now
+  uint64_t wal_frames = 0;           // the WAL's length in pages after the last commit
+  uint64_t checkpoints = 0;          // checkpoint runs (by the checkpointer or the writer)
+  uint64_t dirty_conversations = 0;  // conversation rows whose counters wait to be written
+};
+
 class Store {
  public:
   virtual ~Store() = default;
 
+  virtual StoreStats Stats() const = 0;
+
   using Job = std::function<bool(Tx&)>;  // returns false to roll its savepoint back
-  using Done = std::function<void(bool committed)>;
+  // Runs on the store's thread; continuations for other threads go through `handoff`, which
+  // the store posts once the whole batch is done.
+  using Done = std::function<void(bool committed, Handoff& handoff)>;
 
   // Queues a write job; `done` runs on the writer thread after the commit (or failure).
   // Returns false (and never calls anything) when the queue is full or the store is closed.
@@ -102,27 +142,33 @@ class Store {
         std::optional<Result<T>> result;
       };
       auto state = std::make_shared<State>(std::move(handler));
-      auto complete = [state](Result<T> r) {
+      // Without a handoff (the job was never queued) the continuation is posted at once.
+      auto complete = [state](Result<T> r, Handoff* handoff) {
         auto ex = boost::asio::get_associated_executor(state->handler);
-        boost::asio::post(ex,
-                          [state, r = std::move(r)]() mutable { state->handler(std::move(r)); });
+        auto resume = [state, r = std::move(r)]() mutable { state->handler(std::move(r)); };
+        if (handoff)
+          handoff->Add(ex, std::move(resume));
+        else
+          boost::asio::post(ex, std::move(resume));
       };
       Job run = [state, job = std::move(job)](Tx& tx) mutable {
         state->result.emplace(job(tx));
         return state->result->has_value();
       };
-      Done done = [state, complete](bool committed) {
+      Done done = [state, complete](bool committed, Handoff& handoff) {
         if (!committed || !state->result) {
           complete(Fail(Errc::kUnavailable, "store_unavailable",
-                        "The store could not record this; retry shortly."));
+                        "The store could not record this; retry shortly."),
+                   &handoff);
         } else {
-          complete(std::move(*state->result));
+          complete(std::move(*state->result), &handoff);
         }
       };
       bool queued = write ? SubmitWrite(std::move(run), done) : SubmitRead(std::move(run), done);
       if (!queued)
         complete(Fail(Errc::kUnavailable, "overloaded",
-                      "The server is busy or shutting down; retry after a short wait."));
+                      "The server is busy or shutting down; retry after a short wait."),
+                 nullptr);
     };
     return boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(Result<T>)>(
         std::move(initiate), boost::asio::use_awaitable);

@@ -488,11 +488,14 @@ TEST_F(RouterApiTest, MetricsText) {
   Response m = Call("GET", "/metrics");
   EXPECT_EQ(m.status, 200);
   EXPECT_TRUE(m.content_type.starts_with("text/plain")) << m.content_type;
-  for (const char* line : {"parley_inbound_total{outcome=\"accepted\"} 1\n",
-                           "parley_inbound_total{outcome=\"duplicate\"} 1\n",
-                           "parley_inbound_total{outcome=\"refused\"} 1\n",
-                           "# TYPE parley_inbound_total counter\n", "parley_connections 1\n",
-                           "parley_delivery_backlog 0\n", "# TYPE parley_delivery_backlog gauge\n"})
+  for (const char* line :
+       {"parley_inbound_total{outcome=\"accepted\"} 1\n",
+        "parley_inbound_total{outcome=\"duplicate\"} 1\n",
+        "parley_inbound_total{outcome=\"refused\"} 1\n", "# TYPE parley_inbound_total counter\n",
+        "parley_connections 1\n", "parley_delivery_backlog 0\n",
+        "# TYPE parley_delivery_backlog gauge\n", "# TYPE parley_store_commit_seconds histogram\n",
+        "parley_store_commit_seconds_bucket{le=\"+Inf\"} ",
+        "# TYPE parley_store_commits_total counter\n", "parley_store_queued_writes 0\n"})
     EXPECT_NE(m.body.find(line), std::string::npos) << "missing " << line << " in\n" << m.body;
   // One TYPE line per metric.
   size_t first = m.body.find("# TYPE parley_inbound_total");

@@ -120,7 +120,7 @@ class WriterGate {
           release.wait();
           return true;
         },
-        [](bool) {});
+        [](bool, Handoff&) {});
     EXPECT_TRUE(queued);
     EXPECT_TRUE(WaitFor([started] { return started->load(); }));
   }

@@ -76,7 +76,7 @@ TEST_F(SqliteStoreTest, DoneRunsAfterCommitForRawJobs) {
   std::promise<std::vector<std::string>> seen_in_done;
   ASSERT_TRUE(store->SubmitWrite(
       [](Tx& tx) { return tx.InsertConnection(Conn("id-1", "first")).has_value(); },
-      [&](bool committed) {
+      [&](bool committed, Handoff&) {
         EXPECT_TRUE(committed);
         seen_in_done.set_value(RawColumn(path, "SELECT name FROM connections"));
       }));
@@ -90,7 +90,7 @@ TEST_F(SqliteStoreTest, FailingJobRollsBackOnlyItselfInABatch) {
   ASSERT_TRUE(store);
   std::atomic<int> done_count{0};
   std::atomic<int> committed_count{0};
-  auto done = [&](bool committed) {
+  auto done = [&](bool committed, Handoff&) {
     committed_count += committed ? 1 : 0;
     ++done_count;
   };
@@ -161,7 +161,7 @@ TEST_F(SqliteStoreTest, ManyConcurrentWritesAreAllDurable) {
           std::string id = std::to_string(t) + "-" + std::to_string(i);
           bool queued = store->SubmitWrite(
               [id](Tx& tx) { return tx.InsertConnection(Conn(id, "n" + id)).has_value(); },
-              [&](bool ok) {
+              [&](bool ok, Handoff&) {
                 committed += ok ? 1 : 0;
                 ++done;
               });
@@ -191,12 +191,12 @@ TEST_F(SqliteStoreTest, CloseRunsQueuedJobsThenRefuses) {
           return tx.InsertConnection(Conn("c" + std::to_string(i), "n" + std::to_string(i)))
               .has_value();
         },
-        [&](bool ok) { done += ok ? 1 : 0; }));
+        [&](bool ok, Handoff&) { done += ok ? 1 : 0; }));
   store->Close();
   EXPECT_EQ(done.load(), 50);
   EXPECT_FALSE(store->Ready());
-  EXPECT_FALSE(store->SubmitWrite([](Tx&) { return true; }, [](bool) { ADD_FAILURE(); }));
-  EXPECT_FALSE(store->SubmitRead([](Tx&) { return true; }, [](bool) { ADD_FAILURE(); }));
+  EXPECT_FALSE(store->SubmitWrite([](Tx&) { return true; }, [](bool, Handoff&) { ADD_FAILURE(); }));
+  EXPECT_FALSE(store->SubmitRead([](Tx&) { return true; }, [](bool, Handoff&) { ADD_FAILURE(); }));
   auto job = [](Tx&) -> Result<int> { return 1; };
   auto r = Write<int>(*store, job);
   ASSERT_FALSE(r);
@@ -419,8 +419,10 @@ TEST_F(SqliteStoreTest, FullQueueRefusedWithUnavailable) {
   {
     WriterGate gate(*store);  // the gate's job is taken; the queue is empty again
     for (int i = 0; i < 3; ++i)
-      EXPECT_TRUE(store->SubmitWrite([](Tx&) { return true; }, [&](bool) { ++done; })) << i;
-    EXPECT_FALSE(store->SubmitWrite([](Tx&) { return true; }, [](bool) { ADD_FAILURE(); }));
+      EXPECT_TRUE(store->SubmitWrite([](Tx&) { return true; }, [&](bool, Handoff&) { ++done; }))
+          << i;
+    EXPECT_FALSE(
+        store->SubmitWrite([](Tx&) { return true; }, [](bool, Handoff&) { ADD_FAILURE(); }));
     auto job = [](Tx&) -> Result<int> { return 1; };
     auto r = Write<int>(*store, job);
     ASSERT_FALSE(r);

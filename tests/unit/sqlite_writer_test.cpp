@@ -174,6 +174,83 @@ TEST_F(SqliteStoreTest, ConversationCountersComeFromEventsWhenTheRowLags) {
   EXPECT_EQ((*found)->last_position, 3);
 }
 
+// Held-back counters are written a slice at a time alongside the batches that follow, in rowid
+// order, until every row on disk matches the writer's copy.
+TEST_F(SqliteStoreTest, HeldBackCountersReachTheDiskInSlices) {
+  SqliteStoreOptions options;
+  options.conversation_flush_interval = std::chrono::milliseconds(0);  // a cycle per batch
+  auto store = OpenSqlite(Path(), "", options);
+  ASSERT_TRUE(store);
+  constexpr int kConversations = 300;
+  auto setup = [](Tx& tx) -> Result<void> {
+    for (int i = 0; i < kConversations; ++i) {
+      auto r = tx.InsertConversation(
+          Conversation("v" + std::to_string(i), "conn", "cust" + std::to_string(i)));
+      if (!r) return r;
+    }
+    return {};
+  };
+  ASSERT_TRUE(Write<void>(*store, setup));
+  // One counters-only turn per conversation, all in one job: 300 dirty rows at once.
+  auto turns = [](Tx& tx) -> Result<void> {
+    for (int i = 0; i < kConversations; ++i) {
+      auto found = OpenConversation(tx, "cust" + std::to_string(i));
+      if (!found) return Fail(found.error());
+      ConversationRecord c = *found;
+      c.last_in_seq = c.last_position = 1;
+      auto in = tx.InsertEvent(Inbound(c, 1, "m" + std::to_string(i)));
+      if (!in) return in;
+      auto r = tx.UpdateConversation(c);
+      if (!r) return r;
+    }
+    return {};
+  };
+  ASSERT_TRUE(Write<void>(*store, turns));
+  EXPECT_EQ(store->Stats().dirty_conversations, uint64_t{kConversations});
+  const std::string written = "SELECT count(*) FROM conversations WHERE last_in_seq = 1";
+  // Small one-job batches carry slices of 32 rows (the floor), so three batches move 96 rows
+  // of the cycle, not all of it.
+  for (int i = 0; i < 3; ++i) {
+    auto nothing = [](Tx&) -> Result<void> { return {}; };
+    ASSERT_TRUE(Write<void>(*store, nothing));
+  }
+  int after_three = std::stoi(RawColumn(Path(), written).at(0));
+  EXPECT_EQ(after_three, 96);
+  // The idle writer writes the rest of the cycle within its once-a-second wake-up.
+  ASSERT_TRUE(
+      WaitFor([&] { return store->Stats().dirty_conversations == 0; }, std::chrono::seconds(5)));
+  EXPECT_EQ(RawColumn(Path(), written), std::vector<std::string>{std::to_string(kConversations)});
+}
+
+// A checkpoint is asked for each time the WAL grows by the threshold, not after every commit
+// past it (which made the checkpointer run, and fsync, hundreds of times a second).
+TEST_F(SqliteStoreTest, CheckpointsRunOncePerThresholdOfGrowth) {
+  SqliteStoreOptions options;
+  options.checkpoint_frames = 50;
+  auto store = OpenSqlite(Path(), "", options);
+  ASSERT_TRUE(store);
+  auto setup = [](Tx& tx) { return tx.InsertConversation(Conversation("v1", "conn", "cust")); };
+  ASSERT_TRUE(Write<void>(*store, setup));
+  for (int i = 1; i <= 600; ++i) {
+    auto insert = [i](Tx& tx) {
+      return tx.InsertEvent(
+          Inbound(Conversation("v1", "conn", "cust"), i, "m" + std::to_string(i)));
+    };
+    ASSERT_TRUE(Write<void>(*store, insert));
+  }
+  StoreStats stats = store->Stats();
+  EXPECT_EQ(stats.commits, 601u);
+  EXPECT_EQ(stats.jobs, 601u);
+  // 600 commits of two or more pages each: at least 1,200 frames, so some checkpoints ran;
+  // one run per commit past the threshold would be hundreds.
+  EXPECT_GT(stats.checkpoints, 0u);
+  EXPECT_LT(stats.checkpoints, 150u);
+  EXPECT_EQ(stats.batch.counts.size(), stats.commit.counts.size());
+  uint64_t batches = 0;
+  for (uint64_t n : stats.batch.counts) batches += n;
+  EXPECT_EQ(batches, 601u);
+}
+
 // Checkpoints run beside the writer; the WAL must not grow without bound under steady writes.
 TEST_F(SqliteStoreTest, WalStaysBoundedUnderSteadyWrites) {
   SqliteStoreOptions options;

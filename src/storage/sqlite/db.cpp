@@ -83,8 +83,11 @@ bool Db::CheckpointRestart() {
   return rc == SQLITE_OK;
 }
 
-bool Db::CheckpointPassive() {
-  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+bool Db::CheckpointPassive(int* left) {
+  int log = 0;
+  int copied = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  if (left) *left = log > copied ? log - copied : 0;
   return rc == SQLITE_OK;
 }
 

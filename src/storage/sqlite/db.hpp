@@ -87,11 +87,13 @@ class Db {
   void OnWalCommit(std::function<void(int frames)> hook);
   // A PASSIVE checkpoint: copies committed WAL frames into the database file without waiting
   // for (or blocking) the writer. False when another checkpoint is running or on error.
-  bool CheckpointPassive();
+  // `left` (optional) receives the frames it could not copy yet.
+  bool CheckpointPassive(int* left = nullptr);
   // A RESTART checkpoint: waits (up to the busy timeout) for a running checkpoint and for
   // readers of old WAL frames, copies everything, and lets the next transaction rewind the WAL.
   bool CheckpointRestart();
   int64_t Changes() const { return sqlite3_changes64(db_); }
+  int64_t LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
 
  private:
   explicit Db(sqlite3* db) : db_(db) {}

@@ -4,7 +4,9 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <vector>
 
 #include "storage/migrations.hpp"
@@ -18,6 +20,10 @@ constexpr const char* kSavepoint = "SAVEPOINT job";
 constexpr const char* kRollbackTo = "ROLLBACK TO job";
 constexpr const char* kRelease = "RELEASE job";
 constexpr const char* kCommit = "COMMIT";
+// Checkpoint runs in a row the checkpointer makes before it waits for the next request, and
+// how few frames must be left for the writer to copy them itself.
+constexpr int kCheckpointRuns = 8;
+constexpr int kWriterFinishesFrames = 256;
 }  // namespace
 
 Result<int> Migrate(Db& db) {
@@ -76,9 +82,16 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
     if (!checkpointer) return Fail(checkpointer.error());
     store->checkpointer_.db = std::move(*checkpointer);
     SqliteStore* s = store.get();
+    s->next_checkpoint_at_ = options.checkpoint_frames;
+    // Runs on the writer thread after each commit. A checkpoint is asked for each time the WAL
+    // has grown by another `checkpoint_frames`: asking after every commit past the threshold
+    // made the checkpointer run (and fsync the database) hundreds of times a second, each run
+    // copying the few frames appended since the last.
     s->writer_.db->OnWalCommit([s](int frames) {
-      s->wal_frames_.store(frames, std::memory_order_relaxed);
-      if (frames < s->options_.checkpoint_frames) return;
+      int before = s->wal_frames_.exchange(frames, std::memory_order_relaxed);
+      if (frames < before) s->next_checkpoint_at_ = s->options_.checkpoint_frames;  // rewound
+      if (frames < s->next_checkpoint_at_) return;
+      s->next_checkpoint_at_ = frames + s->options_.checkpoint_frames;
       {
         std::lock_guard lock(s->checkpointer_.mu);
         s->checkpointer_.wanted = true;
@@ -120,6 +133,7 @@ bool SqliteStore::Submit(Worker& w, Job job, Done done) {
     std::lock_guard lock(w.mu);
     if (w.closing || w.queue.size() >= options_.max_queued_jobs) return false;
     w.queue.push_back({std::move(job), std::move(done)});
+    if (&w == &writer_) queued_writes_.store(w.queue.size(), std::memory_order_relaxed);
   }
   w.cv.notify_one();
   return true;
@@ -131,6 +145,20 @@ bool SqliteStore::SubmitWrite(Job job, Done done) {
 
 bool SqliteStore::SubmitRead(Job job, Done done) {
   return Submit(reader_, std::move(job), std::move(done));
+}
+
+StoreStats SqliteStore::Stats() const {
+  StoreStats s;
+  s.commits = commits_.load(std::memory_order_relaxed);
+  s.jobs = committed_jobs_.load(std::memory_order_relaxed);
+  s.failed_commits = failed_commits_.load(std::memory_order_relaxed);
+  s.batch = batch_time_.Read();
+  s.commit = commit_time_.Read();
+  s.queued_writes = queued_writes_.load(std::memory_order_relaxed);
+  s.wal_frames = static_cast<uint64_t>(std::max(0, wal_frames_.load(std::memory_order_relaxed)));
+  s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+  s.dirty_conversations = dirty_conversations_.load(std::memory_order_relaxed);
+  return s;
 }
 
 void SqliteStore::WriterLoop() {
@@ -150,17 +178,23 @@ void SqliteStore::WriterLoop() {
         batch.push_back(std::move(writer_.queue.front()));
         writer_.queue.pop_front();
       }
+      queued_writes_.store(writer_.queue.size(), std::memory_order_relaxed);
     }
     auto now = std::chrono::steady_clock::now();
-    bool flush = closing ? tx.DirtyConversations() > 0 : tx.FlushDue(now);
-    if (batch.empty() && !flush) {
+    bool flush_all = closing ? tx.DirtyConversations() > 0 : tx.MustFlushAll();
+    bool flush_some = !flush_all && tx.FlushPending(now);
+    if (batch.empty() && !flush_all && !flush_some) {
       if (closing) return;  // everything queued has run and is on disk
       continue;
     }
     bool committed = false;
+    auto began = std::chrono::steady_clock::now();
     if (db.ExecCached(kBegin)) {
-      if (flush && db.ExecCached(kSavepoint)) {
-        auto flushed = tx.FlushConversations(now);
+      if ((flush_all || flush_some) && db.ExecCached(kSavepoint)) {
+        // A slice in proportion to the batch keeps up with the rows the batch dirties without
+        // adding much to its commit; an idle writer writes the whole cycle.
+        size_t slice = batch.empty() ? SIZE_MAX : std::max<size_t>(32, 2 * batch.size());
+        auto flushed = flush_all ? tx.FlushConversations(now) : tx.FlushSome(now, slice);
         if (!flushed) {
           spdlog::warn("writing conversation counters failed, will retry: {}",
                        flushed.error().message);
@@ -184,25 +218,43 @@ void SqliteStore::WriterLoop() {
         }
         (void)db.ExecCached(kRelease);
       }
+      auto commit_started = std::chrono::steady_clock::now();
       auto commit = db.ExecCached(kCommit);
       committed = commit.has_value();
+      auto ended = std::chrono::steady_clock::now();
+      using std::chrono::duration_cast;
+      using std::chrono::microseconds;
+      commit_time_.Record(duration_cast<microseconds>(ended - commit_started));
+      batch_time_.Record(duration_cast<microseconds>(ended - began));
       if (!committed) {
         spdlog::error("group commit of {} jobs failed: {}", batch.size(), commit.error().message);
         (void)db.Exec("ROLLBACK");
         tx.CommitFailed();
+        failed_commits_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        commits_.fetch_add(1, std::memory_order_relaxed);
+        committed_jobs_.fetch_add(batch.size(), std::memory_order_relaxed);
       }
+      dirty_conversations_.store(tx.DirtyConversations(), std::memory_order_relaxed);
     } else {
       spdlog::error("cannot begin a transaction: {}", db.LastError());
     }
-    for (Queued& q : batch) q.done(committed);
+    {
+      Handoff handoff;  // posts when it goes out of scope
+      for (Queued& q : batch) q.done(committed, handoff);
+    }
     batch.clear();
     // The checkpointer copies frames while the writer appends more, so the WAL is rewound only
-    // when a checkpoint finds it fully copied at the start of a transaction. If the writer
-    // outpaces it (or it is starved of CPU), the writer copies the rest itself here: without
-    // waiting at 4x the threshold, waiting for the checkpointer at 8x. That bounds the WAL.
+    // when a checkpoint finds it fully copied at the start of a transaction. When the
+    // checkpointer has left only a few frames, the writer copies them (a short copy and one
+    // fsync between two batches), so the next transaction rewinds the WAL and it stays small.
+    // If the checkpointer falls behind (or is starved of CPU), the writer copies the rest
+    // itself: without waiting at 4x the threshold, waiting for the checkpointer at 8x. That
+    // bounds the WAL.
     int frames = wal_frames_.load(std::memory_order_relaxed);
     int threshold = options_.checkpoint_frames;
-    if (checkpointer_.db && frames >= 4 * threshold) {
+    bool finish = checkpoint_ran_.exchange(false, std::memory_order_relaxed);
+    if (checkpointer_.db && (finish || frames >= 4 * threshold)) {
       // SQLite refuses a second checkpoint at once (no busy wait), so waiting for the
       // checkpointer's is done with our own lock.
       std::unique_lock lock(checkpointer_.running, std::defer_lock);
@@ -213,7 +265,7 @@ void SqliteStore::WriterLoop() {
         (void)lock.try_lock();
       if (lock.owns_lock()) {
         bool copied = wait ? db.CheckpointRestart() : db.CheckpointPassive();
-        if (copied) wal_frames_.store(0, std::memory_order_relaxed);
+        if (copied) checkpoints_.fetch_add(1, std::memory_order_relaxed);
       }
     }
   }
@@ -230,8 +282,19 @@ void SqliteStore::CheckpointLoop() {
       if (checkpointer_.closing) return;
       checkpointer_.wanted = false;
     }
+    // Frames the writer appends during a run are copied by the next; each run is shorter than
+    // the one before as long as copying outpaces the writer. Once few are left, the writer
+    // copies those between two batches, which lets its next transaction rewind the WAL.
     std::lock_guard running(checkpointer_.running);
-    (void)checkpointer_.db->CheckpointPassive();
+    for (int run = 0; run < kCheckpointRuns; ++run) {
+      int left = 0;
+      if (!checkpointer_.db->CheckpointPassive(&left)) break;
+      checkpoints_.fetch_add(1, std::memory_order_relaxed);
+      if (left <= kWriterFinishesFrames) {
+        checkpoint_ran_.store(true, std::memory_order_relaxed);
+        break;
+      }
+    }
   }
 }
 
@@ -257,7 +320,8 @@ void SqliteStore::ReaderLoop() {
       }
       (void)db.Exec("COMMIT");
     }
-    q.done(ok);
+    Handoff handoff;
+    q.done(ok, handoff);
   }
 }
 

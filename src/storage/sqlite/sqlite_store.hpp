@@ -38,6 +38,7 @@ class SqliteStore final : public Store {
   bool SubmitWrite(Job job, Done done) override;
   bool SubmitRead(Job job, Done done) override;
   bool Ready() const override { return ready_.load(); }
+  StoreStats Stats() const override;
   void Close() override;
 
  private:
@@ -75,6 +76,17 @@ class SqliteStore final : public Store {
     std::thread thread;
   } checkpointer_;
   std::atomic<int> wal_frames_{0};  // the WAL's size after the last commit
+  int next_checkpoint_at_ = 0;      // WAL size that asks for the next checkpoint (writer only)
+  std::atomic<bool> checkpoint_ran_{false};  // the checkpointer copied frames: finish the job
+  // For Stats(): written by the store's threads, read by anyone.
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> committed_jobs_{0};
+  std::atomic<uint64_t> failed_commits_{0};
+  std::atomic<uint64_t> checkpoints_{0};
+  std::atomic<uint64_t> queued_writes_{0};
+  std::atomic<uint64_t> dirty_conversations_{0};
+  Histogram batch_time_;
+  Histogram commit_time_;
   std::atomic<bool> ready_{false};
   std::once_flag close_once_;
 };

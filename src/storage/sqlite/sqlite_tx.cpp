@@ -27,7 +27,7 @@ constexpr const char* kDeleteConnection = "DELETE FROM connections WHERE id = ?1
 
 constexpr const char* kFindOpenConversation =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
-    " FROM conversations WHERE connection_id = ?1 AND customer_id = ?2 AND state <> 'ended'";
+    ", rowid FROM conversations WHERE connection_id = ?1 AND customer_id = ?2 AND state <> 'ended'";
 constexpr const char* kGetConversation =
     "SELECT " PARLEY_CONVERSATION_COLUMNS " FROM conversations WHERE id = ?1";
 constexpr const char* kListConversations =
@@ -234,7 +234,7 @@ void SqliteTx::JobRolledBack() {
   touched_.clear();
 }
 
-void SqliteTx::Remember(const ConversationRecord& c) {
+void SqliteTx::Remember(const ConversationRecord& c, int64_t rowid) {
   if (cache_limit_ == 0) return;
   std::string key = CacheKey(c.connection_id, c.customer_id);
   touched_.insert(key);
@@ -243,7 +243,10 @@ void SqliteTx::Remember(const ConversationRecord& c) {
     return;
   }
   // May pass the limit by up to one batch; the writer's next FlushConversations trims it.
-  cache_.insert_or_assign(std::move(key), c);
+  auto [it, inserted] = cache_.try_emplace(std::move(key), Cached{c, rowid});
+  if (inserted) return;
+  if (rowid == 0 && it->second.record.id == c.id) rowid = it->second.rowid;
+  it->second = Cached{c, rowid};
 }
 
 Result<void> SqliteTx::Reconcile(ConversationRecord& c) {
@@ -257,23 +260,70 @@ Result<void> SqliteTx::Reconcile(ConversationRecord& c) {
   return {};
 }
 
-bool SqliteTx::FlushDue(std::chrono::steady_clock::time_point now) const {
-  if (cache_limit_ > 0 && cache_.size() >= cache_limit_) return true;
-  return !dirty_.empty() &&
-         (dirty_.size() >= cache_limit_ / 2 || now - last_flush_ >= flush_every_);
+bool SqliteTx::MustFlushAll() const {
+  if (cache_limit_ == 0) return false;
+  return cache_.size() >= cache_limit_ || DirtyConversations() >= cache_limit_ / 2;
+}
+
+bool SqliteTx::FlushPending(std::chrono::steady_clock::time_point now) const {
+  return cycle_next_ < cycle_.size() || (!dirty_.empty() && now - last_cycle_ >= flush_every_);
+}
+
+void SqliteTx::StartCycle(std::chrono::steady_clock::time_point now) {
+  cycle_.clear();
+  cycle_next_ = 0;
+  cycle_.reserve(dirty_.size());
+  for (const std::string& key : dirty_) {
+    auto it = cache_.find(key);
+    if (it != cache_.end()) cycle_.emplace_back(it->second.rowid, key);
+  }
+  std::sort(cycle_.begin(), cycle_.end());
+  // A row dirtied again while the cycle runs re-enters dirty_; writing it takes it out.
+  dirty_.clear();
+  last_cycle_ = now;
+}
+
+Result<bool> SqliteTx::WriteTurn(const std::string& key) {
+  auto it = cache_.find(key);
+  if (it == cache_.end()) return false;  // dropped by a rollback or ended: written already
+  PARLEY_TRY_STMT(s, kUpdateConversationTurn);
+  BindConversation(s, it->second.record);
+  auto r = db_.Run(s, "flush conversation");
+  if (!r) return Fail(r.error());
+  return true;
+}
+
+Result<void> SqliteTx::FlushSome(std::chrono::steady_clock::time_point now, size_t max_rows) {
+  if (cycle_next_ >= cycle_.size()) {
+    if (dirty_.empty() || now - last_cycle_ < flush_every_) return {};
+    StartCycle(now);
+  }
+  size_t end = cycle_next_ + std::min(max_rows, cycle_.size() - cycle_next_);
+  for (size_t i = cycle_next_; i < end; ++i) {
+    auto written = WriteTurn(cycle_[i].second);
+    if (!written) return Fail(written.error());  // the slice is rolled back and retried
+  }
+  // Only now, so a failed slice leaves every row it held still to be written.
+  for (size_t i = cycle_next_; i < end; ++i) dirty_.erase(cycle_[i].second);
+  cycle_next_ = end;
+  if (cycle_next_ == cycle_.size()) {
+    cycle_.clear();
+    cycle_next_ = 0;
+  }
+  return {};
 }
 
 Result<void> SqliteTx::FlushConversations(std::chrono::steady_clock::time_point now) {
-  for (const std::string& key : dirty_) {
-    auto it = cache_.find(key);
-    if (it == cache_.end()) continue;  // dropped by a rollback: its events still tell
-    PARLEY_TRY_STMT(s, kUpdateConversationTurn);
-    BindConversation(s, it->second);
-    auto r = db_.Run(s, "flush conversation");
-    if (!r) return r;
+  for (size_t i = cycle_next_; i < cycle_.size(); ++i) dirty_.insert(cycle_[i].second);
+  StartCycle(now);
+  auto flushed = FlushSome(now, cycle_.size());
+  if (!flushed) {
+    // Keep every row dirty: the caller rolls the writes back.
+    for (size_t i = cycle_next_; i < cycle_.size(); ++i) dirty_.insert(cycle_[i].second);
+    cycle_.clear();
+    cycle_next_ = 0;
+    return flushed;
   }
-  dirty_.clear();
-  last_flush_ = now;
   // Bounded: when full, start over; the database now holds everything the cache did.
   if (cache_.size() >= cache_limit_) cache_.clear();
   return {};
@@ -283,15 +333,16 @@ Result<std::optional<ConversationRecord>> SqliteTx::FindOpenConversation(
     const std::string& connection_id, const std::string& customer_id) {
   if (cache_limit_ > 0) {
     auto it = cache_.find(CacheKey(connection_id, customer_id));
-    if (it != cache_.end()) return std::optional<ConversationRecord>(it->second);
+    if (it != cache_.end()) return std::optional<ConversationRecord>(it->second.record);
   }
   PARLEY_TRY_STMT(s, kFindOpenConversation);
   s.Bind(1, connection_id).Bind(2, customer_id);
   if (s.Step() != SQLITE_ROW) return std::optional<ConversationRecord>();
   ConversationRecord c = ReadConversation(s);
+  int64_t rowid = s.Int(14);
   auto reconciled = Reconcile(c);
   if (!reconciled) return Fail(reconciled.error());
-  if (cache_limit_ > 0) cache_.emplace(CacheKey(connection_id, customer_id), c);
+  if (cache_limit_ > 0) cache_.emplace(CacheKey(connection_id, customer_id), Cached{c, rowid});
   return std::optional<ConversationRecord>(std::move(c));
 }
 
@@ -302,8 +353,8 @@ Result<std::optional<ConversationRecord>> SqliteTx::GetConversation(const std::s
   ConversationRecord c = ReadConversation(s);
   if (cache_limit_ > 0) {
     auto it = cache_.find(CacheKey(c.connection_id, c.customer_id));
-    if (it != cache_.end() && it->second.id == c.id)
-      return std::optional<ConversationRecord>(it->second);
+    if (it != cache_.end() && it->second.record.id == c.id)
+      return std::optional<ConversationRecord>(it->second.record);
   }
   auto reconciled = Reconcile(c);
   if (!reconciled) return Fail(reconciled.error());
@@ -322,7 +373,7 @@ Result<void> SqliteTx::InsertConversation(const ConversationRecord& c) {
   PARLEY_TRY_STMT(s, kInsertConversation);
   BindConversation(s, c);
   auto r = db_.Run(s, "insert conversation");
-  if (r) Remember(c);
+  if (r) Remember(c, db_.LastInsertRowid());
   return r;
 }
 
@@ -334,7 +385,7 @@ Result<void> SqliteTx::UpdateConversation(const ConversationRecord& c) {
   std::string key = CacheKey(c.connection_id, c.customer_id);
   if (cache_limit_ > 0) {
     auto it = cache_.find(key);
-    const ConversationRecord* was = it == cache_.end() ? nullptr : &it->second;
+    const ConversationRecord* was = it == cache_.end() ? nullptr : &it->second.record;
     turn_only = was && was->id == c.id && was->state == c.state && was->owner == c.owner &&
                 was->ended_at_ms == c.ended_at_ms;
     counters_only = turn_only && was->customer_name == c.customer_name &&

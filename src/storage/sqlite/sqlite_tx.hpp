@@ -5,6 +5,8 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "storage/secret_box.hpp"
 #include "storage/sqlite/db.hpp"
@@ -28,15 +30,23 @@ class SqliteTx final : public Tx {
     cache_.clear();
     touched_.clear();
     dirty_.clear();
+    cycle_.clear();
+    cycle_next_ = 0;
   }
 
   // A turn that changes only a cached conversation's counters and updated_at is not written at
-  // once: the row is marked dirty and written by FlushConversations, which the writer runs
-  // every flush interval (and when the cache is full, and before it stops). The counters on
-  // disk may therefore lag, so every read of a conversation row takes them from its events.
-  bool FlushDue(std::chrono::steady_clock::time_point now) const;
+  // once: the row is marked dirty and written later, so the counters on disk may lag and every
+  // read of a conversation row takes them from its events (Reconcile).
+  //
+  // Every flush interval the dirty rows start a flush cycle, sorted by rowid so that rows on
+  // one page are written together; the writer writes a slice of the cycle with each batch
+  // (FlushSome), so no single commit carries thousands of rows. Everything is written at once
+  // (FlushConversations) when the cache or the dirty set is full, and before the writer stops.
+  bool MustFlushAll() const;
+  bool FlushPending(std::chrono::steady_clock::time_point now) const;
+  Result<void> FlushSome(std::chrono::steady_clock::time_point now, size_t max_rows);
   Result<void> FlushConversations(std::chrono::steady_clock::time_point now);
-  size_t DirtyConversations() const { return dirty_.size(); }
+  size_t DirtyConversations() const { return dirty_.size() + (cycle_.size() - cycle_next_); }
 
   Result<std::vector<ConnectionRecord>> ListConnections() override;
   Result<std::optional<ConnectionRecord>> GetConnection(const std::string& id) override;
@@ -63,7 +73,14 @@ class SqliteTx final : public Tx {
  private:
   Result<ConnectionRecord> ReadConnection(const Stmt& s);
   Result<std::vector<DeliveryRecord>> Deliveries(Stmt& s);
-  void Remember(const ConversationRecord& c);
+  struct Cached {
+    ConversationRecord record;
+    int64_t rowid = 0;  // 0 when unknown (then it sorts first in a flush cycle)
+  };
+  void Remember(const ConversationRecord& c, int64_t rowid = 0);
+  // Writes one cached row's turn fields; false when the key is no longer cached.
+  Result<bool> WriteTurn(const std::string& key);
+  void StartCycle(std::chrono::steady_clock::time_point now);
   // Raises the counters and updated_at of a row read from disk to what its events say.
   Result<void> Reconcile(ConversationRecord& c);
 
@@ -72,10 +89,13 @@ class SqliteTx final : public Tx {
   size_t cache_limit_;
   std::chrono::milliseconds flush_every_;
   // Open conversations by CacheKey(connection, customer), and the keys the current job changed.
-  std::unordered_map<std::string, ConversationRecord> cache_;
+  std::unordered_map<std::string, Cached> cache_;
   std::unordered_set<std::string> touched_;
   std::unordered_set<std::string> dirty_;  // cached rows newer than disk in counters only
-  std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
+  // The running flush cycle: keys in rowid order, written up to cycle_next_.
+  std::vector<std::pair<int64_t, std::string>> cycle_;
+  size_t cycle_next_ = 0;
+  std::chrono::steady_clock::time_point last_cycle_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace parley::storage::sqlite
