@@ -126,3 +126,35 @@ test('many concurrent conversations each get their echo', async () => {
   assert.deepEqual(hook.orderViolations(), []);
   assert.equal(hook.rejected.length, 0);
 });
+
+test('/metrics shows what the store did: commits, the jobs they carried, commit-time histograms', async () => {
+  const metric = (text, name) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    assert.ok(line, `${name} in /metrics:\n${text}`);
+    return Number(line.slice(name.length + 1));
+  };
+  const before = await server.request('GET', '/metrics');
+  assert.equal(before.status, 200, before.text);
+  const commits0 = metric(before.text, 'parley_store_commits_total');
+  const cid = `c-${uid()}`;
+  for (const line of ['one', 'two', 'three']) {
+    const r = await server.post(conn, textEvent(cid, [line]));
+    assert.equal(r.status, 200, r.text);
+  }
+  await waitFor(() => hook.deliveredTo(conn, cid).length === 3, { message: 'three echoes' });
+  const m = await server.request('GET', '/metrics');
+  const commits = metric(m.text, 'parley_store_commits_total');
+  // Three messages, each acknowledged only after its commit: at least three more commits.
+  assert.ok(commits >= commits0 + 3, `commits ${commits0} -> ${commits}`);
+  assert.ok(metric(m.text, 'parley_store_committed_jobs_total') >= commits);
+  assert.equal(metric(m.text, 'parley_store_failed_commits_total'), 0);
+  for (const h of ['parley_store_batch_seconds', 'parley_store_commit_seconds']) {
+    assert.match(m.text, new RegExp(`# TYPE ${h} histogram\\n`));
+    // Every commit is counted once, in the +Inf bucket and in _count.
+    const inf = metric(m.text, `${h}_bucket{le="+Inf"}`);
+    assert.equal(metric(m.text, `${h}_count`), inf, h);
+    assert.ok(inf >= commits, `${h}: ${inf} observations for ${commits} commits`);
+    assert.ok(metric(m.text, `${h}_sum`) > 0, `${h}_sum`);
+  }
+  assert.ok(metric(m.text, 'parley_store_wal_frames') >= 0);
+});
