@@ -8,19 +8,31 @@ namespace json = boost::json;
 namespace {
 
 constexpr size_t kMaxPlaceholderName = 64;
+constexpr size_t kMaxFallback = 256;
 
 bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; }
 
-// Length of the placeholder name starting at text[pos] (just after '{'), when a valid name is
-// closed by '}' there; 0 otherwise.
-size_t PlaceholderAt(std::string_view text, size_t pos) {
-  if (pos >= text.size() || !IsNameStart(text[pos])) return 0;
+// A placeholder found at text[pos] (just after '{'): `name}` or `name|fallback}`.
+struct Placeholder {
+  std::string_view name;      // empty: no placeholder here
+  std::string_view fallback;  // shown when the value is missing or empty
+  size_t length = 0;          // characters after the '{', the closing '}' included
+};
+
+Placeholder PlaceholderAt(std::string_view text, size_t pos) {
+  if (pos >= text.size() || !IsNameStart(text[pos])) return {};
   size_t end = pos;
   while (end < text.size() && IsNameChar(text[end]) && end - pos < kMaxPlaceholderName + 1) ++end;
-  if (end >= text.size() || text[end] != '}' || end - pos > kMaxPlaceholderName) return 0;
-  return end - pos;
+  if (end >= text.size() || end - pos > kMaxPlaceholderName) return {};
+  std::string_view name = text.substr(pos, end - pos);
+  if (text[end] == '}') return {name, {}, end - pos + 1};
+  if (text[end] != '|') return {};
+  size_t close = text.find_first_of("{}", end + 1);
+  if (close == std::string_view::npos || text[close] != '}' || close - end - 1 > kMaxFallback)
+    return {};
+  return {name, text.substr(end + 1, close - end - 1), close - pos + 1};
 }
 
 std::string Render(const json::value& v) {
@@ -69,14 +81,15 @@ std::string FillTemplate(std::string_view text, const TemplateValues& values) {
       break;
     }
     out.append(text.substr(i, open - i));
-    size_t len = PlaceholderAt(text, open + 1);
-    if (len == 0) {
+    Placeholder p = PlaceholderAt(text, open + 1);
+    if (p.name.empty()) {
       out.push_back('{');
       i = open + 1;
       continue;
     }
-    out.append(Lookup(text.substr(open + 1, len), values));
-    i = open + 1 + len + 1;
+    std::string value = Lookup(p.name, values);
+    out.append(value.empty() ? std::string(p.fallback) : value);
+    i = open + 1 + p.length;
   }
   return out;
 }
@@ -85,10 +98,10 @@ std::vector<std::string> TemplatePlaceholders(std::string_view text) {
   std::vector<std::string> names;
   size_t i = 0;
   while ((i = text.find('{', i)) != std::string_view::npos) {
-    size_t len = PlaceholderAt(text, i + 1);
-    if (len > 0) {
-      names.emplace_back(text.substr(i + 1, len));
-      i += len + 2;
+    Placeholder p = PlaceholderAt(text, i + 1);
+    if (!p.name.empty()) {
+      names.emplace_back(p.name);
+      i += 1 + p.length;
     } else {
       ++i;
     }

@@ -1,7 +1,8 @@
 #pragma once
 // Reply templates: `{customer_name}`, `{slot}` and `{context.key}` filled from the turn and the
-// dialog's slots. A placeholder whose value is missing renders empty (the customer never sees
-// raw braces); any other text, including braces that do not form a placeholder, is kept as is.
+// dialog's slots. A placeholder whose value is missing renders its fallback or nothing (the
+// customer never sees raw braces); any other text, including braces that do not form a
+// placeholder, is kept as is.
 
 #include <boost/json/object.hpp>
 #include <optional>
@@ -20,10 +21,11 @@ struct TemplateValues {
   const boost::json::object* context = nullptr;
 };
 
-// A placeholder is `{name}` where name starts with a letter or '_' and holds letters, digits,
-// '_', '-' and '.', at most 64 characters. `context.a.b` looks up the key "a.b" first, then the
-// nested path a -> b. Strings render as they are, numbers and booleans as JSON; other values
-// (null, objects, arrays) render empty.
+// A placeholder is `{name}` or `{name|fallback}` where name starts with a letter or '_' and
+// holds letters, digits, '_', '-' and '.', at most 64 characters; the fallback (up to 256
+// characters, no braces) renders instead of a missing or empty value. `context.a.b` looks up the
+// key "a.b" first, then the nested path a -> b. Strings render as they are, numbers and booleans as
+// JSON; other values (null, objects, arrays) render empty.
 std::string FillTemplate(std::string_view text, const TemplateValues& values);
 
 // The placeholder names in `text`, in order of appearance (for load-time checks).

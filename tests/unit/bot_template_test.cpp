@@ -34,6 +34,25 @@ TEST_F(BotTemplateTest, MissingValuesRenderEmpty) {
   EXPECT_EQ(FillTemplate("{last4}", none), "");
 }
 
+TEST_F(BotTemplateTest, FallbacksStandInForMissingOrEmptyValues) {
+  TemplateValues none;
+  EXPECT_EQ(FillTemplate("Hi {customer_name|there}!", none), "Hi there!");
+  EXPECT_EQ(FillTemplate("Hi {customer_name|there}!", values_), "Hi Ana!");
+  TemplateValues empty_name{"", nullptr, nullptr};
+  EXPECT_EQ(FillTemplate("Hi {customer_name|there}!", empty_name), "Hi there!");
+  EXPECT_EQ(FillTemplate("{last4|none} {context.zip|no zip, sorry} {nothing|-}", values_),
+            "1234 no zip, sorry -");
+  EXPECT_EQ(FillTemplate("[{unknown|}]", values_), "[]");  // an empty fallback is allowed
+  // Not a placeholder: braces inside the fallback, an unclosed one, a fallback too long.
+  EXPECT_EQ(FillTemplate("{last4|a{1}", values_), "{last4|a{1}");
+  EXPECT_EQ(FillTemplate("{last4|open", values_), "{last4|open");
+  std::string long_fallback = "{last4|" + std::string(257, 'x') + "}";
+  EXPECT_EQ(FillTemplate(long_fallback, values_), long_fallback);
+  std::string longest = "{unknown|" + std::string(256, 'x') + "}";
+  EXPECT_EQ(FillTemplate(longest, values_), std::string(256, 'x'));
+  EXPECT_EQ(TemplatePlaceholders("{a|x} {b|} {c|{}"), (std::vector<std::string>{"a", "b"}));
+}
+
 TEST_F(BotTemplateTest, KeepsLiteralTextAndNonPlaceholderBraces) {
   EXPECT_EQ(FillTemplate("no placeholders here", values_), "no placeholders here");
   EXPECT_EQ(FillTemplate("{} { last4 } {1abc} {a b} {{last4}} {", values_),
