@@ -37,8 +37,10 @@ bool ParseLong(const char* text, long min, long max, long& out) {
 }
 
 int Usage(const char* problem) {
-  std::fprintf(stderr, "disk_floor: %s\nusage: disk_floor --dir DIR [--count 1..1000000] "
-               "[--bytes 1..16777216]\n", problem);
+  std::fprintf(stderr,
+               "disk_floor: %s\nusage: disk_floor --dir DIR [--count 1..1000000] "
+               "[--bytes 1..16777216]\n",
+               problem);
   return 2;
 }
 
@@ -85,8 +87,7 @@ int main(int argc, char** argv) {
       status = 1;
       break;
     }
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                           began)
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began)
                      .count());
   }
   close(fd);
@@ -95,8 +96,8 @@ int main(int argc, char** argv) {
   std::sort(ms.begin(), ms.end());
   double total = 0;
   for (double v : ms) total += v;
-  std::printf("  %zu appends of %ld bytes, each followed by fdatasync, in %s\n", ms.size(),
-              o.bytes, o.dir.c_str());
+  std::printf("  %zu appends of %ld bytes, each followed by fdatasync, in %s\n", ms.size(), o.bytes,
+              o.dir.c_str());
   std::printf("  latency          p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms\n",
               Quantile(ms, 0.5), Quantile(ms, 0.9), Quantile(ms, 0.99), Quantile(ms, 0.999),
               ms.back());

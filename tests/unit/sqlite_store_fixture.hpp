@@ -151,6 +151,32 @@ class SqliteStoreTest : public ::testing::Test {
     return Await(io_, store.Read<T>(job));
   }
 
+  // A store at Path() that checkpoints every `checkpoint_frames`, after `messages` inbound
+  // events of conversation "v1", each written by its own commit. Null (and a failure) if a
+  // write failed.
+  std::unique_ptr<SqliteStore> StoreAfterSteadyWrites(int checkpoint_frames, int messages) {
+    SqliteStoreOptions options;
+    options.checkpoint_frames = checkpoint_frames;
+    auto store = OpenSqlite(Path(), "", options);
+    if (!store) return nullptr;
+    auto setup = [](Tx& tx) { return tx.InsertConversation(Conversation("v1", "conn", "cust")); };
+    if (!Write<void>(*store, setup)) {
+      ADD_FAILURE() << "creating the conversation failed";
+      return nullptr;
+    }
+    for (int i = 1; i <= messages; ++i) {
+      auto insert = [i](Tx& tx) {
+        return tx.InsertEvent(
+            Inbound(Conversation("v1", "conn", "cust"), i, "m" + std::to_string(i)));
+      };
+      if (!Write<void>(*store, insert)) {
+        ADD_FAILURE() << "writing message " << i << " failed";
+        return nullptr;
+      }
+    }
+    return store;
+  }
+
   size_t CountConnections(Store& store) {
     auto list = [](Tx& tx) { return tx.ListConnections(); };
     auto r = Read<std::vector<ConnectionRecord>>(store, list);

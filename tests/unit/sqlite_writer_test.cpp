@@ -225,19 +225,8 @@ TEST_F(SqliteStoreTest, HeldBackCountersReachTheDiskInSlices) {
 // A checkpoint is asked for each time the WAL grows by the threshold, not after every commit
 // past it (which made the checkpointer run, and fsync, hundreds of times a second).
 TEST_F(SqliteStoreTest, CheckpointsRunOncePerThresholdOfGrowth) {
-  SqliteStoreOptions options;
-  options.checkpoint_frames = 50;
-  auto store = OpenSqlite(Path(), "", options);
+  auto store = StoreAfterSteadyWrites(50, 600);
   ASSERT_TRUE(store);
-  auto setup = [](Tx& tx) { return tx.InsertConversation(Conversation("v1", "conn", "cust")); };
-  ASSERT_TRUE(Write<void>(*store, setup));
-  for (int i = 1; i <= 600; ++i) {
-    auto insert = [i](Tx& tx) {
-      return tx.InsertEvent(
-          Inbound(Conversation("v1", "conn", "cust"), i, "m" + std::to_string(i)));
-    };
-    ASSERT_TRUE(Write<void>(*store, insert));
-  }
   StoreStats stats = store->Stats();
   EXPECT_EQ(stats.commits, 601u);
   EXPECT_EQ(stats.jobs, 601u);
@@ -253,19 +242,8 @@ TEST_F(SqliteStoreTest, CheckpointsRunOncePerThresholdOfGrowth) {
 
 // Checkpoints run beside the writer; the WAL must not grow without bound under steady writes.
 TEST_F(SqliteStoreTest, WalStaysBoundedUnderSteadyWrites) {
-  SqliteStoreOptions options;
-  options.checkpoint_frames = 20;
-  auto store = OpenSqlite(Path(), "", options);
+  auto store = StoreAfterSteadyWrites(20, 400);
   ASSERT_TRUE(store);
-  auto setup = [](Tx& tx) { return tx.InsertConversation(Conversation("v1", "conn", "cust")); };
-  ASSERT_TRUE(Write<void>(*store, setup));
-  for (int i = 1; i <= 400; ++i) {
-    auto insert = [i](Tx& tx) {
-      return tx.InsertEvent(
-          Inbound(Conversation("v1", "conn", "cust"), i, "m" + std::to_string(i)));
-    };
-    ASSERT_TRUE(Write<void>(*store, insert));
-  }
   std::ifstream wal(Path() + "-wal", std::ios::binary | std::ios::ate);
   ASSERT_TRUE(wal.good());
   // 400 commits of at least two pages each would be 800+ frames; the bound is 4 x 20 frames
