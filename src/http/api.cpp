@@ -11,6 +11,7 @@
 
 #include "channel/auth.hpp"
 #include "channel/inbound.hpp"
+#include "http/paging.hpp"
 
 namespace parley::http {
 namespace asio = boost::asio;
@@ -71,17 +72,6 @@ json::object DeliveryJson(const storage::DeliveryRecord& d) {
   o["delivered_at"] =
       e.delivered_at_ms ? json::value(FormatTimestamp(*e.delivered_at_ms)) : json::value(nullptr);
   return o;
-}
-
-size_t Limit(const Request& req) {
-  auto text = req.Query("limit");
-  if (!text) return 100;
-  try {
-    long n = std::stol(*text);
-    return static_cast<size_t>(std::clamp(n, 1L, 1000L));
-  } catch (...) {
-    return 100;
-  }
 }
 
 asio::awaitable<Response> PostMessages(Request& req, ApiDeps& deps) {
@@ -274,27 +264,35 @@ void AddApiRoutes(Router& router, ApiDeps& deps) {
              }));
 
   // Deliveries.
-  router.Add("GET", "/api/v1/connections/{id}/deliveries",
-             Admin(deps, [d](Request& req) -> asio::awaitable<Response> {
-               storage::DeliveryFilter filter;
-               filter.connection_id = req.Param("id");
-               filter.status = req.Query("status");
-               if (filter.status && *filter.status != "pending" && *filter.status != "failed" &&
-                   *filter.status != "dead" && *filter.status != "delivered")
-                 co_return ErrorResponse(Errc::kInvalidArgument, "invalid_status",
-                                         "status must be pending, failed, dead or delivered.");
-               filter.limit = Limit(req);
-               if (!d->directory.Find(filter.connection_id))
-                 co_return ErrorResponse(Errc::kNotFound, "connection_not_found",
-                                         "No connection has this ID.");
-               auto job0 = [filter](storage::Tx& tx) { return tx.ListDeliveries(filter); };
-               auto list = co_await d->store.Read<std::vector<storage::DeliveryRecord>>(job0);
-               co_return Reply(200, list, [](const auto& all) {
-                 json::array arr;
-                 for (const auto& x : all) arr.push_back(DeliveryJson(x));
-                 return json::object{{"deliveries", std::move(arr)}};
-               });
-             }));
+  router.Add(
+      "GET", "/api/v1/connections/{id}/deliveries",
+      Admin(deps, [d](Request& req) -> asio::awaitable<Response> {
+        storage::DeliveryFilter filter;
+        filter.connection_id = req.Param("id");
+        filter.status = req.Query("status");
+        if (filter.status && *filter.status != "pending" && *filter.status != "failed" &&
+            *filter.status != "dead" && *filter.status != "delivered")
+          co_return ErrorResponse(Errc::kInvalidArgument, "invalid_status",
+                                  "status must be pending, failed, dead or delivered.");
+        ListId list_id{ListKind::kDeliveries,
+                       filter.connection_id + "\n" + filter.status.value_or("")};
+        auto page = ParsePage(req, list_id);
+        if (!page) co_return ErrorResponse(page.error());
+        filter.limit = page->limit + 1;  // one more tells whether a next page exists
+        filter.after = page->after;
+        if (!d->directory.Find(filter.connection_id))
+          co_return ErrorResponse(Errc::kNotFound, "connection_not_found",
+                                  "No connection has this ID.");
+        auto job0 = [filter](storage::Tx& tx) { return tx.ListDeliveries(filter); };
+        auto list = co_await d->store.Read<std::vector<storage::DeliveryRecord>>(job0);
+        co_return Reply(200, list, [&](const auto& all) {
+          return Page(
+              "deliveries", all, page->limit, list_id, DeliveryJson,
+              [](const storage::DeliveryRecord& x) {
+                return storage::ListCursor{x.event.created_at_ms, x.event.event_id.value_or("")};
+              });
+        });
+      }));
   router.Add("POST", "/api/v1/deliveries/{event_id}/replay",
              Admin(deps, [d](Request& req) -> asio::awaitable<Response> {
                auto r = co_await d->dispatcher.Replay(req.Param("event_id"));
@@ -311,13 +309,22 @@ void AddApiRoutes(Router& router, ApiDeps& deps) {
                  co_return ErrorResponse(Errc::kInvalidArgument, "invalid_state",
                                          "state must be bot, queued, active or ended.");
                filter.connection_id = req.Query("connection_id");
-               filter.limit = Limit(req);
+               ListId list_id{ListKind::kConversations,
+                              filter.state.value_or("") + "\n" + filter.connection_id.value_or("")};
+               auto page = ParsePage(req, list_id);
+               if (!page) co_return ErrorResponse(page.error());
+               filter.limit = page->limit + 1;  // one more tells whether a next page exists
+               filter.after = page->after;
                auto list = co_await d->conversations.List(filter);
-               co_return Reply(200, list, [](const auto& all) {
-                 json::array arr;
-                 for (const auto& c : all)
-                   arr.push_back(conversation::ConversationService::ToJson(c));
-                 return json::object{{"conversations", std::move(arr)}};
+               co_return Reply(200, list, [&](const auto& all) {
+                 return Page(
+                     "conversations", all, page->limit, list_id,
+                     [](const storage::ConversationRecord& c) {
+                       return conversation::ConversationService::ToJson(c);
+                     },
+                     [](const storage::ConversationRecord& c) {
+                       return storage::ListCursor{c.updated_at_ms, c.id};
+                     });
                });
              }));
   router.Add("GET", "/api/v1/conversations/{id}",

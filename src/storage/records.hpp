@@ -64,16 +64,26 @@ struct DeliveryRecord {
   std::string customer_id;
 };
 
+// Where a page of a list starts: after the item with this sort time and id (lists run from
+// the newest time down, ties broken by id, also descending). Keys rather than offsets, so
+// items added while a client pages do not shift the pages.
+struct ListCursor {
+  int64_t at_ms = 0;
+  std::string id;
+};
+
 struct DeliveryFilter {
   std::string connection_id;
   std::optional<std::string> status;  // pending | failed | dead | delivered; none = all
   size_t limit = 100;
+  std::optional<ListCursor> after;  // by (created_at, event_id)
 };
 
 struct ConversationFilter {
   std::optional<std::string> state;
   std::optional<std::string> connection_id;
   size_t limit = 100;
+  std::optional<ListCursor> after;  // by (updated_at, id)
 };
 
 }  // namespace parley::storage

@@ -3,12 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <map>
 #include <optional>
 
 #include "channel/jwt.hpp"
 #include "http/api.hpp"
+#include "http/paging.hpp"
 #include "test_support.hpp"
 
 namespace parley::http {
@@ -75,6 +78,14 @@ class RouterApiTest : public ::testing::Test {
         {"authorization", std::string("Bearer ") + kAdminToken}};
     if (!content_type.empty()) h.emplace_back("content-type", content_type);
     return Call(std::move(method), std::move(path), std::move(body), std::move(h));
+  }
+  Response AdminGet(std::string path, std::map<std::string, std::string> query) {
+    Request req;
+    req.method = "GET";
+    req.path = std::move(path);
+    req.query = std::move(query);
+    req.headers = {{"authorization", std::string("Bearer ") + kAdminToken}};
+    return Await(io_, router_.Route(req));
   }
   Response AdminJson(std::string method, std::string path, const json::value& body) {
     return Admin(std::move(method), std::move(path), json::serialize(body));
@@ -528,6 +539,75 @@ TEST_F(RouterApiTest, DeliveriesStatusFilterValidated) {
     req.query = {{"status", ok}, {"limit", "5"}};
     EXPECT_EQ(Await(io_, router_.Route(req)).status, 200) << ok;
   }
+}
+
+TEST_F(RouterApiTest, ConversationsComeInPagesWithANextCursor) {
+  json::object c = Create("paged", "none");
+  std::string id = std::string(c.at("connection_id").as_string());
+  std::string secret = std::string(c.at("jwt_secret").as_string());
+  // Seven customers; the last three write in the same millisecond (the id breaks the tie).
+  for (int i = 1; i <= 7; ++i) {
+    if (i <= 5) clock_.Advance(10);
+    json::object msg{{"type", "text"},
+                     {"customer_id", "cust-" + std::to_string(i)},
+                     {"message_id", "m" + std::to_string(i)},
+                     {"text", "hello"}};
+    ASSERT_EQ(PostMessage(id, secret, msg).status, 200);
+  }
+  std::vector<std::string> seen;
+  std::optional<std::string> after;
+  int pages = 0;
+  do {
+    std::map<std::string, std::string> query{{"limit", "3"}, {"connection_id", id}};
+    if (after) query["after"] = *after;
+    Response page = AdminGet("/api/v1/conversations", query);
+    ASSERT_EQ(page.status, 200) << page.body;
+    json::object body = Body(page);
+    const json::array& convs = body.at("conversations").as_array();
+    EXPECT_LE(convs.size(), 3u);
+    for (const auto& conv : convs) seen.emplace_back(conv.at("customer_id").as_string());
+    after.reset();
+    if (body.at("next").is_string()) after = std::string(body.at("next").as_string());
+    ASSERT_LT(++pages, 10) << "paging does not end";
+  } while (after);
+  EXPECT_EQ(pages, 3);
+  // Most recently updated first: 5, 6, 7 share the last time, then 4, 3, 2, 1.
+  ASSERT_EQ(seen.size(), 7u);
+  std::vector<std::string> tied(seen.begin(), seen.begin() + 3);
+  std::sort(tied.begin(), tied.end());
+  EXPECT_EQ(tied, (std::vector<std::string>{"cust-5", "cust-6", "cust-7"}));
+  EXPECT_EQ(std::vector<std::string>(seen.begin() + 3, seen.end()),
+            (std::vector<std::string>{"cust-4", "cust-3", "cust-2", "cust-1"}));
+  // The whole list in one page ends with next: null.
+  Response all = AdminGet("/api/v1/conversations", {{"limit", "7"}});
+  ASSERT_EQ(all.status, 200);
+  EXPECT_EQ(Body(all).at("conversations").as_array().size(), 7u);
+  EXPECT_TRUE(Body(all).at("next").is_null());
+}
+
+TEST_F(RouterApiTest, ListsRefuseABadLimitOrCursor) {
+  std::string id = std::string(Create("d", "none").at("connection_id").as_string());
+  std::string deliveries = "/api/v1/connections/" + id + "/deliveries";
+  for (const std::string& path : {deliveries, std::string("/api/v1/conversations")}) {
+    for (const char* bad : {"0", "1001", "ten", ""}) {
+      Response r = AdminGet(path, {{"limit", bad}});
+      EXPECT_EQ(r.status, 400) << path << " limit=" << bad;
+      EXPECT_EQ(ErrorCode(r), "invalid_limit");
+    }
+    Response r = AdminGet(path, {{"after", "not-a-cursor"}});
+    EXPECT_EQ(r.status, 400) << path;
+    EXPECT_EQ(ErrorCode(r), "invalid_cursor");
+    Response empty = AdminGet(path, {{"limit", "1000"}});
+    ASSERT_EQ(empty.status, 200) << path;
+    EXPECT_TRUE(Body(empty).at("next").is_null()) << path;
+  }
+  // A cursor belongs to its list: one from the conversations is refused by the deliveries,
+  // and one for another filter by the same list.
+  std::string cursor = EncodeCursor(ListId{ListKind::kConversations, "\n"}, {1, "x"});
+  EXPECT_EQ(AdminGet("/api/v1/conversations", {{"after", cursor}}).status, 200);
+  EXPECT_EQ(ErrorCode(AdminGet(deliveries, {{"after", cursor}})), "invalid_cursor");
+  EXPECT_EQ(ErrorCode(AdminGet("/api/v1/conversations", {{"after", cursor}, {"state", "bot"}})),
+            "invalid_cursor");
 }
 
 TEST_F(RouterApiTest, BotsListedAndReloadNeedsABotsDir) {

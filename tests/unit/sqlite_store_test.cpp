@@ -451,5 +451,69 @@ TEST_F(SqliteStoreTest, OpenStoreUrls) {
   EXPECT_TRUE((*file)->Ready());
 }
 
+// Lists page by keys: (created_at, event_id) for deliveries, (updated_at, id) for
+// conversations, newest first, ties broken by id; a page starts strictly after its cursor.
+TEST_F(SqliteStoreTest, ListsPageByKeysNewestFirst) {
+  auto store = OpenSqlite(Path());
+  ASSERT_TRUE(store);
+  auto setup = [](Tx& tx) -> Result<void> {
+    // Conversations c1..c5; c3 and c4 share an update time, so the id breaks the tie.
+    const int64_t updated[] = {100, 300, 200, 200, 50};
+    for (int i = 1; i <= 5; ++i) {
+      ConversationRecord c =
+          Conversation("c" + std::to_string(i), "conn", "cust" + std::to_string(i));
+      c.updated_at_ms = updated[i - 1];
+      if (auto r = tx.InsertConversation(c); !r) return r;
+    }
+    ConversationRecord c1 = Conversation("c1", "conn", "cust1");
+    // Deliveries d1..d5 at positions 1..5 (created 2001..2005), plus d6 created with d5.
+    for (int i = 1; i <= 5; ++i)
+      if (auto r = tx.InsertEvent(Outbound(c1, i, i, "d" + std::to_string(i))); !r) return r;
+    EventRecord d6 = Outbound(c1, 6, 6, "d6");
+    d6.created_at_ms = 2005;
+    return tx.InsertEvent(d6);
+  };
+  ASSERT_TRUE(Write<void>(*store, setup));
+
+  auto conversations = [&](std::optional<ListCursor> after) {
+    auto job = [after](Tx& tx) {
+      ConversationFilter f;
+      f.limit = 2;
+      f.after = after;
+      return tx.ListConversations(f);
+    };
+    auto r = Read<std::vector<ConversationRecord>>(*store, job);
+    EXPECT_TRUE(r);
+    std::vector<std::string> ids;
+    if (r)
+      for (const auto& c : *r) ids.push_back(c.id);
+    return ids;
+  };
+  using Ids = std::vector<std::string>;
+  EXPECT_EQ(conversations(std::nullopt), (Ids{"c2", "c4"}));
+  EXPECT_EQ(conversations(ListCursor{200, "c4"}), (Ids{"c3", "c1"}));
+  EXPECT_EQ(conversations(ListCursor{100, "c1"}), (Ids{"c5"}));
+  EXPECT_EQ(conversations(ListCursor{50, "c5"}), Ids{});
+
+  auto deliveries = [&](std::optional<ListCursor> after) {
+    auto job = [after](Tx& tx) {
+      DeliveryFilter f;
+      f.connection_id = "conn";
+      f.limit = 4;
+      f.after = after;
+      return tx.ListDeliveries(f);
+    };
+    auto r = Read<std::vector<DeliveryRecord>>(*store, job);
+    EXPECT_TRUE(r);
+    std::vector<std::string> ids;
+    if (r)
+      for (const auto& d : *r) ids.push_back(*d.event.event_id);
+    return ids;
+  };
+  EXPECT_EQ(deliveries(std::nullopt), (Ids{"d6", "d5", "d4", "d3"}));
+  EXPECT_EQ(deliveries(ListCursor{2005, "d5"}), (Ids{"d4", "d3", "d2", "d1"}));
+  EXPECT_EQ(deliveries(ListCursor{2002, "d2"}), (Ids{"d1"}));
+}
+
 }  // namespace
 }  // namespace parley::storage

@@ -33,7 +33,8 @@ constexpr const char* kGetConversation =
 constexpr const char* kListConversations =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
     " FROM conversations WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR connection_id = ?2)"
-    " ORDER BY updated_at DESC LIMIT ?3";
+    " AND (?4 IS NULL OR updated_at < ?4 OR (updated_at = ?4 AND id < ?5))"
+    " ORDER BY updated_at DESC, id DESC LIMIT ?3";
 constexpr const char* kInsertConversation =
     "INSERT INTO conversations (" PARLEY_CONVERSATION_COLUMNS
     ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)";
@@ -78,7 +79,8 @@ constexpr const char* kListDeliveries =
     "WHERE e.connection_id = ?1 AND e.direction = 'out' "
     "AND (?2 IS NULL OR (?2 = 'failed' AND e.delivery_status = 'pending' AND e.attempts > 0) "
     "     OR e.delivery_status = ?2) "
-    "ORDER BY e.created_at DESC LIMIT ?3";
+    "AND (?4 IS NULL OR e.created_at < ?4 OR (e.created_at = ?4 AND e.event_id < ?5)) "
+    "ORDER BY e.created_at DESC, e.event_id DESC LIMIT ?3";
 constexpr const char* kPendingDeliveries =
     "SELECT " PARLEY_EVENT_COLUMNS
     ", c.customer_id FROM events e "
@@ -364,6 +366,7 @@ Result<std::optional<ConversationRecord>> SqliteTx::GetConversation(const std::s
 Result<std::vector<ConversationRecord>> SqliteTx::ListConversations(const ConversationFilter& f) {
   PARLEY_TRY_STMT(s, kListConversations);
   s.Bind(1, f.state).Bind(2, f.connection_id).Bind(3, static_cast<int64_t>(f.limit));
+  if (f.after) s.Bind(4, f.after->at_ms).Bind(5, f.after->id);
   std::vector<ConversationRecord> out;
   while (s.Step() == SQLITE_ROW) out.push_back(ReadConversation(s));
   return out;
@@ -448,6 +451,7 @@ Result<std::optional<DeliveryRecord>> SqliteTx::GetDelivery(const std::string& e
 Result<std::vector<DeliveryRecord>> SqliteTx::ListDeliveries(const DeliveryFilter& f) {
   PARLEY_TRY_STMT(s, kListDeliveries);
   s.Bind(1, f.connection_id).Bind(2, f.status).Bind(3, static_cast<int64_t>(f.limit));
+  if (f.after) s.Bind(4, f.after->at_ms).Bind(5, f.after->id);
   return Deliveries(s);
 }
 
