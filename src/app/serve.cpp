@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -141,6 +142,10 @@ int RunServe(Config config) {
 
   http::ServerOptions server_options;
   server_options.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  // Bodies up to twice the limit are read and answered 413 cleanly (larger ones: 413, then the
+  // connection closes), and never less than the default 1 MiB.
+  server_options.max_drained_body_bytes =
+      std::max(server_options.max_drained_body_bytes, 2 * server_options.max_body_bytes);
   server_options.header_timeout = std::chrono::milliseconds(config.header_timeout_ms);
   server_options.body_timeout = std::chrono::milliseconds(config.body_timeout_ms);
   server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);

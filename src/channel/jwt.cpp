@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 
@@ -122,16 +123,23 @@ Result<void> CheckTokenTimes(const JwtClaims& claims, int64_t now) {
 }
 
 Result<std::string_view> BearerToken(std::string_view authorization) {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() || authorization.substr(0, 7) != kBearer) {
-    // Accept any capitalisation of the scheme, as RFC 7235 allows.
-    if (authorization.size() > 7 &&
-        (authorization.substr(0, 7) == "bearer " || authorization.substr(0, 7) == "BEARER "))
-      return authorization.substr(7);
+  // The scheme in any capitalisation (RFC 7235), then one or more spaces, then the token.
+  constexpr std::string_view kScheme = "bearer";
+  bool scheme = authorization.size() > kScheme.size() && authorization[kScheme.size()] == ' ';
+  for (size_t i = 0; scheme && i < kScheme.size(); ++i) {
+    char c = authorization[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    scheme = c == kScheme[i];
+  }
+  std::string_view token;
+  if (scheme) {
+    token = authorization.substr(kScheme.size());
+    token.remove_prefix(std::min(token.find_first_not_of(' '), token.size()));
+  }
+  if (token.empty())
     return Fail(Errc::kUnauthenticated, "missing_token",
                 "Send 'Authorization: Bearer <JWT>' signed with the connection's JWT secret.");
-  }
-  return authorization.substr(kBearer.size());
+  return token;
 }
 
 }  // namespace parley::channel

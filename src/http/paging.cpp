@@ -51,8 +51,7 @@ Result<storage::ListCursor> DecodeCursor(const ListId& list, std::string_view te
   if (colon == std::string_view::npos || colon == 0) return Fail(BadCursor());
   storage::ListCursor cursor;
   auto [end, ec] = std::from_chars(rest.data(), rest.data() + colon, cursor.at_ms);
-  if (ec != std::errc() || end != rest.data() + colon || cursor.at_ms < 0)
-    return Fail(BadCursor());
+  if (ec != std::errc() || end != rest.data() + colon || cursor.at_ms < 0) return Fail(BadCursor());
   cursor.id = std::string(rest.substr(colon + 1));
   if (cursor.id.empty() || cursor.id.size() > kMaxIdChars) return Fail(BadCursor());
   return cursor;

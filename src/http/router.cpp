@@ -25,6 +25,7 @@ void Router::Add(std::string method, std::string pattern, Handler handler) {
 boost::asio::awaitable<Response> Router::Route(Request& req) const {
   std::vector<std::string> segments = SplitPath(req.path);
   bool path_known = false;
+  std::string allowed;  // the methods the path accepts, for a 405's Allow header
   for (const auto& route : routes_) {
     if (route.segments.size() != segments.size()) continue;
     std::map<std::string, std::string> params;
@@ -38,7 +39,11 @@ boost::asio::awaitable<Response> Router::Route(Request& req) const {
     }
     if (!match) continue;
     path_known = true;
-    if (route.method != req.method) continue;
+    if (route.method != req.method) {
+      if (allowed.find(route.method) == std::string::npos)
+        allowed += (allowed.empty() ? "" : ", ") + route.method;
+      continue;
+    }
     req.params = std::move(params);
     co_return co_await route.handler(req);
   }
@@ -46,10 +51,11 @@ boost::asio::awaitable<Response> Router::Route(Request& req) const {
     Response r = ErrorResponse(Errc::kInvalidArgument, "method_not_allowed",
                                "This path does not accept " + req.method.substr(0, 16) + ".");
     r.status = 405;
+    r.headers.emplace_back("Allow", allowed);
     co_return r;
   }
   co_return ErrorResponse(Errc::kNotFound, "not_found",
-                          "No such endpoint; see DESIGN.md for the API.");
+                          "No such endpoint; docs/api.md lists them all.");
 }
 
 }  // namespace parley::http

@@ -76,6 +76,7 @@ Result<NewConnection> ConnectionService::DecodeNew(const json::value& body) {
   out.name = std::move(*fields->name);
   out.client_webhook = std::move(*fields->client_webhook);
   if (fields->bot) out.bot = std::move(*fields->bot);
+  if (fields->enabled) out.enabled = *fields->enabled;
   return out;
 }
 
@@ -115,6 +116,7 @@ boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Create(NewCo
   c.name = std::move(input.name);
   c.client_webhook = std::move(input.client_webhook);
   c.bot = std::move(input.bot);
+  c.enabled = input.enabled;
   c.secret = ids_.Secret(32);
   c.created_at_ms = c.updated_at_ms = clock_.NowMs();
   auto job1 = [c](Tx& tx) -> Result<ConnectionRecord> {

@@ -29,6 +29,7 @@ struct NewConnection {
   std::string name;
   std::string client_webhook;
   std::string bot = "echo";
+  bool enabled = true;  // false: created switched off (POST /messages answers 403 until enabled)
 };
 
 struct ConnectionChanges {

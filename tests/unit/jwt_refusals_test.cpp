@@ -129,6 +129,11 @@ TEST_F(JwtRefusalsTest, OtherSchemeIsRefused) {
 TEST_F(JwtRefusalsTest, SchemeIsCaseInsensitive) {
   EXPECT_TRUE(Auth("bearer " + TokenAt(Now())));
   EXPECT_TRUE(Auth("BEARER " + TokenAt(Now())));
+  EXPECT_TRUE(Auth("bEaReR " + TokenAt(Now())));
+  EXPECT_TRUE(Auth("Bearer   " + TokenAt(Now())));                       // more than one space
+  ExpectRefused(Auth("Bearer" + TokenAt(Now())), 401, "missing_token");  // no space
+  ExpectRefused(Auth("Bearer    "), 401, "missing_token");
+  ExpectRefused(Auth("Bearers " + TokenAt(Now())), 401, "missing_token");
 }
 
 TEST_F(JwtRefusalsTest, WrongNumberOfPartsIsMalformed) {

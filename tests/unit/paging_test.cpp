@@ -29,9 +29,9 @@ TEST(PagingTest, CursorsRoundTripAndBelongToTheirList) {
   EXPECT_EQ(back->id, c.id);
   // Opaque to clients: no raw id in the text, and URL-safe characters only.
   EXPECT_EQ(text.find(c.id), std::string::npos);
-  EXPECT_EQ(text.find_first_not_of(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-            std::string::npos);
+  EXPECT_EQ(
+      text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+      std::string::npos);
   auto other = DecodeCursor(kDeliv, text);
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().code, "invalid_cursor");
@@ -52,9 +52,9 @@ TEST(PagingTest, MalformedCursorsAreRefused) {
   ASSERT_TRUE(p.starts_with("c1:"));
   std::string other_version = "c2" + p.substr(2);
   for (std::string raw : std::vector<std::string>{
-           "", p, p + "12", p + ":id", p + "-5:id", p + "12x:id", p + "12:", other_version + "12:id",
-           "x" + p.substr(1) + "12:id", p + "99999999999999999999:id",
-           p + "1:" + std::string(257, 'i'), "c1:12:id"}) {
+           "", p, p + "12", p + ":id", p + "-5:id", p + "12x:id",
+           p + "12:", other_version + "12:id", "x" + p.substr(1) + "12:id",
+           p + "99999999999999999999:id", p + "1:" + std::string(257, 'i'), "c1:12:id"}) {
     auto r = DecodeCursor(kConvs, Base64UrlEncode(raw));
     ASSERT_FALSE(r) << raw;
     EXPECT_EQ(r.error().code, "invalid_cursor") << raw;
@@ -76,8 +76,8 @@ TEST(PagingTest, LimitIsAWholeNumberFromOneToAThousand) {
     ASSERT_TRUE(p) << ok;
     EXPECT_EQ(p->limit, std::stoul(ok));
   }
-  for (const char* bad : {"0", "1001", "-1", "abc", "", "5x", " 5", "1e3", "2.5",
-                          "99999999999999999999999"}) {
+  for (const char* bad :
+       {"0", "1001", "-1", "abc", "", "5x", " 5", "1e3", "2.5", "99999999999999999999999"}) {
     auto p = ParsePage(WithQuery({{"limit", bad}}), kDeliv);
     ASSERT_FALSE(p) << bad;
     EXPECT_EQ(p.error().code, "invalid_limit") << bad;

@@ -157,7 +157,32 @@ TEST_F(RouterApiTest, WrongMethodIs405WithErrorBody) {
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(ErrorCode(r), "method_not_allowed");
   EXPECT_EQ(Call("DELETE", "/healthz").status, 405);
-  EXPECT_EQ(Call("PUT", "/api/v1/connections/abc").status, 405);
+  Response put = Call("PUT", "/api/v1/connections/abc");
+  EXPECT_EQ(put.status, 405);
+  // The Allow header names what the path does accept (RFC 9110 asks for it with a 405).
+  auto allow = [](const Response& res) {
+    for (const auto& [k, v] : res.headers)
+      if (k == "Allow") return v;
+    return std::string("<none>");
+  };
+  EXPECT_EQ(allow(put), "GET, PATCH, DELETE");
+  EXPECT_EQ(allow(r), "POST");
+}
+
+TEST_F(RouterApiTest, AConnectionCanBeCreatedSwitchedOff) {
+  Response r = AdminJson("POST", "/api/v1/connections",
+                         json::object{{"name", "later"},
+                                      {"client_webhook", "https://hooks.example.com/p"},
+                                      {"bot", "none"},
+                                      {"enabled", false}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  json::object c = Body(r);
+  EXPECT_EQ(c.at("enabled"), false);
+  std::string id = std::string(c.at("connection_id").as_string());
+  EXPECT_FALSE(directory_.Find(id)->enabled);
+  json::object msg{{"type", "text"}, {"customer_id", "c"}, {"message_id", "m"}, {"text", "hi"}};
+  EXPECT_EQ(PostMessage(id, std::string(c.at("jwt_secret").as_string()), msg).status, 403);
+  EXPECT_EQ(Body(Admin("GET", "/api/v1/connections/" + id)).at("enabled"), false);
 }
 
 TEST_F(RouterApiTest, PathParamsAndTrailingSlashes) {
