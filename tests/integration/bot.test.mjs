@@ -173,6 +173,14 @@ async function startBalance(chat) {
 const balancePath = () => new URL(flowStep('check_balance', (s) => s.call).call.url).pathname;
 const balanceFallback = () => flowStep('check_balance', (s) => s.call).call.fallback.map(linesOf);
 
+test('a customer the channel sends no name for is greeted with the fallback, not an empty name', async () => {
+  const chat = newChat('anon');
+  await chat.server.send(conn, { type: 'text', customer_id: chat.cid, message_id: uid(), text: [nonsense(3)] });
+  const evs = await chat.next((e) => hasMenu(e, menuNamed('main').title), 'the greeting');
+  assert.deepEqual(evs[0].text, linesOf(bank.greeting[0]).map((l) => fill(l, {})));
+  assert.match(evs[0].text[0], /^Hi there, /);
+});
+
 test('balance through the action: its replies and slots are used; it gets the documented JSON', async () => {
   actions.on(balancePath(), {
     json: {

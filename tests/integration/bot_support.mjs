@@ -188,9 +188,11 @@ export const linesOf = (reply) => (Array.isArray(reply.text) ? reply.text : [rep
 
 // Fills {customer_name}, {slot} and {context.key} as the bot does (missing renders empty).
 export function fill(s, values) {
-  return s.replace(/\{([A-Za-z0-9_.]+)\}/g, (_, k) => {
+  // {name} or {name|fallback}: the fallback stands in for a missing or empty value.
+  return s.replace(/\{([A-Za-z_][A-Za-z0-9_.-]*)(?:\|([^{}]*))?\}/g, (_, k, fallback) => {
     const v = k.split('.').reduce((o, p) => (o == null ? undefined : o[p]), values);
-    return v == null ? '' : String(v);
+    const text = v == null ? '' : String(v);
+    return text === '' && fallback !== undefined ? fallback : text;
   });
 }
 
