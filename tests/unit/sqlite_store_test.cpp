@@ -515,5 +515,20 @@ TEST_F(SqliteStoreTest, ListsPageByKeysNewestFirst) {
   EXPECT_EQ(deliveries(ListCursor{2002, "d2"}), (Ids{"d1"}));
 }
 
+// SQLite's words and the SQL text stay in the log; callers get a sentence without internals.
+TEST_F(SqliteStoreTest, StoreErrorsKeepSqlOutOfTheirMessage) {
+  auto db = sqlite::Db::Open(Path());
+  ASSERT_TRUE(db);
+  for (auto r : {(*db)->Exec("SELEC nonsense FROM nowhere"),
+                 (*db)->ExecCached("INSERT INTO no_such_table VALUES (1)")}) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, "store_error");
+    EXPECT_EQ(r.error().errc, Errc::kInternal);
+    for (const char* internal : {"SELEC", "syntax", "no_such_table", "INSERT", "SQL"})
+      EXPECT_EQ(r.error().message.find(internal), std::string::npos) << r.error().message;
+    EXPECT_FALSE(r.error().message.empty());
+  }
+}
+
 }  // namespace
 }  // namespace parley::storage

@@ -1,8 +1,20 @@
 #include "storage/sqlite/db.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace parley::storage::sqlite {
+namespace {
+
+// SQL text and SQLite's messages are for the operator, not for API callers: the details go to
+// the log, the caller gets a sentence that says what happened and what to do.
+Error StoreFailure(const std::string& detail) {
+  spdlog::error("database: {}", detail);
+  return {Errc::kInternal, "store_error",
+          "The database could not do this; the details are in the server's log. Retry later."};
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
   sqlite3* raw = nullptr;
@@ -35,7 +47,7 @@ Result<void> Db::Exec(std::string_view sql) {
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
-    return Fail(Errc::kInternal, "store_error", fmt::format("SQL failed: {}", msg));
+    return Fail(StoreFailure(fmt::format("SQL failed: {}", msg)));
   }
   return {};
 }
@@ -45,8 +57,7 @@ Result<std::unique_ptr<Stmt>> Db::Prepare(const char* sql) {
   if (it == cache_.end()) {
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
-      return Fail(Errc::kInternal, "store_error",
-                  fmt::format("Preparing SQL failed: {}", sqlite3_errmsg(db_)));
+      return Fail(StoreFailure(fmt::format("preparing SQL failed: {}", sqlite3_errmsg(db_))));
     it = cache_.emplace(sql, stmt).first;
   }
   return std::make_unique<Stmt>(it->second);
@@ -63,7 +74,7 @@ Result<void> Db::Run(Stmt& stmt, std::string_view what) {
   if (rc == SQLITE_DONE || rc == SQLITE_ROW) return {};
   if ((rc & 0xff) == SQLITE_CONSTRAINT)
     return Fail(Errc::kConflict, "conflict", fmt::format("{}: {}", what, sqlite3_errmsg(db_)));
-  return Fail(Errc::kInternal, "store_error", fmt::format("{}: {}", what, sqlite3_errmsg(db_)));
+  return Fail(StoreFailure(fmt::format("{}: {}", what, sqlite3_errmsg(db_))));
 }
 
 void Db::OnWalCommit(std::function<void(int frames)> hook) {
