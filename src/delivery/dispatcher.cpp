@@ -99,7 +99,7 @@ asio::awaitable<void> Dispatcher::Deliver(std::string conversation_id) {
       ++failed_attempts_;
       // A deleted connection has nowhere to deliver to: dead at once.
       bool gone = !directory_.Find(e.connection_id);
-      if (gone || options_.retry.GiveUp(e.created_at_ms, now)) {
+      if (gone || options_.retry.GiveUp(e.retry_from_ms.value_or(e.created_at_ms), now)) {
         e.delivery_status = "dead";
         e.next_attempt_at_ms.reset();
         ++dead_;
@@ -150,7 +150,8 @@ void Dispatcher::Persist(const storage::EventRecord& e) {
 
 asio::awaitable<Result<DeliveryRecord>> Dispatcher::Replay(std::string event_id) {
   int64_t now = clock_.NowMs();
-  auto job1 = [event_id, now](Tx& tx) -> Result<DeliveryRecord> {
+  const manager::ConnectionDirectory& directory = directory_;
+  auto job1 = [event_id, now, &directory](Tx& tx) -> Result<DeliveryRecord> {
     auto found = tx.GetDelivery(event_id);
     if (!found) return Fail(found.error());
     if (!*found)
@@ -159,13 +160,16 @@ asio::awaitable<Result<DeliveryRecord>> Dispatcher::Replay(std::string event_id)
     if (d.event.delivery_status == "pending")
       return Fail(Errc::kConflict, "already_pending",
                   "This event is still being delivered; replay a dead or delivered event.");
+    if (!directory.Find(d.event.connection_id))
+      return Fail(Errc::kNotFound, "connection_not_found",
+                  "The connection of this event was deleted, so there is nowhere to send it.");
     d.event.delivery_status = "pending";
     d.event.attempts = 0;
     d.event.last_error.reset();
     d.event.delivered_at_ms.reset();
     d.event.next_attempt_at_ms = now;
-    // A replay restarts the retry window.
-    d.event.created_at_ms = now;
+    // A replay restarts the retry window; the creation time stays what the transcript shows.
+    d.event.retry_from_ms = now;
     auto updated = tx.UpdateDelivery(d.event);
     if (!updated) return Fail(updated.error());
     return d;

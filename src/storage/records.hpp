@@ -56,6 +56,8 @@ struct EventRecord {
   std::optional<int64_t> next_attempt_at_ms;
   std::optional<std::string> last_error;
   std::optional<int64_t> delivered_at_ms;
+  // Outbound: where the retry window starts when a replay restarted it (else created_at).
+  std::optional<int64_t> retry_from_ms;
 };
 
 // An outbound event with what delivery needs: the conversation's customer id.

@@ -460,6 +460,47 @@ TEST_F(DispatcherTest, ReplaySendsADeadEventAgain) {
   EXPECT_EQ(again.error().errc, Errc::kNotFound);
 }
 
+// A replay restarts the retry window from the replay, kept in the store (so a restart keeps
+// it too), and leaves the creation time the transcript shows alone.
+TEST_F(DispatcherTest, ReplayRestartsTheRetryWindowAndKeepsTheCreationTime) {
+  options_.retry.give_up_after_ms = 1000;
+  Receiver rx;
+  rx.SetScript([](const Seen&) { return 500; });
+  auto conn = AddConnection("conn-1", rx.Url());
+  Start();
+  dispatcher_->Enqueue(AddConversation(conn.id, "conv-1", 1));
+  ASSERT_TRUE(WaitFor([&] { return StoredStatusIs("conv-1-ev1", "dead"); }));
+  int64_t created = Stored("conv-1-ev1")->event.created_at_ms;
+  ASSERT_GT(clock_.NowMs() - created, 1000);  // a window from creation is over
+  auto replayed = AwaitOn(io_.get_executor(), dispatcher_->Replay("conv-1-ev1"));
+  ASSERT_TRUE(replayed) << replayed.error().message;
+  // The replay's first attempt fails too, yet the event is retried, not dead at once.
+  ASSERT_TRUE(WaitFor([&] {
+    auto d = Stored("conv-1-ev1");
+    return d && d->event.attempts >= 1 && d->event.delivery_status == "pending";
+  }));
+  auto d = Stored("conv-1-ev1");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->event.created_at_ms, created);
+  ASSERT_TRUE(d->event.retry_from_ms);
+  EXPECT_GT(*d->event.retry_from_ms, created);
+}
+
+TEST_F(DispatcherTest, ReplayOfAnEventOfADeletedConnectionIsRefused) {
+  options_.retry.give_up_after_ms = 50;
+  Receiver rx;
+  rx.SetScript([](const Seen&) { return 500; });
+  auto conn = AddConnection("conn-1", rx.Url());
+  Start();
+  dispatcher_->Enqueue(AddConversation(conn.id, "conv-1", 1));
+  ASSERT_TRUE(WaitFor([&] { return StoredStatusIs("conv-1-ev1", "dead"); }));
+  directory_.Remove(conn.id);
+  auto r = AwaitOn(io_.get_executor(), dispatcher_->Replay("conv-1-ev1"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "connection_not_found");
+  EXPECT_TRUE(StoredStatusIs("conv-1-ev1", "dead"));  // nothing changed
+}
+
 TEST_F(DispatcherTest, ReplayOfPendingEventIsAConflict) {
   Receiver rx;
   rx.SetScript([](const Seen&) { return 500; });

@@ -56,7 +56,7 @@ constexpr const char* kUpdateConversation =
 #define PARLEY_EVENT_COLUMNS                                                                   \
   "e.conversation_id, e.position, e.connection_id, e.direction, e.seq, e.sender, e.csr_name, " \
   "e.type, e.event_id, e.message_id, e.payload, e.created_at, e.delivery_status, e.attempts, " \
-  "e.next_attempt_at, e.last_error, e.delivered_at"
+  "e.next_attempt_at, e.last_error, e.delivered_at, e.retry_from"
 
 constexpr const char* kInboundSeen =
     "SELECT 1 FROM events WHERE connection_id = ?1 AND message_id = ?2 AND direction = 'in'";
@@ -89,7 +89,7 @@ constexpr const char* kPendingDeliveries =
     "ORDER BY e.conversation_id, e.seq";
 constexpr const char* kUpdateDelivery =
     "UPDATE events SET delivery_status=?2, attempts=?3, next_attempt_at=?4, last_error=?5, "
-    "delivered_at=?6 WHERE event_id=?1";
+    "delivered_at=?6, retry_from=?7 WHERE event_id=?1";
 
 ConversationRecord ReadConversation(const Stmt& s) {
   ConversationRecord c;
@@ -136,6 +136,7 @@ EventRecord ReadEvent(const Stmt& s) {
   e.next_attempt_at_ms = s.OptInt(14);
   e.last_error = s.OptText(15);
   e.delivered_at_ms = s.OptInt(16);
+  e.retry_from_ms = s.OptInt(17);
   return e;
 }
 
@@ -437,7 +438,7 @@ Result<std::vector<EventRecord>> SqliteTx::Transcript(const std::string& convers
 
 Result<std::vector<DeliveryRecord>> SqliteTx::Deliveries(Stmt& s) {
   std::vector<DeliveryRecord> out;
-  while (s.Step() == SQLITE_ROW) out.push_back({ReadEvent(s), s.Text(17)});
+  while (s.Step() == SQLITE_ROW) out.push_back({ReadEvent(s), s.Text(18)});
   return out;
 }
 
@@ -445,7 +446,7 @@ Result<std::optional<DeliveryRecord>> SqliteTx::GetDelivery(const std::string& e
   PARLEY_TRY_STMT(s, kGetDelivery);
   s.Bind(1, event_id);
   if (s.Step() != SQLITE_ROW) return std::optional<DeliveryRecord>();
-  return std::optional<DeliveryRecord>(DeliveryRecord{ReadEvent(s), s.Text(17)});
+  return std::optional<DeliveryRecord>(DeliveryRecord{ReadEvent(s), s.Text(18)});
 }
 
 Result<std::vector<DeliveryRecord>> SqliteTx::ListDeliveries(const DeliveryFilter& f) {
@@ -464,6 +465,7 @@ Result<void> SqliteTx::UpdateDelivery(const EventRecord& e) {
   PARLEY_TRY_STMT(s, kUpdateDelivery);
   s.Bind(1, e.event_id).Bind(2, e.delivery_status).Bind(3, e.attempts);
   s.Bind(4, e.next_attempt_at_ms).Bind(5, e.last_error).Bind(6, e.delivered_at_ms);
+  s.Bind(7, e.retry_from_ms);
   return db_.Run(s, "update delivery");
 }
 
