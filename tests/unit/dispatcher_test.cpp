@@ -232,6 +232,18 @@ class DispatcherTest : public ::testing::Test {
     return out;
   }
 
+  // Starts the dispatcher with `rx` failing every request and waits until the only event of
+  // conversation conv-1 (conv-1-ev1) is dead-lettered, `give_up_ms` after it was created.
+  std::optional<storage::ConnectionRecord> DeadLetterOne(Receiver& rx, int64_t give_up_ms) {
+    options_.retry.give_up_after_ms = give_up_ms;
+    rx.SetScript([](const Seen&) { return 500; });
+    auto conn = AddConnection("conn-1", rx.Url());
+    Start();
+    dispatcher_->Enqueue(AddConversation(conn.id, "conv-1", 1));
+    if (!WaitFor([&] { return StoredStatusIs("conv-1-ev1", "dead"); })) return std::nullopt;
+    return conn;
+  }
+
   std::optional<DeliveryRecord> Stored(const std::string& event_id) {
     auto job = [event_id](storage::Tx& tx) { return tx.GetDelivery(event_id); };
     auto r = AwaitOn(io_.get_executor(), store_->Read<std::optional<DeliveryRecord>>(job));
@@ -463,13 +475,8 @@ TEST_F(DispatcherTest, ReplaySendsADeadEventAgain) {
 // A replay restarts the retry window from the replay, kept in the store (so a restart keeps
 // it too), and leaves the creation time the transcript shows alone.
 TEST_F(DispatcherTest, ReplayRestartsTheRetryWindowAndKeepsTheCreationTime) {
-  options_.retry.give_up_after_ms = 1000;
   Receiver rx;
-  rx.SetScript([](const Seen&) { return 500; });
-  auto conn = AddConnection("conn-1", rx.Url());
-  Start();
-  dispatcher_->Enqueue(AddConversation(conn.id, "conv-1", 1));
-  ASSERT_TRUE(WaitFor([&] { return StoredStatusIs("conv-1-ev1", "dead"); }));
+  ASSERT_TRUE(DeadLetterOne(rx, 1000));
   int64_t created = Stored("conv-1-ev1")->event.created_at_ms;
   ASSERT_GT(clock_.NowMs() - created, 1000);  // a window from creation is over
   auto replayed = AwaitOn(io_.get_executor(), dispatcher_->Replay("conv-1-ev1"));
@@ -487,14 +494,10 @@ TEST_F(DispatcherTest, ReplayRestartsTheRetryWindowAndKeepsTheCreationTime) {
 }
 
 TEST_F(DispatcherTest, ReplayOfAnEventOfADeletedConnectionIsRefused) {
-  options_.retry.give_up_after_ms = 50;
   Receiver rx;
-  rx.SetScript([](const Seen&) { return 500; });
-  auto conn = AddConnection("conn-1", rx.Url());
-  Start();
-  dispatcher_->Enqueue(AddConversation(conn.id, "conv-1", 1));
-  ASSERT_TRUE(WaitFor([&] { return StoredStatusIs("conv-1-ev1", "dead"); }));
-  directory_.Remove(conn.id);
+  auto conn = DeadLetterOne(rx, 50);
+  ASSERT_TRUE(conn);
+  directory_.Remove(conn->id);
   auto r = AwaitOn(io_.get_executor(), dispatcher_->Replay("conv-1-ev1"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "connection_not_found");

@@ -11,6 +11,7 @@
 #include <iterator>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 
 #include "sqlite_store_fixture.hpp"
 #include "storage/migrations.hpp"
@@ -475,6 +476,16 @@ TEST_F(SqliteStoreTest, ListsPageByKeysNewestFirst) {
   };
   ASSERT_TRUE(Write<void>(*store, setup));
 
+  // The ids a list job returns, in order.
+  auto ids = [&](const auto& job, const auto& id_of) {
+    using List = typename std::invoke_result_t<decltype(job), Tx&>::value_type;
+    auto r = Read<List>(*store, job);
+    EXPECT_TRUE(r);
+    std::vector<std::string> out;
+    if (r)
+      for (const auto& x : *r) out.push_back(id_of(x));
+    return out;
+  };
   auto conversations = [&](std::optional<ListCursor> after) {
     auto job = [after](Tx& tx) {
       ConversationFilter f;
@@ -482,12 +493,7 @@ TEST_F(SqliteStoreTest, ListsPageByKeysNewestFirst) {
       f.after = after;
       return tx.ListConversations(f);
     };
-    auto r = Read<std::vector<ConversationRecord>>(*store, job);
-    EXPECT_TRUE(r);
-    std::vector<std::string> ids;
-    if (r)
-      for (const auto& c : *r) ids.push_back(c.id);
-    return ids;
+    return ids(job, [](const ConversationRecord& c) { return c.id; });
   };
   using Ids = std::vector<std::string>;
   EXPECT_EQ(conversations(std::nullopt), (Ids{"c2", "c4"}));
@@ -503,12 +509,7 @@ TEST_F(SqliteStoreTest, ListsPageByKeysNewestFirst) {
       f.after = after;
       return tx.ListDeliveries(f);
     };
-    auto r = Read<std::vector<DeliveryRecord>>(*store, job);
-    EXPECT_TRUE(r);
-    std::vector<std::string> ids;
-    if (r)
-      for (const auto& d : *r) ids.push_back(*d.event.event_id);
-    return ids;
+    return ids(job, [](const DeliveryRecord& d) { return *d.event.event_id; });
   };
   EXPECT_EQ(deliveries(std::nullopt), (Ids{"d6", "d5", "d4", "d3"}));
   EXPECT_EQ(deliveries(ListCursor{2005, "d5"}), (Ids{"d4", "d3", "d2", "d1"}));
