@@ -1,6 +1,7 @@
 #pragma once
 // Paging of list endpoints: `limit` and the opaque `after` cursor of the next page.
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cstddef>
