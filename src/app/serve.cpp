@@ -28,6 +28,7 @@
 #include "delivery/webhook_client.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "http/static_files.hpp"
 #include "manager/connection_directory.hpp"
 #include "manager/connection_service.hpp"
 #include "manager/rate_limiter.hpp"
@@ -193,6 +194,10 @@ int RunServe(Config config) {
                      metrics,
                      rate_limiter};
   http::AddApiRoutes(router, deps);
+  http::StaticMount pages;  // web/, compiled in; web/chat is `client webchat`'s own page
+  pages.exclude = {"chat/"};
+  http::AddStaticRoutes(router, http::EmbeddedWebFiles(), pages);
+  http::AddRedirect(router, "/", "/manager/");
 
   // Before the first request is served: the connection directory and the pending outbox.
   // Requests that arrive meanwhile wait in the accept queue (routes run on the io threads,
