@@ -27,11 +27,15 @@
 #include "delivery/dispatcher.hpp"
 #include "delivery/webhook_client.hpp"
 #include "http/api.hpp"
+#include "http/auth.hpp"
 #include "http/server.hpp"
 #include "http/static_files.hpp"
+#include "http/users_api.hpp"
 #include "manager/connection_directory.hpp"
 #include "manager/connection_service.hpp"
 #include "manager/rate_limiter.hpp"
+#include "manager/session_service.hpp"
+#include "manager/user_service.hpp"
 #include "storage/secret_box.hpp"
 #include "storage/store.hpp"
 
@@ -194,6 +198,12 @@ int RunServe(Config config) {
                      metrics,
                      rate_limiter};
   http::AddApiRoutes(router, deps);
+  manager::PasswordHasher hasher(blocking.get_executor());
+  manager::UserService users(**store, hasher, clock);
+  manager::SessionService sessions(**store, hasher, clock, {config.session_idle_s * 1000});
+  http::Authenticator authenticator(sessions, config.admin_token);
+  http::UsersApiDeps users_deps{users, sessions, authenticator, public_url.starts_with("https://")};
+  http::AddUserRoutes(router, users_deps);
   http::StaticMount pages;  // web/, compiled in; web/chat is `client webchat`'s own page
   pages.exclude = {"chat/"};
   http::AddStaticRoutes(router, http::EmbeddedWebFiles(), pages);

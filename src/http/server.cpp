@@ -211,6 +211,9 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Session> session) {
       } else {
         bool upgrade_requested = beast::websocket::is_upgrade(parser.get());
         Request req = ToRequest(parser.get());
+        boost::system::error_code peer_ec;
+        auto peer = stream.socket().remote_endpoint(peer_ec);
+        if (!peer_ec) req.remote_address = peer.address().to_string();
         const UpgradeHandler* upgrade = upgrade_requested ? router_.MatchWebSocket(req) : nullptr;
         Upgrade answer;
         try {
