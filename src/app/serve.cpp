@@ -31,6 +31,7 @@
 #include "http/api.hpp"
 #include "http/auth.hpp"
 #include "http/server.hpp"
+#include "http/static_files.hpp"
 #include "http/users_api.hpp"
 #include "manager/connection_directory.hpp"
 #include "manager/connection_service.hpp"
@@ -247,6 +248,10 @@ int RunServe(Config config) {
   http::AddApiRoutes(router, deps);
   http::UsersApiDeps users_deps{users, sessions, authenticator, public_url.starts_with("https://")};
   http::AddUserRoutes(router, users_deps);
+  http::StaticMount pages;  // web/, compiled in; web/chat is `client webchat`'s own page
+  pages.exclude = {"chat/"};
+  http::AddStaticRoutes(router, http::EmbeddedWebFiles(), pages);
+  http::AddRedirect(router, "/", "/manager/");
 
   // Before the first request is served: the connection directory and the pending outbox.
   // Requests that arrive meanwhile wait in the accept queue (routes run on the io threads,
