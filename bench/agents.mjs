@@ -43,6 +43,7 @@ const opt = {
   queued: 1000,
   'drain-agents': 100,
   'max-chats': 10,
+  'drain-timeout': 180,
   'json-file': '',
 };
 while (argv.length) {
@@ -308,9 +309,10 @@ async function makeAgents(server, count, maxChats) {
 async function queueCustomers(server, conn, count) {
   const token = sign(conn);
   const customers = [...Array(count).keys()].map((i) => `cust-${i}-${uid().slice(0, 8)}`);
-  await pool(customers, 32, async (customer_id) => {
+  await pool(customers, 16, async (customer_id) => {
     const r = await request(server.port, 'POST', '/messages', {
       token,
+      timeout: 120000,
       headers: { connection_id: conn.connection_id },
       body: { type: 'text', customer_id, customer_name: 'Bench Customer', message_id: uid(), text: ['I need a person'] },
     });
@@ -340,6 +342,8 @@ async function drain(server, agents, target, autoAccept, timeoutMs) {
   const refusals = new Map();
   const acceptTimes = [];
   const owned = []; // {agent, id} of every conversation assigned
+  const doneAt = []; // ms after the first `available` at which each assignment was seen
+  let t0 = NaN;
   for (const a of agents) {
     a.onFrame = (f) => {
       if (f.type === 'conversation.offered') {
@@ -352,6 +356,7 @@ async function drain(server, agents, target, autoAccept, timeoutMs) {
             if (process.env.BENCH_DEBUG) console.log('accept', r.status, r.text.slice(0, 200));
             if (r.status === 200) {
               acceptsOk++;
+              doneAt.push(now() - t0);
               owned.push({ agent: a, id: f.conversation.id });
               acceptTimes.push(now() - t);
               if (acceptsOk === target) tLast = now();
@@ -368,21 +373,30 @@ async function drain(server, agents, target, autoAccept, timeoutMs) {
         );
       } else if (f.type === 'conversation.assigned') {
         assigned++;
-        if (autoAccept) owned.push({ agent: a, id: f.conversation.id });
+        if (autoAccept) {
+          owned.push({ agent: a, id: f.conversation.id });
+          doneAt.push(now() - t0);
+        }
         if (autoAccept && assigned === target) tLast = now();
       }
     };
   }
   const cpu = cpuWindow(server.child.pid);
-  const t0 = now();
+  t0 = now();
   const statuses = await Promise.all(agents.map((a) => a.api('PUT', '/api/v1/agents/me/status', { status: 'available' })));
   const tAvailable = now() - t0;
   const bad = statuses.filter((r) => r.status !== 200);
   if (bad.length) throw new Error(`${bad.length} status changes refused: ${bad[0].status} ${bad[0].text}`);
-  await until(() => Number.isFinite(tLast), timeoutMs, `${target} conversations assigned (offers ${offers}, accepted ${acceptsOk}, refused ${acceptsRefused} ${JSON.stringify([...refusals])}, assigned frames ${assigned})`);
+  let complete = true;
+  try {
+    await until(() => Number.isFinite(tLast), timeoutMs, `${target} conversations assigned`);
+  } catch {
+    complete = false; // reported as such, with how far it got
+  }
   const c = cpu();
   acceptTimes.sort((x, y) => x - y);
-  return { owned, elapsed_ms: tLast - t0, available_ms: tAvailable, offers, acceptsOk, acceptsRefused, refusals, assigned, acceptTimes, cpu: c };
+  const done = autoAccept ? assigned : acceptsOk;
+  return { complete, done, doneAt, owned, elapsed_ms: complete ? tLast - t0 : now() - t0, available_ms: tAvailable, offers, acceptsOk, acceptsRefused, refusals, assigned, acceptTimes, cpu: c };
 }
 
 // ---- phase: agent-reply ----------------------------------------------------------------------
@@ -397,9 +411,10 @@ async function agentReply() {
     const nAgents = opt.agents;
     const maxChats = Math.max(1, Math.ceil(nConv / nAgents));
     console.log(`  setup: ${nAgents} agents (max_chats ${maxChats}), ${nConv} customers escalated (bot none → queue default) and accepted`);
-    agents = await makeAgents(server, nAgents, maxChats);
     await queueCustomers(server, conn, nConv);
-    const { owned } = await drain(server, agents, nConv, false, 120000);
+    agents = await makeAgents(server, nAgents, maxChats);
+    const { owned, complete, done } = await drain(server, agents, nConv, false, 300000);
+    if (!complete) throw new Error(`only ${done} of ${nConv} conversations accepted within 300 s`);
     if (owned.length !== nConv) throw new Error(`expected ${nConv} accepted conversations, got ${owned.length}`);
     for (const a of agents) a.onFrame = () => {};
 
@@ -516,16 +531,25 @@ async function routingDrain(autoAccept) {
     const n = opt['drain-agents'];
     const m = opt['max-chats'];
     if (autoAccept) await ok(server.port, 'PATCH', '/api/v1/queues/default', { token: server.adminToken, body: { auto_accept: true } });
+    // Customers first: each enqueue also sends queue.updated to every user of the queue, so
+    // queueing 1,000 with 100 agents signed in costs far more than the drain itself.
     let t = now();
-    agents = await makeAgents(server, n, m);
-    const tAgents = now() - t;
-    t = now();
     await queueCustomers(server, conn, q);
-    console.log(`  setup            ${n} agents created, signed in, streams open in ${(tAgents / 1000).toFixed(1)} s; ${q} customers queued in ${((now() - t) / 1000).toFixed(1)} s`);
+    const tQueued = now() - t;
+    t = now();
+    agents = await makeAgents(server, n, m);
+    console.log(`  setup            ${q} customers queued in ${(tQueued / 1000).toFixed(1)} s; ${n} agents created, signed in, streams open in ${((now() - t) / 1000).toFixed(1)} s`);
     console.log(`  ${autoAccept ? 'auto_accept: true' : 'auto_accept off, each offer accepted as it arrives'}: ${q} queued, ${n} agents × max_chats ${m} go available at once`);
-    const r = await drain(server, agents, q, autoAccept, 180000);
+    const r = await drain(server, agents, q, autoAccept, opt['drain-timeout'] * 1000);
     const s = r.elapsed_ms / 1000;
-    console.log(`  drained          ${q} conversations in ${(s * 1000).toFixed(0)} ms (first \`available\` sent → ${autoAccept ? `${q}th conversation.assigned frame` : `${q}th accept answered`}); ${(q / s).toFixed(0)} assignments/s`);
+    const what = autoAccept ? 'conversation.assigned frame' : 'accept answered';
+    if (r.complete) {
+      console.log(`  drained          ${q} conversations in ${(s * 1000).toFixed(0)} ms (first \`available\` sent → ${q}th ${what}); ${(q / s).toFixed(1)} assignments/s`);
+    } else {
+      console.log(`  NOT DRAINED      only ${r.done} of ${q} assigned when the phase gave up after ${s.toFixed(0)} s; ${(r.done / s).toFixed(1)} assignments/s`);
+    }
+    const marks = [1, 10, 100, 250, 500, 750, 1000].filter((k) => k <= r.doneAt.length);
+    console.log(`  progress         ${marks.map((k) => `${k}th at ${(r.doneAt[k - 1] / 1000).toFixed(2)} s`).join(', ')}`);
     console.log(`  offers           ${r.offers} offered, ${(r.offers / s).toFixed(0)} offers/s${autoAccept ? '' : `; accepts ${r.acceptsOk} × 200, ${r.acceptsRefused} refused${r.refusals.size ? ` (${[...r.refusals].map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`}`);
     console.log(`  available        all ${n} PUT status answered in ${r.available_ms.toFixed(0)} ms`);
     if (!autoAccept) {
@@ -534,7 +558,7 @@ async function routingDrain(autoAccept) {
     }
     printCpu(r.cpu);
     writeJson({
-      phase: autoAccept ? 'routing-drain-auto' : 'routing-drain', queued: q, agents: n, max_chats: m, drain_ms: r.elapsed_ms,
+      phase: autoAccept ? 'routing-drain-auto' : 'routing-drain', queued: q, agents: n, max_chats: m, complete: r.complete, assigned: r.done, drain_ms: r.elapsed_ms,
       offers: r.offers, offers_per_s: r.offers / s, accepts_ok: r.acceptsOk, accepts_refused: r.acceptsRefused, cpu: r.cpu,
     });
   } catch (e) {
