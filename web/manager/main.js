@@ -669,7 +669,7 @@ async function rotateSecret(c) {
     api.showError(e, 'Rotate secret');
     return;
   }
-  await openDialog('New JWT Secret', (close) =>
+  await openDialog('Secret rotated', (close) =>
     h(
       'div',
       {},
