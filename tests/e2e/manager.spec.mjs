@@ -1,0 +1,252 @@
+// Browser tests of the Digital Messaging Manager (/manager) against a real `parley serve`,
+// driven by role and label as a person reads the page.
+//
+// Sign-in: an admin user is created with the admin token and signs in with Username and
+// Password. On a server that does not have the session API yet (POST /api/v1/auth/login
+// answers 404), the test signs in through a stand-in instead: the browser's requests to /api
+// get the admin token added by Playwright's request routing, so the connection and delivery
+// flows are still tested end to end; the sign-in form itself is then not.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { runCli } from '../integration/harness.mjs';
+import { Receiver, createUser, newPage, screenshots, signIn, startStack, waitFor } from './support.mjs';
+
+async function signInAsAdmin(stack, page) {
+  if (stack.features.auth) {
+    const admin = await createUser(stack.server, { role: 'admin', username: `admin${Date.now() % 100000}`, display_name: 'Ada Admin' });
+    await signIn(page, stack.origin(), '/manager', admin);
+    await page.getByRole('navigation', { name: 'Sections' }).waitFor();
+    return;
+  }
+  const token = stack.server.adminToken;
+  await page.route('**/api/v1/**', (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname === '/api/v1/auth/me') {
+      return route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ user: { username: 'admin', display_name: 'Ada Admin', role: 'admin' }, csrf: 'stand-in' }),
+      });
+    }
+    return route.continue({ headers: { ...route.request().headers(), authorization: `Bearer ${token}` } });
+  });
+  await page.goto(`${stack.origin()}/manager`);
+  await page.getByRole('navigation', { name: 'Sections' }).waitFor();
+}
+
+describe('Digital Messaging Manager', () => {
+  let stack;
+  let hook;
+  before(async () => {
+    hook = await Receiver.start('hook');
+    stack = await startStack({ serverArgs: ['--retry-initial-ms', '100', '--retry-max-ms', '200', '--retry-for-seconds', '2'] });
+  });
+  after(async () => {
+    await stack?.close();
+    await hook?.close();
+  });
+
+  test('the sign-in form refuses a wrong password and says so', async (t) => {
+    if (!stack.features.auth) return t.skip('the server has no POST /api/v1/auth/login yet');
+    const admin = await createUser(stack.server, { role: 'admin' });
+    const page = await newPage(stack);
+    await signIn(page, stack.origin(), '/manager', { ...admin, password: 'not-the-password' });
+    await page.getByText('The username or password is not right.').waitFor();
+    await screenshots(page, 'manager-signin');
+    assert.equal(await page.getByRole('navigation', { name: 'Sections' }).count(), 0);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('add a connection, read the four settings, use them; disable, enable, rotate, delete', async () => {
+    const page = await newPage(stack);
+    await signInAsAdmin(stack, page);
+    await page.getByRole('link', { name: 'Connections' }).click();
+    await page.getByRole('button', { name: 'Add connection' }).click();
+    await page.getByRole('button', { name: 'Client Channel API' }).click();
+    await page.getByLabel('Name').fill('Acme Teams');
+    await page.getByLabel('Client webhook').fill(hook.url);
+    await page.getByRole('button', { name: 'Save' }).click();
+
+    const dialog = page.getByRole('dialog');
+    const connectionId = await dialog.getByLabel('Connection ID').inputValue();
+    const clientWebhook = await dialog.getByLabel('Client Webhook').inputValue();
+    const dmWebhook = await dialog.getByLabel('Digital Messaging Webhook').inputValue();
+    const secret = await dialog.getByLabel('JWT Secret').inputValue();
+    assert.match(connectionId, /^[0-9a-f-]{36}$/);
+    assert.equal(clientWebhook, hook.url);
+    assert.equal(dmWebhook, `${stack.server.url}/messages`);
+    assert.match(secret, /^[A-Za-z0-9_-]{43,}$/);
+    await dialog.getByText('shown only now').waitFor();
+    await screenshots(page, 'manager-connection-saved');
+    await dialog.getByRole('button', { name: 'Done' }).click();
+
+    // The settings work for an integration layer: parley client send with them, and the echo
+    // bot's reply reaches the webhook signed with that secret.
+    hook.trust({ connection_id: connectionId, jwt_secret: secret });
+    const sent = await runCli(['client', 'send', '--url', dmWebhook, '--connection-id', connectionId, '--customer', 'c-1', 'Hello from the page'], {
+      env: { PARLEY_JWT_SECRET: secret },
+    });
+    assert.equal(sent.code, 0, sent.stderr);
+    await waitFor(() => hook.deliveredTo({ connection_id: connectionId }, 'c-1').length > 0, { message: 'the echo reply at the webhook' });
+    assert.equal(hook.rejected.length, 0);
+
+    // The list shows it, enabled; its page disables and enables it.
+    await page.getByRole('link', { name: 'Acme Teams' }).click();
+    await page.getByRole('heading', { name: 'Acme Teams' }).waitFor();
+    await page.getByRole('button', { name: 'Disable' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Disable' }).click();
+    await page.getByText('Disabled', { exact: true }).waitFor();
+    const disabled = await stack.server.admin('GET', `/api/v1/connections/${connectionId}`);
+    assert.equal(disabled.json.enabled, false);
+    await page.getByRole('button', { name: 'Enable' }).click();
+    await page.getByText('Enabled', { exact: true }).waitFor();
+    assert.equal((await stack.server.admin('GET', `/api/v1/connections/${connectionId}`)).json.enabled, true);
+
+    // Rotate: the new secret is shown once, with how long the old one still works.
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Rotate secret' }).click();
+    const rotated = page.getByRole('dialog', { name: 'Secret rotated' });
+    const newSecret = await rotated.getByLabel('JWT Secret').inputValue();
+    assert.notEqual(newSecret, secret);
+    assert.equal((await stack.server.admin('GET', `/api/v1/connections/${connectionId}`)).json.jwt_secret, newSecret);
+    await rotated.getByText('The old secret still works').waitFor();
+    await rotated.getByRole('button', { name: 'Done' }).click();
+    await page.getByText('The previous secret still works until').waitFor();
+    await screenshots(page, 'manager-connection');
+
+    // Delete asks first; Cancel keeps it, Delete removes it.
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await stack.server.admin('GET', `/api/v1/connections/${connectionId}`)).status, 200);
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Add connection' }).waitFor();
+    await waitFor(async () => (await stack.server.admin('GET', `/api/v1/connections/${connectionId}`)).status === 404, {
+      message: 'the connection to be deleted',
+    });
+    assert.equal(await page.getByRole('link', { name: 'Acme Teams' }).count(), 0);
+    assert.deepEqual(page.errors.filter((e) => !/WebSocket/.test(e)), []);
+    await page.context().close();
+  });
+
+  test('a failing webhook shows in the deliveries with its error; Replay delivers it', async () => {
+    const failing = await Receiver.start('failing');
+    try {
+      failing.mode = { status: 500 };
+      const conn = await stack.server.createConnection({ name: 'Failing bridge', webhook: failing.url, bot: 'echo' });
+      failing.trust(conn);
+      await stack.server.send(conn, { type: 'text', customer_id: 'c-9', message_id: 'm-1', text: ['hi'] });
+      await waitFor(async () => (await stack.server.deliveries(conn, 'dead')).length === 1, {
+        timeout: 15000,
+        message: 'the reply to be dead-lettered',
+      });
+
+      const page = await newPage(stack);
+      await signInAsAdmin(stack, page);
+      await page.goto(`${stack.origin()}/manager#connections/${conn.connection_id}`);
+      const deliveries = page.getByRole('table', { name: 'Deliveries' });
+      const row = deliveries.getByRole('row').filter({ hasText: 'Dead' });
+      await row.waitFor();
+      await row.getByText('500').first().waitFor(); // the last error names the status
+      await page.getByLabel('Status').selectOption('dead');
+      await deliveries.getByRole('row').filter({ hasText: 'Dead' }).waitFor();
+      await screenshots(page, 'manager-deliveries');
+
+      failing.mode = { status: 200 };
+      await deliveries.getByRole('button', { name: /^Replay/ }).click();
+      await waitFor(async () => (await stack.server.deliveries(conn, 'delivered')).length === 1, {
+        message: 'the replayed event to be delivered',
+      });
+      await page.getByLabel('Status').selectOption('delivered');
+      await deliveries.getByRole('row').filter({ hasText: 'Delivered' }).waitFor();
+      assert.deepEqual(page.errors.filter((e) => !/WebSocket/.test(e)), []);
+      await page.context().close();
+    } finally {
+      await failing.close();
+    }
+  });
+
+  test('a name with markup is shown as text, and nothing in it runs', async () => {
+    const evil = '<img src=x onerror="window.__pwned=1">';
+    await stack.server.createConnection({ name: evil, webhook: hook.url });
+    const page = await newPage(stack);
+    await signInAsAdmin(stack, page);
+    await page.getByRole('link', { name: 'Connections' }).click();
+    await page.getByRole('link', { name: evil }).waitFor();
+    assert.equal(await page.locator('main img').count(), 0);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    await page.context().close();
+  });
+
+  test('bots: the list, and a reload', async () => {
+    const page = await newPage(stack);
+    await signInAsAdmin(stack, page);
+    await page.getByRole('link', { name: 'Bots' }).click();
+    const bots = page.getByRole('table', { name: 'Bots' });
+    await bots.getByRole('row').filter({ hasText: 'echo' }).waitFor();
+    await screenshots(page, 'manager-bots');
+    await page.context().close();
+  });
+
+  test('queues and users: add a queue, add an agent to it, change capacity, disable, reset the password', async (t) => {
+    if (!stack.features.agentApi) return t.skip('the server has no users, queues and agents API yet');
+    const page = await newPage(stack);
+    await signInAsAdmin(stack, page);
+    await page.getByRole('link', { name: 'Queues' }).click();
+    await page.getByRole('button', { name: 'Add queue' }).click();
+    let dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Queue name').fill('cards');
+    await dialog.getByLabel('Display name').fill('Card services');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('table', { name: 'Queues' }).getByRole('row').filter({ hasText: 'Card services' }).waitFor();
+    await screenshots(page, 'manager-queues');
+
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('button', { name: 'Add user' }).click();
+    dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Username').fill('bob');
+    await dialog.getByLabel('Display name').fill('Bob Agent');
+    await dialog.getByLabel('Password').fill('bob-secret-pass');
+    await dialog.getByLabel('cards').check();
+    await dialog.getByLabel('Max chats').fill('4');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    const row = page.getByRole('table', { name: 'Users' }).getByRole('row').filter({ hasText: 'Bob Agent' });
+    await row.waitFor();
+    let bob = (await stack.server.admin('GET', '/api/v1/users/bob')).json;
+    assert.deepEqual(bob.queues, ['cards']);
+    assert.equal(bob.max_chats, 4);
+
+    await row.getByRole('button', { name: 'Edit bob' }).click();
+    dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Max chats').fill('2');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await waitFor(async () => (await stack.server.admin('GET', '/api/v1/users/bob')).json.max_chats === 2, { message: 'max_chats 2' });
+
+    await row.getByRole('button', { name: 'Disable bob' }).click();
+    await row.getByText('Disabled').waitFor();
+    bob = (await stack.server.admin('GET', '/api/v1/users/bob')).json;
+    assert.equal(bob.enabled, false);
+    await row.getByRole('button', { name: 'Enable bob' }).click();
+    await row.getByText('Enabled').waitFor();
+
+    await row.getByRole('button', { name: 'Reset password of bob' }).click();
+    dialog = page.getByRole('dialog');
+    await dialog.getByLabel('New password').fill('bob-new-password');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const login = await stack.server.request('POST', '/api/v1/auth/login', {
+      headers: { 'content-type': 'application/json' },
+      body: { username: 'bob', password: 'bob-new-password' },
+    });
+    assert.equal(login.status, 200);
+    await screenshots(page, 'manager-users');
+
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('heading', { name: 'Agents by status' }).waitFor();
+    await page.getByRole('table', { name: 'Agents' }).getByRole('row').filter({ hasText: 'Bob Agent' }).waitFor();
+    await screenshots(page, 'manager-overview');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+});
