@@ -7,8 +7,10 @@
 // get the admin token added by Playwright's request routing, so the connection and delivery
 // flows are still tested end to end; the sign-in form itself is then not.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../integration/harness.mjs';
+import { REPO, makeTempDir, runCli } from '../integration/harness.mjs';
 import { Receiver, createUser, newPage, screenshots, signIn, startStack, waitFor } from './support.mjs';
 
 async function signInAsAdmin(stack, page) {
@@ -37,9 +39,14 @@ async function signInAsAdmin(stack, page) {
 describe('Digital Messaging Manager', () => {
   let stack;
   let hook;
+  let botsDir;
   before(async () => {
     hook = await Receiver.start('hook');
-    stack = await startStack({ serverArgs: ['--retry-initial-ms', '100', '--retry-max-ms', '200', '--retry-for-seconds', '2'] });
+    botsDir = makeTempDir('parley-e2e-bots-');
+    fs.copyFileSync(path.join(REPO, 'bots/bank.yaml'), path.join(botsDir, 'bank.yaml'));
+    stack = await startStack({
+      serverArgs: ['--bots', botsDir, '--retry-initial-ms', '100', '--retry-max-ms', '200', '--retry-for-seconds', '2'],
+    });
   });
   after(async () => {
     await stack?.close();
@@ -179,13 +186,27 @@ describe('Digital Messaging Manager', () => {
     await page.context().close();
   });
 
-  test('bots: the list, and a reload', async () => {
+  test('bots: the list, a reload, and the load error of a broken file', async () => {
     const page = await newPage(stack);
     await signInAsAdmin(stack, page);
     await page.getByRole('link', { name: 'Bots' }).click();
     const bots = page.getByRole('table', { name: 'Bots' });
+    const bank = bots.getByRole('row').filter({ hasText: 'bank' });
+    await bank.waitFor();
     await bots.getByRole('row').filter({ hasText: 'echo' }).waitFor();
-    await screenshots(page, 'manager-bots');
+    await bank.getByRole('button', { name: 'Reload bank' }).click();
+    const good = fs.readFileSync(path.join(botsDir, 'bank.yaml'), 'utf8');
+    fs.writeFileSync(path.join(botsDir, 'bank.yaml'), 'name: Ava\nintents: [\n');
+    try {
+      await bank.getByRole('button', { name: 'Reload bank' }).click();
+      await bank.getByText(/^Load error: /).waitFor();
+      await screenshots(page, 'manager-bots');
+    } finally {
+      fs.writeFileSync(path.join(botsDir, 'bank.yaml'), good);
+    }
+    await bank.getByRole('button', { name: 'Reload bank' }).click();
+    await bank.getByText(/^Load error: /).waitFor({ state: 'detached' });
+    assert.deepEqual(page.errors.filter((e) => !/WebSocket/.test(e)), []);
     await page.context().close();
   });
 
