@@ -592,7 +592,17 @@ function entryNode(chat, e, key, autoAsk) {
   return node;
 }
 
+// Redraws coalesce into one per frame: a burst of events or assist answers costs one pass.
+let transcriptFrame = 0;
 function renderTranscript() {
+  if (transcriptFrame) return;
+  transcriptFrame = requestAnimationFrame(() => {
+    transcriptFrame = 0;
+    drawTranscript();
+  });
+}
+
+function drawTranscript() {
   const chat = state.chats.get(state.selected);
   if (!chat) return;
   if (!chat.transcript) {
