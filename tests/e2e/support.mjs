@@ -46,10 +46,11 @@ function staticFile(pathname) {
 }
 
 // The dev server in front of parley. Resolves {url, close}.
+// parley's address is read at each request, so a restarted server (a new port) is followed.
 export async function startWebServer(server) {
-  const target = new URL(server.url);
   const sockets = new Set();
   const web = http.createServer((req, res) => {
+    const target = new URL(server.url);
     const url = new URL(req.url, 'http://x');
     const file = req.method === 'GET' || req.method === 'HEAD' ? staticFile(url.pathname) : null;
     if (file) {
@@ -86,6 +87,7 @@ export async function startWebServer(server) {
   });
   // WebSocket: replay the upgrade request to parley (Host and Origin rewritten), then splice.
   web.on('upgrade', (req, socket, head) => {
+    const target = new URL(server.url);
     const up = net.connect(Number(target.port), target.hostname, () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`];
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -147,12 +149,14 @@ export async function launchBrowser() {
 }
 
 // A started stack: parley, the page origin, a browser. close() removes everything.
-export async function startStack({ serverArgs = [], env = {} } = {}) {
+// proxy: always put the dev server in front (a test that restarts parley, which then listens
+// on another port, keeps one page origin that way).
+export async function startStack({ serverArgs = [], env = {}, proxy = false } = {}) {
   const server = await Server.start({ args: serverArgs, env });
   let web = null;
   let browser = null;
   try {
-    const own = await parleyServesPages(server);
+    const own = !proxy && (await parleyServesPages(server));
     if (!own) web = await startWebServer(server);
     browser = await launchBrowser();
     const features = await apiFeatures(server);
