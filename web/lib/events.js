@@ -22,6 +22,7 @@ export class EventStream {
     this.timer = null;
     this.stopped = true;
     this.everOpened = false;
+    this.gapAt = null;
   }
 
   start() {
@@ -99,8 +100,10 @@ export class EventStream {
     }
     if (Number.isInteger(frame.seq)) {
       if (this.lastSeq !== null && frame.seq <= this.lastSeq) return; // a repeat
-      if (this.lastSeq !== null && frame.seq > this.lastSeq + 1) {
-        // A gap: ask again from what we have, so nothing in between is lost.
+      if (this.lastSeq !== null && frame.seq > this.lastSeq + 1 && this.gapAt !== this.lastSeq) {
+        // A gap: ask again from what we have, so nothing in between is lost. A server that
+        // skips the same seq again is believed the second time (no reconnect loop).
+        this.gapAt = this.lastSeq;
         this.socket?.close();
         return;
       }
