@@ -271,3 +271,48 @@ describe('Digital Messaging Manager', () => {
     await page.context().close();
   });
 });
+
+// How long the pages take to load from a local server, cold (a new browser context, nothing
+// cached) and warm (reloaded): navigation start to the load event, and to the sign-in form on
+// screen. Printed for docs/performance.md, not asserted.
+describe('page load', () => {
+  let stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(async () => stack?.close());
+
+  test('/manager and /agent load times (printed)', async () => {
+    const lines = [];
+    for (const pathName of ['/manager', '/agent']) {
+      const cold = [];
+      const warm = [];
+      for (let i = 0; i < 5; i++) {
+        const page = await newPage(stack);
+        for (const list of [cold, warm]) {
+          const t0 = Date.now();
+          if (list === cold) await page.goto(`${stack.origin()}${pathName}`);
+          else await page.reload();
+          await page.getByRole('button', { name: 'Sign in' }).waitFor();
+          const shown = Date.now() - t0;
+          const [load, ready] = await page.evaluate(() => [
+            performance.getEntriesByType('navigation')[0].loadEventEnd,
+            performance.getEntriesByName('parley:ready')[0]?.startTime,
+          ]);
+          list.push({ load: Math.round(load), ready: Math.round(ready), shown });
+        }
+        assert.deepEqual(page.errors, []);
+        await page.context().close();
+      }
+      const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      for (const [name, list] of [['cold', cold], ['warm', warm]]) {
+        lines.push(
+          `# ${pathName} ${name} (${stack.pagesFromParley ? 'served by parley' : 'dev server'}): load event median ${median(list.map((x) => x.load))} ms, ` +
+            `sign-in form ready median ${median(list.map((x) => x.ready))} ms (max ${Math.max(...list.map((x) => x.ready))} ms), ` +
+            `seen by the test after ${median(list.map((x) => x.shown))} ms`,
+        );
+      }
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+  });
+});

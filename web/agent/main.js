@@ -927,6 +927,7 @@ function showSignIn(message) {
     ),
   );
   username.focus();
+  markReady();
 }
 
 function signedIn(user) {
@@ -941,6 +942,7 @@ function signedIn(user) {
   el.signout.hidden = false;
   el.who.textContent = user.display_name || user.username;
   renderAll();
+  markReady();
   stream.lastSeq = null;
   stream.everOpened = false;
   stream.start(); // its first open reads the state again, so nothing between the two is missed
@@ -966,6 +968,11 @@ document.addEventListener('visibilitychange', () => {
     }
   }
 });
+
+// The moment the first screen is usable, for load measurements (docs/performance.md).
+function markReady() {
+  if (!performance.getEntriesByName('parley:ready').length) performance.mark('parley:ready');
+}
 
 async function start() {
   try {

@@ -257,6 +257,7 @@ function renderSignIn(message) {
   );
   replace(el.main, form);
   username.focus();
+  markReady();
 }
 
 async function signedIn(user) {
@@ -266,6 +267,7 @@ async function signedIn(user) {
   el.nav.hidden = false;
   parseHash();
   render();
+  markReady();
   stream.start();
   await loadSection(true);
 }
@@ -1092,6 +1094,11 @@ async function reloadBot(name) {
 }
 
 // ---- start ----
+
+// The moment the first screen is usable, for load measurements (docs/performance.md).
+function markReady() {
+  if (!performance.getEntriesByName('parley:ready').length) performance.mark('parley:ready');
+}
 
 async function start() {
   parseHash();
