@@ -38,6 +38,7 @@ function newChat(conversation) {
     draft: '',
     nodes: new Map(), // entry key -> {sig, node}
     loading: null,
+    early: [], // entries that came by event while the transcript was being read
   };
 }
 
@@ -105,7 +106,8 @@ async function resync() {
       else state.chats.set(conv.id, newChat(conv));
     }
     for (const [id, chat] of state.chats) if (!seen.has(id) && !chat.ended) state.chats.delete(id);
-    const queued = await api.get('/api/v1/conversations?state=queued&limit=1000');
+    // Offers still open (a reload during an offer); without this list, new offers still come as events.
+    const queued = await api.get('/api/v1/conversations?state=queued&limit=1000').catch(() => ({ conversations: [] }));
     state.offers.clear();
     for (const conv of queued.conversations) {
       if (conv.offered_to === state.user.username) state.offers.set(conv.id, { conversation: conv, expires_at: conv.offer_expires_at });
@@ -127,6 +129,7 @@ async function loadTranscript(chat) {
       chat.transcript = [];
       chat.positions.clear();
       for (const entry of transcript) addEntry(chat, entry);
+      for (const entry of chat.early.splice(0)) addEntry(chat, entry);
     }, 'Transcript');
   })();
   try {
@@ -165,6 +168,7 @@ function handleEvent(frame) {
   switch (frame.type) {
     case 'conversation.offered':
       state.offers.set(conv.id, { conversation: conv, expires_at: frame.expires_at || conv.offer_expires_at });
+      announce(`New chat offered: ${customerLabel(conv)}, queue ${queueLabel(conv.queue)}.`);
       renderOffers();
       break;
     case 'conversation.assigned': {
@@ -197,6 +201,8 @@ function handleEvent(frame) {
       }
       if (chat.transcript) {
         if (addEntry(chat, entry) && state.selected === conv.id) renderTranscript();
+      } else if (chat.loading) {
+        chat.early.push(entry);
       }
       renderChats();
       if (state.selected === conv.id) renderTyping();
@@ -298,7 +304,7 @@ function renderOffers() {
         { class: 'offer', role: 'group', 'aria-label': title },
         h('p', {}, h('strong', {}, title)),
         h('p', { class: 'muted' }, `Queue: ${queueLabel(c.queue)}`, c.transfer_note ? ` · Note: ${c.transfer_note}` : ''),
-        left !== null ? h('p', { class: 'countdown' }, `Expires in ${left} s`) : null,
+        left !== null ? h('p', { class: 'countdown', dataset: { expires: expires_at } }, `Expires in ${left} s`) : null,
         h(
           'div',
           { class: 'row' },
@@ -308,19 +314,33 @@ function renderOffers() {
       );
     }),
   );
-  // A display timer for the countdowns only; expiry itself comes from the server.
+  // A display timer for the countdowns only; expiry itself comes from the server (an offer
+  // long past its time is dropped here too). The text changes in place, so the focus stays
+  // on the Accept button.
   if (items.length && !countdownTimer) {
     countdownTimer = setInterval(() => {
+      let gone = false;
       for (const [id, o] of state.offers) {
-        if (o.expires_at && Date.parse(o.expires_at) < Date.now() - 5000) state.offers.delete(id);
+        if (o.expires_at && Date.parse(o.expires_at) < Date.now() - 5000) gone = state.offers.delete(id);
       }
-      renderOffers();
+      if (gone) return renderOffers();
+      for (const p of el.offers.querySelectorAll('.countdown')) {
+        const left = Math.max(0, Math.ceil((Date.parse(p.dataset.expires) - Date.now()) / 1000));
+        p.textContent = `Expires in ${left} s`;
+      }
     }, 1000);
   } else if (!items.length && countdownTimer) {
     clearInterval(countdownTimer);
     countdownTimer = null;
   }
   document.title = items.length ? `(${items.length}) New chat · Agent console · Parley` : 'Agent console · Parley';
+}
+
+function announce(text) {
+  const region = $('announce');
+  region.textContent = '';
+  // A fresh text node, so screen readers announce it even when it repeats.
+  requestAnimationFrame(() => (region.textContent = text));
 }
 
 function renderQueues() {
