@@ -371,6 +371,7 @@ describe('agent console against a scripted API', () => {
     await assist.getByText('Bot understood: lost_card (90 %)').waitFor();
     await assist.getByRole('button', { name: 'Suggest: I have blocked your card.' }).click();
     assert.equal(await page.getByLabel('Message').inputValue(), 'I have blocked your card.');
+    await screenshots(page, 'agent-assist');
     await page.getByLabel('Message').press('End');
     await page.getByLabel('Message').type(' Anything else?');
     await page.getByLabel('Message').press('Enter');

@@ -226,15 +226,35 @@ export async function signIn(page, origin, pathName, user) {
 }
 
 // Screenshots of the page as it is now at 1280 and 360 px wide, into docs/screenshots/.
+// At each width it also checks what a person needs there: the page does not scroll sideways
+// (wide tables scroll inside their own box), and every visible control has a label.
 export async function screenshots(page, name) {
   fs.mkdirSync(SHOTS, { recursive: true });
   const before = page.viewportSize();
   for (const width of [1280, 360]) {
     await page.setViewportSize({ width, height: width === 360 ? 760 : 860 });
-    await page.waitForTimeout(50); // one layout pass after the resize
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
     await page.screenshot({ path: path.join(SHOTS, `${name}-${width}.png`), fullPage: width === 360 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    if (overflow > 0) throw new Error(`${name} at ${width} px: the page scrolls sideways by ${overflow} px`);
+    const unlabelled = await unlabelledControls(page);
+    if (unlabelled.length) throw new Error(`${name} at ${width} px: controls without a label: ${unlabelled.join(', ')}`);
   }
   await page.setViewportSize(before);
+}
+
+// Visible inputs, selects, textareas and buttons that have no accessible name.
+export function unlabelledControls(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('input, select, textarea, button')]
+      .filter((c) => c.offsetParent !== null || c.closest('dialog[open]'))
+      .filter((c) => {
+        if (c.getAttribute('aria-label') || c.getAttribute('aria-labelledby')) return false;
+        if (c.tagName === 'BUTTON') return !c.textContent.trim();
+        return !(c.labels && c.labels.length);
+      })
+      .map((c) => c.outerHTML.slice(0, 80)),
+  );
 }
 
 // Runs a node:test test body only when cond is true; otherwise skips it with the reason.
