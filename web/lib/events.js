@@ -10,7 +10,7 @@ const MIN_PAUSE_MS = 500;
 const MAX_PAUSE_MS = 5000;
 
 export class EventStream {
-  // onEvent(frame), onStatus('connecting'|'open'|'reconnecting'|'closed'), onResync()
+  // onEvent(frame), onStatus('open'|'reconnecting'|'unavailable'|'closed'), onResync()
   constructor({ onEvent, onStatus = () => {}, onResync = () => {}, path = '/api/v1/events' }) {
     this.onEvent = onEvent;
     this.onStatus = onStatus;
@@ -50,7 +50,7 @@ export class EventStream {
 
   connect() {
     if (this.stopped) return;
-    this.onStatus(this.everOpened ? 'reconnecting' : 'connecting');
+    if (this.everOpened) this.onStatus('reconnecting');
     let socket;
     try {
       socket = new WebSocket(this.url());
@@ -79,7 +79,10 @@ export class EventStream {
 
   scheduleReconnect() {
     if (this.stopped) return;
-    this.onStatus('reconnecting');
+    // Before the first open there is nothing to reconnect to: say so only once it lasts.
+    this.failedFirst = this.everOpened ? 0 : (this.failedFirst || 0) + 1;
+    if (this.everOpened) this.onStatus('reconnecting');
+    else if (this.failedFirst >= 3) this.onStatus('unavailable');
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.connect(), this.pause);
     this.pause = Math.min(MAX_PAUSE_MS, this.pause * 2);
@@ -120,7 +123,10 @@ export class EventStream {
 // Shows the stream's status in el (a role=status element): hidden while open.
 export function statusView(el) {
   return (status) => {
-    const text = { connecting: 'Connecting…', reconnecting: 'Reconnecting…', closed: '' }[status] || '';
+    const text = {
+      reconnecting: 'Reconnecting…',
+      unavailable: 'Live updates are not available yet; retrying…',
+    }[status] || '';
     el.textContent = text;
     el.hidden = !text;
   };
