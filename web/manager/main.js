@@ -124,7 +124,8 @@ const loadConnections = () =>
 const loadConnection = (id) =>
   guarded(async () => {
     try {
-      state.connection = await api.get(`/api/v1/connections/${api.seg(id)}`);
+      const { jwt_secret: _secret, ...shown } = await api.get(`/api/v1/connections/${api.seg(id)}`);
+      state.connection = shown; // the secret is not kept: it was shown once, at creation
     } catch (e) {
       if (e.status === 404) {
         state.connection = null;
