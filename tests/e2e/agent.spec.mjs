@@ -115,8 +115,7 @@ describe('agent console', () => {
     await goAvailable(bobPage);
     await page.getByRole('button', { name: 'Transfer' }).click();
     const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('An agent').check();
-    await dialog.getByLabel('Agent', { exact: true }).fill('bob');
+    await dialog.getByLabel('Or an agent').fill('bob');
     await dialog.getByLabel('Note').fill('Lost card, wants it blocked');
     await dialog.getByRole('button', { name: 'Transfer' }).click();
     await dialog.waitFor({ state: 'detached' });
@@ -239,6 +238,7 @@ describe('agent console against a scripted API', () => {
       sockets: [],
       urls: [],
       assistCalls: 0,
+      actions: [],
     };
     api.conv = conv;
     api.install = async (page) => {
@@ -259,7 +259,7 @@ describe('agent console against a scripted API', () => {
           const s = url.searchParams.get('state');
           return json({ conversations: s === 'active' ? api.active : s === 'queued' ? api.queued : [], next: null });
         }
-        let m = /^\/api\/v1\/conversations\/([^/]+)\/(accept|messages|typing|assist)$/.exec(p);
+        let m = /^\/api\/v1\/conversations\/([^/]+)\/(accept|messages|typing|assist|transfer|release|end)$/.exec(p);
         if (m && m[2] === 'accept') {
           const c = conv(Number(m[1].split('-')[1]), { id: m[1], customer_name: 'Grace Hopper' });
           api.queued = api.queued.filter((q) => q.id !== m[1]);
@@ -271,6 +271,10 @@ describe('agent console against a scripted API', () => {
           return json({ event_id: `sent-${api.sent.length}`, seq: 100 + api.sent.length }, 202);
         }
         if (m && m[2] === 'typing') return json({}, 202);
+        if (m && ['transfer', 'release', 'end'].includes(m[2])) {
+          api.actions.push({ action: m[2], conversation: m[1], body: req.postData() ? JSON.parse(req.postData()) : null });
+          return json(api.active.find((x) => x.id === m[1]) || {});
+        }
         if (m && m[2] === 'assist') {
           api.assistCalls += 1;
           if (!assist) return json({ error: { code: 'not_found', message: 'No route.' } }, 404);
@@ -377,6 +381,60 @@ describe('agent console against a scripted API', () => {
     await page.getByLabel('Message').press('Enter');
     await waitFor(() => api.sent.length === 1, { message: 'POST messages' });
     assert.deepEqual(api.sent[0].body.text, ['I have blocked your card. Anything else?']);
+    await page.context().close();
+  });
+
+  test('a menu, a link button, transfer with a note, release to the bot, end', async () => {
+    const api = fakeApi({ chats: 3, messages: 3, assist: false });
+    const page = await newPage(stack);
+    await api.install(page);
+    await page.goto(`${stack.origin()}/agent`);
+    await page.getByRole('button', { name: /^Ada Lovelace/ }).click();
+
+    await page.getByRole('button', { name: 'Menu…' }).click();
+    let dialog = page.getByRole('dialog', { name: 'Send a menu' });
+    await dialog.getByLabel('Title').fill('Which card?');
+    await dialog.getByLabel('Options').fill('Debit card\nCredit card\n');
+    await dialog.getByRole('button', { name: 'Send menu' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.deepEqual(api.sent[0].body, {
+      type: 'menu', title: 'Which card?', items: [{ text: 'Debit card', payload: 'Debit card' }, { text: 'Credit card', payload: 'Credit card' }],
+    });
+    await page.getByRole('list', { name: 'Menu options' }).last().getByText('Credit card').waitFor();
+
+    await page.getByRole('button', { name: 'Link button…' }).click();
+    dialog = page.getByRole('dialog', { name: 'Send a link button' });
+    await dialog.getByLabel('Title').fill('Reset your PIN here');
+    await dialog.getByLabel('Button label').fill('Reset PIN');
+    await dialog.getByLabel('URL').fill('https://bank.example/pin');
+    await dialog.getByRole('button', { name: 'Send link' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.deepEqual(api.sent[1].body, { type: 'link_button', title: 'Reset your PIN here', label: 'Reset PIN', url: 'https://bank.example/pin' });
+
+    await page.getByRole('button', { name: 'Transfer' }).click();
+    dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Queue').selectOption('general');
+    await dialog.getByLabel('Note').fill('Needs a new card');
+    await dialog.getByRole('button', { name: 'Transfer' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.deepEqual(api.actions[0], { action: 'transfer', conversation: 'conv-0', body: { queue: 'general', note: 'Needs a new card' } });
+    assert.equal(await page.getByRole('button', { name: /^Ada Lovelace/ }).count(), 0, 'a transferred chat leaves the list');
+
+    await page.getByRole('button', { name: /^Customer 1/ }).click();
+    await page.getByRole('button', { name: 'Release to bot' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Release to bot' }).click();
+    await waitFor(() => api.actions.length === 2, { message: 'release' });
+    assert.equal(api.actions[1].action, 'release');
+
+    await page.getByRole('button', { name: /^Customer 2/ }).click();
+    await page.getByRole('button', { name: 'End chat' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'End chat' }).click();
+    await waitFor(() => api.actions.length === 3, { message: 'end' });
+    assert.equal(api.actions[2].action, 'end');
+    await page.getByText('The chat has ended.').waitFor();
+    await page.getByRole('button', { name: 'Close chat' }).click();
+    await page.getByText('Accept an offer, or pick a chat from the list.').waitFor();
+    assert.deepEqual(page.errors, []);
     await page.context().close();
   });
 

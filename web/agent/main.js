@@ -806,25 +806,17 @@ $('transfer').addEventListener('click', async () => {
   const all = await guarded(() => api.get('/api/v1/queues'), 'Queues');
   if (all) queues = all.queues;
   const result = await openDialog(`Transfer ${customerLabel(chat.conv)}`, (close) => {
-    const toQueue = h('input', { type: 'radio', name: 'target', value: 'queue', checked: true });
-    const toAgent = h('input', { type: 'radio', name: 'target', value: 'agent' });
     const queue = h('select', {}, queues.map((q) => h('option', { value: q.name }, `${q.display_name || q.name} (${q.waiting ?? 0} waiting)`)));
-    const agent = h('input', { autocomplete: 'off', placeholder: 'username', disabled: true });
+    const agent = h('input', { autocomplete: 'off', placeholder: 'username' });
     const note = h('textarea', { rows: 2 });
     const error = h('p', { class: 'error-text', role: 'alert' });
-    const sync = () => {
-      queue.disabled = !toQueue.checked;
-      agent.disabled = !toAgent.checked;
-      agent.required = toAgent.checked;
-    };
-    toQueue.addEventListener('change', sync);
-    toAgent.addEventListener('change', sync);
+    agent.addEventListener('input', () => (queue.disabled = agent.value.trim() !== ''));
     return h(
       'form',
       {
         onsubmit: async (e) => {
           e.preventDefault();
-          const body = toQueue.checked ? { queue: queue.value } : { agent: agent.value.trim() };
+          const body = agent.value.trim() ? { agent: agent.value.trim() } : { queue: queue.value };
           if (note.value.trim()) body.note = note.value.trim();
           try {
             await api.post(`/api/v1/conversations/${api.seg(id)}/transfer`, body);
@@ -834,15 +826,8 @@ $('transfer').addEventListener('click', async () => {
           }
         },
       },
-      h(
-        'fieldset',
-        {},
-        h('legend', {}, 'Transfer to'),
-        h('label', { class: 'check' }, toQueue, 'A queue'),
-        h('label', { class: 'check' }, toAgent, 'An agent'),
-      ),
       field('Queue', queue),
-      field('Agent', agent, 'The agent’s username.'),
+      field('Or an agent', agent, 'The agent’s username; leave empty to transfer to the queue.'),
       field('Note', note, 'For the next agent: what the customer needs.'),
       error,
       h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Transfer')),
