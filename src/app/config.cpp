@@ -37,6 +37,14 @@ Result<void> LoadConfigFile(const std::string& path, Config& c) {
       {"bots_dir", [&](const YAML::Node& n) { c.bots_dir = n.as<std::string>(); }},
       {"webhook_ca_file", [&](const YAML::Node& n) { c.webhook_ca_file = n.as<std::string>(); }},
       {"log_level", [&](const YAML::Node& n) { c.log_level = n.as<std::string>(); }},
+      {"assigned_text", [&](const YAML::Node& n) { c.assigned_text = n.as<std::string>(); }},
+      {"transfer_text", [&](const YAML::Node& n) { c.transfer_text = n.as<std::string>(); }},
+      {"requeue_text", [&](const YAML::Node& n) { c.requeue_text = n.as<std::string>(); }},
+      {"released_text", [&](const YAML::Node& n) { c.released_text = n.as<std::string>(); }},
+      {"idle_reminder_text",
+       [&](const YAML::Node& n) { c.idle_reminder_text = n.as<std::string>(); }},
+      {"idle_end_text", [&](const YAML::Node& n) { c.idle_end_text = n.as<std::string>(); }},
+      {"agent_end_text", [&](const YAML::Node& n) { c.agent_end_text = n.as<std::string>(); }},
       {"allow_insecure_webhooks",
        [&](const YAML::Node& n) { c.allow_insecure_webhooks = n.as<bool>(); }},
   };
@@ -55,6 +63,13 @@ Result<void> LoadConfigFile(const std::string& path, Config& c) {
       {"io_threads", &c.io_threads},
       {"rate_limit_per_second", &c.rate_limit_per_second},
       {"rate_limit_burst", &c.rate_limit_burst},
+      {"session_idle_s", &c.session_idle_s},
+      {"agent_offline_after_s", &c.agent_offline_after_s},
+      {"offer_timeout_s", &c.offer_timeout_s},
+      {"customer_idle_reminder_s", &c.customer_idle_reminder_s},
+      {"customer_idle_end_s", &c.customer_idle_end_s},
+      {"default_handle_s", &c.default_handle_s},
+      {"wait_time_interval_s", &c.wait_time_interval_s},
   };
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
@@ -130,11 +145,20 @@ Result<void> Validate(const Config& c) {
            Range{"io_threads", c.io_threads, 1, 64},
            Range{"rate_limit_per_second", c.rate_limit_per_second, 0, 10'000'000},
            Range{"rate_limit_burst", c.rate_limit_burst, 0, 100'000'000},
+           Range{"session_idle_s", c.session_idle_s, 60, 30LL * 86400},
+           Range{"agent_offline_after_s", c.agent_offline_after_s, 1, 86400},
+           Range{"offer_timeout_s", c.offer_timeout_s, 1, 3600},
+           Range{"customer_idle_reminder_s", c.customer_idle_reminder_s, 1, 30LL * 86400},
+           Range{"customer_idle_end_s", c.customer_idle_end_s, 1, 30LL * 86400},
+           Range{"default_handle_s", c.default_handle_s, 1, 86400},
+           Range{"wait_time_interval_s", c.wait_time_interval_s, 0, 3600},
        }) {
     if (r.value < r.min || r.value > r.max)
       return Bad(
           fmt::format("{} must be between {} and {} (it is {}).", r.name, r.min, r.max, r.value));
   }
+  if (c.customer_idle_end_s <= c.customer_idle_reminder_s)
+    return Bad("customer_idle_end_s must be greater than customer_idle_reminder_s.");
   if (c.retry_max_ms < c.retry_initial_ms)
     return Bad("retry_max_ms must be at least retry_initial_ms.");
   return {};

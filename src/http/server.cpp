@@ -185,6 +185,9 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Session> session) {
         response = too_large();
       } else {
         Request req = ToRequest(parser.get());
+        boost::system::error_code peer_ec;
+        auto peer = stream.socket().remote_endpoint(peer_ec);
+        if (!peer_ec) req.remote_address = peer.address().to_string();
         try {
           response = co_await router_.Route(req);
         } catch (const std::exception& e) {

@@ -21,6 +21,25 @@ struct ConnectionRecord {
   int64_t updated_at_ms = 0;
 };
 
+// Where a conversation stands with the people: its queue, its agent, the offer ringing, and the
+// timers kept as due times (so they survive a restart).
+struct ConversationRouting {
+  std::optional<std::string> queue;       // the queue it waits in, or came from
+  std::optional<std::string> agent;       // the owning agent while active
+  std::optional<int64_t> queued_at_ms;    // FIFO order within the queue
+  std::optional<std::string> offered_to;  // the agent the offer rings for
+  std::optional<int64_t> offer_expires_at_ms;
+  std::optional<int64_t> assigned_at_ms;
+  std::optional<std::string> transfer_note;
+  bool idle_reminded = false;
+  std::optional<int64_t> wait_sent_at_ms;  // the last wait_time event sent
+  std::optional<int64_t> wait_position;
+  std::optional<int64_t> wait_estimate_s;
+  std::optional<std::string> ended_by;     // customer | agent | timeout
+  std::string declined_by_json = "[]";    // agents who let the current offer ring out
+  bool operator==(const ConversationRouting&) const = default;
+};
+
 struct ConversationRecord {
   std::string id;
   std::string connection_id;
@@ -36,6 +55,9 @@ struct ConversationRecord {
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
   std::optional<int64_t> ended_at_ms;
+  // The last customer event; written lazily with the counters (see SqliteTx::UpdateConversation).
+  int64_t last_customer_at_ms = 0;
+  ConversationRouting routing;
 };
 
 struct EventRecord {
@@ -84,8 +106,59 @@ struct DeliveryFilter {
 struct ConversationFilter {
   std::optional<std::string> state;
   std::optional<std::string> connection_id;
+  std::optional<std::string> queue;
+  std::optional<std::string> agent;  // owned by this agent, or offered to them
   size_t limit = 100;
   std::optional<ListCursor> after;  // by (updated_at, id)
+};
+
+struct UserRecord {
+  std::string username;  // 1-64 of [a-z0-9._-], unique
+  std::string display_name;
+  std::string role;  // admin | agent
+  std::vector<std::string> queues;
+  int64_t max_chats = 3;
+  bool enabled = true;
+  std::string password_hash;  // Argon2id (crypto_pwhash_str); never leaves the store layer's callers
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+struct SessionRecord {
+  std::string token_hash;  // hex SHA-256 of the token; the token itself is never stored
+  std::string username;
+  std::string csrf;
+  int64_t created_at_ms = 0;
+  int64_t last_used_at_ms = 0;
+};
+
+struct QueueRecord {
+  std::string name;
+  std::string display_name;
+  bool auto_accept = false;
+  std::optional<int64_t> max_wait_s;
+  std::optional<std::string> closed_text;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+struct PresenceRecord {
+  std::string username;
+  std::string status = "away";  // available | away
+  int64_t streams = 0;          // open event streams
+  bool online = false;          // false once offline_due_at passed with no stream
+  std::optional<int64_t> offline_due_at_ms;
+  int64_t last_assigned_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+// One frame of a user's live event stream, as kept for replay.
+struct AgentEventRecord {
+  std::string username;
+  int64_t seq = 0;
+  std::string type;
+  std::string body_json;
+  int64_t created_at_ms = 0;
 };
 
 }  // namespace parley::storage

@@ -58,6 +58,53 @@ class Tx {
   virtual Result<std::vector<DeliveryRecord>> PendingDeliveries() = 0;
   // Records a delivery outcome: status, attempts, next attempt, last error, delivered_at.
   virtual Result<void> UpdateDelivery(const EventRecord& e) = 0;
+
+  // Users and sessions (sqlite_users.cpp).
+  virtual Result<std::optional<UserRecord>> GetUser(const std::string& username) = 0;
+  virtual Result<std::vector<UserRecord>> ListUsers() = 0;
+  // kConflict (user_exists) when the username is taken.
+  virtual Result<void> InsertUser(const UserRecord& u) = 0;
+  virtual Result<void> UpdateUser(const UserRecord& u) = 0;
+  // False when there was no such user. Deletes the user's sessions too.
+  virtual Result<bool> DeleteUser(const std::string& username) = 0;
+  virtual Result<void> InsertSession(const SessionRecord& s) = 0;
+  virtual Result<std::optional<SessionRecord>> GetSession(const std::string& token_hash) = 0;
+  virtual Result<void> TouchSession(const std::string& token_hash, int64_t now_ms) = 0;
+  virtual Result<void> DeleteSession(const std::string& token_hash) = 0;
+  virtual Result<void> DeleteUserSessions(const std::string& username) = 0;
+  // Removes sessions unused since `before_ms`.
+  virtual Result<void> DeleteIdleSessions(int64_t before_ms) = 0;
+
+  // Queues, presence, routing and agents' events (sqlite_routing.cpp).
+  virtual Result<std::vector<QueueRecord>> ListQueues() = 0;
+  virtual Result<std::optional<QueueRecord>> GetQueue(const std::string& name) = 0;
+  // kConflict (queue_exists) when the name is taken.
+  virtual Result<void> InsertQueue(const QueueRecord& q) = 0;
+  virtual Result<void> UpdateQueue(const QueueRecord& q) = 0;
+  virtual Result<bool> DeleteQueue(const std::string& name) = 0;
+  // Conversations waiting in `queue`, oldest queued_at first.
+  virtual Result<std::vector<ConversationRecord>> Waiting(const std::string& queue,
+                                                          size_t limit) = 0;
+  // Conversations whose offer expired by `now_ms`.
+  virtual Result<std::vector<ConversationRecord>> ExpiredOffers(int64_t now_ms) = 0;
+  // Open conversations (bot or active) whose customer is silent since before `before_ms`.
+  virtual Result<std::vector<ConversationRecord>> IdleConversations(int64_t before_ms) = 0;
+  // Active conversations owned by `agent` and queued ones offered to them.
+  virtual Result<std::vector<ConversationRecord>> AgentConversations(const std::string& agent) = 0;
+  // Handle times (assigned to ended, ms) of the last `n` ended conversations of the queue.
+  virtual Result<std::vector<int64_t>> RecentHandleTimes(const std::string& queue, size_t n) = 0;
+  virtual Result<std::optional<PresenceRecord>> GetPresence(const std::string& username) = 0;
+  virtual Result<std::vector<PresenceRecord>> ListPresence() = 0;
+  virtual Result<void> PutPresence(const PresenceRecord& p) = 0;
+  virtual Result<int64_t> LastAgentEventSeq(const std::string& username) = 0;
+  virtual Result<void> InsertAgentEvent(const AgentEventRecord& e) = 0;
+  // Events of `username` with seq > after, in order, at most `limit`.
+  virtual Result<std::vector<AgentEventRecord>> AgentEventsAfter(const std::string& username,
+                                                                 int64_t after, size_t limit) = 0;
+  // The oldest seq still kept for `username` (0 when none).
+  virtual Result<int64_t> FirstAgentEventSeq(const std::string& username) = 0;
+  // Drops events older than `before_ms` beyond the newest `keep` of each user.
+  virtual Result<void> PruneAgentEvents(int64_t before_ms, int64_t keep) = 0;
 };
 
 // Hands the continuations of one batch of store jobs to their executors: one post per

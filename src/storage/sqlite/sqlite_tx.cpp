@@ -21,9 +21,7 @@ constexpr const char* kUpdateConnection =
     "previous_secret=?7, previous_secret_valid_until=?8, updated_at=?10 WHERE id=?1";
 constexpr const char* kDeleteConnection = "DELETE FROM connections WHERE id = ?1";
 
-#define PARLEY_CONVERSATION_COLUMNS                                                      \
-  "id, connection_id, customer_id, customer_name, state, owner, context, dialog_state, " \
-  "last_in_seq, last_out_seq, last_position, created_at, updated_at, ended_at"
+
 
 constexpr const char* kFindOpenConversation =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
@@ -34,23 +32,29 @@ constexpr const char* kListConversations =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
     " FROM conversations WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR connection_id = ?2)"
     " AND (?4 IS NULL OR updated_at < ?4 OR (updated_at = ?4 AND id < ?5))"
+    " AND (?6 IS NULL OR queue = ?6) AND (?7 IS NULL OR agent = ?7 OR offered_to = ?7)"
     " ORDER BY updated_at DESC, id DESC LIMIT ?3";
 constexpr const char* kInsertConversation =
     "INSERT INTO conversations (" PARLEY_CONVERSATION_COLUMNS
-    ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)";
+    ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
+    "?23,?24,?25,?26,?27,?28)";
 // When only the counters and the per-turn fields change, no indexed column is written.
 constexpr const char* kUpdateConversationTurn =
     "UPDATE conversations SET customer_name=?4, context=?7, dialog_state=?8, last_in_seq=?9, "
-    "last_out_seq=?10, last_position=?11, updated_at=?13 WHERE id=?1";
+    "last_out_seq=?10, last_position=?11, updated_at=?13, last_customer_at=?15 WHERE id=?1";
 // Events are the truth for a conversation's counters (the row's copy may lag, see
 // FlushConversations).
 constexpr const char* kConversationCounters =
     "SELECT COALESCE(MAX(position), 0), COALESCE(MAX(CASE direction WHEN 'in' THEN seq END), 0), "
-    "COALESCE(MAX(CASE direction WHEN 'out' THEN seq END), 0), COALESCE(MAX(created_at), 0) "
+    "COALESCE(MAX(CASE direction WHEN 'out' THEN seq END), 0), COALESCE(MAX(created_at), 0), "
+    "COALESCE(MAX(CASE direction WHEN 'in' THEN created_at END), 0) "
     "FROM events WHERE conversation_id = ?1";
 constexpr const char* kUpdateConversation =
     "UPDATE conversations SET customer_name=?4, state=?5, owner=?6, context=?7, dialog_state=?8, "
-    "last_in_seq=?9, last_out_seq=?10, last_position=?11, updated_at=?13, ended_at=?14 "
+    "last_in_seq=?9, last_out_seq=?10, last_position=?11, updated_at=?13, ended_at=?14, "
+    "last_customer_at=?15, queue=?16, agent=?17, queued_at=?18, offered_to=?19, "
+    "offer_expires_at=?20, assigned_at=?21, transfer_note=?22, idle_reminded=?23, "
+    "wait_sent_at=?24, wait_position=?25, wait_estimate_s=?26, ended_by=?27, declined_by=?28 "
     "WHERE id=?1";
 
 #define PARLEY_EVENT_COLUMNS                                                                   \
@@ -91,6 +95,8 @@ constexpr const char* kUpdateDelivery =
     "UPDATE events SET delivery_status=?2, attempts=?3, next_attempt_at=?4, last_error=?5, "
     "delivered_at=?6, retry_from=?7 WHERE event_id=?1";
 
+}  // namespace
+
 ConversationRecord ReadConversation(const Stmt& s) {
   ConversationRecord c;
   c.id = s.Text(0);
@@ -107,14 +113,37 @@ ConversationRecord ReadConversation(const Stmt& s) {
   c.created_at_ms = s.Int(11);
   c.updated_at_ms = s.Int(12);
   c.ended_at_ms = s.OptInt(13);
+  c.last_customer_at_ms = s.OptInt(14).value_or(0);
+  ConversationRouting& r = c.routing;
+  r.queue = s.OptText(15);
+  r.agent = s.OptText(16);
+  r.queued_at_ms = s.OptInt(17);
+  r.offered_to = s.OptText(18);
+  r.offer_expires_at_ms = s.OptInt(19);
+  r.assigned_at_ms = s.OptInt(20);
+  r.transfer_note = s.OptText(21);
+  r.idle_reminded = s.Int(22) != 0;
+  r.wait_sent_at_ms = s.OptInt(23);
+  r.wait_position = s.OptInt(24);
+  r.wait_estimate_s = s.OptInt(25);
+  r.ended_by = s.OptText(26);
+  r.declined_by_json = s.Text(27);
   return c;
 }
+
+namespace {
 
 void BindConversation(Stmt& s, const ConversationRecord& c) {
   s.Bind(1, c.id).Bind(2, c.connection_id).Bind(3, c.customer_id).Bind(4, c.customer_name);
   s.Bind(5, c.state).Bind(6, c.owner).Bind(7, c.context_json).Bind(8, c.dialog_state_json);
   s.Bind(9, c.last_in_seq).Bind(10, c.last_out_seq).Bind(11, c.last_position);
   s.Bind(12, c.created_at_ms).Bind(13, c.updated_at_ms).Bind(14, c.ended_at_ms);
+  s.Bind(15, c.last_customer_at_ms);
+  const ConversationRouting& r = c.routing;
+  s.Bind(16, r.queue).Bind(17, r.agent).Bind(18, r.queued_at_ms).Bind(19, r.offered_to);
+  s.Bind(20, r.offer_expires_at_ms).Bind(21, r.assigned_at_ms).Bind(22, r.transfer_note);
+  s.Bind(23, r.idle_reminded).Bind(24, r.wait_sent_at_ms).Bind(25, r.wait_position);
+  s.Bind(26, r.wait_estimate_s).Bind(27, r.ended_by).Bind(28, r.declined_by_json);
 }
 
 EventRecord ReadEvent(const Stmt& s) {
@@ -140,6 +169,8 @@ EventRecord ReadEvent(const Stmt& s) {
   return e;
 }
 
+}  // namespace
+
 std::string CacheKey(const std::string& connection_id, const std::string& customer_id) {
   std::string key;
   key.reserve(connection_id.size() + customer_id.size() + 1);
@@ -147,13 +178,6 @@ std::string CacheKey(const std::string& connection_id, const std::string& custom
   key.append(customer_id);
   return key;
 }
-
-#define PARLEY_TRY_STMT(var, sql)             \
-  auto var##_r = db_.Prepare(sql);            \
-  if (!var##_r) return Fail(var##_r.error()); \
-  Stmt& var = **var##_r
-
-}  // namespace
 
 Result<ConnectionRecord> SqliteTx::ReadConnection(const Stmt& s) {
   ConnectionRecord c;
@@ -260,6 +284,7 @@ Result<void> SqliteTx::Reconcile(ConversationRecord& c) {
   c.last_in_seq = std::max(c.last_in_seq, s.Int(1));
   c.last_out_seq = std::max(c.last_out_seq, s.Int(2));
   c.updated_at_ms = std::max(c.updated_at_ms, s.Int(3));
+  c.last_customer_at_ms = std::max(c.last_customer_at_ms, s.Int(4));
   return {};
 }
 
@@ -342,7 +367,7 @@ Result<std::optional<ConversationRecord>> SqliteTx::FindOpenConversation(
   s.Bind(1, connection_id).Bind(2, customer_id);
   if (s.Step() != SQLITE_ROW) return std::optional<ConversationRecord>();
   ConversationRecord c = ReadConversation(s);
-  int64_t rowid = s.Int(14);
+  int64_t rowid = s.Int(kConversationColumnCount);
   auto reconciled = Reconcile(c);
   if (!reconciled) return Fail(reconciled.error());
   if (cache_limit_ > 0) cache_.emplace(CacheKey(connection_id, customer_id), Cached{c, rowid});
@@ -368,6 +393,7 @@ Result<std::vector<ConversationRecord>> SqliteTx::ListConversations(const Conver
   PARLEY_TRY_STMT(s, kListConversations);
   s.Bind(1, f.state).Bind(2, f.connection_id).Bind(3, static_cast<int64_t>(f.limit));
   if (f.after) s.Bind(4, f.after->at_ms).Bind(5, f.after->id);
+  s.Bind(6, f.queue).Bind(7, f.agent);
   std::vector<ConversationRecord> out;
   while (s.Step() == SQLITE_ROW) out.push_back(ReadConversation(s));
   return out;
@@ -391,7 +417,7 @@ Result<void> SqliteTx::UpdateConversation(const ConversationRecord& c) {
     auto it = cache_.find(key);
     const ConversationRecord* was = it == cache_.end() ? nullptr : &it->second.record;
     turn_only = was && was->id == c.id && was->state == c.state && was->owner == c.owner &&
-                was->ended_at_ms == c.ended_at_ms;
+                was->ended_at_ms == c.ended_at_ms && was->routing == c.routing;
     counters_only = turn_only && was->customer_name == c.customer_name &&
                     was->context_json == c.context_json &&
                     was->dialog_state_json == c.dialog_state_json;

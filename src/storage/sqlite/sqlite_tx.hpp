@@ -14,6 +14,26 @@
 
 namespace parley::storage::sqlite {
 
+#define PARLEY_CONVERSATION_COLUMNS                                                        \
+  "id, connection_id, customer_id, customer_name, state, owner, context, dialog_state, "   \
+  "last_in_seq, last_out_seq, last_position, created_at, updated_at, ended_at, "           \
+  "last_customer_at, queue, agent, queued_at, offered_to, offer_expires_at, assigned_at, " \
+  "transfer_note, idle_reminded, wait_sent_at, wait_position, wait_estimate_s, ended_by, "  \
+  "declined_by"
+// The column after PARLEY_CONVERSATION_COLUMNS (e.g. rowid).
+constexpr int kConversationColumnCount = 28;
+
+// Prepares `sql` as `var` inside a SqliteTx member, or returns the error.
+#define PARLEY_TRY_STMT(var, sql)             \
+  auto var##_r = db_.Prepare(sql);            \
+  if (!var##_r) return Fail(var##_r.error()); \
+  Stmt& var = **var##_r
+
+// Reads a row selected with PARLEY_CONVERSATION_COLUMNS (sqlite_tx.cpp).
+ConversationRecord ReadConversation(const Stmt& s);
+// The writer cache's key of an open conversation.
+std::string CacheKey(const std::string& connection_id, const std::string& customer_id);
+
 class SqliteTx final : public Tx {
  public:
   // `open_conversation_cache` > 0 keeps up to that many open conversations in memory, keyed by
@@ -70,9 +90,43 @@ class SqliteTx final : public Tx {
   Result<std::vector<DeliveryRecord>> PendingDeliveries() override;
   Result<void> UpdateDelivery(const EventRecord& e) override;
 
+  Result<std::optional<UserRecord>> GetUser(const std::string& username) override;
+  Result<std::vector<UserRecord>> ListUsers() override;
+  Result<void> InsertUser(const UserRecord& u) override;
+  Result<void> UpdateUser(const UserRecord& u) override;
+  Result<bool> DeleteUser(const std::string& username) override;
+  Result<void> InsertSession(const SessionRecord& s) override;
+  Result<std::optional<SessionRecord>> GetSession(const std::string& token_hash) override;
+  Result<void> TouchSession(const std::string& token_hash, int64_t now_ms) override;
+  Result<void> DeleteSession(const std::string& token_hash) override;
+  Result<void> DeleteUserSessions(const std::string& username) override;
+  Result<void> DeleteIdleSessions(int64_t before_ms) override;
+
+  Result<std::vector<QueueRecord>> ListQueues() override;
+  Result<std::optional<QueueRecord>> GetQueue(const std::string& name) override;
+  Result<void> InsertQueue(const QueueRecord& q) override;
+  Result<void> UpdateQueue(const QueueRecord& q) override;
+  Result<bool> DeleteQueue(const std::string& name) override;
+  Result<std::vector<ConversationRecord>> Waiting(const std::string& queue, size_t limit) override;
+  Result<std::vector<ConversationRecord>> ExpiredOffers(int64_t now_ms) override;
+  Result<std::vector<ConversationRecord>> IdleConversations(int64_t before_ms) override;
+  Result<std::vector<ConversationRecord>> AgentConversations(const std::string& agent) override;
+  Result<std::vector<int64_t>> RecentHandleTimes(const std::string& queue, size_t n) override;
+  Result<std::optional<PresenceRecord>> GetPresence(const std::string& username) override;
+  Result<std::vector<PresenceRecord>> ListPresence() override;
+  Result<void> PutPresence(const PresenceRecord& p) override;
+  Result<int64_t> LastAgentEventSeq(const std::string& username) override;
+  Result<void> InsertAgentEvent(const AgentEventRecord& e) override;
+  Result<std::vector<AgentEventRecord>> AgentEventsAfter(const std::string& username,
+                                                         int64_t after, size_t limit) override;
+  Result<int64_t> FirstAgentEventSeq(const std::string& username) override;
+  Result<void> PruneAgentEvents(int64_t before_ms, int64_t keep) override;
+
  private:
   Result<ConnectionRecord> ReadConnection(const Stmt& s);
   Result<std::vector<DeliveryRecord>> Deliveries(Stmt& s);
+  // Reads conversation rows, each as the writer knows it (cache, else reconciled counters).
+  Result<std::vector<ConversationRecord>> Conversations(Stmt& s);
   struct Cached {
     ConversationRecord record;
     int64_t rowid = 0;  // 0 when unknown (then it sorts first in a flush cycle)
