@@ -993,7 +993,7 @@ function renderQueues() {
 
 async function editQueue(q) {
   await openDialog(q ? `Edit queue ${q.name}` : 'Add queue', (close) => {
-    const name = h('input', { required: true, value: q?.name || '', readOnly: Boolean(q), pattern: '[a-z0-9_-]{1,64}', autocomplete: 'off' });
+    const name = h('input', { required: true, value: q?.name || '', readOnly: Boolean(q), pattern: '[a-z0-9_\\-]{1,64}', autocomplete: 'off' });
     const display = h('input', { value: q?.display_name || '', required: true });
     const auto = h('input', { type: 'checkbox', checked: Boolean(q?.auto_accept) });
     const maxWait = h('input', { type: 'number', min: 0, value: q?.max_wait_s ?? '' });
