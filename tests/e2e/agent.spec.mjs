@@ -418,7 +418,7 @@ describe('agent console against a scripted API', () => {
     await dialog.getByRole('button', { name: 'Transfer' }).click();
     await dialog.waitFor({ state: 'detached' });
     assert.deepEqual(api.actions[0], { action: 'transfer', conversation: 'conv-0', body: { queue: 'general', note: 'Needs a new card' } });
-    assert.equal(await page.getByRole('button', { name: /^Ada Lovelace/ }).count(), 0, 'a transferred chat leaves the list');
+    await page.getByRole('button', { name: /^Ada Lovelace/ }).waitFor({ state: 'detached' }); // a transferred chat leaves the list
 
     await page.getByRole('button', { name: /^Customer 1/ }).click();
     await page.getByRole('button', { name: 'Release to bot' }).click();

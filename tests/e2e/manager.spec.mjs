@@ -132,7 +132,7 @@ describe('Digital Messaging Manager', () => {
     await waitFor(async () => (await stack.server.admin('GET', `/api/v1/connections/${connectionId}`)).status === 404, {
       message: 'the connection to be deleted',
     });
-    assert.equal(await page.getByRole('link', { name: 'Acme Teams' }).count(), 0);
+    await page.getByRole('link', { name: 'Acme Teams' }).waitFor({ state: 'detached' });
     assert.deepEqual(page.errors.filter((e) => !/WebSocket/.test(e)), []);
     await page.context().close();
   });

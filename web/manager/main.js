@@ -703,6 +703,7 @@ async function deleteConnection(c) {
   }, 'Delete connection');
   if (!done) return;
   state.connection = null;
+  state.connections = (state.connections || []).filter((x) => x.connection_id !== c.connection_id);
   location.hash = '#connections';
 }
 
