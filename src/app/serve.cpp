@@ -27,10 +27,14 @@
 #include "delivery/dispatcher.hpp"
 #include "delivery/webhook_client.hpp"
 #include "http/api.hpp"
+#include "http/auth.hpp"
 #include "http/server.hpp"
+#include "http/users_api.hpp"
 #include "manager/connection_directory.hpp"
 #include "manager/connection_service.hpp"
 #include "manager/rate_limiter.hpp"
+#include "manager/session_service.hpp"
+#include "manager/user_service.hpp"
 #include "storage/secret_box.hpp"
 #include "storage/store.hpp"
 
@@ -193,6 +197,12 @@ int RunServe(Config config) {
                      metrics,
                      rate_limiter};
   http::AddApiRoutes(router, deps);
+  manager::PasswordHasher hasher(blocking.get_executor());
+  manager::UserService users(**store, hasher, clock);
+  manager::SessionService sessions(**store, hasher, clock, {config.session_idle_s * 1000});
+  http::Authenticator authenticator(sessions, config.admin_token);
+  http::UsersApiDeps users_deps{users, sessions, authenticator, public_url.starts_with("https://")};
+  http::AddUserRoutes(router, users_deps);
 
   // Before the first request is served: the connection directory and the pending outbox.
   // Requests that arrive meanwhile wait in the accept queue (routes run on the io threads,

@@ -57,7 +57,8 @@ constexpr const char* kFirstAgentEventSeq =
 constexpr const char* kInsertAgentEvent =
     "INSERT INTO agent_events (username, seq, type, body, created_at) VALUES (?1,?2,?3,?4,?5)";
 constexpr const char* kAgentEventsAfter =
-    "SELECT username, seq, type, body, created_at FROM agent_events WHERE username = ?1 AND seq > ?2"
+    "SELECT username, seq, type, body, created_at FROM agent_events WHERE username = ?1 AND seq > "
+    "?2"
     " ORDER BY seq LIMIT ?3";
 constexpr const char* kPruneAgentEvents =
     "DELETE FROM agent_events WHERE created_at < ?1 AND seq <= (SELECT MAX(a.seq) - ?2 FROM "
@@ -150,8 +151,7 @@ Result<std::vector<ConversationRecord>> SqliteTx::Conversations(Stmt& s) {
   return out;
 }
 
-Result<std::vector<ConversationRecord>> SqliteTx::Waiting(const std::string& queue,
-                                                          size_t limit) {
+Result<std::vector<ConversationRecord>> SqliteTx::Waiting(const std::string& queue, size_t limit) {
   PARLEY_TRY_STMT(s, kWaiting);
   s.Bind(1, queue).Bind(2, static_cast<int64_t>(limit));
   return Conversations(s);
@@ -168,7 +168,8 @@ Result<std::vector<ConversationRecord>> SqliteTx::IdleConversations(int64_t befo
   s.Bind(1, before_ms);
   auto all = Conversations(s);
   if (!all) return all;
-  std::erase_if(*all, [&](const ConversationRecord& c) { return c.last_customer_at_ms >= before_ms; });
+  std::erase_if(*all,
+                [&](const ConversationRecord& c) { return c.last_customer_at_ms >= before_ms; });
   return all;
 }
 

@@ -21,8 +21,6 @@ constexpr const char* kUpdateConnection =
     "previous_secret=?7, previous_secret_valid_until=?8, updated_at=?10 WHERE id=?1";
 constexpr const char* kDeleteConnection = "DELETE FROM connections WHERE id = ?1";
 
-
-
 constexpr const char* kFindOpenConversation =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
     ", rowid FROM conversations WHERE connection_id = ?1 AND customer_id = ?2 AND state <> 'ended'";

@@ -18,7 +18,7 @@ namespace parley::storage::sqlite {
   "id, connection_id, customer_id, customer_name, state, owner, context, dialog_state, "   \
   "last_in_seq, last_out_seq, last_position, created_at, updated_at, ended_at, "           \
   "last_customer_at, queue, agent, queued_at, offered_to, offer_expires_at, assigned_at, " \
-  "transfer_note, idle_reminded, wait_sent_at, wait_position, wait_estimate_s, ended_by, "  \
+  "transfer_note, idle_reminded, wait_sent_at, wait_position, wait_estimate_s, ended_by, " \
   "declined_by"
 // The column after PARLEY_CONVERSATION_COLUMNS (e.g. rowid).
 constexpr int kConversationColumnCount = 28;
@@ -117,8 +117,8 @@ class SqliteTx final : public Tx {
   Result<void> PutPresence(const PresenceRecord& p) override;
   Result<int64_t> LastAgentEventSeq(const std::string& username) override;
   Result<void> InsertAgentEvent(const AgentEventRecord& e) override;
-  Result<std::vector<AgentEventRecord>> AgentEventsAfter(const std::string& username,
-                                                         int64_t after, size_t limit) override;
+  Result<std::vector<AgentEventRecord>> AgentEventsAfter(const std::string& username, int64_t after,
+                                                         size_t limit) override;
   Result<int64_t> FirstAgentEventSeq(const std::string& username) override;
   Result<void> PruneAgentEvents(int64_t before_ms, int64_t keep) override;
 

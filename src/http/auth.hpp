@@ -1,0 +1,74 @@
+#pragma once
+// Who sends a request: the static admin token, a session token as a bearer, or the session
+// cookie (then with the CSRF header). Every agent and admin handler goes through this.
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+#include "http/request.hpp"
+#include "http/router.hpp"
+#include "manager/session_service.hpp"
+
+namespace parley::http {
+
+inline constexpr const char* kSessionCookie = "parley_session";
+inline constexpr const char* kCsrfHeader = "x-parley-csrf";
+
+struct Caller {
+  std::string username;  // empty for the static admin token
+  std::string display_name;
+  std::string role;  // "admin" | "agent"
+  std::vector<std::string> queues;
+  int64_t max_chats = 0;
+  bool static_admin = false;  // the PARLEY_ADMIN_TOKEN
+  bool by_cookie = false;
+};
+
+// What Authenticate found, with the session's own details (for /auth/me and logout).
+struct Identity {
+  Caller caller;
+  std::string token;  // the session token sent (empty for the static admin token)
+  std::string csrf;   // the session's CSRF token (empty for the static admin token)
+};
+
+// The token of `Authorization: Bearer <token>` (scheme case-insensitive), or nothing.
+std::optional<std::string> BearerToken(const Request& req);
+// The value of cookie `name` across every Cookie header, or nothing.
+std::optional<std::string> CookieValue(const Request& req, std::string_view name);
+// The Set-Cookie value carrying a session token (`Secure` when the server is reached by https).
+std::string SessionCookie(const std::string& token, bool secure);
+// The Set-Cookie value that removes the session cookie.
+std::string ClearedSessionCookie(bool secure);
+
+class Authenticator {  // thread-safe
+ public:
+  // `admin_token` empty: no static admin.
+  Authenticator(manager::SessionService& sessions, std::string admin_token);
+
+  // Who sends `req`: `Authorization: Bearer <static admin token>` or `Bearer <session token>`
+  // (scheme case-insensitive), or the `parley_session` cookie — then `X-Parley-CSRF` must
+  // equal the session's csrf unless `csrf_exempt` (GET /api/v1/auth/me and the WebSocket
+  // upgrade, which checks Origin). Fails with 401 `unauthenticated` (no/invalid/expired
+  // credentials, disabled or deleted user) or 403 `csrf_failed`. Every call reads the store:
+  // nothing is cached, so a disabled user loses access at once.
+  boost::asio::awaitable<Result<Caller>> Authenticate(const Request& req, bool csrf_exempt = false);
+  boost::asio::awaitable<Result<Identity>> Identify(const Request& req, bool csrf_exempt = false);
+
+ private:
+  manager::SessionService& sessions_;
+  std::string admin_token_;
+};
+
+// Handler wrappers: 401 without valid credentials; RequireAdmin answers 403 `forbidden` to an
+// agent. `auth` must outlive the router.
+using CallerHandler = std::function<boost::asio::awaitable<Response>(Request&, const Caller&)>;
+Handler RequireAdmin(Authenticator& auth, CallerHandler inner);
+Handler RequireUser(Authenticator& auth, CallerHandler inner);  // agent or admin
+
+}  // namespace parley::http

@@ -1,0 +1,191 @@
+#include "manager/session_service.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+namespace parley::manager {
+namespace asio = boost::asio;
+using storage::SessionRecord;
+using storage::Tx;
+using storage::UserRecord;
+
+namespace {
+
+Failure InvalidCredentials() {
+  return Fail(Errc::kUnauthenticated, "invalid_credentials",
+              "The username or password is wrong; check both and sign in again.");
+}
+
+Failure Unauthenticated() {
+  return Fail(Errc::kUnauthenticated, "unauthenticated",
+              "Sign in again: the session is unknown, expired or ended.");
+}
+
+std::string RandomToken() {
+  unsigned char bytes[32];
+  randombytes_buf(bytes, sizeof bytes);
+  char out[sodium_base64_ENCODED_LEN(sizeof bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  sodium_bin2base64(out, sizeof out, bytes, sizeof bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  return out;
+}
+
+}  // namespace
+
+std::string NewSessionToken() { return RandomToken(); }
+
+std::string HashSessionToken(std::string_view token) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  char hex[2 * crypto_hash_sha256_BYTES + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+bool SameSecret(std::string_view a, std::string_view b) {
+  unsigned char da[crypto_hash_sha256_BYTES], db[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(da, reinterpret_cast<const unsigned char*>(a.data()), a.size());
+  crypto_hash_sha256(db, reinterpret_cast<const unsigned char*>(b.data()), b.size());
+  return sodium_memcmp(da, db, sizeof da) == 0;
+}
+
+LoginThrottle::LoginThrottle(const Clock& clock, size_t max_failures, int64_t window_ms,
+                             size_t max_keys)
+    : clock_(clock),
+      max_failures_(std::max<size_t>(1, max_failures)),
+      window_ms_(window_ms),
+      max_keys_(std::max<size_t>(1, max_keys)) {}
+
+void LoginThrottle::Prune(Entry& e, int64_t now) {
+  auto stale = std::find_if(e.failures.begin(), e.failures.end(),
+                            [&](int64_t t) { return t + window_ms_ > now; });
+  e.failures.erase(e.failures.begin(), stale);
+}
+
+int64_t LoginThrottle::RetryAfterSeconds(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return 0;
+  int64_t now = clock_.NowMs();
+  Prune(it->second, now);
+  if (it->second.failures.size() < max_failures_) return 0;
+  int64_t wait_ms = it->second.failures.front() + window_ms_ - now;
+  return std::clamp<int64_t>((wait_ms + 999) / 1000, 1, (window_ms_ + 999) / 1000);
+}
+
+void LoginThrottle::RecordFailure(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  int64_t now = clock_.NowMs();
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    if (entries_.size() >= max_keys_) {
+      entries_.erase(lru_.back());
+      lru_.pop_back();
+    }
+    lru_.push_front(key);
+    it = entries_.emplace(key, Entry{{}, lru_.begin()}).first;
+  } else {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+  }
+  Entry& e = it->second;
+  Prune(e, now);
+  e.failures.push_back(now);
+  if (e.failures.size() > max_failures_) e.failures.erase(e.failures.begin());
+}
+
+size_t LoginThrottle::Size() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+SessionService::SessionService(storage::Store& store, PasswordHasher& hasher, const Clock& clock,
+                               SessionOptions options)
+    : store_(store), hasher_(hasher), clock_(clock), options_(options), throttle_(clock) {}
+
+asio::awaitable<Result<LoginResult>> SessionService::Login(std::string username,
+                                                           std::string password,
+                                                           std::string remote_address,
+                                                           int64_t* retry_after_s) {
+  std::string user_key = "user:" + username;
+  std::string address_key = remote_address.empty() ? "" : "addr:" + remote_address;
+  int64_t wait = std::max(throttle_.RetryAfterSeconds(user_key),
+                          address_key.empty() ? 0 : throttle_.RetryAfterSeconds(address_key));
+  if (wait > 0) {
+    if (retry_after_s) *retry_after_s = wait;
+    co_return Fail(Errc::kRateLimited, "too_many_attempts",
+                   "Too many failed sign-ins for this user or from this address; wait for the "
+                   "Retry-After seconds and try again.");
+  }
+  auto fail = [&] {
+    throttle_.RecordFailure(user_key);
+    if (!address_key.empty()) throttle_.RecordFailure(address_key);
+    return InvalidCredentials();
+  };
+  if (username.empty() || username.size() > 64 || password.size() > kMaxPasswordLength)
+    co_return fail();
+
+  auto read = [username](Tx& tx) { return tx.GetUser(username); };
+  auto found = co_await store_.Read<std::optional<UserRecord>>(read);
+  if (!found) co_return Fail(found.error());
+  // An unknown user is checked against a dummy hash: the same time as a wrong password.
+  std::string hash = *found ? (*found)->password_hash : std::string();
+  auto ok = co_await hasher_.Verify(std::move(hash), std::move(password));
+  if (!ok) co_return Fail(ok.error());
+  if (!*ok || !*found || !(*found)->enabled) co_return fail();
+
+  LoginResult out{NewSessionToken(), NewSessionToken(), std::move(**found)};
+  int64_t now = clock_.NowMs();
+  SessionRecord s{HashSessionToken(out.token), out.user.username, out.csrf, now, now};
+  int64_t idle_before = now - options_.idle_ms;
+  auto write = [s, idle_before](Tx& tx) -> Result<bool> {
+    // Sweeping idle sessions here keeps the table from growing without a timer.
+    if (auto r = tx.DeleteIdleSessions(idle_before); !r) return Fail(r.error());
+    if (auto r = tx.InsertSession(s); !r) return Fail(r.error());
+    return true;
+  };
+  auto stored = co_await store_.Write<bool>(write);
+  if (!stored) co_return Fail(stored.error());
+  co_return out;
+}
+
+asio::awaitable<Result<void>> SessionService::Logout(std::string token) {
+  auto job = [hash = HashSessionToken(token)](Tx& tx) -> Result<bool> {
+    if (auto r = tx.DeleteSession(hash); !r) return Fail(r.error());
+    return true;
+  };
+  auto done = co_await store_.Write<bool>(job);
+  if (!done) co_return Fail(done.error());
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<SessionInfo>> SessionService::Resolve(std::string token) {
+  if (token.empty() || token.size() > 512) co_return Unauthenticated();
+  std::string hash = HashSessionToken(token);
+  auto read = [hash](Tx& tx) -> Result<std::optional<SessionInfo>> {
+    auto s = tx.GetSession(hash);
+    if (!s) return Fail(s.error());
+    if (!*s) return std::optional<SessionInfo>();
+    auto u = tx.GetUser((*s)->username);
+    if (!u) return Fail(u.error());
+    if (!*u) return std::optional<SessionInfo>();
+    return std::optional<SessionInfo>(SessionInfo{std::move(**s), std::move(**u)});
+  };
+  auto found = co_await store_.Read<std::optional<SessionInfo>>(read);
+  if (!found) co_return Fail(found.error());
+  if (!*found || !(*found)->user.enabled) co_return Unauthenticated();
+  SessionInfo info = std::move(**found);
+  int64_t now = clock_.NowMs();
+  if (now - info.session.last_used_at_ms > options_.idle_ms) co_return Unauthenticated();
+  if (now - info.session.last_used_at_ms >= options_.touch_every_ms) {
+    auto touch = [hash, now](Tx& tx) -> Result<bool> {
+      if (auto r = tx.TouchSession(hash, now); !r) return Fail(r.error());
+      return true;
+    };
+    // A failed touch only shortens the session's life; the request itself is fine.
+    auto touched = co_await store_.Write<bool>(touch);
+    if (touched) info.session.last_used_at_ms = now;
+  }
+  co_return info;
+}
+
+}  // namespace parley::manager

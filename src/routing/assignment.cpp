@@ -1,0 +1,482 @@
+// Who gets a conversation: offers, acceptance (offer or pull), transfer, release and end.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "core/clock.hpp"
+#include "routing/routing.hpp"
+#include "storage/records_json.hpp"
+
+namespace parley::routing {
+namespace json = boost::json;
+using storage::ConversationRecord;
+using storage::Tx;
+
+namespace {
+
+bool Contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+std::vector<std::string> Declined(const ConversationRecord& c) {
+  std::vector<std::string> out;
+  boost::system::error_code ec;
+  json::value v = json::parse(c.routing.declined_by_json, ec);
+  if (!ec && v.is_array())
+    for (const auto& x : v.as_array())
+      if (x.is_string()) out.emplace_back(x.as_string());
+  return out;
+}
+
+std::string Fill(std::string text, std::string_view key, const std::string& value) {
+  std::string token = fmt::format("{{{}}}", key);
+  for (size_t at = text.find(token); at != std::string::npos; at = text.find(token, at)) {
+    text.replace(at, token.size(), value);
+    at += value.size();
+  }
+  return text;
+}
+
+Failure NotFound() {
+  return Fail(Errc::kNotFound, "conversation_not_found",
+              "No conversation has this ID; list them with GET /api/v1/conversations.");
+}
+
+Failure Ended() {
+  return Fail(Errc::kConflict, "conversation_ended",
+              "This conversation has ended; nothing more can be done with it.");
+}
+
+Result<ConversationRecord> Load(Tx& tx, const std::string& id) {
+  auto found = tx.GetConversation(id);
+  if (!found) return Fail(found.error());
+  if (!*found) return NotFound();
+  return std::move(**found);
+}
+
+void ClearOffer(ConversationRecord& c) {
+  c.routing.offered_to.reset();
+  c.routing.offer_expires_at_ms.reset();
+}
+
+}  // namespace
+
+Result<std::vector<AgentView>> Routing::Agents(Tx& tx) const {
+  auto users = tx.ListUsers();
+  if (!users) return Fail(users.error());
+  auto presence = tx.ListPresence();
+  if (!presence) return Fail(presence.error());
+  std::vector<AgentView> out;
+  for (auto& u : *users) {
+    if (u.role != "agent" && u.queues.empty()) continue;  // admins who take no chats
+    AgentView a;
+    a.user = std::move(u);
+    a.presence.username = a.user.username;
+    for (const auto& p : *presence)
+      if (p.username == a.user.username) a.presence = p;
+    a.status = a.presence.online ? a.presence.status : "offline";
+    auto convs = tx.AgentConversations(a.user.username);
+    if (!convs) return Fail(convs.error());
+    for (const auto& c : *convs) (c.state == "active" ? a.chats : a.offers) += 1;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Result<AgentView> Routing::Agent(Tx& tx, const std::string& username) const {
+  auto user = tx.GetUser(username);
+  if (!user) return Fail(user.error());
+  if (!*user) return Fail(Errc::kNotFound, "user_not_found", "No user has this username.");
+  AgentView a;
+  a.user = std::move(**user);
+  auto p = tx.GetPresence(username);
+  if (!p) return Fail(p.error());
+  a.presence.username = username;
+  if (*p) a.presence = **p;
+  a.status = a.presence.online ? a.presence.status : "offline";
+  auto convs = tx.AgentConversations(username);
+  if (!convs) return Fail(convs.error());
+  for (const auto& c : *convs) (c.state == "active" ? a.chats : a.offers) += 1;
+  return a;
+}
+
+Result<void> Routing::EmitConversation(Tx& tx, const std::string& agent, const std::string& type,
+                                       const ConversationRecord& c, json::object extra, int64_t now,
+                                       Effects& fx) {
+  extra["conversation"] = storage::ConversationJson(c);
+  return Emit(tx, agent, type, std::move(extra), now, fx);
+}
+
+Result<void> Routing::EmitStatus(Tx& tx, const std::string& username, int64_t now, Effects& fx) {
+  auto view = Agent(tx, username);
+  if (!view) return Fail(view.error());
+  json::object agent = ToJson(*view);
+  auto users = tx.ListUsers();
+  if (!users) return Fail(users.error());
+  for (const auto& u : *users) {
+    if (u.username != username && (u.role != "admin" || !u.enabled)) continue;
+    auto sent = Emit(tx, u.username, "agent.status", json::object{{"agent", agent}}, now, fx);
+    if (!sent) return Fail(sent.error());
+  }
+  for (const auto& q : view->user.queues) fx.queues_changed.insert(q);
+  return {};
+}
+
+Result<void> Routing::SayText(Tx& tx, ConversationRecord& c, const std::string& text, int64_t now,
+                              Effects& fx) {
+  channel::TextBody body;
+  body.text = {text};
+  auto said = speaker_.Say(tx, c, std::move(body), channel::Sender::kSystem, std::nullopt, now, fx);
+  if (!said) return Fail(said.error());
+  return {};
+}
+
+Result<std::optional<std::string>> Routing::PickAgent(Tx& tx, const std::string& queue,
+                                                      const ConversationRecord& c,
+                                                      int64_t /*now*/) const {
+  auto agents = Agents(tx);
+  if (!agents) return Fail(agents.error());
+  std::vector<std::string> declined = Declined(c);
+  const AgentView* best = nullptr;
+  for (const auto& a : *agents) {
+    if (!a.user.enabled || a.status != "available" || !Contains(a.user.queues, queue)) continue;
+    if (a.chats + a.offers >= a.user.max_chats || Contains(declined, a.user.username)) continue;
+    if (!best || a.presence.last_assigned_at_ms < best->presence.last_assigned_at_ms)
+      best = &a;  // idle longest; ties go to the first by username
+  }
+  if (!best) return std::optional<std::string>();
+  return std::optional<std::string>(best->user.username);
+}
+
+Result<void> Routing::OfferWaiting(Tx& tx, const std::string& queue, int64_t now, Effects& fx) {
+  auto q = tx.GetQueue(queue);
+  if (!q) return Fail(q.error());
+  bool auto_accept = *q && (*q)->auto_accept;
+  auto waiting = tx.Waiting(queue, 1000);
+  if (!waiting) return Fail(waiting.error());
+  for (auto& c : *waiting) {
+    if (c.routing.offered_to) continue;  // ringing already
+    auto agent = PickAgent(tx, queue, c, now);
+    if (!agent) return Fail(agent.error());
+    if (!*agent) continue;  // nobody for this one (they let it ring); a later one may differ
+    if (auto_accept) {
+      auto assigned = Assign(tx, c, **agent, now, fx);
+      if (!assigned) return Fail(assigned.error());
+      continue;
+    }
+    c.routing.offered_to = **agent;
+    c.routing.offer_expires_at_ms = now + settings_.offer_timeout_ms;
+    auto saved = tx.UpdateConversation(c);
+    if (!saved) return Fail(saved.error());
+    auto sent = EmitConversation(
+        tx, **agent, "conversation.offered", c,
+        json::object{{"expires_at", FormatTimestamp(*c.routing.offer_expires_at_ms)}}, now, fx);
+    if (!sent) return Fail(sent.error());
+  }
+  return {};
+}
+
+Result<void> Routing::Assign(Tx& tx, ConversationRecord c, const std::string& agent, int64_t now,
+                             Effects& fx) {
+  auto user = tx.GetUser(agent);
+  if (!user) return Fail(user.error());
+  if (!*user) return Fail(Errc::kNotFound, "user_not_found", "No user has this username.");
+  if (c.routing.offered_to && *c.routing.offered_to != agent) {
+    auto sent = EmitConversation(tx, *c.routing.offered_to, "conversation.removed", c,
+                                 json::object{{"reason", "taken"}}, now, fx);
+    if (!sent) return Fail(sent.error());
+  }
+  c.state = "active";
+  c.owner = "agent:" + agent;
+  c.routing.agent = agent;
+  c.routing.assigned_at_ms = now;
+  ClearOffer(c);
+  c.routing.declined_by_json = "[]";
+  c.routing.idle_reminded = false;
+  c.routing.wait_sent_at_ms.reset();
+  c.routing.wait_position.reset();
+  c.routing.wait_estimate_s.reset();
+  // The idle timers count from the moment a person is there, not from the wait.
+  c.last_customer_at_ms = std::max(c.last_customer_at_ms, now);
+  c.updated_at_ms = now;
+  auto saved = tx.UpdateConversation(c);
+  if (!saved) return Fail(saved.error());
+
+  auto presence = tx.GetPresence(agent);
+  if (!presence) return Fail(presence.error());
+  storage::PresenceRecord p = presence->value_or(storage::PresenceRecord{});
+  p.username = agent;
+  p.last_assigned_at_ms = now;
+  p.updated_at_ms = now;
+  auto put = tx.PutPresence(p);
+  if (!put) return Fail(put.error());
+
+  auto sent = EmitConversation(tx, agent, "conversation.assigned", c, {}, now, fx);
+  if (!sent) return Fail(sent.error());
+  auto said =
+      SayText(tx, c, Fill(settings_.assigned_text, "display_name", (*user)->display_name), now, fx);
+  if (!said) return Fail(said.error());
+  saved = tx.UpdateConversation(c);
+  if (!saved) return Fail(saved.error());
+  if (c.routing.queue) fx.queues_changed.insert(*c.routing.queue);
+  return {};
+}
+
+Result<bool> Routing::Escalate(Tx& tx, const std::string& id, const std::string& queue, int64_t now,
+                               Effects& fx) {
+  auto ensured = EnsureQueue(tx, queue, queue, now);
+  if (!ensured) return Fail(ensured.error());
+  auto view = Queue(tx, queue, now);
+  if (!view) return Fail(view.error());
+  if (!view->accepting) {
+    auto c = Load(tx, id);
+    if (!c) return Fail(c.error());
+    c->state = "bot";
+    c->owner = "bot";
+    c->routing.queue = queue;
+    auto said = SayText(tx, *c, view->queue.closed_text.value_or(settings_.closed_text), now, fx);
+    if (!said) return Fail(said.error());
+    auto saved = tx.UpdateConversation(*c);
+    if (!saved) return Fail(saved.error());
+    return false;
+  }
+  auto queued = Enqueue(tx, id, queue, now, fx);
+  if (!queued) return Fail(queued.error());
+  return true;
+}
+
+Result<void> Routing::Enqueue(Tx& tx, const std::string& id, const std::string& queue, int64_t now,
+                              Effects& fx, bool at_head) {
+  auto ensured = EnsureQueue(tx, queue, queue, now);
+  if (!ensured) return Fail(ensured.error());
+  auto loaded = Load(tx, id);
+  if (!loaded) return Fail(loaded.error());
+  ConversationRecord c = std::move(*loaded);
+  int64_t queued_at = now;
+  if (at_head) {
+    auto waiting = tx.Waiting(queue, 1);
+    if (!waiting) return Fail(waiting.error());
+    // Back to the head: before everyone waiting, in the order it first queued when it can.
+    int64_t head = waiting->empty() ? now : waiting->front().routing.queued_at_ms.value_or(now);
+    queued_at = std::min(c.routing.queued_at_ms.value_or(head), head - 1);
+  }
+  c.state = "queued";
+  c.owner = "queue:" + queue;
+  c.routing.queue = queue;
+  c.routing.agent.reset();
+  c.routing.queued_at_ms = queued_at;
+  ClearOffer(c);
+  c.routing.declined_by_json = "[]";
+  c.routing.idle_reminded = false;
+  c.updated_at_ms = now;
+  auto saved = tx.UpdateConversation(c);
+  if (!saved) return Fail(saved.error());
+  // The first wait_time goes out at once.
+  auto wait = WaitFor(tx, c, now);
+  if (!wait) return Fail(wait.error());
+  channel::WaitTimeBody body{wait->second, wait->first};
+  auto said = speaker_.Say(tx, c, body, channel::Sender::kSystem, std::nullopt, now, fx);
+  if (!said) return Fail(said.error());
+  c.routing.wait_sent_at_ms = now;
+  c.routing.wait_position = wait->first;
+  c.routing.wait_estimate_s = wait->second;
+  saved = tx.UpdateConversation(c);
+  if (!saved) return Fail(saved.error());
+  fx.queues_changed.insert(queue);
+  return OfferWaiting(tx, queue, now, fx);
+}
+
+Result<ConversationRecord> Routing::Accept(Tx& tx, const std::string& id, const Actor& actor,
+                                           int64_t now, Effects& fx) {
+  auto loaded = Load(tx, id);
+  if (!loaded) return Fail(loaded.error());
+  ConversationRecord c = std::move(*loaded);
+  if (c.state == "ended") return Ended();
+  if (c.state == "active") {
+    if (c.routing.agent == actor.username) return c;
+    return Fail(Errc::kConflict, "conversation_taken", "Another agent has this conversation.");
+  }
+  if (c.state != "queued")
+    return Fail(Errc::kConflict, "not_waiting",
+                "This conversation is with the assistant, not waiting for a person.");
+  std::string queue = c.routing.queue.value_or("default");
+  bool offered_to_me = c.routing.offered_to == actor.username;
+  if (!offered_to_me && !Contains(actor.queues, queue))
+    return Fail(Errc::kPermissionDenied, "forbidden",
+                "This conversation waits in a queue you are not in.");
+  auto mine = tx.AgentConversations(actor.username);
+  if (!mine) return Fail(mine.error());
+  int64_t load = 0;
+  for (const auto& m : *mine)
+    if (m.id != c.id) ++load;
+  if (load >= actor.max_chats)
+    return Fail(Errc::kConflict, "at_capacity",
+                fmt::format("You have {} chats, your maximum; end one first.", actor.max_chats));
+  auto assigned = Assign(tx, c, actor.username, now, fx);
+  if (!assigned) return Fail(assigned.error());
+  auto offered = OfferWaiting(tx, queue, now, fx);
+  if (!offered) return Fail(offered.error());
+  return Load(tx, id);
+}
+
+Result<ConversationRecord> Routing::Owned(Tx& tx, const std::string& id, const Actor& actor) const {
+  auto loaded = Load(tx, id);
+  if (!loaded) return Fail(loaded.error());
+  if (loaded->state == "ended") return Ended();
+  if (loaded->state != "active" || loaded->routing.agent != actor.username)
+    return Fail(Errc::kPermissionDenied, "forbidden",
+                "This conversation is not yours; accept it first.");
+  return loaded;
+}
+
+Result<ConversationRecord> Routing::Transfer(Tx& tx, const std::string& id, const Actor& actor,
+                                             const TransferTarget& to, int64_t now, Effects& fx) {
+  if (to.queue.has_value() == to.agent.has_value())
+    return Fail(Errc::kInvalidArgument, "invalid_transfer",
+                "Send either \"queue\" or \"agent\" (and an optional \"note\").");
+  if (to.note && to.note->size() > 2000)
+    return Fail(Errc::kInvalidArgument, "invalid_note", "note must be at most 2000 characters.");
+  auto owned = Owned(tx, id, actor);
+  if (!owned) return Fail(owned.error());
+  ConversationRecord c = std::move(*owned);
+  std::string target_name;
+  std::string queue = c.routing.queue.value_or("default");
+  if (to.queue) {
+    auto q = tx.GetQueue(*to.queue);
+    if (!q) return Fail(q.error());
+    if (!*q)
+      return Fail(Errc::kNotFound, "queue_not_found",
+                  "No queue has this name; list them with GET /api/v1/queues.");
+    target_name = (*q)->display_name;
+    queue = *to.queue;
+  } else {
+    if (*to.agent == actor.username)
+      return Fail(Errc::kInvalidArgument, "invalid_transfer",
+                  "You already have this conversation.");
+    auto target = Agent(tx, *to.agent);
+    if (!target && target.error().errc == Errc::kNotFound)
+      return Fail(Errc::kNotFound, "agent_not_found", "No agent has this username.");
+    if (!target) return Fail(target.error());
+    if (!target->user.enabled || target->status == "offline")
+      return Fail(Errc::kConflict, "agent_unavailable",
+                  "That agent is not signed in; transfer to a queue instead.");
+    if (target->chats + target->offers >= target->user.max_chats)
+      return Fail(Errc::kConflict, "agent_at_capacity",
+                  "That agent has no room for another chat; transfer to a queue instead.");
+    target_name = target->user.display_name;
+  }
+  auto said = SayText(tx, c, Fill(settings_.transfer_text, "target", target_name), now, fx);
+  if (!said) return Fail(said.error());
+  c.routing.transfer_note = to.note;
+  auto saved = tx.UpdateConversation(c);
+  if (!saved) return Fail(saved.error());
+  auto removed = EmitConversation(tx, actor.username, "conversation.removed", c,
+                                  json::object{{"reason", "transferred"}}, now, fx);
+  if (!removed) return Fail(removed.error());
+  if (to.queue) {
+    auto queued = Enqueue(tx, id, queue, now, fx, /*at_head=*/true);
+    if (!queued) return Fail(queued.error());
+    return Load(tx, id);
+  }
+  // To an agent: it waits in its queue, offered to that agent first; if the offer rings out it
+  // goes to whoever the queue offers it to next.
+  c.state = "queued";
+  c.owner = "queue:" + queue;
+  c.routing.queue = queue;
+  c.routing.agent.reset();
+  c.routing.queued_at_ms = now;
+  c.routing.offered_to = *to.agent;
+  c.routing.offer_expires_at_ms = now + settings_.offer_timeout_ms;
+  c.routing.declined_by_json = "[]";
+  c.updated_at_ms = now;
+  saved = tx.UpdateConversation(c);
+  if (!saved) return Fail(saved.error());
+  auto offered = EmitConversation(
+      tx, *to.agent, "conversation.offered", c,
+      json::object{{"expires_at", FormatTimestamp(*c.routing.offer_expires_at_ms)}}, now, fx);
+  if (!offered) return Fail(offered.error());
+  fx.queues_changed.insert(queue);
+  return c;
+}
+
+Result<ConversationRecord> Routing::Release(Tx& tx, const std::string& id, const Actor& actor,
+                                            int64_t now, Effects& fx) {
+  auto owned = Owned(tx, id, actor);
+  if (!owned) return Fail(owned.error());
+  ConversationRecord c = std::move(*owned);
+  c.state = "bot";
+  c.owner = "bot";
+  c.routing.agent.reset();
+  c.dialog_state_json.reset();  // the assistant starts afresh
+  c.last_customer_at_ms = std::max(c.last_customer_at_ms, now);
+  c.routing.idle_reminded = false;
+  auto said = SayText(tx, c, settings_.released_text, now, fx);
+  if (!said) return Fail(said.error());
+  c.updated_at_ms = now;
+  auto saved = tx.UpdateConversation(c);
+  if (!saved) return Fail(saved.error());
+  auto removed = EmitConversation(tx, actor.username, "conversation.removed", c,
+                                  json::object{{"reason", "released"}}, now, fx);
+  if (!removed) return Fail(removed.error());
+  if (c.routing.queue) fx.queues_changed.insert(*c.routing.queue);
+  return c;
+}
+
+Result<ConversationRecord> Routing::End(Tx& tx, const std::string& id, const Actor& actor,
+                                        int64_t now, Effects& fx) {
+  auto owned = Owned(tx, id, actor);
+  if (!owned) return Fail(owned.error());
+  ConversationRecord c = std::move(*owned);
+  auto said = speaker_.Say(tx, c, channel::CsrEndSessionBody{}, channel::Sender::kCsr,
+                           actor.display_name, now, fx);
+  if (!said) return Fail(said.error());
+  c.state = "ended";
+  c.ended_at_ms = now;
+  c.routing.ended_by = "agent";
+  c.updated_at_ms = now;
+  auto saved = tx.UpdateConversation(c);
+  if (!saved) return Fail(saved.error());
+  auto ended = EmitConversation(tx, actor.username, "conversation.ended", c,
+                                json::object{{"by", "agent"}}, now, fx);
+  if (!ended) return Fail(ended.error());
+  if (c.routing.queue) fx.queues_changed.insert(*c.routing.queue);
+  auto offered = OfferWaiting(tx, c.routing.queue.value_or("default"), now, fx);
+  if (!offered) return Fail(offered.error());
+  return c;
+}
+
+Result<void> Routing::CustomerMessage(Tx& tx, const ConversationRecord& conv,
+                                      const storage::EventRecord& entry, int64_t now, Effects& fx) {
+  if (conv.state != "active" || !conv.routing.agent) return {};
+  return EmitConversation(tx, *conv.routing.agent, "conversation.message", conv,
+                          json::object{{"entry", storage::EntryJson(entry)}}, now, fx);
+}
+
+Result<void> Routing::CustomerTyping(Tx& tx, const ConversationRecord& conv, int64_t now,
+                                     Effects& fx) {
+  if (conv.state != "active" || !conv.routing.agent) return {};
+  return EmitConversation(tx, *conv.routing.agent, "conversation.typing", conv,
+                          json::object{{"on", true}}, now, fx);
+}
+
+Result<void> Routing::ConversationEnded(Tx& tx, const ConversationRecord& before,
+                                        const std::string& by, int64_t now, Effects& fx) {
+  auto after = Load(tx, before.id);
+  if (!after) return Fail(after.error());
+  if (before.routing.queue && (before.state == "queued" || before.state == "active"))
+    fx.queues_changed.insert(*before.routing.queue);
+  std::optional<std::string> agent =
+      before.state == "active" ? before.routing.agent : before.routing.offered_to;
+  if (agent) {
+    auto sent = EmitConversation(tx, *agent, "conversation.ended", *after, json::object{{"by", by}},
+                                 now, fx);
+    if (!sent) return Fail(sent.error());
+  }
+  if (before.state == "active" && before.routing.queue)
+    return OfferWaiting(tx, *before.routing.queue, now, fx);
+  return {};
+}
+
+}  // namespace parley::routing

@@ -1,0 +1,273 @@
+// Queues: their views (counts, estimate, accepting), admin changes, and queue.updated events.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <regex>
+
+#include "core/clock.hpp"
+#include "routing/routing.hpp"
+#include "routing/wait_time.hpp"
+
+namespace parley::routing {
+namespace json = boost::json;
+using storage::ConversationRecord;
+using storage::QueueRecord;
+using storage::Tx;
+
+namespace {
+
+bool InQueue(const storage::UserRecord& u, const std::string& queue) {
+  return std::find(u.queues.begin(), u.queues.end(), queue) != u.queues.end();
+}
+
+Failure Invalid(std::string code, std::string message) {
+  return Fail(Errc::kInvalidArgument, std::move(code), std::move(message));
+}
+
+}  // namespace
+
+Result<QueueView> Routing::Queue(Tx& tx, const std::string& name, int64_t now) const {
+  auto q = tx.GetQueue(name);
+  if (!q) return Fail(q.error());
+  QueueView v;
+  if (*q) {
+    v.queue = std::move(**q);
+  } else {
+    v.queue.name = name;
+    v.queue.display_name = name;
+  }
+  storage::ConversationFilter active;
+  active.state = "active";
+  active.queue = name;
+  active.limit = 100000;
+  auto actives = tx.ListConversations(active);
+  if (!actives) return Fail(actives.error());
+  v.active = static_cast<int64_t>(actives->size());
+  auto waiting = tx.Waiting(name, 100000);
+  if (!waiting) return Fail(waiting.error());
+  v.waiting = static_cast<int64_t>(waiting->size());
+  if (!waiting->empty())
+    v.oldest_wait_s =
+        std::max<int64_t>(0, (now - waiting->front().routing.queued_at_ms.value_or(now)) / 1000);
+
+  auto agents = Agents(tx);
+  if (!agents) return Fail(agents.error());
+  double concurrency_sum = 0;
+  int64_t members = 0;
+  for (const auto& a : *agents) {
+    if (!a.user.enabled || !InQueue(a.user, name)) continue;
+    ++members;
+    concurrency_sum += static_cast<double>(a.user.max_chats);
+    if (a.status == "offline") continue;
+    ++v.agents_signed_in;
+    if (a.status == "available" && a.chats + a.offers < a.user.max_chats) ++v.agents_available;
+  }
+  auto handle = tx.RecentHandleTimes(name, kHandleSamples);
+  if (!handle) return Fail(handle.error());
+  v.average_handle_s = AverageHandleSeconds(*handle, settings_.default_handle_s);
+  v.average_concurrency = members > 0 ? concurrency_sum / static_cast<double>(members) : 1.0;
+  v.estimated_wait_s = EstimateWaitSeconds(v.average_handle_s, v.active, v.waiting,
+                                           v.average_concurrency, v.agents_available);
+  if (v.queue.max_wait_s)
+    v.accepting = v.agents_signed_in > 0 && v.estimated_wait_s <= *v.queue.max_wait_s;
+  return v;
+}
+
+Result<std::pair<int64_t, int64_t>> Routing::WaitFor(Tx& tx, const ConversationRecord& c,
+                                                     int64_t now) const {
+  std::string queue = c.routing.queue.value_or("default");
+  auto view = Queue(tx, queue, now);
+  if (!view) return Fail(view.error());
+  auto waiting = tx.Waiting(queue, 100000);
+  if (!waiting) return Fail(waiting.error());
+  int64_t position = 1;
+  for (const auto& w : *waiting) {
+    if (w.id == c.id) break;
+    ++position;
+  }
+  return std::pair{position,
+                   EstimateWaitSeconds(view->average_handle_s, view->active, position - 1,
+                                       view->average_concurrency, view->agents_available)};
+}
+
+Result<std::vector<QueueView>> Routing::Queues(Tx& tx, int64_t now) const {
+  auto all = tx.ListQueues();
+  if (!all) return Fail(all.error());
+  std::vector<QueueView> out;
+  for (const auto& q : *all) {
+    auto v = Queue(tx, q.name, now);
+    if (!v) return Fail(v.error());
+    out.push_back(std::move(*v));
+  }
+  return out;
+}
+
+Result<QueueRecord> Routing::DecodeQueue(const json::value& body, bool create) {
+  if (!body.is_object()) return Invalid("invalid_body", "Send a JSON object.");
+  const auto& o = body.as_object();
+  QueueRecord q;
+  static const std::regex kName("[a-z0-9._-]{1,64}");
+  for (const auto& kv : o) {
+    std::string_view key = kv.key();
+    const json::value& v = kv.value();
+    if (key == "name" && create) {
+      if (!v.is_string() || !std::regex_match(std::string(v.as_string()), kName))
+        return Invalid("invalid_name", "name must be 1-64 of a-z, 0-9, '.', '_' and '-'.");
+      q.name = v.as_string();
+    } else if (key == "display_name") {
+      if (!v.is_string() || v.as_string().empty() || v.as_string().size() > 100)
+        return Invalid("invalid_display_name", "display_name must be 1-100 characters.");
+      q.display_name = v.as_string();
+    } else if (key == "auto_accept") {
+      if (!v.is_bool()) return Invalid("invalid_auto_accept", "auto_accept must be true or false.");
+      q.auto_accept = v.as_bool();
+    } else if (key == "max_wait_s") {
+      if (v.is_null()) {
+        q.max_wait_s.reset();
+      } else if (!v.is_int64() || v.as_int64() < 1 || v.as_int64() > 86400) {
+        return Invalid("invalid_max_wait_s",
+                       "max_wait_s must be null (off) or whole seconds from 1 to 86400.");
+      } else {
+        q.max_wait_s = v.as_int64();
+      }
+    } else if (key == "closed_text") {
+      if (v.is_null()) {
+        q.closed_text.reset();
+      } else if (!v.is_string() || v.as_string().empty() || v.as_string().size() > 1000) {
+        return Invalid("invalid_closed_text", "closed_text must be 1-1000 characters or null.");
+      } else {
+        q.closed_text = std::string(v.as_string());
+      }
+    } else {
+      return Invalid("unknown_field",
+                     fmt::format("Unknown field '{}'; a queue has name, display_name, "
+                                 "auto_accept, max_wait_s and closed_text.",
+                                 key));
+    }
+  }
+  if (create && q.name.empty())
+    return Invalid("invalid_name", "name is required: 1-64 of a-z, 0-9, '.', '_' and '-'.");
+  if (create && q.display_name.empty()) q.display_name = q.name;
+  return q;
+}
+
+Result<QueueRecord> Routing::CreateQueue(Tx& tx, QueueRecord q, int64_t now) {
+  q.created_at_ms = q.updated_at_ms = now;
+  auto inserted = tx.InsertQueue(q);
+  if (!inserted) return Fail(inserted.error());
+  return q;
+}
+
+Result<QueueRecord> Routing::UpdateQueue(Tx& tx, const std::string& name, const json::value& patch,
+                                         int64_t now, Effects& fx) {
+  auto found = tx.GetQueue(name);
+  if (!found) return Fail(found.error());
+  if (!*found)
+    return Fail(Errc::kNotFound, "queue_not_found",
+                "No queue has this name; list them with GET /api/v1/queues.");
+  auto changes = DecodeQueue(patch, false);
+  if (!changes) return Fail(changes.error());
+  QueueRecord q = std::move(**found);
+  const auto& o = patch.as_object();
+  if (o.contains("display_name")) q.display_name = changes->display_name;
+  if (o.contains("auto_accept")) q.auto_accept = changes->auto_accept;
+  if (o.contains("max_wait_s")) q.max_wait_s = changes->max_wait_s;
+  if (o.contains("closed_text")) q.closed_text = changes->closed_text;
+  q.updated_at_ms = now;
+  auto updated = tx.UpdateQueue(q);
+  if (!updated) return Fail(updated.error());
+  fx.queues_changed.insert(name);
+  if (q.auto_accept) {
+    auto offered = OfferWaiting(tx, name, now, fx);
+    if (!offered) return Fail(offered.error());
+  }
+  return q;
+}
+
+Result<void> Routing::DeleteQueue(Tx& tx, const std::string& name) {
+  auto waiting = tx.Waiting(name, 1);
+  if (!waiting) return Fail(waiting.error());
+  if (!waiting->empty())
+    return Fail(Errc::kConflict, "queue_not_empty",
+                "Conversations wait in this queue; transfer or end them first.");
+  auto deleted = tx.DeleteQueue(name);
+  if (!deleted) return Fail(deleted.error());
+  if (!*deleted)
+    return Fail(Errc::kNotFound, "queue_not_found",
+                "No queue has this name; list them with GET /api/v1/queues.");
+  return {};
+}
+
+Result<bool> Routing::EnsureQueue(Tx& tx, const std::string& name, const std::string& display_name,
+                                  int64_t now) {
+  auto found = tx.GetQueue(name);
+  if (!found) return Fail(found.error());
+  if (*found) return false;
+  QueueRecord q;
+  q.name = name;
+  q.display_name = display_name.empty() ? name : display_name;
+  auto created = CreateQueue(tx, q, now);
+  if (!created) return Fail(created.error());
+  spdlog::info("queue '{}' created ('{}'): a bot names it and it did not exist", name,
+               q.display_name);
+  return true;
+}
+
+Result<void> Routing::FlushQueueUpdates(Tx& tx, int64_t now, Effects& fx) {
+  if (fx.queues_changed.empty()) return {};
+  auto users = tx.ListUsers();
+  if (!users) return Fail(users.error());
+  std::set<std::string> changed;
+  changed.swap(fx.queues_changed);
+  for (const auto& name : changed) {
+    auto view = Queue(tx, name, now);
+    if (!view) return Fail(view.error());
+    json::object queue = ToJson(*view);
+    for (const auto& u : *users) {
+      if (!u.enabled || (u.role != "admin" && !InQueue(u, name))) continue;
+      auto sent = Emit(tx, u.username, "queue.updated", json::object{{"queue", queue}}, now, fx);
+      if (!sent) return Fail(sent.error());
+    }
+  }
+  return {};
+}
+
+json::object Routing::ToJson(const QueueView& v) {
+  json::object o;
+  o["name"] = v.queue.name;
+  o["display_name"] = v.queue.display_name;
+  o["auto_accept"] = v.queue.auto_accept;
+  o["max_wait_s"] = v.queue.max_wait_s ? json::value(*v.queue.max_wait_s) : json::value(nullptr);
+  o["closed_text"] = v.queue.closed_text ? json::value(*v.queue.closed_text) : json::value(nullptr);
+  o["waiting"] = v.waiting;
+  o["oldest_wait_s"] = v.oldest_wait_s;
+  o["active"] = v.active;
+  o["agents_available"] = v.agents_available;
+  o["agents_signed_in"] = v.agents_signed_in;
+  o["estimated_wait_s"] = v.estimated_wait_s;
+  o["accepting"] = v.accepting;
+  return o;
+}
+
+json::object Routing::ToJson(const AgentView& a) {
+  json::object o;
+  o["username"] = a.user.username;
+  o["display_name"] = a.user.display_name;
+  o["role"] = a.user.role;
+  o["status"] = a.status;
+  json::array queues;
+  for (const auto& q : a.user.queues) queues.emplace_back(q);
+  o["queues"] = std::move(queues);
+  o["chats"] = a.chats;
+  o["offers"] = a.offers;
+  o["max_chats"] = a.user.max_chats;
+  o["enabled"] = a.user.enabled;
+  o["last_assigned_at"] = a.presence.last_assigned_at_ms
+                              ? json::value(FormatTimestamp(a.presence.last_assigned_at_ms))
+                              : json::value(nullptr);
+  return o;
+}
+
+}  // namespace parley::routing

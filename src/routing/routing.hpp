@@ -1,0 +1,189 @@
+#pragma once
+// Queues, agents' presence, assignment and the timers of conversations with people. Every
+// function runs inside a store job (on the writer, for the ones that change anything), so a
+// decision — who gets a conversation, whether an agent has room — is made in the same
+// transaction that records it: two agents never get the same conversation and an agent never
+// passes max_chats, whatever else runs at the same time. What a step causes after its commit
+// (webhook deliveries, live events) is collected in Effects.
+//
+// Functions that change a conversation take its id and read it fresh; they never hand back a
+// copy that a later step could write over.
+
+#include <boost/json/object.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "channel/outbound.hpp"
+#include "core/result.hpp"
+#include "routing/events.hpp"
+#include "storage/store.hpp"
+
+namespace parley::routing {
+
+struct Settings {
+  int64_t offer_timeout_ms = 30'000;
+  int64_t agent_offline_after_ms = 120'000;
+  int64_t customer_idle_reminder_ms = 600'000;
+  int64_t customer_idle_end_ms = 900'000;
+  int64_t default_handle_s = 300;
+  int64_t wait_time_interval_ms = 10'000;
+  std::string assigned_text = "You are now chatting with {display_name}.";
+  std::string transfer_text = "Transferring you to {target}.";
+  std::string requeue_text = "Your agent had to leave; the next available agent will join you.";
+  std::string released_text = "You are back with the assistant.";
+  std::string idle_reminder_text = "Are you still there? This chat will close soon.";
+  std::string idle_end_text = "This chat was closed because it was inactive.";
+  std::string agent_end_text = "The agent has ended the chat.";
+  std::string closed_text = "All our agents are busy; please try again later.";
+};
+
+// How routing speaks to a customer: appends an outbound event to the conversation's transcript
+// and outbox (advancing `conv`'s counters; the caller saves `conv`), adds it to fx.outbound,
+// and tells the owning agent (conversation.message) for system and agent messages.
+class Speaker {
+ public:
+  virtual ~Speaker() = default;
+  virtual Result<storage::EventRecord> Say(storage::Tx& tx, storage::ConversationRecord& conv,
+                                           channel::OutboundBody body, channel::Sender from,
+                                           std::optional<std::string> csr_name, int64_t now,
+                                           Effects& fx) = 0;
+};
+
+struct QueueView {
+  storage::QueueRecord queue;
+  int64_t waiting = 0;
+  int64_t oldest_wait_s = 0;
+  int64_t active = 0;
+  int64_t agents_available = 0;  // available, signed in, with room for one more chat
+  int64_t agents_signed_in = 0;
+  int64_t estimated_wait_s = 0;  // for a customer joining now
+  bool accepting = true;         // false: max_wait_s is set and would be passed, or nobody is in
+  double average_handle_s = 0;
+  double average_concurrency = 1;
+};
+
+struct AgentView {
+  storage::UserRecord user;
+  storage::PresenceRecord presence;
+  std::string status;  // available | away | offline
+  int64_t chats = 0;   // active conversations
+  int64_t offers = 0;  // offers ringing
+};
+
+struct TransferTarget {
+  std::optional<std::string> queue;
+  std::optional<std::string> agent;
+  std::optional<std::string> note;
+};
+
+// The user who acts, as the caller authenticated.
+struct Actor {
+  std::string username;
+  std::string display_name;
+  std::vector<std::string> queues;
+  int64_t max_chats = 3;
+};
+
+class Routing {
+ public:
+  Routing(Settings settings, Speaker& speaker)
+      : settings_(std::move(settings)), speaker_(speaker) {}
+  const Settings& settings() const { return settings_; }
+
+  // Reading (any Tx).
+  Result<std::vector<QueueView>> Queues(storage::Tx& tx, int64_t now) const;
+  Result<QueueView> Queue(storage::Tx& tx, const std::string& name, int64_t now) const;
+  Result<std::vector<AgentView>> Agents(storage::Tx& tx) const;
+  Result<AgentView> Agent(storage::Tx& tx, const std::string& username) const;
+  // The position (1 = next) and estimate of a queued conversation.
+  Result<std::pair<int64_t, int64_t>> WaitFor(storage::Tx& tx, const storage::ConversationRecord& c,
+                                              int64_t now) const;
+
+  // Queues (admin). Create fails with 409 queue_exists; Delete with 409 queue_not_empty.
+  static Result<storage::QueueRecord> DecodeQueue(const boost::json::value& body, bool create);
+  Result<storage::QueueRecord> CreateQueue(storage::Tx& tx, storage::QueueRecord q, int64_t now);
+  Result<storage::QueueRecord> UpdateQueue(storage::Tx& tx, const std::string& name,
+                                           const boost::json::value& patch, int64_t now,
+                                           Effects& fx);
+  Result<void> DeleteQueue(storage::Tx& tx, const std::string& name);
+  // Creates the queue when it does not exist (with a log line). True when it was created.
+  Result<bool> EnsureQueue(storage::Tx& tx, const std::string& name,
+                           const std::string& display_name, int64_t now);
+
+  // A bot handed conversation `id` to `queue`. When the queue has max_wait_s and does not accept
+  // now, the customer is told so and stays with the bot (returns false).
+  Result<bool> Escalate(storage::Tx& tx, const std::string& id, const std::string& queue,
+                        int64_t now, Effects& fx);
+  // Puts conversation `id` in `queue` (at the back, or at the head when an agent was lost),
+  // sends the first wait_time and offers what can be offered.
+  Result<void> Enqueue(storage::Tx& tx, const std::string& id, const std::string& queue,
+                       int64_t now, Effects& fx, bool at_head = false);
+  // Offers (or, on auto_accept queues, assigns) waiting conversations of `queue`, oldest first,
+  // each to the available agent of the queue with room who was assigned least recently.
+  Result<void> OfferWaiting(storage::Tx& tx, const std::string& queue, int64_t now, Effects& fx);
+
+  // An agent takes a conversation: its offer, or (pull) any waiting one of their queues.
+  Result<storage::ConversationRecord> Accept(storage::Tx& tx, const std::string& id,
+                                             const Actor& actor, int64_t now, Effects& fx);
+  // The conversation, when `actor` owns it: 404, 403 forbidden, 409 conversation_ended.
+  Result<storage::ConversationRecord> Owned(storage::Tx& tx, const std::string& id,
+                                            const Actor& actor) const;
+  Result<storage::ConversationRecord> Transfer(storage::Tx& tx, const std::string& id,
+                                               const Actor& actor, const TransferTarget& to,
+                                               int64_t now, Effects& fx);
+  Result<storage::ConversationRecord> Release(storage::Tx& tx, const std::string& id,
+                                              const Actor& actor, int64_t now, Effects& fx);
+  Result<storage::ConversationRecord> End(storage::Tx& tx, const std::string& id,
+                                          const Actor& actor, int64_t now, Effects& fx);
+
+  // Presence.
+  Result<AgentView> SetStatus(storage::Tx& tx, const std::string& username,
+                              const std::string& status, int64_t now, Effects& fx);
+  Result<void> StreamOpened(storage::Tx& tx, const std::string& username, int64_t now, Effects& fx);
+  Result<void> StreamClosed(storage::Tx& tx, const std::string& username, int64_t now);
+  // At start-up: no stream is open any more; agents who had one get agent_offline_after to
+  // come back before they count as offline.
+  Result<void> ResetStreams(storage::Tx& tx, int64_t now);
+
+  // The customer side of a conversation with a person.
+  Result<void> CustomerMessage(storage::Tx& tx, const storage::ConversationRecord& conv,
+                               const storage::EventRecord& entry, int64_t now, Effects& fx);
+  Result<void> CustomerTyping(storage::Tx& tx, const storage::ConversationRecord& conv, int64_t now,
+                              Effects& fx);
+  // Called with the conversation as it was before it ended (`by` customer).
+  Result<void> ConversationEnded(storage::Tx& tx, const storage::ConversationRecord& before,
+                                 const std::string& by, int64_t now, Effects& fx);
+
+  // The timers: offers that rang out, agents gone offline, idle customers, wait-time updates,
+  // and old events. Runs every second or so.
+  Result<void> Sweep(storage::Tx& tx, int64_t now, Effects& fx);
+  // Emits queue.updated for every queue in fx.queues_changed; every job that changes queues
+  // calls it last.
+  Result<void> FlushQueueUpdates(storage::Tx& tx, int64_t now, Effects& fx);
+
+  static boost::json::object ToJson(const QueueView& q);
+  static boost::json::object ToJson(const AgentView& a);
+
+ private:
+  Result<std::optional<std::string>> PickAgent(storage::Tx& tx, const std::string& queue,
+                                               const storage::ConversationRecord& c,
+                                               int64_t now) const;
+  Result<void> Assign(storage::Tx& tx, storage::ConversationRecord c, const std::string& agent,
+                      int64_t now, Effects& fx);
+  Result<void> EmitConversation(storage::Tx& tx, const std::string& agent, const std::string& type,
+                                const storage::ConversationRecord& c, boost::json::object extra,
+                                int64_t now, Effects& fx);
+  Result<void> EmitStatus(storage::Tx& tx, const std::string& username, int64_t now, Effects& fx);
+  Result<void> AgentGone(storage::Tx& tx, const std::string& username, int64_t now, Effects& fx);
+  Result<void> IdleTimers(storage::Tx& tx, int64_t now, Effects& fx);
+  Result<void> WaitUpdates(storage::Tx& tx, const std::string& queue, int64_t now, Effects& fx);
+  Result<void> SayText(storage::Tx& tx, storage::ConversationRecord& c, const std::string& text,
+                       int64_t now, Effects& fx);
+
+  Settings settings_;
+  Speaker& speaker_;
+  int64_t last_prune_ms_ = 0;  // used by Sweep, on the writer thread only
+};
+
+}  // namespace parley::routing

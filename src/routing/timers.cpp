@@ -1,0 +1,258 @@
+// Presence (available, away, offline) and the timers: offers that ring out, agents who went
+// offline, idle customers, wait-time updates and old events. Every timer is a due time in the
+// store, so a restart keeps them.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cstdlib>
+
+#include "routing/routing.hpp"
+#include "routing/wait_time.hpp"
+#include "storage/records_json.hpp"
+
+namespace parley::routing {
+namespace json = boost::json;
+using storage::ConversationRecord;
+using storage::PresenceRecord;
+using storage::Tx;
+
+namespace {
+
+constexpr int64_t kKeepEventsMs = 10 * 60 * 1000;  // at least the last 10 minutes
+constexpr int64_t kKeepEvents = 10'000;            // or the last 10,000 events of a user
+constexpr int64_t kPruneEveryMs = 60 * 1000;
+constexpr int64_t kWaitMoveS = 30;  // an estimate that moves this much is sent again
+
+Result<PresenceRecord> LoadPresence(Tx& tx, const std::string& username) {
+  auto p = tx.GetPresence(username);
+  if (!p) return Fail(p.error());
+  PresenceRecord out = p->value_or(PresenceRecord{});
+  out.username = username;
+  return out;
+}
+
+}  // namespace
+
+Result<AgentView> Routing::SetStatus(Tx& tx, const std::string& username, const std::string& status,
+                                     int64_t now, Effects& fx) {
+  if (status != "available" && status != "away")
+    return Fail(Errc::kInvalidArgument, "invalid_status", "status must be available or away.");
+  auto p = LoadPresence(tx, username);
+  if (!p) return Fail(p.error());
+  p->status = status;
+  p->updated_at_ms = now;
+  auto put = tx.PutPresence(*p);
+  if (!put) return Fail(put.error());
+  auto sent = EmitStatus(tx, username, now, fx);
+  if (!sent) return Fail(sent.error());
+  auto view = Agent(tx, username);
+  if (!view) return Fail(view.error());
+  if (status == "available")
+    for (const auto& q : view->user.queues) {
+      auto offered = OfferWaiting(tx, q, now, fx);
+      if (!offered) return Fail(offered.error());
+    }
+  return Agent(tx, username);
+}
+
+Result<void> Routing::StreamOpened(Tx& tx, const std::string& username, int64_t now, Effects& fx) {
+  auto p = LoadPresence(tx, username);
+  if (!p) return Fail(p.error());
+  bool was_online = p->online;
+  p->streams += 1;
+  p->online = true;
+  p->offline_due_at_ms.reset();
+  p->updated_at_ms = now;
+  auto put = tx.PutPresence(*p);
+  if (!put) return Fail(put.error());
+  if (was_online) return {};
+  auto sent = EmitStatus(tx, username, now, fx);
+  if (!sent) return Fail(sent.error());
+  if (p->status != "available") return {};
+  auto user = tx.GetUser(username);
+  if (!user) return Fail(user.error());
+  if (*user)
+    for (const auto& q : (*user)->queues) {
+      auto offered = OfferWaiting(tx, q, now, fx);
+      if (!offered) return Fail(offered.error());
+    }
+  return {};
+}
+
+Result<void> Routing::StreamClosed(Tx& tx, const std::string& username, int64_t now) {
+  auto p = LoadPresence(tx, username);
+  if (!p) return Fail(p.error());
+  p->streams = std::max<int64_t>(0, p->streams - 1);
+  if (p->streams == 0) p->offline_due_at_ms = now + settings_.agent_offline_after_ms;
+  p->updated_at_ms = now;
+  return tx.PutPresence(*p);
+}
+
+Result<void> Routing::ResetStreams(Tx& tx, int64_t now) {
+  auto all = tx.ListPresence();
+  if (!all) return Fail(all.error());
+  for (auto p : *all) {
+    if (p.streams == 0) continue;
+    p.streams = 0;
+    p.offline_due_at_ms = now + settings_.agent_offline_after_ms;
+    p.updated_at_ms = now;
+    auto put = tx.PutPresence(p);
+    if (!put) return Fail(put.error());
+  }
+  return {};
+}
+
+// The agent is offline: their chats go back to the head of their queues, offers move on.
+Result<void> Routing::AgentGone(Tx& tx, const std::string& username, int64_t now, Effects& fx) {
+  auto convs = tx.AgentConversations(username);
+  if (!convs) return Fail(convs.error());
+  std::set<std::string> queues;
+  for (auto& c : *convs) {
+    std::string queue = c.routing.queue.value_or("default");
+    queues.insert(queue);
+    if (c.state == "queued") {  // an offer ringing for them
+      c.routing.offered_to.reset();
+      c.routing.offer_expires_at_ms.reset();
+      auto saved = tx.UpdateConversation(c);
+      if (!saved) return Fail(saved.error());
+    } else {
+      auto said = SayText(tx, c, settings_.requeue_text, now, fx);
+      if (!said) return Fail(said.error());
+      auto saved = tx.UpdateConversation(c);
+      if (!saved) return Fail(saved.error());
+      auto queued = Enqueue(tx, c.id, queue, now, fx, /*at_head=*/true);
+      if (!queued) return Fail(queued.error());
+    }
+    auto fresh = tx.GetConversation(c.id);
+    if (!fresh) return Fail(fresh.error());
+    auto sent = EmitConversation(tx, username, "conversation.removed", fresh->value_or(c),
+                                 json::object{{"reason", "offline"}}, now, fx);
+    if (!sent) return Fail(sent.error());
+  }
+  for (const auto& q : queues) {
+    auto offered = OfferWaiting(tx, q, now, fx);
+    if (!offered) return Fail(offered.error());
+  }
+  return {};
+}
+
+Result<void> Routing::IdleTimers(Tx& tx, int64_t now, Effects& fx) {
+  auto idle = tx.IdleConversations(now - settings_.customer_idle_reminder_ms);
+  if (!idle) return Fail(idle.error());
+  for (auto& c : *idle) {
+    if (c.last_customer_at_ms + settings_.customer_idle_end_ms <= now) {
+      ConversationRecord before = c;
+      auto said = SayText(tx, c, settings_.idle_end_text, now, fx);
+      if (!said) return Fail(said.error());
+      auto end = speaker_.Say(tx, c, channel::CsrEndSessionBody{}, channel::Sender::kSystem,
+                              std::nullopt, now, fx);
+      if (!end) return Fail(end.error());
+      c.state = "ended";
+      c.ended_at_ms = now;
+      c.routing.ended_by = "timeout";
+      c.updated_at_ms = now;
+      auto saved = tx.UpdateConversation(c);
+      if (!saved) return Fail(saved.error());
+      auto told = ConversationEnded(tx, before, "timeout", now, fx);
+      if (!told) return Fail(told.error());
+    } else if (!c.routing.idle_reminded) {
+      auto said = SayText(tx, c, settings_.idle_reminder_text, now, fx);
+      if (!said) return Fail(said.error());
+      c.routing.idle_reminded = true;
+      auto saved = tx.UpdateConversation(c);
+      if (!saved) return Fail(saved.error());
+    }
+  }
+  return {};
+}
+
+Result<void> Routing::WaitUpdates(Tx& tx, const std::string& queue, int64_t now, Effects& fx) {
+  auto waiting = tx.Waiting(queue, 1000);
+  if (!waiting) return Fail(waiting.error());
+  if (waiting->empty()) return {};
+  auto view = Queue(tx, queue, now);
+  if (!view) return Fail(view.error());
+  int64_t position = 0;
+  for (auto& c : *waiting) {
+    ++position;
+    int64_t estimate = EstimateWaitSeconds(view->average_handle_s, view->active, position - 1,
+                                           view->average_concurrency, view->agents_available);
+    bool moved =
+        c.routing.wait_position != position ||
+        std::llabs(estimate - c.routing.wait_estimate_s.value_or(-kWaitMoveS)) >= kWaitMoveS;
+    bool due = now - c.routing.wait_sent_at_ms.value_or(0) >= settings_.wait_time_interval_ms;
+    if (!moved || !due) continue;
+    auto said = speaker_.Say(tx, c, channel::WaitTimeBody{estimate, position},
+                             channel::Sender::kSystem, std::nullopt, now, fx);
+    if (!said) return Fail(said.error());
+    c.routing.wait_sent_at_ms = now;
+    c.routing.wait_position = position;
+    c.routing.wait_estimate_s = estimate;
+    auto saved = tx.UpdateConversation(c);
+    if (!saved) return Fail(saved.error());
+  }
+  return {};
+}
+
+Result<void> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
+  // Offers that rang out: the agent who let it ring is set away, the offer moves on.
+  auto expired = tx.ExpiredOffers(now);
+  if (!expired) return Fail(expired.error());
+  for (auto& c : *expired) {
+    std::string agent = *c.routing.offered_to;
+    json::value declined = json::parse(c.routing.declined_by_json);
+    if (!declined.is_array()) declined = json::array();
+    declined.as_array().emplace_back(agent);
+    c.routing.declined_by_json = json::serialize(declined);
+    c.routing.offered_to.reset();
+    c.routing.offer_expires_at_ms.reset();
+    auto saved = tx.UpdateConversation(c);
+    if (!saved) return Fail(saved.error());
+    auto removed = EmitConversation(tx, agent, "conversation.removed", c,
+                                    json::object{{"reason", "offer_expired"}}, now, fx);
+    if (!removed) return Fail(removed.error());
+    spdlog::info("offer of conversation {} to {} rang out; {} is set away", c.id, agent, agent);
+    auto away = SetStatus(tx, agent, "away", now, fx);
+    if (!away) return Fail(away.error());
+    auto offered = OfferWaiting(tx, c.routing.queue.value_or("default"), now, fx);
+    if (!offered) return Fail(offered.error());
+  }
+
+  // Agents whose streams stayed closed past agent_offline_after_s.
+  auto presence = tx.ListPresence();
+  if (!presence) return Fail(presence.error());
+  for (auto p : *presence) {
+    if (p.streams > 0 || !p.online || !p.offline_due_at_ms || *p.offline_due_at_ms > now) continue;
+    p.online = false;
+    p.offline_due_at_ms.reset();
+    p.updated_at_ms = now;
+    auto put = tx.PutPresence(p);
+    if (!put) return Fail(put.error());
+    auto sent = EmitStatus(tx, p.username, now, fx);
+    if (!sent) return Fail(sent.error());
+    auto gone = AgentGone(tx, p.username, now, fx);
+    if (!gone) return Fail(gone.error());
+  }
+
+  auto idle = IdleTimers(tx, now, fx);
+  if (!idle) return Fail(idle.error());
+
+  auto queues = tx.ListQueues();
+  if (!queues) return Fail(queues.error());
+  for (const auto& q : *queues) {
+    auto offered = OfferWaiting(tx, q.name, now, fx);
+    if (!offered) return Fail(offered.error());
+    auto waits = WaitUpdates(tx, q.name, now, fx);
+    if (!waits) return Fail(waits.error());
+  }
+
+  if (now - last_prune_ms_ >= kPruneEveryMs) {
+    last_prune_ms_ = now;
+    auto pruned = tx.PruneAgentEvents(now - kKeepEventsMs, kKeepEvents);
+    if (!pruned) return Fail(pruned.error());
+  }
+  return FlushQueueUpdates(tx, now, fx);
+}
+
+}  // namespace parley::routing
