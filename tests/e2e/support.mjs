@@ -140,7 +140,23 @@ export async function apiFeatures(server) {
   const users = (await probe('GET', '/api/v1/users')) !== 404;
   const queues = (await probe('GET', '/api/v1/queues')) !== 404;
   const agents = (await probe('GET', '/api/v1/agents')) !== 404;
-  return { auth, users, queues, agents, agentApi: auth && users && queues && agents };
+  // Whether the admin routes that predate sessions (connections, deliveries, bots) take an
+  // admin user's session as well as the static admin token.
+  let sessionAdmin = false;
+  if (auth && users) {
+    const admin = await createUser(server, { role: 'admin', username: `probe${uid().slice(0, 6)}` });
+    const login = await server.request('POST', '/api/v1/auth/login', {
+      headers: { 'content-type': 'application/json' },
+      body: { username: admin.username, password: admin.password },
+    });
+    if (login.status === 200) {
+      const r = await server.request('GET', '/api/v1/connections', { headers: { authorization: `Bearer ${login.json.token}` } });
+      sessionAdmin = r.status === 200;
+      await server.request('POST', '/api/v1/auth/logout', { headers: { authorization: `Bearer ${login.json.token}` } });
+    }
+    await server.admin('DELETE', `/api/v1/users/${admin.username}`);
+  }
+  return { auth, users, queues, agents, sessionAdmin, agentApi: auth && users && queues && agents };
 }
 
 export async function launchBrowser() {

@@ -871,14 +871,14 @@ async function editUser(u) {
   await openDialog(u ? `Edit ${u.username}` : 'Add user', (close) => {
     const username = h('input', { required: true, autocomplete: 'off', value: u?.username || '', readOnly: Boolean(u) });
     const display = h('input', { value: u?.display_name || '', autocomplete: 'off' });
-    const password = h('input', { type: 'password', required: true, autocomplete: 'new-password', minLength: 8 });
+    const password = h('input', { type: 'password', required: true, autocomplete: 'new-password', minLength: 10 });
     const role = h(
       'select',
       {},
       h('option', { value: 'agent', selected: !u || u.role === 'agent' }, 'Agent'),
       h('option', { value: 'admin', selected: u?.role === 'admin' }, 'Admin'),
     );
-    const maxChats = h('input', { type: 'number', min: 1, max: 50, value: String(u?.max_chats ?? 3), required: true });
+    const maxChats = h('input', { type: 'number', min: 1, max: 20, value: String(u?.max_chats ?? 3), required: true });
     const queues = queueChecks(u?.queues || []);
     const error = h('p', { class: 'error-text', role: 'alert' });
     return h(
@@ -904,7 +904,7 @@ async function editUser(u) {
       },
       field('Username', username),
       field('Display name', display, 'Shown to customers as the agent’s name.'),
-      u ? null : field('Password', password, 'At least 8 characters. Tell it to the person; they sign in with it.'),
+      u ? null : field('Password', password, 'At least 10 characters. Tell it to the person; they sign in with it.'),
       field('Role', role),
       queues.el,
       field('Max chats', maxChats, 'How many chats the agent works at once.'),
@@ -924,7 +924,7 @@ async function toggleUser(u) {
 
 async function resetPassword(u) {
   await openDialog(`Reset the password of ${u.username}`, (close) => {
-    const password = h('input', { type: 'password', required: true, autocomplete: 'new-password', minLength: 8 });
+    const password = h('input', { type: 'password', required: true, autocomplete: 'new-password', minLength: 10 });
     const error = h('p', { class: 'error-text', role: 'alert' });
     return h(
       'form',
@@ -939,7 +939,7 @@ async function resetPassword(u) {
           }
         },
       },
-      field('New password', password, 'At least 8 characters.'),
+      field('New password', password, 'At least 10 characters.'),
       error,
       h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Save')),
     );
