@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { REPO, makeTempDir, runCli } from '../integration/harness.mjs';
 import { Receiver, createUser, newPage, screenshots, signIn, startStack, waitFor } from './support.mjs';
 
-async function signInAsAdmin(stack, page) {
+async function standIn(stack, page) {
   const token = stack.server.adminToken;
   if (!stack.features.sessionAdmin) {
     await page.route('**/api/v1/**', (route) => {
@@ -30,6 +30,10 @@ async function signInAsAdmin(stack, page) {
       return route.continue({ headers: { ...route.request().headers(), authorization: `Bearer ${token}` } });
     });
   }
+}
+
+async function signInAsAdmin(stack, page) {
+  await standIn(stack, page);
   if (stack.features.auth) {
     const admin = await createUser(stack.server, { role: 'admin', username: `admin${Date.now() % 100000}`, display_name: 'Ada Admin' });
     await signIn(page, stack.origin(), '/manager', admin);
@@ -56,15 +60,34 @@ describe('Digital Messaging Manager', () => {
     await hook?.close();
   });
 
-  test('the sign-in form refuses a wrong password and says so', async (t) => {
+  test('sign-in: a wrong password is refused; a session survives a reload and ends with Sign out', async (t) => {
     if (!stack.features.auth) return t.skip('the server has no POST /api/v1/auth/login yet');
     const admin = await createUser(stack.server, { role: 'admin' });
     const page = await newPage(stack);
+    await standIn(stack, page);
     await signIn(page, stack.origin(), '/manager', { ...admin, password: 'not-the-password' });
     await page.getByText('The username or password is not right.').waitFor();
     await screenshots(page, 'manager-signin');
     assert.equal(await page.getByRole('navigation', { name: 'Sections' }).count(), 0);
-    assert.deepEqual(page.errors, []);
+
+    // The right password; a reload keeps the session (cookie + csrf from /auth/me); nothing of
+    // it is in the URL or the page's storage; Sign out ends it.
+    await page.getByLabel('Password').fill(admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Sections' }).waitFor();
+    await page.reload();
+    await page.getByRole('navigation', { name: 'Sections' }).waitFor();
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + location.href + document.cookie);
+    assert.ok(!stored.includes(admin.password), 'no password in storage, URL or script-readable cookies');
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === 'parley_session');
+    assert.ok(session?.httpOnly, 'the session cookie is HttpOnly');
+    assert.ok(!stored.includes(session.value), 'the session token is not readable by the page');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    assert.deepEqual(page.errors.filter((e) => !/WebSocket|401/.test(e)), []);
     await page.context().close();
   });
 
