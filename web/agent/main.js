@@ -415,6 +415,8 @@ async function select(id) {
   el.message.value = chat.draft;
   renderChats();
   renderChat();
+  // On a narrow screen the chat sits below the lists: bring it into view.
+  if (window.matchMedia('(max-width: 760px)').matches) el.chatTitle.scrollIntoView({ block: 'start' });
   if (!chat.transcript) {
     await loadTranscript(chat);
     if (state.selected === id) renderChat();
