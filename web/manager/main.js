@@ -504,7 +504,7 @@ async function addConnection() {
           { class: 'kind-choice' },
           h(
             'button',
-            { type: 'button', onclick: showForm, 'aria-describedby': 'kind-cca' },
+            { type: 'button', onclick: showForm, 'aria-label': 'Client Channel API', 'aria-describedby': 'kind-cca' },
             h('strong', {}, 'Client Channel API'),
             h('span', { class: 'muted', id: 'kind-cca' }, 'Your own integration layer (Teams, Slack, a web chat…) sends and receives messages over HTTPS.'),
           ),
