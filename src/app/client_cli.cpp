@@ -19,6 +19,7 @@
 #include <ostream>
 #include <set>
 
+#include "app/webchat.hpp"
 #include "channel/jwt.hpp"
 #include "delivery/webhook_client.hpp"
 
@@ -419,6 +420,8 @@ void AddClientCommands(CLI::App& app) {
   l->callback([listen] {
     if (int rc = RunListen(*listen, std::cout, std::cerr); rc != 0) throw CLI::RuntimeError(rc);
   });
+
+  AddWebchatCommand(*client);
 }
 
 }  // namespace parley::app

@@ -10,6 +10,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "bot/bot_loader.hpp"
+#include "bot/dialog_bot.hpp"
 #include "conversation/conversation_service.hpp"
 #include "core/clock.hpp"
 #include "core/ids.hpp"
@@ -29,6 +31,7 @@
 #include "http/api.hpp"
 #include "http/auth.hpp"
 #include "http/server.hpp"
+#include "http/static_files.hpp"
 #include "http/users_api.hpp"
 #include "manager/connection_directory.hpp"
 #include "manager/connection_service.hpp"
@@ -48,6 +51,49 @@ namespace {
 template <class T>
 T RunSync(asio::io_context& io, asio::awaitable<T> task) {
   return asio::co_spawn(io, std::move(task), asio::use_future).get();
+}
+
+routing::Settings RoutingSettings(const Config& c) {
+  routing::Settings s;
+  s.offer_timeout_ms = c.offer_timeout_s * 1000;
+  s.agent_offline_after_ms = c.agent_offline_after_s * 1000;
+  s.customer_idle_reminder_ms = c.customer_idle_reminder_s * 1000;
+  s.customer_idle_end_ms = c.customer_idle_end_s * 1000;
+  s.default_handle_s = c.default_handle_s;
+  s.wait_time_interval_ms = c.wait_time_interval_s * 1000;
+  s.assigned_text = c.assigned_text;
+  s.transfer_text = c.transfer_text;
+  s.requeue_text = c.requeue_text;
+  s.released_text = c.released_text;
+  s.idle_reminder_text = c.idle_reminder_text;
+  s.idle_end_text = c.idle_end_text;
+  s.agent_end_text = c.agent_end_text;
+  return s;
+}
+
+// The queues the loaded bots escalate to, created when missing (display name: the escalation
+// item's text), so GET /api/v1/queues shows them before the first customer waits.
+asio::awaitable<Result<bool>> EnsureBotQueues(conversation::ConversationService& conversations,
+                                              const bot::BotRegistry& bots) {
+  std::vector<std::pair<std::string, std::string>> wanted;
+  for (const auto& info : bots.List()) {
+    auto dialog = std::dynamic_pointer_cast<const bot::DialogBot>(bots.Find(info.name));
+    if (!dialog || !dialog->definition().escalation) continue;
+    for (const auto& q : dialog->definition().escalation->queues)
+      wanted.emplace_back(q.queue, q.text);
+  }
+  auto& routing = conversations.routing();
+  auto step = [&](storage::Tx& tx, int64_t now, routing::Effects&) -> Result<bool> {
+    for (const auto& [name, text] : wanted) {
+      auto ensured = routing.EnsureQueue(tx, name, text, now);
+      if (!ensured) return Fail(ensured.error());
+    }
+    // No event stream survives a restart: agents get agent_offline_after_s to come back.
+    auto reset = routing.ResetStreams(tx, now);
+    if (!reset) return Fail(reset.error());
+    return true;
+  };
+  co_return co_await conversations.Act<bool>(step);
 }
 
 }  // namespace
@@ -142,7 +188,10 @@ int RunServe(Config config) {
   delivery::Dispatcher dispatcher(io.get_executor(), **store, directory, client, clock,
                                   dispatcher_options);
   delivery::HttpActionRunner actions(client);
-  conversation::ConversationService conversations(**store, bots, clock, ids, dispatcher, actions);
+  routing::EventHub hub;
+  conversation::ConversationService conversations(**store, bots, clock, ids, dispatcher, actions,
+                                                  RoutingSettings(config), &hub);
+  dispatcher.SetObserver(&conversations);
 
   http::ServerOptions server_options;
   server_options.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
@@ -183,26 +232,26 @@ int RunServe(Config config) {
     reload = [&](const std::string& name) {
       return bot::ReloadBot(config.bots_dir, name, bots, clock, config.allow_insecure_webhooks);
     };
-  http::ApiDeps deps{**store,
-                     directory,
-                     connections,
-                     conversations,
-                     dispatcher,
-                     bots,
-                     clock,
-                     config.admin_token,
-                     [&server] { return server.ShuttingDown(); },
-                     reload,
-                     blocking.get_executor(),
-                     metrics,
-                     rate_limiter};
-  http::AddApiRoutes(router, deps);
   manager::PasswordHasher hasher(blocking.get_executor());
   manager::UserService users(**store, hasher, clock);
   manager::SessionService sessions(**store, hasher, clock, {config.session_idle_s * 1000});
   http::Authenticator authenticator(sessions, config.admin_token);
+  // A disabled or deleted user's live streams close with their sessions.
+  users.SetOnSessionsEnded([&hub](const std::string& username) { hub.Disconnect(username); });
+  http::ApiDeps deps{**store,       directory,
+                     connections,   conversations,
+                     dispatcher,    bots,
+                     clock,         [&server] { return server.ShuttingDown(); },
+                     reload,        blocking.get_executor(),
+                     metrics,       rate_limiter,
+                     authenticator, hub};
+  http::AddApiRoutes(router, deps);
   http::UsersApiDeps users_deps{users, sessions, authenticator, public_url.starts_with("https://")};
   http::AddUserRoutes(router, users_deps);
+  http::StaticMount pages;  // web/, compiled in; web/chat is `client webchat`'s own page
+  pages.exclude = {"chat/"};
+  http::AddStaticRoutes(router, http::EmbeddedWebFiles(), pages);
+  http::AddRedirect(router, "/", "/manager/");
 
   // Before the first request is served: the connection directory and the pending outbox.
   // Requests that arrive meanwhile wait in the accept queue (routes run on the io threads,
@@ -223,6 +272,35 @@ int RunServe(Config config) {
   }
   spdlog::info("{} connection(s), {} pending deliveries; public URL {}", *loaded, *pending,
                public_url);
+  if (auto queues = RunSync(io, EnsureBotQueues(conversations, bots)); !queues) {
+    spdlog::error("preparing the queues failed: {}", queues.error().message);
+    server.Shutdown();
+    join();
+    return 1;
+  }
+
+  // The routing timers (offers ringing out, agents going offline, idle customers, wait-time
+  // updates) are due times in the store; this looks at them every second.
+  asio::steady_timer sweep_timer(io);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto& routing = conversations.routing();
+        auto step = [&routing](storage::Tx& tx, int64_t now, routing::Effects& fx) -> Result<bool> {
+          auto swept = routing.Sweep(tx, now, fx);
+          if (!swept) return Fail(swept.error());
+          return true;
+        };
+        while (!server.ShuttingDown()) {
+          sweep_timer.expires_after(1s);
+          boost::system::error_code ec;
+          co_await sweep_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (ec || server.ShuttingDown()) break;
+          auto swept = co_await conversations.Act<bool>(step);
+          if (!swept) spdlog::warn("routing timers: {}", swept.error().message);
+        }
+      },
+      asio::detached);
 
   std::promise<void> stopped;
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -230,6 +308,7 @@ int RunServe(Config config) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);
     server.Shutdown();
+    sweep_timer.cancel();
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "bot/retired_bot.hpp"
+#include "storage/records_json.hpp"
 
 namespace parley::conversation {
 namespace json = boost::json;
@@ -83,8 +84,74 @@ bot::CustomerTurn TurnFor(const ConversationRecord& conv) {
 
 ConversationService::ConversationService(storage::Store& store, const bot::BotRegistry& bots,
                                          const Clock& clock, IdGenerator& ids, OutboundSink& sink,
-                                         ActionRunner& actions)
-    : store_(store), bots_(bots), clock_(clock), ids_(ids), sink_(sink), actions_(actions) {}
+                                         ActionRunner& actions, routing::Settings settings,
+                                         routing::EventHub* hub)
+    : store_(store),
+      bots_(bots),
+      clock_(clock),
+      ids_(ids),
+      sink_(sink),
+      actions_(actions),
+      hub_(hub),
+      routing_(std::move(settings), *this) {}
+
+Result<EventRecord> ConversationService::Say(Tx& tx, ConversationRecord& conv,
+                                             channel::OutboundBody body, channel::Sender from,
+                                             std::optional<std::string> csr_name, int64_t now,
+                                             routing::Effects& fx) {
+  DeliveryRecord d = AppendOutbound(conv, std::move(body), from, std::move(csr_name), now);
+  auto inserted = tx.InsertEvent(d.event);
+  if (!inserted) return Fail(inserted.error());
+  EventRecord e = d.event;
+  fx.outbound.push_back(std::move(d));
+  // The agent sees their own and the system's messages in the conversation as they are sent.
+  if (from != channel::Sender::kBot && conv.state == "active" && conv.routing.agent) {
+    auto sent = routing::Emit(tx, *conv.routing.agent, "conversation.message",
+                              json::object{{"conversation", storage::ConversationJson(conv)},
+                                           {"entry", storage::EntryJson(e)}},
+                              now, fx);
+    if (!sent) return Fail(sent.error());
+  }
+  return e;
+}
+
+void ConversationService::OnOutcome(Tx& tx, const EventRecord& e, routing::Effects& fx) {
+  if (e.sender != "csr") return;
+  auto conv = tx.GetConversation(e.conversation_id);
+  if (!conv || !*conv || (*conv)->state != "active" || !(*conv)->routing.agent) return;
+  json::object body{{"conversation", storage::ConversationJson(**conv)},
+                    {"event_id", e.event_id.value_or("")},
+                    {"seq", e.seq},
+                    {"delivery_status", e.delivery_status.value_or("")},
+                    {"attempts", e.attempts},
+                    {"last_error", e.last_error ? json::value(*e.last_error) : json::value()}};
+  // "seq" of the frame is the stream's; the message's seq goes as "message_seq".
+  body["message_seq"] = body["seq"];
+  body.erase("seq");
+  auto sent = routing::Emit(tx, *(*conv)->routing.agent, "conversation.delivery", std::move(body),
+                            clock_.NowMs(), fx);
+  if (!sent)
+    spdlog::warn("could not tell agent {} about event {}: {}", *(*conv)->routing.agent,
+                 e.event_id.value_or(""), sent.error().message);
+}
+
+void ConversationService::Publish(routing::Effects& fx) {
+  if (!fx.outbound.empty()) sink_.Enqueue(std::move(fx.outbound));
+  fx.outbound.clear();
+  if (hub_) hub_->Publish(fx.events);
+  fx.events.clear();
+}
+
+Result<void> ConversationService::Finish(Tx& tx, int64_t now, routing::Effects& fx,
+                                         InboundOutcome& out) {
+  auto flushed = routing_.FlushQueueUpdates(tx, now, fx);
+  if (!flushed) return Fail(flushed.error());
+  for (auto& d : fx.outbound) out.outbound.push_back(std::move(d));
+  for (auto& e : fx.events) out.events.push_back(std::move(e));
+  fx.outbound.clear();
+  fx.events.clear();
+  return {};
+}
 
 std::shared_ptr<const bot::Bot> ConversationService::BotFor(
     const storage::ConnectionRecord& connection) const {
@@ -129,22 +196,18 @@ DeliveryRecord ConversationService::AppendOutbound(ConversationRecord& conv,
 
 Result<void> ConversationService::ApplyBotReply(Tx& tx, ConversationRecord& conv,
                                                 bot::BotReply reply, int64_t now,
-                                                InboundOutcome& out) {
+                                                InboundOutcome& out, routing::Effects& fx,
+                                                std::optional<std::string>& escalate_to) {
   for (auto& body : reply.messages) {
-    DeliveryRecord d =
-        AppendOutbound(conv, std::move(body), channel::Sender::kBot, std::nullopt, now);
-    auto inserted = tx.InsertEvent(d.event);
-    if (!inserted) return Fail(inserted.error());
-    out.outbound.push_back(std::move(d));
+    auto said = Say(tx, conv, std::move(body), channel::Sender::kBot, std::nullopt, now, fx);
+    if (!said) return Fail(said.error());
   }
   if (reply.state.is_null())
     conv.dialog_state_json.reset();
   else
     conv.dialog_state_json = json::serialize(reply.state);
-  if (reply.next == bot::BotReply::Next::kEscalate) {
-    conv.state = kStateQueued;
-    conv.owner = "queue:" + reply.queue.value_or("default");
-  }
+  // Routing takes over once the conversation is saved (it reads it fresh).
+  if (reply.next == bot::BotReply::Next::kEscalate) escalate_to = reply.queue.value_or("default");
   out.call = std::move(reply.call);
   return {};
 }
@@ -154,6 +217,8 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
                                                       const channel::CustomerText& text,
                                                       int64_t now) {
   InboundOutcome out;
+  routing::Effects fx;
+  std::optional<std::string> escalate_to;
   auto seen = tx.InboundMessageSeen(connection.id, text.message_id);
   if (!seen) return Fail(seen.error());
   if (*seen) {
@@ -168,10 +233,11 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
     conv.id = ids_.Uuid();
     conv.connection_id = connection.id;
     conv.customer_id = text.customer_id;
-    bool has_bot = connection.bot != "none";
-    conv.state = has_bot ? kStateBot : kStateQueued;
-    conv.owner = has_bot ? "bot" : "queue:default";
+    conv.state = kStateBot;
+    conv.owner = "bot";
     conv.created_at_ms = now;
+    // Without a bot, every customer goes straight to a person.
+    if (connection.bot == "none") escalate_to = "default";
   } else {
     conv = std::move(**found);
   }
@@ -182,6 +248,8 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
     conv.context_json = json::serialize(context);
   }
   conv.updated_at_ms = now;
+  conv.last_customer_at_ms = now;
+  conv.routing.idle_reminded = false;
 
   EventRecord in =
       CustomerEvent(conv, "text", text.message_id, json::serialize(InboundPayload(text)), now);
@@ -189,19 +257,27 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
   if (!inserted) return Fail(inserted.error());
   out.conversation_id = conv.id;
 
-  if (conv.owner == "bot") {
+  if (conv.owner == "bot" && !escalate_to) {
     bot::CustomerTurn turn = TurnFor(conv);
     turn.text = text.text;
     turn.postback = text.postback;
     turn.first_turn = opened;
     auto applied = ApplyBotReply(
         tx, conv, BotFor(connection)->OnCustomerTurn(turn, ParseOrNull(conv.dialog_state_json)),
-        now, out);
+        now, out, fx, escalate_to);
     if (!applied) return Fail(applied.error());
   }
   // A new conversation is written once, with its final counters, after its events.
   auto saved = opened ? tx.InsertConversation(conv) : tx.UpdateConversation(conv);
   if (!saved) return Fail(saved.error());
+  auto told = routing_.CustomerMessage(tx, conv, in, now, fx);
+  if (!told) return Fail(told.error());
+  if (escalate_to) {
+    auto escalated = routing_.Escalate(tx, conv.id, *escalate_to, now, fx);
+    if (!escalated) return Fail(escalated.error());
+  }
+  auto finished = Finish(tx, now, fx, out);
+  if (!finished) return Fail(finished.error());
   return out;
 }
 
@@ -222,6 +298,7 @@ Result<InboundOutcome> ConversationService::ApplyEnd(Tx& tx,
   if (!found) return Fail(found.error());
   if (!*found) return out;  // nothing open: ending is a no-op, and still accepted
   ConversationRecord conv = std::move(**found);
+  ConversationRecord before = conv;
   EventRecord in = CustomerEvent(conv, "customer_end_session", end.message_id,
                                  R"({"type":"customer_end_session"})", now);
   auto inserted = tx.InsertEvent(in);
@@ -229,19 +306,42 @@ Result<InboundOutcome> ConversationService::ApplyEnd(Tx& tx,
   conv.state = kStateEnded;
   conv.ended_at_ms = now;
   conv.updated_at_ms = now;
+  conv.routing.ended_by = "customer";
+  conv.routing.offered_to.reset();
+  conv.routing.offer_expires_at_ms.reset();
   auto updated = tx.UpdateConversation(conv);
   if (!updated) return Fail(updated.error());
   out.conversation_id = conv.id;
+  routing::Effects fx;
+  auto told = routing_.ConversationEnded(tx, before, "customer", now, fx);
+  if (!told) return Fail(told.error());
+  auto finished = Finish(tx, now, fx, out);
+  if (!finished) return Fail(finished.error());
   return out;
 }
 
 boost::asio::awaitable<Result<InboundOutcome>> ConversationService::HandleInbound(
     storage::ConnectionRecord connection, channel::InboundEvent event) {
-  if (std::holds_alternative<channel::CustomerTyping>(event)) {
-    // Not stored; relayed to the owning agent once agents exist.
-    co_return InboundOutcome{};
-  }
   int64_t now = clock_.NowMs();
+  if (const auto* typing = std::get_if<channel::CustomerTyping>(&event)) {
+    // Not in the transcript; relayed to the agent who owns the conversation.
+    auto job = [this, &connection, typing, now](Tx& tx) -> Result<InboundOutcome> {
+      InboundOutcome out;
+      auto found = tx.FindOpenConversation(connection.id, typing->customer_id);
+      if (!found) return Fail(found.error());
+      if (!*found || (*found)->state != "active") return out;
+      routing::Effects fx;
+      auto told = routing_.CustomerTyping(tx, **found, now, fx);
+      if (!told) return Fail(told.error());
+      out.conversation_id = (*found)->id;
+      auto finished = Finish(tx, now, fx, out);
+      if (!finished) return Fail(finished.error());
+      return out;
+    };
+    auto typed = co_await store_.Write<InboundOutcome>(job);
+    if (typed && hub_) hub_->Publish(typed->events);
+    co_return typed;
+  }
   auto job0 = [this, &connection, &event, now](Tx& tx) -> Result<InboundOutcome> {
     if (const auto* text = std::get_if<channel::CustomerText>(&event))
       return ApplyText(tx, connection, *text, now);
@@ -250,6 +350,7 @@ boost::asio::awaitable<Result<InboundOutcome>> ConversationService::HandleInboun
   auto outcome = co_await store_.Write<InboundOutcome>(job0);
   if (!outcome) co_return outcome;
   if (!outcome->outbound.empty()) sink_.Enqueue(outcome->outbound);
+  if (hub_) hub_->Publish(outcome->events);
   if (outcome->call) {
     auto executor = co_await boost::asio::this_coro::executor;
     boost::asio::co_spawn(executor, RunAction(connection, outcome->conversation_id, *outcome->call),
@@ -265,6 +366,8 @@ boost::asio::awaitable<void> ConversationService::RunAction(storage::ConnectionR
   int64_t now = clock_.NowMs();
   auto job1 = [&](Tx& tx) -> Result<InboundOutcome> {
     InboundOutcome out;
+    routing::Effects fx;
+    std::optional<std::string> escalate_to;
     auto found = tx.GetConversation(conversation_id);
     if (!found) return Fail(found.error());
     // The bot speaks only while it owns the conversation.
@@ -275,11 +378,17 @@ boost::asio::awaitable<void> ConversationService::RunAction(storage::ConnectionR
         tx, conv,
         BotFor(connection)
             ->OnCallResult(TurnFor(conv), result, ParseOrNull(conv.dialog_state_json)),
-        now, out);
+        now, out, fx, escalate_to);
     if (!applied) return Fail(applied.error());
     conv.updated_at_ms = now;
     auto updated = tx.UpdateConversation(conv);
     if (!updated) return Fail(updated.error());
+    if (escalate_to) {
+      auto escalated = routing_.Escalate(tx, conv.id, *escalate_to, now, fx);
+      if (!escalated) return Fail(escalated.error());
+    }
+    auto finished = Finish(tx, now, fx, out);
+    if (!finished) return Fail(finished.error());
     return out;
   };
   auto outcome = co_await store_.Write<InboundOutcome>(job1);
@@ -289,6 +398,7 @@ boost::asio::awaitable<void> ConversationService::RunAction(storage::ConnectionR
     co_return;
   }
   if (!outcome->outbound.empty()) sink_.Enqueue(outcome->outbound);
+  if (hub_) hub_->Publish(outcome->events);
   if (outcome->call) {
     auto executor = co_await boost::asio::this_coro::executor;
     boost::asio::co_spawn(executor, RunAction(connection, conversation_id, *outcome->call),
@@ -319,35 +429,48 @@ ConversationService::Get(std::string id) {
 }
 
 json::object ConversationService::ToJson(const ConversationRecord& c) {
-  json::object o;
-  o["id"] = c.id;
-  o["connection_id"] = c.connection_id;
-  o["customer_id"] = c.customer_id;
-  o["customer_name"] = c.customer_name ? json::value(*c.customer_name) : json::value(nullptr);
-  o["state"] = c.state;
-  o["owner"] = c.owner;
-  o["context"] = ParseObject(c.context_json);
-  o["created_at"] = FormatTimestamp(c.created_at_ms);
-  o["updated_at"] = FormatTimestamp(c.updated_at_ms);
-  o["ended_at"] =
-      c.ended_at_ms ? json::value(FormatTimestamp(*c.ended_at_ms)) : json::value(nullptr);
-  return o;
+  return storage::ConversationJson(c);
 }
 
-json::object ConversationService::ToJson(const EventRecord& e) {
-  json::object o;
-  o["position"] = e.position;
-  o["seq"] = e.seq;
-  o["direction"] = e.direction;
-  o["from"] = e.sender;
-  o["type"] = e.type;
-  if (e.message_id) o["message_id"] = *e.message_id;
-  if (e.event_id) o["event_id"] = *e.event_id;
-  if (e.csr_name) o["csr_name"] = *e.csr_name;
-  o["payload"] = ParseObject(e.payload_json);
-  o["created_at"] = FormatTimestamp(e.created_at_ms);
-  if (e.delivery_status) o["delivery_status"] = *e.delivery_status;
-  return o;
+json::object ConversationService::ToJson(const EventRecord& e) { return storage::EntryJson(e); }
+
+boost::asio::awaitable<Result<SentMessage>> ConversationService::SendAsAgent(
+    std::string id, routing::Actor actor, channel::OutboundBody body) {
+  if (!channel::IsMessage(body))
+    co_return Fail(Errc::kInvalidArgument, "invalid_type",
+                   "An agent sends a text, menu, carousel or link_button.");
+  auto step = [this, &id, &actor, &body](Tx& tx, int64_t now,
+                                         routing::Effects& fx) -> Result<SentMessage> {
+    auto owned = routing_.Owned(tx, id, actor);
+    if (!owned) return Fail(owned.error());
+    ConversationRecord conv = std::move(*owned);
+    auto said = Say(tx, conv, body, channel::Sender::kCsr, actor.display_name, now, fx);
+    if (!said) return Fail(said.error());
+    conv.updated_at_ms = now;
+    auto saved = tx.UpdateConversation(conv);
+    if (!saved) return Fail(saved.error());
+    return SentMessage{said->event_id.value_or(""), said->seq};
+  };
+  co_return co_await Act<SentMessage>(step);
+}
+
+boost::asio::awaitable<Result<bool>> ConversationService::AgentTyping(std::string id,
+                                                                      routing::Actor actor,
+                                                                      bool on) {
+  auto step = [this, &id, &actor, on](Tx& tx, int64_t now, routing::Effects& fx) -> Result<bool> {
+    auto owned = routing_.Owned(tx, id, actor);
+    if (!owned) return Fail(owned.error());
+    // The protocol has no "stopped typing": receivers hide the indicator after a few seconds.
+    if (!on) return false;
+    ConversationRecord conv = std::move(*owned);
+    auto said =
+        Say(tx, conv, channel::TypingBody{}, channel::Sender::kCsr, actor.display_name, now, fx);
+    if (!said) return Fail(said.error());
+    auto saved = tx.UpdateConversation(conv);
+    if (!saved) return Fail(saved.error());
+    return true;
+  };
+  co_return co_await Act<bool>(step);
 }
 
 }  // namespace parley::conversation

@@ -17,6 +17,8 @@
 #include "channel/inbound.hpp"
 #include "core/clock.hpp"
 #include "core/ids.hpp"
+#include "routing/events.hpp"
+#include "routing/routing.hpp"
 #include "storage/store.hpp"
 
 namespace parley::conversation {
@@ -35,17 +37,61 @@ class ActionRunner {
   virtual boost::asio::awaitable<bot::CallOutcome> Run(bot::ExternalCall call) = 0;
 };
 
+// Sees each recorded delivery outcome (the dispatcher calls it). Thread-safe.
+class DeliveryObserver {
+ public:
+  virtual ~DeliveryObserver() = default;
+  // Inside the store job that records the outcome of outbound event `e`.
+  virtual void OnOutcome(storage::Tx& tx, const storage::EventRecord& e, routing::Effects& fx) = 0;
+  // After that job committed.
+  virtual void Publish(routing::Effects& fx) = 0;
+};
+
 struct InboundOutcome {
   bool duplicate = false;
   std::string conversation_id;  // empty for events that touch no conversation
   std::vector<storage::DeliveryRecord> outbound;
+  std::vector<storage::AgentEventRecord> events;  // for agents' live streams
   std::optional<bot::ExternalCall> call;
 };
 
-class ConversationService {
+// What an agent's message became.
+struct SentMessage {
+  std::string event_id;
+  int64_t seq = 0;
+};
+
+class ConversationService final : public routing::Speaker, public DeliveryObserver {
  public:
+  // `hub` (optional) receives the agents' live events after each commit.
   ConversationService(storage::Store& store, const bot::BotRegistry& bots, const Clock& clock,
-                      IdGenerator& ids, OutboundSink& sink, ActionRunner& actions);
+                      IdGenerator& ids, OutboundSink& sink, ActionRunner& actions,
+                      routing::Settings settings = {}, routing::EventHub* hub = nullptr);
+
+  routing::Routing& routing() { return routing_; }
+
+  // Runs `step(tx, now, fx)` -> Result<T> as one write job, then emits the queue.updated events
+  // it caused, and after the commit hands its outbound events to the sink and its live events
+  // to the hub.
+  template <class T, class F>
+  boost::asio::awaitable<Result<T>> Act(F step);
+  // The same as a read job (no effects).
+  template <class T, class F>
+  boost::asio::awaitable<Result<T>> Look(F step);
+
+  // An agent's message (text, menu, carousel or link_button) to the customer.
+  boost::asio::awaitable<Result<SentMessage>> SendAsAgent(std::string id, routing::Actor actor,
+                                                          channel::OutboundBody body);
+  boost::asio::awaitable<Result<bool>> AgentTyping(std::string id, routing::Actor actor, bool on);
+
+  // routing::Speaker.
+  Result<storage::EventRecord> Say(storage::Tx& tx, storage::ConversationRecord& conv,
+                                   channel::OutboundBody body, channel::Sender from,
+                                   std::optional<std::string> csr_name, int64_t now,
+                                   routing::Effects& fx) override;
+  // DeliveryObserver: an agent learns what became of their messages (conversation.delivery).
+  void OnOutcome(storage::Tx& tx, const storage::EventRecord& e, routing::Effects& fx) override;
+  void Publish(routing::Effects& fx) override;
 
   // Records one authenticated inbound event for `connection` and runs what follows. Returns
   // once it is durable; queued replies are handed to the sink, and a bot's external action is
@@ -73,7 +119,10 @@ class ConversationService {
   // loaded.
   std::shared_ptr<const bot::Bot> BotFor(const storage::ConnectionRecord& connection) const;
   Result<void> ApplyBotReply(storage::Tx& tx, storage::ConversationRecord& conv,
-                             bot::BotReply reply, int64_t now, InboundOutcome& out);
+                             bot::BotReply reply, int64_t now, InboundOutcome& out,
+                             routing::Effects& fx, std::optional<std::string>& escalate_to);
+  // After a job that started from the customer: queue updates, then effects into `out`.
+  Result<void> Finish(storage::Tx& tx, int64_t now, routing::Effects& fx, InboundOutcome& out);
   storage::DeliveryRecord AppendOutbound(storage::ConversationRecord& conv,
                                          channel::OutboundBody body, channel::Sender from,
                                          std::optional<std::string> csr_name, int64_t now);
@@ -86,6 +135,37 @@ class ConversationService {
   IdGenerator& ids_;
   OutboundSink& sink_;
   ActionRunner& actions_;
+  routing::EventHub* hub_;
+  routing::Routing routing_;
 };
+
+template <class T, class F>
+boost::asio::awaitable<Result<T>> ConversationService::Act(F step) {
+  int64_t now = clock_.NowMs();
+  struct Out {
+    T value{};
+    routing::Effects fx;
+  };
+  auto job = [this, &step, now](storage::Tx& tx) -> Result<Out> {
+    Out out;
+    auto r = step(tx, now, out.fx);
+    if (!r) return Fail(r.error());
+    out.value = std::move(*r);
+    auto flushed = routing_.FlushQueueUpdates(tx, now, out.fx);
+    if (!flushed) return Fail(flushed.error());
+    return out;
+  };
+  auto r = co_await store_.Write<Out>(job);
+  if (!r) co_return Fail(r.error());
+  Publish(r->fx);
+  co_return std::move(r->value);
+}
+
+template <class T, class F>
+boost::asio::awaitable<Result<T>> ConversationService::Look(F step) {
+  int64_t now = clock_.NowMs();
+  auto job = [&step, now](storage::Tx& tx) -> Result<T> { return step(tx, now); };
+  co_return co_await store_.Read<T>(job);
+}
 
 }  // namespace parley::conversation

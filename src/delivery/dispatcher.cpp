@@ -141,8 +141,17 @@ asio::awaitable<std::string> Dispatcher::Attempt(const DeliveryRecord& d) {
 }
 
 void Dispatcher::Persist(const storage::EventRecord& e) {
-  bool queued = store_.SubmitWrite([e](Tx& tx) { return tx.UpdateDelivery(e).has_value(); },
-                                   [](bool, storage::Handoff&) {});
+  auto fx = std::make_shared<routing::Effects>();
+  conversation::DeliveryObserver* observer = observer_;
+  bool queued = store_.SubmitWrite(
+      [e, fx, observer](Tx& tx) {
+        if (!tx.UpdateDelivery(e)) return false;
+        if (observer) observer->OnOutcome(tx, e, *fx);
+        return true;
+      },
+      [fx, observer](bool committed, storage::Handoff&) {
+        if (committed && observer) observer->Publish(*fx);
+      });
   if (!queued)
     spdlog::warn("could not record the delivery state of event {}; it may be sent again",
                  e.event_id.value_or(""));

@@ -53,6 +53,8 @@ class Dispatcher final : public conversation::OutboundSink {
   boost::asio::awaitable<Result<storage::DeliveryRecord>> Replay(std::string event_id);
   // Stops sending; what is pending stays in the store for the next start.
   void Stop();
+  // Told of every recorded outcome, inside the job that records it. Before LoadPending.
+  void SetObserver(conversation::DeliveryObserver* observer) { observer_ = observer; }
 
   bool Overloaded() const { return backlog_.load() >= options_.max_backlog; }
   DispatcherStats Stats() const;
@@ -75,6 +77,7 @@ class Dispatcher final : public conversation::OutboundSink {
   WebhookClient& client_;
   const Clock& clock_;
   DispatcherOptions options_;
+  conversation::DeliveryObserver* observer_ = nullptr;
   std::unordered_map<std::string, ConversationQueue> queues_;  // on strand_
   std::mt19937_64 rng_{std::random_device{}()};                // on strand_
   bool stopping_ = false;                                      // on strand_

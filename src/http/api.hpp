@@ -13,10 +13,12 @@
 #include "conversation/conversation_service.hpp"
 #include "core/clock.hpp"
 #include "delivery/dispatcher.hpp"
+#include "http/auth.hpp"
 #include "http/router.hpp"
 #include "manager/connection_directory.hpp"
 #include "manager/connection_service.hpp"
 #include "manager/rate_limiter.hpp"
+#include "routing/events.hpp"
 #include "storage/store.hpp"
 
 namespace parley::http {
@@ -37,13 +39,14 @@ struct ApiDeps {
   delivery::Dispatcher& dispatcher;
   bot::BotRegistry& bots;
   const Clock& clock;
-  std::string admin_token;  // empty: admin endpoints refuse everyone
   std::function<bool()> shutting_down;
   // Reloads one bot from its file (runs off the I/O threads); empty when there is no bots dir.
   std::function<Result<bot::BotInfo>(const std::string& name)> reload_bot;
   boost::asio::any_io_executor blocking;  // where slow admin work runs
   ApiMetrics& metrics;
   manager::RateLimiter& rate_limiter;
+  Authenticator& auth;
+  routing::EventHub& hub;
 };
 
 // Adds every route. `deps` must outlive the router.

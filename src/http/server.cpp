@@ -10,6 +10,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "http/websocket_session.hpp"
 
 namespace parley::http {
 namespace asio = boost::asio;
@@ -21,6 +24,8 @@ struct Server::Session {
   explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
   std::atomic<bool> busy{false};
+  std::mutex mu;                         // guards websocket
+  std::shared_ptr<WebSocket> websocket;  // set once the connection became a WebSocket
 };
 
 namespace {
@@ -57,6 +62,16 @@ bhttp::response<bhttp::string_body> ToBeast(Response&& r, unsigned version, bool
 Server::Server(asio::io_context& io, const Router& router, ServerOptions options)
     : io_(io), router_(router), options_(options) {}
 
+detail::WebSocketOptions Server::WebSocketOptions() const {
+  detail::WebSocketOptions o;
+  o.max_buffered_bytes = options_.websocket_max_buffered_bytes;
+  o.max_message_bytes = options_.websocket_max_message_bytes;
+  o.ping_interval = options_.websocket_ping_ms;
+  o.handshake_timeout = options_.header_timeout;
+  o.close_timeout = options_.websocket_close_timeout;
+  return o;
+}
+
 Server::~Server() = default;
 
 Result<tcp::endpoint> Server::Listen(const std::string& host, uint16_t port) {
@@ -87,7 +102,16 @@ void Server::Shutdown() {
   });
   std::lock_guard lock(sessions_mu_);
   for (auto& weak : sessions_) {
-    if (auto s = weak.lock(); s && !s->busy) {
+    auto s = weak.lock();
+    if (!s) continue;
+    std::shared_ptr<WebSocket> websocket;
+    {
+      std::lock_guard session_lock(s->mu);
+      websocket = s->websocket;
+    }
+    if (websocket) {
+      websocket->Close(1001, "server shutting down");
+    } else if (!s->busy) {
       asio::post(s->stream.get_executor(), [s] {
         boost::system::error_code ec;
         s->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -157,6 +181,7 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Session> session) {
     }
     session->busy = true;
     unsigned version = parser.get().version();
+    bool head = parser.get().method() == bhttp::verb::head;
     bool keep_alive = parser.get().keep_alive() && !stopping_;
     Response response;
     auto too_large = [&] {
@@ -184,21 +209,53 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Session> session) {
       } else if (parser.get().body().size() > options_.max_body_bytes) {
         response = too_large();
       } else {
+        bool upgrade_requested = beast::websocket::is_upgrade(parser.get());
         Request req = ToRequest(parser.get());
         boost::system::error_code peer_ec;
         auto peer = stream.socket().remote_endpoint(peer_ec);
         if (!peer_ec) req.remote_address = peer.address().to_string();
+        const UpgradeHandler* upgrade = upgrade_requested ? router_.MatchWebSocket(req) : nullptr;
+        Upgrade answer;
         try {
-          response = co_await router_.Route(req);
+          if (upgrade)
+            answer = co_await (*upgrade)(req);
+          else
+            response = co_await router_.Route(req);
         } catch (const std::exception& e) {
           spdlog::error("handler for {} {} threw: {}", req.method, req.path, e.what());
+          upgrade = nullptr;
           response = ErrorResponse(Errc::kInternal, "internal_error",
                                    "The server failed to handle this request; it was logged.");
+        }
+        if (upgrade && answer.refuse) {
+          response = std::move(*answer.refuse);
+          keep_alive = false;
+        } else if (upgrade && !answer.start) {
+          response = ErrorResponse(Errc::kInternal, "internal_error",
+                                   "The server failed to handle this request; it was logged.");
+          keep_alive = false;
+        } else if (upgrade) {
+          // The connection becomes a WebSocket until it ends; it still counts in open_.
+          // (Arguments are named first: g++ 12 destroys temporaries in a co_await twice.)
+          std::function<void(std::shared_ptr<WebSocket>)> registered =
+              [this, session](std::shared_ptr<WebSocket> websocket) {
+                {
+                  std::lock_guard lock(session->mu);
+                  session->websocket = websocket;
+                }
+                if (stopping_) websocket->Close(1001, "server shutting down");
+              };
+          detail::WebSocketOptions ws_options = WebSocketOptions();
+          co_await detail::ServeWebSocket(std::move(stream), parser.release(),
+                                          std::move(answer.start), ws_options, registered);
+          --open_;
+          co_return;
         }
       }
     }
     keep_alive = keep_alive && !stopping_;
     auto res = ToBeast(std::move(response), version, keep_alive);
+    if (head) res.body().clear();  // HEAD: the headers, Content-Length included, and no body
     stream.expires_after(options_.body_timeout);
     co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     session->busy = false;

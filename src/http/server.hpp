@@ -3,7 +3,9 @@
 // Bounds: header size, body size (a larger body gets 413), a deadline for the header and one
 // for the body (slow clients are cut off), a keep-alive idle deadline, and a cap on open
 // connections. Requests on one connection are answered in order, one at a time, which bounds
-// pipelining to a single request in flight per connection.
+// pipelining to a single request in flight per connection. A GET upgrade request on a path
+// registered with Router::AddWebSocket becomes a WebSocket connection (http/websocket.hpp):
+// pinged every websocket_ping_ms, incoming messages bounded in size, outgoing queue in bytes.
 
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
@@ -21,6 +23,9 @@
 #include "http/router.hpp"
 
 namespace parley::http {
+namespace detail {
+struct WebSocketOptions;
+}
 
 struct ServerOptions {
   size_t max_body_bytes = 64 * 1024;
@@ -32,6 +37,11 @@ struct ServerOptions {
   std::chrono::milliseconds body_timeout{30000};
   std::chrono::milliseconds idle_timeout{60000};
   size_t max_connections = 10000;
+  // WebSocket connections: the server pings every interval and drops a peer silent for one more.
+  std::chrono::milliseconds websocket_ping_ms{20000};
+  size_t websocket_max_buffered_bytes = 1024 * 1024;  // queued, unsent bytes; above: close 1013
+  size_t websocket_max_message_bytes = 64 * 1024;     // one incoming message; above: close 1009
+  std::chrono::milliseconds websocket_close_timeout{5000};  // for a peer to answer a close
 };
 
 class Server {
@@ -47,8 +57,9 @@ class Server {
   }
   // Binds and starts accepting. Returns the bound endpoint (port 0 picks a free one).
   Result<boost::asio::ip::tcp::endpoint> Listen(const std::string& host, uint16_t port);
-  // Stops accepting; idle connections are closed, busy ones after their current answer.
-  // New requests on open connections get 503. Thread-safe.
+  // Stops accepting; idle connections are closed, busy ones after their current answer,
+  // WebSockets with close code 1001 (going away). New requests on open connections get 503.
+  // Thread-safe.
   void Shutdown();
   size_t OpenConnections() const { return open_.load(); }
   bool ShuttingDown() const { return stopping_.load(); }
@@ -58,6 +69,7 @@ class Server {
  private:
   boost::asio::awaitable<void> Accept();
   boost::asio::awaitable<void> Serve(std::shared_ptr<Session> session);
+  detail::WebSocketOptions WebSocketOptions() const;
 
   boost::asio::io_context& io_;
   const Router& router_;

@@ -1,0 +1,32 @@
+#pragma once
+// What the per-resource route files of http/ share (internal to http/).
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "http/api.hpp"
+
+namespace parley::http {
+
+// Wraps an admin handler: the admin check (static token or an admin user) and the request count.
+Handler Admin(ApiDeps& deps, CallerHandler inner);
+// Wraps a handler any signed-in user (agent or admin) may call.
+Handler User(ApiDeps& deps, CallerHandler inner);
+
+// The answer for a Result: the error, or `status` with encode(value).
+template <class T, class F>
+Response Reply(int status, const Result<T>& r, F encode) {
+  if (!r) return ErrorResponse(r.error());
+  return Json(status, encode(*r));
+}
+
+// Each adds one resource's routes (messages_api.cpp, operations_api.cpp, connections_api.cpp,
+// conversations_api.cpp, queues_api.cpp, bots_api.cpp, events_api.cpp).
+void AddMessageRoutes(Router& router, ApiDeps& deps);
+void AddOperationRoutes(Router& router, ApiDeps& deps);
+void AddConnectionRoutes(Router& router, ApiDeps& deps);
+void AddConversationRoutes(Router& router, ApiDeps& deps);
+void AddQueueRoutes(Router& router, ApiDeps& deps);
+void AddBotRoutes(Router& router, ApiDeps& deps);
+
+}  // namespace parley::http

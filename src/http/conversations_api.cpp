@@ -1,0 +1,209 @@
+// Conversations: lists and transcripts, and what an agent does in one (accept, write, type,
+// transfer, release, end, ask the assistant).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "bot/dialog_bot.hpp"
+#include "http/api_routes.hpp"
+#include "http/paging.hpp"
+#include "storage/records_json.hpp"
+
+namespace parley::http {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using storage::ConversationRecord;
+using storage::Tx;
+
+namespace {
+
+bool Contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// Admins read every conversation; an agent the ones they own or are offered, and those that
+// wait in (or came from) their queues.
+bool MayRead(const Caller& caller, const ConversationRecord& c) {
+  if (caller.role == "admin") return true;
+  if (c.routing.agent == caller.username || c.routing.offered_to == caller.username) return true;
+  return c.routing.queue && Contains(caller.queues, *c.routing.queue);
+}
+
+Result<routing::Actor> ActorOf(const Caller& caller) {
+  if (caller.username.empty())
+    return Fail(Errc::kPermissionDenied, "forbidden",
+                "The admin token cannot take conversations; sign in as a user.");
+  return routing::Actor{caller.username, caller.display_name, caller.queues, caller.max_chats};
+}
+
+Result<routing::TransferTarget> DecodeTransfer(const json::value& body) {
+  routing::TransferTarget t;
+  if (!body.is_object()) return Fail(Errc::kInvalidArgument, "invalid_body", "Send a JSON object.");
+  for (const auto& kv : body.as_object()) {
+    std::string_view key = kv.key();
+    if (key != "queue" && key != "agent" && key != "note")
+      return Fail(
+          Errc::kInvalidArgument, "unknown_field",
+          fmt::format("Unknown field '{}'; send queue or agent, and an optional note.", key));
+    if (!kv.value().is_string() || kv.value().as_string().empty())
+      return Fail(Errc::kInvalidArgument, fmt::format("invalid_{}", key),
+                  fmt::format("{} must be a non-empty string.", key));
+    std::string v(kv.value().as_string());
+    if (key == "queue") t.queue = v;
+    if (key == "agent") t.agent = v;
+    if (key == "note") t.note = v;
+  }
+  return t;
+}
+
+Response ConversationReply(int status, const Result<ConversationRecord>& r) {
+  return Reply(status, r, [](const ConversationRecord& c) { return storage::ConversationJson(c); });
+}
+
+// Runs a routing step that returns the conversation, as `caller`.
+template <class F>
+asio::awaitable<Response> Step(ApiDeps& deps, const Caller& caller, F step) {
+  auto actor = ActorOf(caller);
+  if (!actor) co_return ErrorResponse(actor.error());
+  auto bound = [&step, &actor](Tx& tx, int64_t now, routing::Effects& fx) {
+    return step(tx, *actor, now, fx);
+  };
+  auto r = co_await deps.conversations.Act<ConversationRecord>(bound);
+  co_return ConversationReply(200, r);
+}
+
+}  // namespace
+
+void AddConversationRoutes(Router& router, ApiDeps& deps) {
+  ApiDeps* d = &deps;
+  // Conversations.
+  router.Add(
+      "GET", "/api/v1/conversations",
+      User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+        storage::ConversationFilter filter;
+        filter.state = req.Query("state");
+        filter.queue = req.Query("queue");
+        if (req.Query("mine").value_or("") == "true") filter.agent = caller.username;
+        // Agents see their own conversations and those of their queues.
+        if (caller.role != "admin" && !filter.agent &&
+            !(filter.queue && Contains(caller.queues, *filter.queue)))
+          co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
+                                  "List your own (mine=true) or a queue of yours (queue=NAME).");
+        if (filter.state && *filter.state != "bot" && *filter.state != "queued" &&
+            *filter.state != "active" && *filter.state != "ended")
+          co_return ErrorResponse(Errc::kInvalidArgument, "invalid_state",
+                                  "state must be bot, queued, active or ended.");
+        filter.connection_id = req.Query("connection_id");
+        ListId list_id{ListKind::kConversations,
+                       filter.state.value_or("") + "\n" + filter.connection_id.value_or("") + "\n" +
+                           filter.queue.value_or("") + "\n" + filter.agent.value_or("")};
+        auto page = ParsePage(req, list_id);
+        if (!page) co_return ErrorResponse(page.error());
+        filter.limit = page->limit + 1;  // one more tells whether a next page exists
+        filter.after = page->after;
+        auto list = co_await d->conversations.List(filter);
+        co_return Reply(200, list, [&](const auto& all) {
+          return Page(
+              "conversations", all, page->limit, list_id,
+              [](const storage::ConversationRecord& c) {
+                return conversation::ConversationService::ToJson(c);
+              },
+              [](const storage::ConversationRecord& c) {
+                return storage::ListCursor{c.updated_at_ms, c.id};
+              });
+        });
+      }));
+  router.Add("GET", "/api/v1/conversations/{id}",
+             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+               auto got = co_await d->conversations.Get(req.Param("id"));
+               if (got && !MayRead(caller, got->first))
+                 co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
+                                         "This conversation is neither yours nor waiting in a "
+                                         "queue of yours.");
+               co_return Reply(200, got, [](const auto& pair) {
+                 json::object o = conversation::ConversationService::ToJson(pair.first);
+                 json::array transcript;
+                 for (const auto& e : pair.second)
+                   transcript.push_back(conversation::ConversationService::ToJson(e));
+                 o["transcript"] = std::move(transcript);
+                 return o;
+               });
+             }));
+  router.Add("POST", "/api/v1/conversations/{id}/accept",
+             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+               std::string id = req.Param("id");
+               auto& routing = d->conversations.routing();
+               co_return co_await Step(
+                   *d, caller,
+                   [&](Tx& tx, const routing::Actor& a, int64_t now, routing::Effects& fx) {
+                     return routing.Accept(tx, id, a, now, fx);
+                   });
+             }));
+  router.Add("POST", "/api/v1/conversations/{id}/release",
+             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+               std::string id = req.Param("id");
+               auto& routing = d->conversations.routing();
+               co_return co_await Step(
+                   *d, caller,
+                   [&](Tx& tx, const routing::Actor& a, int64_t now, routing::Effects& fx) {
+                     return routing.Release(tx, id, a, now, fx);
+                   });
+             }));
+  router.Add("POST", "/api/v1/conversations/{id}/end",
+             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+               std::string id = req.Param("id");
+               auto& routing = d->conversations.routing();
+               co_return co_await Step(
+                   *d, caller,
+                   [&](Tx& tx, const routing::Actor& a, int64_t now, routing::Effects& fx) {
+                     return routing.End(tx, id, a, now, fx);
+                   });
+             }));
+  router.Add("POST", "/api/v1/conversations/{id}/transfer",
+             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+               auto body = JsonBody(req);
+               if (!body) co_return ErrorResponse(body.error());
+               auto target = DecodeTransfer(*body);
+               if (!target) co_return ErrorResponse(target.error());
+               std::string id = req.Param("id");
+               auto& routing = d->conversations.routing();
+               co_return co_await Step(
+                   *d, caller,
+                   [&](Tx& tx, const routing::Actor& a, int64_t now, routing::Effects& fx) {
+                     return routing.Transfer(tx, id, a, *target, now, fx);
+                   });
+             }));
+  router.Add("POST", "/api/v1/conversations/{id}/messages",
+             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+               auto actor = ActorOf(caller);
+               if (!actor) co_return ErrorResponse(actor.error());
+               auto body = JsonBody(req);
+               if (!body) co_return ErrorResponse(body.error());
+               auto message = channel::DecodeOutboundBody(*body);
+               if (!message) co_return ErrorResponse(message.error());
+               auto sent = co_await d->conversations.SendAsAgent(req.Param("id"), *actor,
+                                                                 std::move(*message));
+               co_return Reply(202, sent, [](const conversation::SentMessage& m) {
+                 return json::object{{"event_id", m.event_id}, {"seq", m.seq}};
+               });
+             }));
+  router.Add(
+      "POST", "/api/v1/conversations/{id}/typing",
+      User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+        auto actor = ActorOf(caller);
+        if (!actor) co_return ErrorResponse(actor.error());
+        auto body = JsonBody(req);
+        if (!body) co_return ErrorResponse(body.error());
+        const json::value* on = body->is_object() ? body->as_object().if_contains("on") : nullptr;
+        if (!on || !on->is_bool())
+          co_return ErrorResponse(Errc::kInvalidArgument, "invalid_on",
+                                  "Send {\"on\": true} or {\"on\": false}.");
+        auto sent = co_await d->conversations.AgentTyping(req.Param("id"), *actor, on->as_bool());
+        co_return Reply(202, sent, [](bool sent) { return json::object{{"sent", sent}}; });
+      }));
+}
+
+}  // namespace parley::http
