@@ -395,16 +395,29 @@ async function drain(server, agents, target, autoAccept, timeoutMs) {
   const tAvailable = now() - t0;
   const bad = statuses.filter((r) => r.status !== 200);
   if (bad.length) throw new Error(`${bad.length} status changes refused: ${bad[0].status} ${bad[0].text}`);
+  // The server's own view, independent of the frames: when queue default has none waiting.
+  let emptyAt = NaN;
+  let polling = true;
+  const poll = (async () => {
+    while (polling && !Number.isFinite(emptyAt)) {
+      const r = await request(server.port, 'GET', '/api/v1/queues/default', { token: server.adminToken, timeout: 120000 }).catch(() => null);
+      const v = r?.json?.queue ?? r?.json;
+      if (v && v.waiting === 0) emptyAt = now() - t0;
+      else await new Promise((res) => setTimeout(res, 50));
+    }
+  })();
   let complete = true;
   try {
     await until(() => Number.isFinite(tLast), timeoutMs, `${target} conversations assigned`);
   } catch {
     complete = false; // reported as such, with how far it got
   }
+  polling = false;
+  await poll;
   const c = cpu();
   acceptTimes.sort((x, y) => x - y);
   const done = autoAccept ? assigned : acceptsOk;
-  return { complete, done, doneAt, owned, elapsed_ms: complete ? tLast - t0 : now() - t0, available_ms: tAvailable, offers, acceptsOk, acceptsRefused, refusals, assigned, acceptTimes, cpu: c };
+  return { complete, emptyAt, done, doneAt, owned, elapsed_ms: complete ? tLast - t0 : now() - t0, available_ms: tAvailable, offers, acceptsOk, acceptsRefused, refusals, assigned, acceptTimes, cpu: c };
 }
 
 // ---- phase: agent-reply ----------------------------------------------------------------------
@@ -566,6 +579,7 @@ async function routingDrain(autoAccept) {
     } else {
       console.log(`  NOT DRAINED      only ${r.done} of ${q} assigned when the phase gave up after ${s.toFixed(0)} s; ${(r.done / s).toFixed(1)} assignments/s`);
     }
+    console.log(`  server's view    ${Number.isFinite(r.emptyAt) ? `queue default had none waiting ${(r.emptyAt / 1000).toFixed(2)} s after the first \`available\`` : 'queue default still had customers waiting at the end'} (GET /api/v1/queues/default every 50 ms)`);
     const marks = [1, 10, 100, 250, 500, 750, 1000].filter((k) => k <= r.doneAt.length);
     console.log(`  progress         ${marks.map((k) => `${k}th at ${(r.doneAt[k - 1] / 1000).toFixed(2)} s`).join(', ')}`);
     console.log(`  offers           ${r.offers} offered, ${(r.offers / s).toFixed(0)} offers/s${autoAccept ? '' : `; accepts ${r.acceptsOk} × 200, ${r.acceptsRefused} refused${r.refusals.size ? ` (${[...r.refusals].map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`}`);
@@ -576,7 +590,7 @@ async function routingDrain(autoAccept) {
     }
     printCpu(r.cpu);
     writeJson({
-      phase: autoAccept ? 'routing-drain-auto' : 'routing-drain', queued: q, agents: n, max_chats: m, complete: r.complete, assigned: r.done, drain_ms: r.elapsed_ms,
+      phase: autoAccept ? 'routing-drain-auto' : 'routing-drain', queued: q, agents: n, max_chats: m, complete: r.complete, assigned: r.done, drain_ms: r.elapsed_ms, server_empty_ms: r.emptyAt,
       offers: r.offers, offers_per_s: r.offers / s, accepts_ok: r.acceptsOk, accepts_refused: r.acceptsRefused, cpu: r.cpu,
     });
   } catch (e) {
