@@ -2,9 +2,9 @@
 // (free loopback port, fresh SQLite database on disk under $BENCH_DB_DIR or /tmp, default
 // settings) through the black-box test harness, and stops it at the end.
 //
-//   agent-reply     N agents (users created by the admin API, signed in, event streams open,
-//                   available) accept C conversations escalated from a connection with bot
-//                   `none`; then an open loop of agent replies, POST
+//   agent-reply     C customers escalated from a connection with bot `none`; N agents (users
+//                   created by the admin API, signed in, event streams open) each pull their
+//                   share (POST accept) and go available; then an open loop of agent replies, POST
 //                   /api/v1/conversations/{id}/messages at RATE/s spread round-robin over the
 //                   conversations. Each reply is matched by the event_id of its 202 answer to
 //                   its arrival at a webhook receiver (a worker thread of this process). The
@@ -14,17 +14,17 @@
 //                   go available at once and accept each offer as it arrives on their stream:
 //                   the time from the first `available` to the Q-th accept answered. Then the
 //                   same on a new server with queue `default` set to auto_accept: the time to
-//                   the Q-th `conversation.assigned` frame.
+//                   the Q-th `conversation.assigned` frame. Both also poll queue default
+//                   for the moment it has none waiting (the server's view, frames aside).
 //
 // Usage: node bench/agents.mjs agent-reply|routing-drain [--rate 500] [--duration 20]
 //        [--warmup 2] [--agents 20] [--conversations 100] [--queued 1000] [--drain-agents 100]
-//        [--max-chats 10] [--json-file F]
+//        [--max-chats 10] [--drain-timeout 180] [--json-file F]
 // Needs the npm packages of tests/ (ws, jsonwebtoken): bench/run installs them when missing.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { REPO, Server, uid } from '../tests/integration/harness.mjs';
@@ -358,10 +358,8 @@ async function drain(server, agents, target, autoAccept, timeoutMs) {
         offers++;
         if (autoAccept) return;
         const t = now();
-        if (process.env.BENCH_DEBUG) console.log('offer', JSON.stringify(f).slice(0, 300));
         request(a.port, 'POST', `/api/v1/conversations/${f.conversation.id}/accept`, { token: a.token, timeout: 120000 }).then(
           (r) => {
-            if (process.env.BENCH_DEBUG) console.log('accept', r.status, r.text.slice(0, 200));
             if (r.status === 200) {
               acceptsOk++;
               doneAt.push(now() - t0);
