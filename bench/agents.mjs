@@ -389,7 +389,9 @@ async function drain(server, agents, target, autoAccept, timeoutMs) {
   }
   const cpu = cpuWindow(server.child.pid);
   t0 = now();
-  const statuses = await Promise.all(agents.map((a) => a.api('PUT', '/api/v1/agents/me/status', { status: 'available' })));
+  const statuses = await Promise.all(
+    agents.map((a) => request(a.port, 'PUT', '/api/v1/agents/me/status', { token: a.token, body: { status: 'available' }, timeout: timeoutMs })),
+  );
   const tAvailable = now() - t0;
   const bad = statuses.filter((r) => r.status !== 200);
   if (bad.length) throw new Error(`${bad.length} status changes refused: ${bad[0].status} ${bad[0].text}`);
