@@ -400,6 +400,10 @@ int RunDemo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGCHLD);
   ::sigprocmask(SIG_BLOCK, &signals, nullptr);
+  // A shell without job control starts background commands with SIGINT ignored, and an
+  // ignored signal never becomes pending; blocked, the default action cannot run either.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -416,12 +420,15 @@ int RunDemo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
   fs::path exe = fs::canonical(options.binary, ec);
   std::string binary = ec ? options.binary : exe.string();
   fs::path data = fs::absolute(options.data_dir, ec);
+  // A folder the demo creates is private (it holds the admin token and, unsealed, the
+  // connection's JWT secret); one that exists already keeps its permissions.
+  bool existed = fs::exists(data, ec);
   fs::create_directories(data, ec);
   if (ec || !fs::is_directory(data)) {
     err << fmt::format("demo: cannot create the data folder {}: {}\n", data.string(), ec.message());
     return 1;
   }
-  fs::permissions(data, fs::perms::owner_all, fs::perm_options::replace, ec);
+  if (!existed) fs::permissions(data, fs::perms::owner_all, fs::perm_options::replace, ec);
   fs::path bots = options.bots_dir.empty() ? FindBotsDir(binary) : fs::absolute(options.bots_dir);
   if (!fs::exists(bots / "bank.yaml", ec)) {
     err << fmt::format(

@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import WebSocket from 'ws';
-import { makeTempDir, spawnCli, uid, waitFor } from './harness.mjs';
+import { makeTempDir, runCli, spawnCli, uid, waitFor } from './harness.mjs';
 
 const START_MS = 30000;
 const STOP_MS = 20000;
@@ -267,4 +267,12 @@ test('when a child dies the demo stops the other and exits non-zero with the log
   assert.equal(r.code, 1);
   assert.match(demo.stderr.join(''), /the server exited \(status 137\); the end of .*serve\.log/);
   assert.ok(await refused(demo.chat), 'the web chat still accepts connections');
+});
+
+test('without bots/bank.yaml the demo says what is missing and starts nothing', async () => {
+  const empty = makeTempDir('parley-demo-bots-');
+  const r = await runCli(['demo', '--data', path.join(empty, 'data'), '--bots', empty, '--port', '0', '--chat-port', '0']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /bank\.yaml is missing: .*--bots FOLDER/);
+  assert.equal(fs.existsSync(path.join(empty, 'data', 'serve.log')), false);
 });
