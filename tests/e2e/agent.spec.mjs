@@ -55,7 +55,7 @@ describe('agent console', () => {
       proxy: true,
       serverArgs: ['--bots', botsDir, '--retry-initial-ms', '100', '--retry-max-ms', '200', '--retry-for-seconds', '3'],
     });
-    if (!stack.features.agentApi) return;
+    if (!stack.features.auth || !stack.features.queues || !stack.features.agents) return;
     conn = await stack.server.createConnection({ name: 'Bank chat', webhook: hook.url, bot: 'bank' });
     hook.trust(conn);
     for (const q of ['general', 'cards']) await createQueue(stack.server, { name: q, display_name: q === 'general' ? 'General' : 'Cards' });
@@ -67,8 +67,36 @@ describe('agent console', () => {
     await hook?.close();
   });
 
+  test('a customer waiting in the queue: Take next, the bot part, Enter sends, End chat', async (t) => {
+    if (!stack.features.auth || !stack.features.queues || !stack.features.agents) return t.skip('the server has no agent API yet');
+    const c = customer(stack, conn, hook, 'Mary Somerville');
+    await intoQueue(c);
+    await waitFor(async () => (await stack.server.conversationsOf(conn, c.id)).some((x) => x.state === 'queued'), {
+      message: 'the customer queued',
+    });
+
+    const page = await newPage(stack);
+    await signIn(page, stack.origin(), '/agent', amy);
+    await page.getByRole('heading', { name: 'My queues' }).waitFor();
+    await page.getByText(/[1-9]\d* waiting/).waitFor();
+    await page.getByRole('button', { name: 'Take the next chat from General' }).click();
+    const transcript = page.getByRole('list', { name: 'Transcript' });
+    await transcript.getByText('hello', { exact: true }).waitFor();
+    await transcript.getByText(/virtual assistant/).waitFor();
+    await page.getByLabel('Message').fill('Good morning, Mary.');
+    await page.getByLabel('Message').press('Enter');
+    const sent = await c.waitFor((e) => e.from === 'csr' && e.text?.includes('Good morning, Mary.'), 'the agent message at the webhook');
+    assert.equal(sent.csr_name, 'Amy');
+    await screenshots(page, 'agent-chat');
+    assert.deepEqual(page.errors.filter((e) => !/WebSocket/.test(e)), []);
+    await page.getByRole('button', { name: 'End chat' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'End chat' }).click();
+    await c.waitFor((e) => e.type === 'csr_end_session', 'csr_end_session at the customer');
+    await page.context().close();
+  });
+
   test('offer, Accept, the bot part, both sides write and type, markup stays text, transfer to a second agent who ends it', async (t) => {
-    if (!stack.features.agentApi) return t.skip('the server has no agent API yet');
+    if (!stack.features.agentApi) return t.skip('the server has no agent API or no event stream (/api/v1/events) yet');
     const page = await newPage(stack);
     await signIn(page, stack.origin(), '/agent', amy);
     await page.getByRole('heading', { name: 'My queues' }).waitFor();
@@ -106,7 +134,7 @@ describe('agent console', () => {
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
     await c.say('my card is lost');
     await transcript.getByText('my card is lost').waitFor();
-    await screenshots(page, 'agent-chat');
+    await screenshots(page, 'agent-chat-live');
 
     // Transfer to Bob with a note; Bob takes it and ends it; the customer sees the end.
     const bobPage = await newPage(stack);
@@ -138,7 +166,7 @@ describe('agent console', () => {
   });
 
   test('the console survives a server restart mid-chat and shows every message once', async (t) => {
-    if (!stack.features.agentApi) return t.skip('the server has no agent API yet');
+    if (!stack.features.agentApi) return t.skip('the server has no agent API or no event stream (/api/v1/events) yet');
     const page = await newPage(stack);
     await signIn(page, stack.origin(), '/agent', amy);
     await page.getByRole('heading', { name: 'My queues' }).waitFor();
@@ -167,7 +195,7 @@ describe('agent console', () => {
   });
 
   test('a message the webhook refuses is marked failed with the reason; Replay fixes it', async (t) => {
-    if (!stack.features.agentApi) return t.skip('the server has no agent API yet');
+    if (!stack.features.agentApi) return t.skip('the server has no agent API or no event stream (/api/v1/events) yet');
     const page = await newPage(stack);
     await signIn(page, stack.origin(), '/agent', amy);
     await page.getByRole('heading', { name: 'My queues' }).waitFor();

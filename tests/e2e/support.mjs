@@ -156,7 +156,10 @@ export async function apiFeatures(server) {
     }
     await server.admin('DELETE', `/api/v1/users/${admin.username}`);
   }
-  return { auth, users, queues, agents, sessionAdmin, agentApi: auth && users && queues && agents };
+  // The event stream: without it the route is unknown (404); with it a plain GET is refused
+  // for want of an upgrade (or of credentials), but not with 404.
+  const events = (await probe('GET', '/api/v1/events')) !== 404;
+  return { auth, users, queues, agents, sessionAdmin, events, agentApi: auth && users && queues && agents && events };
 }
 
 export async function launchBrowser() {
@@ -229,7 +232,10 @@ export async function createUser(server, { username, role = 'agent', queues = []
 }
 
 export async function createQueue(server, { name, display_name, ...rest }) {
-  const r = await server.admin('POST', '/api/v1/queues', { name, display_name: display_name || name, ...rest });
+  const body = { display_name: display_name || name, ...rest };
+  let r = await server.admin('POST', '/api/v1/queues', { name, ...body });
+  // A queue a loaded bot names may exist already: then it gets these settings.
+  if (r.status === 409 && r.json?.error?.code === 'queue_exists') r = await server.admin('PATCH', `/api/v1/queues/${name}`, body);
   if (r.status !== 201 && r.status !== 200) throw new Error(`create queue: ${r.status} ${r.text}`);
   return r.json;
 }
