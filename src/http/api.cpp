@@ -24,6 +24,7 @@ void AddApiRoutes(Router& router, ApiDeps& deps) {
   AddConversationRoutes(router, deps);
   AddQueueRoutes(router, deps);
   AddBotRoutes(router, deps);
+  AddEventRoutes(router, deps);
 }
 
 }  // namespace parley::http

@@ -28,5 +28,6 @@ void AddConnectionRoutes(Router& router, ApiDeps& deps);
 void AddConversationRoutes(Router& router, ApiDeps& deps);
 void AddQueueRoutes(Router& router, ApiDeps& deps);
 void AddBotRoutes(Router& router, ApiDeps& deps);
+void AddEventRoutes(Router& router, ApiDeps& deps);
 
 }  // namespace parley::http

@@ -106,7 +106,8 @@ asio::awaitable<Result<LoginResult>> SessionService::Login(std::string username,
                                                            std::string password,
                                                            std::string remote_address,
                                                            int64_t* retry_after_s) {
-  std::string user_key = "user:" + username;
+  // Usernames are at most 64 characters; a longer one still counts, but it cannot grow the map.
+  std::string user_key = "user:" + username.substr(0, 64);
   std::string address_key = remote_address.empty() ? "" : "addr:" + remote_address;
   int64_t wait = std::max(throttle_.RetryAfterSeconds(user_key),
                           address_key.empty() ? 0 : throttle_.RetryAfterSeconds(address_key));

@@ -333,18 +333,22 @@ TEST_F(ConversationServiceTest, TypingIsNotStored) {
   EXPECT_TRUE(list->empty());
 }
 
-TEST_F(ConversationServiceTest, BotNoneQueuesAndSendsNothing) {
+// Without a bot the customer goes straight to queue "default" and is told the wait; the next
+// message waits with them and causes nothing.
+TEST_F(ConversationServiceTest, BotNoneQueuesAndSendsOnlyTheWaitTime) {
   auto none = Connection("conn-none", "none");
   InboundOutcome out = Handle(none, Text("cust", "m1", {"hello?"}));
-  EXPECT_TRUE(out.outbound.empty());
-  EXPECT_EQ(sink_.Batches(), 0);
+  ASSERT_EQ(out.outbound.size(), 1u);
+  EXPECT_EQ(out.outbound[0].event.type, "wait_time");
+  EXPECT_EQ(out.outbound[0].event.sender, "system");
+  EXPECT_EQ(Payload(out.outbound[0]).at("queue_position"), 1);
   auto [conv, transcript] = Get(out.conversation_id);
   EXPECT_EQ(conv.state, "queued");
-  EXPECT_TRUE(conv.owner.starts_with("queue:")) << conv.owner;
-  ASSERT_EQ(transcript.size(), 1u);
+  EXPECT_EQ(conv.owner, "queue:default");
+  ASSERT_EQ(transcript.size(), 2u);
   EXPECT_EQ(transcript[0].direction, "in");
-  Handle(none, Text("cust", "m2", {"anyone?"}));
-  EXPECT_EQ(sink_.Events().size(), 0u);
+  InboundOutcome later = Handle(none, Text("cust", "m2", {"anyone?"}));
+  EXPECT_TRUE(later.outbound.empty());
 }
 
 TEST_F(ConversationServiceTest, EscalationLeavesTheBot) {
@@ -353,8 +357,10 @@ TEST_F(ConversationServiceTest, EscalationLeavesTheBot) {
   ASSERT_EQ(first.outbound.size(), 2u);  // welcome + bot:hi
   EXPECT_EQ(scripted_->turns.load(), 1);
   InboundOutcome esc = Handle(conn, Text("cust", "m2", {"agent"}));
-  ASSERT_EQ(esc.outbound.size(), 1u);
+  ASSERT_EQ(esc.outbound.size(), 2u);  // the bot's words, then the wait time
   EXPECT_EQ(esc.outbound[0].event.seq, 3);
+  EXPECT_EQ(esc.outbound[1].event.seq, 4);
+  EXPECT_EQ(esc.outbound[1].event.type, "wait_time");
   EXPECT_EQ(scripted_->turns.load(), 2);
   auto [conv, transcript] = Get(first.conversation_id);
   EXPECT_EQ(conv.state, "queued");
@@ -374,10 +380,11 @@ TEST_F(ConversationServiceTest, EscalationLeavesTheBot) {
 TEST_F(ConversationServiceTest, BotThatIsNotLoadedHandsTheCustomerToAPerson) {
   auto conn = Connection("conn-gone", "gone");
   InboundOutcome out = Handle(conn, Text("cust", "m1", {"hello"}));
-  ASSERT_EQ(out.outbound.size(), 1u);
+  ASSERT_EQ(out.outbound.size(), 2u);  // the notice, then the wait time
   EXPECT_EQ(out.outbound[0].event.seq, 1);
   EXPECT_EQ(Payload(out.outbound[0]).at("text").as_array().at(0).as_string(),
             bot::kRetiredBotNotice);
+  EXPECT_EQ(out.outbound[1].event.type, "wait_time");
   auto [conv, transcript] = Get(out.conversation_id);
   EXPECT_EQ(conv.state, "queued");
   EXPECT_EQ(conv.owner, "queue:default");

@@ -11,6 +11,8 @@
 
 #include "channel/jwt.hpp"
 #include "http/api.hpp"
+#include "manager/session_service.hpp"
+#include "manager/user_service.hpp"
 #include "http/paging.hpp"
 #include "test_support.hpp"
 
@@ -36,6 +38,9 @@ class RouterApiTest : public ::testing::Test {
         dispatcher_(io_.get_executor(), *store_, directory_, client_, clock_, {}),
         conversations_(*store_, bots_, clock_, ids_, dispatcher_, actions_),
         rate_limiter_(std::in_place, 0, 0),
+        hasher_(io_.get_executor()),
+        sessions_(*store_, hasher_, clock_, {}),
+        auth_(std::in_place, sessions_, kAdminToken),
         deps_{*store_,
               directory_,
               connections_,
@@ -43,12 +48,13 @@ class RouterApiTest : public ::testing::Test {
               dispatcher_,
               bots_,
               clock_,
-              kAdminToken,
               [this] { return shutting_down_; },
               {},
               io_.get_executor(),
               metrics_,
-              *rate_limiter_} {
+              *rate_limiter_,
+              *auth_,
+              hub_} {
     bots_.Put({"echo", "Echo", "built-in", 0}, std::make_shared<bot::EchoBot>());
     AddApiRoutes(router_, deps_);
   }
@@ -140,6 +146,11 @@ class RouterApiTest : public ::testing::Test {
   bool shutting_down_ = false;
   // Optional so a test can rebuild it in place with other limits (deps_ keeps referring to it).
   std::optional<manager::RateLimiter> rate_limiter_;
+  manager::PasswordHasher hasher_;
+  manager::SessionService sessions_;
+  // Optional so a test can rebuild it with another admin token (deps_ keeps referring to it).
+  std::optional<Authenticator> auth_;
+  routing::EventHub hub_;
   ApiDeps deps_;
   Router router_;
 };
@@ -222,7 +233,7 @@ TEST_F(RouterApiTest, AdminEndpointsRequireTheToken) {
 }
 
 TEST_F(RouterApiTest, EmptyAdminTokenRefusesEveryone) {
-  deps_.admin_token.clear();
+  auth_.emplace(sessions_, "");
   EXPECT_EQ(Call("GET", "/api/v1/connections", "", {{"authorization", "Bearer "}}).status, 401);
   EXPECT_EQ(Admin("GET", "/api/v1/connections").status, 401);
 }
@@ -400,7 +411,10 @@ TEST_F(RouterApiTest, MessagesAcceptedThenDuplicate) {
   std::string conv_id = std::string(convs[0].at("id").as_string());
   Response show = Admin("GET", "/api/v1/conversations/" + conv_id);
   ASSERT_EQ(show.status, 200);
-  EXPECT_EQ(Body(show).at("transcript").as_array().size(), 1u);
+  // The customer's message, and the wait_time the queue sends at once.
+  json::array transcript = Body(show).at("transcript").as_array();
+  ASSERT_EQ(transcript.size(), 2u);
+  EXPECT_EQ(transcript[1].at("type"), "wait_time");
   EXPECT_EQ(Admin("GET", "/api/v1/conversations/nope").status, 404);
   EXPECT_EQ(metrics_.inbound_accepted.load(), 1u);
   EXPECT_EQ(metrics_.inbound_duplicate.load(), 1u);
@@ -465,7 +479,10 @@ TEST_F(RouterApiTest, MessagesRefusals) {
   ASSERT_EQ(convs.size(), 1u);
   Response show = Admin(
       "GET", std::string("/api/v1/conversations/") + std::string(convs[0].at("id").as_string()));
-  EXPECT_EQ(Body(show).at("transcript").as_array().size(), 1u);
+  // The customer's message, and the wait_time the queue sends at once.
+  json::array transcript = Body(show).at("transcript").as_array();
+  ASSERT_EQ(transcript.size(), 2u);
+  EXPECT_EQ(transcript[1].at("type"), "wait_time");
 }
 
 TEST_F(RouterApiTest, RateLimitedConnectionGets429WithRetryAfter) {
@@ -528,7 +545,7 @@ TEST_F(RouterApiTest, MetricsText) {
        {"parley_inbound_total{outcome=\"accepted\"} 1\n",
         "parley_inbound_total{outcome=\"duplicate\"} 1\n",
         "parley_inbound_total{outcome=\"refused\"} 1\n", "# TYPE parley_inbound_total counter\n",
-        "parley_connections 1\n", "parley_delivery_backlog 0\n",
+        "parley_connections 1\n", "parley_delivery_backlog 1\n",
         "# TYPE parley_delivery_backlog gauge\n", "# TYPE parley_store_commit_seconds histogram\n",
         "parley_store_commit_seconds_bucket{le=\"+Inf\"} ",
         "# TYPE parley_store_commits_total counter\n", "parley_store_queued_writes 0\n"})
@@ -628,7 +645,7 @@ TEST_F(RouterApiTest, ListsRefuseABadLimitOrCursor) {
   }
   // A cursor belongs to its list: one from the conversations is refused by the deliveries,
   // and one for another filter by the same list.
-  std::string cursor = EncodeCursor(ListId{ListKind::kConversations, "\n"}, {1, "x"});
+  std::string cursor = EncodeCursor(ListId{ListKind::kConversations, "\n\n\n"}, {1, "x"});
   EXPECT_EQ(AdminGet("/api/v1/conversations", {{"after", cursor}}).status, 200);
   EXPECT_EQ(ErrorCode(AdminGet(deliveries, {{"after", cursor}})), "invalid_cursor");
   EXPECT_EQ(ErrorCode(AdminGet("/api/v1/conversations", {{"after", cursor}, {"state", "bot"}})),
