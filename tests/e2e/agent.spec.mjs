@@ -36,6 +36,20 @@ async function intoQueue(c) {
   await c.tap('queue:general', 'Something else');
 }
 
+// Sets a user's presence through the API (as their console would).
+async function setStatus(stack, user, status) {
+  const login = await stack.server.request('POST', '/api/v1/auth/login', {
+    headers: { 'content-type': 'application/json' },
+    body: { username: user.username, password: user.password },
+  });
+  assert.equal(login.status, 200, login.text);
+  const r = await stack.server.request('PUT', '/api/v1/agents/me/status', {
+    headers: { authorization: `Bearer ${login.json.token}`, 'content-type': 'application/json' },
+    body: { status },
+  });
+  assert.equal(r.status, 200, r.text);
+}
+
 async function goAvailable(page) {
   await page.getByLabel('Available').check();
   await waitFor(async () => (await page.getByLabel('Available').isChecked()), { message: 'Available' });
@@ -167,6 +181,7 @@ describe('agent console', () => {
 
   test('the console survives a server restart mid-chat and shows every message once', async (t) => {
     if (!stack.features.agentApi) return t.skip('the server has no agent API or no event stream (/api/v1/events) yet');
+    await setStatus(stack, bob, 'away'); // the offer goes to Amy, not to Bob of the test before
     const page = await newPage(stack);
     await signIn(page, stack.origin(), '/agent', amy);
     await page.getByRole('heading', { name: 'My queues' }).waitFor();
@@ -196,6 +211,7 @@ describe('agent console', () => {
 
   test('a message the webhook refuses is marked failed with the reason; Replay fixes it', async (t) => {
     if (!stack.features.agentApi) return t.skip('the server has no agent API or no event stream (/api/v1/events) yet');
+    await setStatus(stack, bob, 'away'); // the offer goes to Amy, not to Bob of the test before
     const page = await newPage(stack);
     await signIn(page, stack.origin(), '/agent', amy);
     await page.getByRole('heading', { name: 'My queues' }).waitFor();
