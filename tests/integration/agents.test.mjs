@@ -350,3 +350,30 @@ test('every auth refusal: 401 without a token, 403 for what is not yours, bad in
   });
   assert.equal(withCsrf.status, 200);
 });
+
+test('agent assist: the bot recognises the customer text and suggests that intent\'s replies', async () => {
+  const { server, bank } = env;
+  const kim = await createAgent(server, { queues: ['cards'] });
+  await kim.connect();
+  await kim.available();
+  const customer = `as-${uid()}`;
+  await server.send(bank, textEvent(customer, 'hello'));
+  await server.send(bank, textEvent(customer, '', { text: [], postback: 'action:escalate' }));
+  await server.send(bank, textEvent(customer, '', { text: [], postback: 'queue:cards' }));
+  const offer = await kim.event(kim.of('conversation.offered'));
+  const id = offer.conversation.id;
+  await kim.ok('POST', `/api/v1/conversations/${id}/accept`);
+  const hours = await kim.ok('POST', `/api/v1/conversations/${id}/assist`, { text: 'what time do you open on saturday' });
+  assert.equal(hours.understood, true);
+  assert.equal(hours.intent, 'opening_hours');
+  assert.ok(hours.confidence > 0 && hours.confidence <= 1);
+  assert.ok(hours.suggestions.length >= 1);
+  assert.equal(typeof hours.suggestions[0].type, 'string');
+  const gibberish = await kim.ok('POST', `/api/v1/conversations/${id}/assist`, { text: 'zxqv plorb wimble' });
+  assert.equal(gibberish.understood, false);
+  assert.deepEqual(gibberish.suggestions, []);
+  const bad = await kim.api('POST', `/api/v1/conversations/${id}/assist`, { words: 'x' });
+  assert.equal(bad.status, 400);
+  await kim.ok('POST', `/api/v1/conversations/${id}/end`);
+  await kim.disconnect();
+});
