@@ -146,9 +146,14 @@ describe('agent console', () => {
     await page.getByText('Ada Lovelace is typing…').waitFor({ state: 'detached' });
     assert.equal(await page.locator('#transcript img').count(), 0);
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
-    await c.say('my card is lost');
-    await transcript.getByText('my card is lost').waitFor();
+    // Agent assist: what the bank bot recognises beside the message, its replies one click away.
+    await c.say('what time do you open on saturday');
+    const assist = page.getByRole('group', { name: 'Agent assist' }).last();
+    await assist.getByText(/^Bot understood: opening_hours \(\d+ %\)$/).waitFor();
+    await assist.getByRole('button', { name: /^Suggest: Our branches are open/ }).click();
+    assert.match(await page.getByLabel('Message').inputValue(), /^Our branches are open/);
     await screenshots(page, 'agent-chat-live');
+    await page.getByLabel('Message').fill('');
 
     // Transfer to Bob with a note; Bob takes it and ends it; the customer sees the end.
     const bobPage = await newPage(stack);
@@ -203,6 +208,8 @@ describe('agent console', () => {
     await page.getByLabel('Message').fill('Still here');
     await page.getByLabel('Message').press('Enter');
     await c.waitFor((e) => e.from === 'csr' && e.text?.includes('Still here'), 'the message after the restart');
+    await transcript.getByText('Still here', { exact: true }).first().waitFor();
+    await transcript.getByText('Delivered', { exact: true }).last().waitFor();
     for (const text of ['before the restart', 'after the restart', 'Still here']) {
       assert.equal(await transcript.getByText(text, { exact: true }).count(), 1, `"${text}" once`);
     }
