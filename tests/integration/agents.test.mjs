@@ -2,38 +2,9 @@
 // directions, transfer, release, end, capacity, ring-no-answer, reconnect replay (also across a
 // kill -9), timers and delivery failures — with real WebSockets and a real webhook receiver.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Agent, createAgent } from './agent_support.mjs';
-import { REPO, Receiver, Server, makeTempDir, textEvent, uid, waitFor } from './harness.mjs';
-
-// A server with the bank bot, fast routing timers and a receiver for two connections: one with
-// the bank bot, one with no bot (customers go straight to queue "default").
-async function startRouting(settings = {}) {
-  const dir = makeTempDir('parley-agents-');
-  const config = path.join(dir, 'parley.yaml');
-  const all = { offer_timeout_s: 30, agent_offline_after_s: 120, wait_time_interval_s: 0, ...settings };
-  fs.writeFileSync(config, Object.entries(all).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
-  const hook = await Receiver.start('agents');
-  const server = await Server.start({ args: ['--bots', path.join(REPO, 'bots'), '--config', config] });
-  const bank = await server.createConnection({ webhook: hook.url, bot: 'bank' });
-  const direct = await server.createConnection({ webhook: hook.url, bot: 'none' });
-  hook.trust(bank);
-  hook.trust(direct);
-  const close = async () => {
-    try {
-      await server.stop();
-    } finally {
-      await server.cleanup();
-      await hook.close();
-    }
-  };
-  return { server, hook, bank, direct, close };
-}
-
-const textsTo = (hook, conn, customer) =>
-  hook.deliveredTo(conn, customer).filter((e) => e.type === 'text').map((e) => e.text.join(' '));
+import { Agent, createAgent, startRouting, textsTo } from './agent_support.mjs';
+import { textEvent, uid, waitFor } from './harness.mjs';
 
 let env;
 before(async () => {

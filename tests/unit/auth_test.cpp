@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
+#include <future>
 #include <set>
 
 #include "http/users_api.hpp"
@@ -110,6 +111,20 @@ TEST(LoginThrottleTest, FailuresSpreadOverMoreThanAMinuteDoNotBlock) {
     EXPECT_EQ(t.RetryAfterSeconds("addr:10.0.0.1"), 0) << i;
     clock.Advance(7000);
   }
+}
+
+TEST(LoginThrottleTest, BeginCountsInAdvanceAndForgiveTakesItBack) {
+  ManualClock clock(1'000'000);
+  LoginThrottle t(clock);
+  int64_t at = 0;
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_EQ(t.Begin("user:alice", &at), 0) << i;
+    t.Forgive("user:alice", at);  // successful attempts do not count
+  }
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(t.Begin("user:alice", &at), 0) << i;
+  EXPECT_EQ(t.Begin("user:alice", &at), 60) << "ten attempts in flight or failed block the next";
+  clock.Advance(60'000);
+  EXPECT_EQ(t.Begin("user:alice", &at), 0);
 }
 
 TEST(LoginThrottleTest, MemoryIsBoundedByDroppingTheLeastRecentKey) {
@@ -263,6 +278,33 @@ TEST_F(AuthTest, TenFailuresForAUsernameBlockEvenTheRightPassword) {
   EXPECT_TRUE(Login("root", kPassword, "10.9.9.9")) << "other users are not blocked";
   clock_.Advance(60'001);
   EXPECT_TRUE(Login("alice", kPassword, "10.9.9.9")) << "after the minute";
+}
+
+TEST_F(AuthTest, AttemptsRunningAtOnceCannotPassTheLimitTogether) {
+  std::vector<std::future<Result<manager::LoginResult>>> all;
+  for (int i = 0; i < 12; ++i)
+    all.push_back(boost::asio::co_spawn(
+        io_, sessions_.Login("alice", "wrong-password-" + std::to_string(i), "10.3.3.3"),
+        boost::asio::use_future));
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  io_.restart();
+  auto done = [&] {
+    for (auto& f : all)
+      if (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+    return true;
+  };
+  while (!done() && std::chrono::steady_clock::now() < until)
+    io_.run_one_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(done());
+  int wrong = 0, throttled = 0;
+  for (auto& f : all) {
+    auto r = f.get();
+    ASSERT_FALSE(r);
+    if (r.error().code == "invalid_credentials") ++wrong;
+    if (r.error().code == "too_many_attempts") ++throttled;
+  }
+  EXPECT_EQ(wrong, 10);
+  EXPECT_EQ(throttled, 2);
 }
 
 TEST_F(AuthTest, TenFailuresFromAnAddressBlockIt) {
