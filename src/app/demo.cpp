@@ -22,7 +22,6 @@
 #include <iostream>
 #include <optional>
 #include <ostream>
-#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -306,6 +305,14 @@ class Api {
   std::ostream& err_;
 };
 
+// The array `key` of an answer object; empty when the answer has another shape.
+json::array ArrayField(const json::value& v, std::string_view key) {
+  if (const auto* o = v.if_object())
+    if (const auto* f = o->if_contains(key))
+      if (const auto* a = f->if_array()) return *a;
+  return {};
+}
+
 std::string StringField(const json::value& v, std::string_view key) {
   if (const auto* o = v.if_object())
     if (const auto* f = o->if_contains(key))
@@ -318,8 +325,8 @@ bool EnsureQueues(Api& api) {
   if (!list) return false;
   for (const auto& [name, display] : kQueues) {
     bool found = false;
-    if (const auto* arr = list->as_object().if_contains("queues"); arr && arr->is_array())
-      for (const auto& q : arr->as_array()) found = found || StringField(q, "name") == name;
+    for (const auto& q : ArrayField(*list, "queues"))
+      found = found || StringField(q, "name") == name;
     if (found) continue;
     json::object body{{"name", name}, {"display_name", display}};
     if (!api.Call("POST", "/api/v1/queues", &body, {201, 200})) return false;
@@ -356,9 +363,8 @@ std::optional<DemoConnection> EnsureConnection(Api& api, const std::string& webh
   auto list = api.Call("GET", "/api/v1/connections", nullptr, {200});
   if (!list) return std::nullopt;
   std::string id;
-  if (const auto* arr = list->as_object().if_contains("connections"); arr && arr->is_array())
-    for (const auto& c : arr->as_array())
-      if (StringField(c, "name") == kConnectionName) id = StringField(c, "connection_id");
+  for (const auto& c : ArrayField(*list, "connections"))
+    if (StringField(c, "name") == kConnectionName) id = StringField(c, "connection_id");
   if (id.empty()) {
     json::object body{{"name", kConnectionName}, {"client_webhook", webhook}, {"bot", kBot}};
     auto created = api.Call("POST", "/api/v1/connections", &body, {201});
