@@ -215,8 +215,8 @@ Result<void> Routing::Assign(Tx& tx, ConversationRecord c, const std::string& ag
 
   auto sent = EmitConversation(tx, agent, "conversation.assigned", c, {}, now, fx);
   if (!sent) return Fail(sent.error());
-  auto said =
-      SayText(tx, c, Fill(settings_.assigned_text, "display_name", (*user)->display_name), now, fx);
+  auto said = SayText(
+      tx, c, Fill(settings_.texts.assigned_text, "display_name", (*user)->display_name), now, fx);
   if (!said) return Fail(said.error());
   saved = tx.UpdateConversation(c);
   if (!saved) return Fail(saved.error());
@@ -236,7 +236,8 @@ Result<bool> Routing::Escalate(Tx& tx, const std::string& id, const std::string&
     c->state = "bot";
     c->owner = "bot";
     c->routing.queue = queue;
-    auto said = SayText(tx, *c, view->queue.closed_text.value_or(settings_.closed_text), now, fx);
+    auto said =
+        SayText(tx, *c, view->queue.closed_text.value_or(settings_.texts.closed_text), now, fx);
     if (!said) return Fail(said.error());
     auto saved = tx.UpdateConversation(*c);
     if (!saved) return Fail(saved.error());
@@ -367,7 +368,7 @@ Result<ConversationRecord> Routing::Transfer(Tx& tx, const std::string& id, cons
                   "That agent has no room for another chat; transfer to a queue instead.");
     target_name = target->user.display_name;
   }
-  auto said = SayText(tx, c, Fill(settings_.transfer_text, "target", target_name), now, fx);
+  auto said = SayText(tx, c, Fill(settings_.texts.transfer_text, "target", target_name), now, fx);
   if (!said) return Fail(said.error());
   c.routing.transfer_note = to.note;
   auto saved = tx.UpdateConversation(c);
@@ -412,7 +413,7 @@ Result<ConversationRecord> Routing::Release(Tx& tx, const std::string& id, const
   c.dialog_state_json.reset();  // the assistant starts afresh
   c.last_customer_at_ms = std::max(c.last_customer_at_ms, now);
   c.routing.idle_reminded = false;
-  auto said = SayText(tx, c, settings_.released_text, now, fx);
+  auto said = SayText(tx, c, settings_.texts.released_text, now, fx);
   if (!said) return Fail(said.error());
   c.updated_at_ms = now;
   auto saved = tx.UpdateConversation(c);
