@@ -170,10 +170,11 @@ int RunBotChat(const std::string& file, const ChatOptions& options, std::istream
     bot::DialogBot::Traced traced = bot->Trace(turn, state);
     if (options.show_intents && traced.recognised) {
       const auto& p = *traced.recognised;
-      bool understood = p.confidence >= bot->definition().threshold;
-      out << fmt::format("  ({}: {} {:.2f})\n",
+      bool understood = bot::IsUnderstood(p, bot->definition().threshold);
+      out << fmt::format("  ({}: {} {:.2f}, probability {:.2f}, similarity {:.2f})\n",
                          understood ? "intent" : "not understood, best guess",
-                         p.intent.empty() ? "-" : p.intent, p.confidence);
+                         p.intent.empty() ? "-" : p.intent, p.confidence, p.probability,
+                         p.similarity);
     }
     bot::BotReply reply = std::move(traced.reply);
     state = reply.state;
@@ -200,7 +201,7 @@ int RunBotChat(const std::string& file, const ChatOptions& options, std::istream
 
 int RunEvalIntents(const std::string& dataset, bool as_json, std::optional<double> threshold,
                    std::ostream& out, std::ostream& err) {
-  auto report = bot::EvalIntents(dataset, threshold.value_or(bot::kDefaultIntentThreshold));
+  auto report = bot::EvalIntents(dataset, threshold);
   if (!report) {
     err << report.error().message << '\n';
     return 1;
@@ -269,9 +270,9 @@ void AddBotCommands(CLI::App& app) {
       ->required();
   eval->add_flag("--json", eval_args->json, "Print one JSON object");
   auto* threshold = eval->add_option("--threshold", eval_args->threshold,
-                                     "Confidence below which a query is out of scope")
-                        ->check(CLI::Range(0.0, 1.0))
-                        ->capture_default_str();
+                                     "Confidence below which a query is out of scope (default: "
+                                     "what a bot file without a threshold gets)")
+                        ->check(CLI::Range(0.0, 1.0));
   eval->callback([eval_args, threshold] {
     std::optional<double> t;
     if (threshold->count() > 0) t = eval_args->threshold;

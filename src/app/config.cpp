@@ -44,7 +44,6 @@ Result<void> LoadConfigFile(const std::string& path, Config& c) {
       {"idle_reminder_text",
        [&](const YAML::Node& n) { c.idle_reminder_text = n.as<std::string>(); }},
       {"idle_end_text", [&](const YAML::Node& n) { c.idle_end_text = n.as<std::string>(); }},
-      {"agent_end_text", [&](const YAML::Node& n) { c.agent_end_text = n.as<std::string>(); }},
       {"allow_insecure_webhooks",
        [&](const YAML::Node& n) { c.allow_insecure_webhooks = n.as<bool>(); }},
   };

@@ -49,7 +49,6 @@ struct Config {
   std::string released_text = "You are back with the assistant.";
   std::string idle_reminder_text = "Are you still there? This chat will close soon.";
   std::string idle_end_text = "This chat was closed because it was inactive.";
-  std::string agent_end_text = "The agent has ended the chat.";
 };
 
 // Reads a YAML file of the keys above (same names). Unknown keys and wrong types are refused

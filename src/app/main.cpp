@@ -9,7 +9,9 @@
 #include "app/client_cli.hpp"
 #include "app/config.hpp"
 #include "app/connection_cli.hpp"
+#include "app/queue_cli.hpp"
 #include "app/serve.hpp"
+#include "app/user_cli.hpp"
 #include "storage/store.hpp"
 
 namespace {
@@ -103,6 +105,8 @@ int main(int argc, char** argv) {
   parley::app::AddConnectionCommands(app);
   parley::app::AddBotCommands(app);
   parley::app::AddClientCommands(app);
+  parley::app::AddUserCommands(app);
+  parley::app::AddQueueCommands(app);
 
   CLI11_PARSE(app, argc, argv);
   return exit_code;

@@ -67,7 +67,6 @@ routing::Settings RoutingSettings(const Config& c) {
   s.released_text = c.released_text;
   s.idle_reminder_text = c.idle_reminder_text;
   s.idle_end_text = c.idle_end_text;
-  s.agent_end_text = c.agent_end_text;
   return s;
 }
 

@@ -262,14 +262,23 @@ class Webchat::Impl {
     co_return r;
   }
 
-  // Parley's webhook call (PROTOCOL.md §4), verified as §2 says.
+  // Parley's webhook call (PROTOCOL.md §4), verified as §2 says. Parley always sends the
+  // connection_id header, so a call without it is refused too; every refusal is a 401.
   asio::awaitable<http::Response> Webhook(http::Request& req) {
-    auto ok =
-        CheckWebhookRequest(req.Header("authorization").value_or(""), req.Header("connection_id"),
-                            options_.secret, options_.connection_id, clock_.NowSeconds());
-    if (!ok) {
-      spdlog::warn("webchat: refused a webhook call: {}", ok.error().message);
-      co_return http::ErrorResponse(ok.error());
+    parley::Error refused{Errc::kUnauthenticated, "missing_connection_id",
+                          "The connection_id header is missing."};
+    auto connection_header = req.Header("connection_id");
+    if (connection_header) {
+      auto ok = CheckWebhookRequest(req.Header("authorization").value_or(""), connection_header,
+                                    options_.secret, options_.connection_id, clock_.NowSeconds());
+      if (ok)
+        refused.code.clear();
+      else
+        refused = parley::Error{Errc::kUnauthenticated, ok.error().code, ok.error().message};
+    }
+    if (!refused.code.empty()) {
+      spdlog::warn("webchat: refused a webhook call: {}", refused.message);
+      co_return http::ErrorResponse(refused);
     }
     auto parsed = http::JsonBody(req);
     if (!parsed) co_return http::ErrorResponse(parsed.error());

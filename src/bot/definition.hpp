@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "bot/intent_classifier.hpp"
 #include "channel/outbound.hpp"
 #include "core/result.hpp"
 
@@ -61,12 +62,20 @@ struct AskStep {
   // Accepted answers. When empty and the question is a menu without a pattern, the menu items'
   // payloads are the accepted answers.
   std::vector<std::string> choices;
+  // Answers that do not fit get `retry` this many times; the next one gets the bot's fallback
+  // and the flow ends.
+  int retries = 2;
 };
+
+inline constexpr const char* kDefaultOnErrorText = "Sorry, I can't do that right now.";
 
 struct CallStep {
   std::string url;
   int64_t timeout_ms = 3000;
-  std::vector<Reply> fallback;  // said on timeout or error; empty: the bot's fallback replies
+  // Said when the call times out, fails or answers with something other than a 2xx JSON
+  // object; the flow then ends. YAML `on_error` (or its older name `fallback`); empty: one
+  // text, kDefaultOnErrorText.
+  std::vector<Reply> fallback;
 };
 
 struct FlowStep {
@@ -81,6 +90,9 @@ struct FlowStep {
 struct Flow {
   std::string name;
   std::vector<FlowStep> steps;
+  // Whether a clearly recognised other intent or a postback may take the customer out of the
+  // flow while it asks something. The cancel words always may.
+  bool interruptible = true;
   int line = 0;
 };
 
@@ -105,18 +117,34 @@ struct BotDefinition {
   std::string file;  // where it was loaded from, for messages
   std::string name;  // display name, the sender of the bot's messages
   std::vector<Reply> greeting;
-  double threshold = 0.5;
+  // Below this confidence a message is not understood. When the file sets none
+  // (threshold_set false), DialogBot::Create uses its classifier's DefaultThreshold().
+  double threshold = kDefaultIntentThreshold;
+  bool threshold_set = false;
+  // Inside a flow, an answer that does not fit the question leaves the flow for another intent
+  // only at this confidence or above; nullopt: halfway between threshold and 1
+  // (InterruptThreshold()).
+  std::optional<double> interrupt_threshold;
+  // Texts that leave a flow (compared ignoring case, punctuation and extra spaces), and what
+  // is said then; empty replies: kCancelledText, then the menu named "main" if there is one.
+  std::vector<std::string> cancel_words = {"cancel", "stop", "never mind"};
+  std::vector<Reply> cancel_replies;
   Fallback fallback;
   std::vector<Intent> intents;
   std::map<std::string, channel::MenuBody> menus;
   std::map<std::string, Flow> flows;
   std::optional<Escalation> escalation;
 
+  double InterruptThreshold() const {
+    return interrupt_threshold ? *interrupt_threshold : threshold + (1.0 - threshold) / 2.0;
+  }
   const Intent* FindIntent(std::string_view name) const;
   const Flow* FindFlow(std::string_view name) const;
   const channel::MenuBody* FindMenu(std::string_view name) const;
   const EscalationQueue* FindQueue(std::string_view name) const;
 };
+
+inline constexpr const char* kCancelledText = "OK, what else can I help you with?";
 
 struct DefinitionOptions {
   // Lets `call` steps use http:// and private addresses (as --allow-insecure-webhooks does).

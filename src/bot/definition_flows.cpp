@@ -35,10 +35,21 @@ void Parser::ParseFlows(const YAML::Node& flows) {
     std::string where = fmt::format("flow '{}'", name);
     const YAML::Node f = kv.second;
     if (!IsMap(f, where)) continue;
-    CheckKeys(f, {"steps"}, where);
+    CheckKeys(f, {"steps", "interruptible"}, where);
     Flow flow;
     flow.name = name;
     flow.line = LineOf(kv.first);
+    if (YAML::Node i = f["interruptible"]) {
+      bool ok = false;
+      if (Visit(i) && i.IsScalar()) {
+        try {
+          flow.interruptible = i.as<bool>();
+          ok = true;
+        } catch (const YAML::Exception&) {
+        }
+      }
+      if (!ok) Error(i, "interruptible must be true or false");
+    }
     auto steps = Need(f, "steps", where);
     if (!steps || !IsSeq(*steps, where + " steps")) continue;
     std::set<std::string> slots;
@@ -48,8 +59,9 @@ void Parser::ParseFlows(const YAML::Node& flows) {
       if (!IsMap(s, "a step of " + where)) continue;
       FlowStep step;
       step.line = LineOf(s);
-      CheckKeys(s, {"ask", "slot", "pattern", "retry", "choices", "call", "replies", "when"},
-                "a step of " + where);
+      CheckKeys(
+          s, {"ask", "slot", "pattern", "retry", "retries", "choices", "call", "replies", "when"},
+          "a step of " + where);
       Scope scope{&slots, after_call, name};
       if (YAML::Node w = s["when"]) {
         if (IsMap(w, "when")) {
@@ -78,7 +90,7 @@ void Parser::ParseFlows(const YAML::Node& flows) {
         continue;
       }
       if (!s["ask"]) {
-        for (const char* k : {"slot", "pattern", "retry", "choices"}) {
+        for (const char* k : {"slot", "pattern", "retry", "retries", "choices"}) {
           if (s[k]) Error(s[k], fmt::format("'{}' belongs to an ask step", k));
         }
       }
@@ -150,6 +162,19 @@ void Parser::ParseAsk(const YAML::Node& s, AskStep& ask, const std::string& wher
       CheckPlaceholders(r, *text, scope);
     }
   }
+  if (YAML::Node r = s["retries"]) {
+    int v = -1;
+    if (Visit(r) && r.IsScalar()) {
+      try {
+        v = r.as<int>();
+      } catch (const YAML::Exception&) {
+      }
+    }
+    if (v < 0 || v > 10)
+      Error(r, "retries must be an integer from 0 to 10");
+    else
+      ask.retries = v;
+  }
   if (YAML::Node c = s["choices"]) {
     if (s["pattern"]) Error(c, "an ask step takes either pattern or choices, not both");
     if (IsSeq(c, "choices")) {
@@ -163,7 +188,7 @@ void Parser::ParseAsk(const YAML::Node& s, AskStep& ask, const std::string& wher
 void Parser::ParseCall(const YAML::Node& c, CallStep& call, const std::string& where,
                        const Scope& scope) {
   if (!IsMap(c, "call")) return;
-  CheckKeys(c, {"url", "timeout_ms", "fallback"}, "call");
+  CheckKeys(c, {"url", "timeout_ms", "on_error", "fallback"}, "call");
   if (auto url = Str(Need(c, "url", "call"), "call url", kMaxUrlLength)) {
     if (auto why = CallUrlProblem(*url, options_.allow_insecure_calls))
       Error(c["url"], fmt::format("call url '{}' is refused: {}", *url, *why));
@@ -182,6 +207,9 @@ void Parser::ParseCall(const YAML::Node& c, CallStep& call, const std::string& w
     else
       call.timeout_ms = v;
   }
+  if (c["on_error"] && c["fallback"])
+    Error(c["fallback"], "a call takes on_error or its older name fallback, not both");
+  if (YAML::Node f = c["on_error"]) call.fallback = Replies(f, where + " call on_error", scope);
   if (YAML::Node f = c["fallback"]) call.fallback = Replies(f, where + " call fallback", scope);
 }
 

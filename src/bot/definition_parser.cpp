@@ -187,14 +187,16 @@ void Parser::ParseRoot(const YAML::Node& root) {
     return;
   }
   if (!IsMap(root, "the bot definition")) return;
-  CheckKeys(
-      root,
-      {"name", "greeting", "threshold", "fallback", "intents", "menus", "flows", "escalation"},
-      "the bot definition");
+  CheckKeys(root,
+            {"name", "greeting", "threshold", "interrupt_threshold", "cancel", "fallback",
+             "intents", "menus", "flows", "escalation"},
+            "the bot definition");
   CollectNames(root);
   if (auto name = Str(Need(root, "name", "the bot definition"), "name", kMaxNameLength * 2))
     def_.name = *name;
-  if (YAML::Node t = root["threshold"]) {
+  for (const char* key : {"threshold", "interrupt_threshold"}) {
+    YAML::Node t = root[key];
+    if (!t) continue;
     double v = -1;
     if (Visit(t) && t.IsScalar()) {
       try {
@@ -202,13 +204,32 @@ void Parser::ParseRoot(const YAML::Node& root) {
       } catch (const YAML::Exception&) {
       }
     }
-    if (!(v >= 0.0 && v <= 1.0))
-      Error(t, "threshold must be a number between 0 and 1");
-    else
+    if (!(v >= 0.0 && v <= 1.0)) {
+      Error(t, fmt::format("{} must be a number between 0 and 1", key));
+    } else if (std::string_view(key) == "threshold") {
       def_.threshold = v;
+      def_.threshold_set = true;
+    } else {
+      def_.interrupt_threshold = v;
+    }
   }
   Scope top;
   if (YAML::Node menus = root["menus"]) ParseMenus(menus);
+  if (YAML::Node c = root["cancel"]; c && IsMap(c, "cancel")) {
+    CheckKeys(c, {"words", "replies"}, "cancel");
+    if (YAML::Node w = c["words"]; w && IsSeq(w, "cancel words", false)) {
+      def_.cancel_words.clear();
+      for (const auto& v : w) {
+        if (auto word = Str(v, "a cancel word", kMaxNameLength * 2)) {
+          if (word->find_first_not_of(" \t") == std::string::npos)
+            Error(v, "a cancel word must not be empty");
+          else
+            def_.cancel_words.push_back(*word);
+        }
+      }
+    }
+    if (YAML::Node r = c["replies"]) def_.cancel_replies = Replies(r, "cancel replies", top);
+  }
   if (YAML::Node g = root["greeting"]) def_.greeting = Replies(g, "greeting", top);
   if (auto f = Need(root, "fallback", "the bot definition")) ParseFallback(*f);
   if (YAML::Node e = root["escalation"]) ParseEscalation(e);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <deque>
 
 #include "bot/template.hpp"
@@ -16,7 +17,6 @@ constexpr size_t kMaxClassifiedBytes = 4096;
 constexpr size_t kMaxOfferedItems = 50;
 constexpr size_t kMaxCallReplies = 10;
 constexpr int kStateVersion = 1;
-constexpr const char* kCancelledText = "OK, what else can I help you with?";
 
 std::string Trim(std::string_view s) {
   auto space = [](unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
@@ -42,6 +42,22 @@ std::string Join(const std::vector<std::string>& lines) {
     out += l;
     if (out.size() > kMaxClassifiedBytes) break;
   }
+  return out;
+}
+
+// Lower-case ASCII letters and digits, runs of anything else as one space, trimmed: "Never
+// mind!" and "never  mind" are the same cancel word.
+std::string Simplify(std::string_view s) {
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c >= 0x80) {
+      out.push_back(static_cast<char>(std::tolower(c)));
+    } else if (!out.empty() && out.back() != ' ') {
+      out.push_back(' ');
+    }
+  }
+  if (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
 }
 
@@ -324,7 +340,7 @@ class Exec {
       if (text.empty()) text = Trim(*payload);
     }
     if (!text.empty()) {
-      if (auto p = Classify(text); p && p->confidence >= def_.threshold) {
+      if (auto p = Classify(text); p && IsUnderstood(*p, def_.threshold)) {
         if (const Intent* intent = def_.FindIntent(p->intent)) {
           HandleIntent(*intent);
           return;
@@ -351,11 +367,19 @@ class Exec {
       return false;
     }
     const AskStep& ask = step->ask;
+    if (!payload && IsCancelWord(text)) {
+      Cancel();
+      return true;
+    }
     if (payload) {
       Postback pb = ParsePostback(*payload);
       bool is_choice =
           std::find(ask.choices.begin(), ask.choices.end(), *payload) != ask.choices.end();
-      if (pb.kind != Postback::Kind::kNone && !is_choice) {
+      if (pb.kind == Postback::Kind::kCancel && !is_choice) {
+        Cancel();
+        return true;
+      }
+      if (pb.kind != Postback::Kind::kNone && !is_choice && flow->interruptible) {
         LeaveFlow();
         Route(pb, false);
         return true;
@@ -369,9 +393,11 @@ class Exec {
       RunFlow();
       return true;
     }
-    // Not an answer; perhaps the customer asks for something else.
-    if (!payload && !text.empty()) {
-      if (auto p = Classify(text); p && p->confidence >= def_.threshold) {
+    // Not an answer. Perhaps the customer asks for something else, but only a clearly
+    // recognised intent leaves the flow: "12ab" for four digits is a typo to retry, not a
+    // request for a person.
+    if (!payload && !text.empty() && flow->interruptible) {
+      if (auto p = Classify(text); p && IsUnderstood(*p, def_.InterruptThreshold())) {
         if (const Intent* intent = def_.FindIntent(p->intent)) {
           LeaveFlow();
           HandleIntent(*intent);
@@ -380,10 +406,9 @@ class Exec {
       }
     }
     ++s_.retries;
-    if (def_.fallback.escalate_after > 0 && s_.retries >= def_.fallback.escalate_after &&
-        def_.escalation) {
+    if (s_.retries > ask.retries) {
       LeaveFlow();
-      OfferEscalation();
+      Misunderstood();  // the fallback (and, after enough misses, the offer of a person)
       return true;
     }
     if (ask.retry) SayText(*ask.retry);
@@ -441,9 +466,7 @@ class Exec {
         if (def_.escalation) return Escalate();
         break;
       case Postback::Kind::kCancel:
-        LeaveFlow();
-        s_.misses = 0;
-        return SayText(kCancelledText);
+        return Cancel();
       case Postback::Kind::kQueue:
         if (def_.FindQueue(pb.target)) {
           if (!was_awaiting_queue) SayAll(def_.escalation->replies);
@@ -454,6 +477,25 @@ class Exec {
         break;
     }
     Misunderstood();  // a postback naming something this bot does not have (any more)
+  }
+
+  bool IsCancelWord(const std::string& text) const {
+    if (text.empty() || text.size() > 256) return false;
+    const std::string said = Simplify(text);
+    if (said.empty()) return false;
+    for (const auto& word : def_.cancel_words) {
+      if (Simplify(word) == said) return true;
+    }
+    return false;
+  }
+
+  // Leaves the flow with a short reply and the main menu, if the bot has one.
+  void Cancel() {
+    LeaveFlow();
+    s_.misses = 0;
+    if (!def_.cancel_replies.empty()) return SayAll(def_.cancel_replies);
+    SayText(kCancelledText);
+    if (const channel::MenuBody* m = def_.FindMenu("main")) Emit(FillBody(*m, Values()));
   }
 
   void HandleIntent(const Intent& intent) {
@@ -605,7 +647,14 @@ class Exec {
         }
       }
     } else {
-      SayAll(call.fallback.empty() ? def_.fallback.replies : call.fallback);
+      // The steps after a failed call would run with slots it should have filled ("Balance:
+      // ."): say so and end the flow.
+      if (call.fallback.empty())
+        SayText(kDefaultOnErrorText);
+      else
+        SayAll(call.fallback);
+      LeaveFlow();
+      return;
     }
     s_.step = step_index + 1;
     RunFlow();
@@ -667,6 +716,8 @@ Result<std::shared_ptr<const DialogBot>> DialogBot::Create(BotDefinition definit
     auto trained = IntentClassifier::Train(examples, options);
     if (!trained) return Fail(trained.error());
     classifier = std::move(*trained);
+    // The same default as `parley bot eval-intents` without --threshold.
+    if (!definition.threshold_set) definition.threshold = classifier->DefaultThreshold();
   }
   return std::shared_ptr<const DialogBot>(
       new DialogBot(std::move(definition), std::move(classifier), clock));

@@ -67,16 +67,43 @@ constexpr uint64_t kUnigramSeed = 0x1;
 constexpr uint64_t kBigramSeed = 0x2;
 constexpr uint64_t kCharSeed = 0x3;
 
-// Appends the hashed features of normalised text (with repeats, which become the counts).
-void ExtractKeys(std::string_view norm, const IntentModelConfig& config,
-                 std::vector<uint64_t>& out) {
+// English function words (normalised: lower case, no apostrophes), written for Parley. With a
+// bot's handful of examples, TF-IDF cannot tell that "how do i" says nothing about the
+// subject, so the novelty similarity leaves these words out ("how do i bake bread" is not
+// like "how much money do i have").
+bool IsFunctionWord(std::string_view w) {
+  static constexpr std::string_view kWords[] = {
+      "a",     "about", "am",    "an",    "and",  "any",    "are",   "as",     "at",    "be",
+      "been",  "but",   "by",    "can",   "cant", "could",  "did",   "do",     "does",  "dont",
+      "for",   "from",  "get",   "got",   "had",  "has",    "have",  "he",     "her",   "here",
+      "him",   "his",   "how",   "i",     "id",   "if",     "im",    "in",     "into",  "is",
+      "it",    "its",   "ive",   "just",  "like", "me",     "might", "my",     "need",  "no",
+      "not",   "of",    "on",    "or",    "our",  "please", "she",   "should", "so",    "some",
+      "tell",  "than",  "that",  "thats", "the",  "their",  "them",  "then",   "there", "these",
+      "they",  "this",  "to",    "up",    "us",   "want",   "was",   "we",     "were",  "what",
+      "whats", "when",  "where", "which", "who",  "why",    "will",  "with",   "would", "you",
+      "your",  "youre", "yours",
+  };
+  for (std::string_view k : kWords) {
+    if (k == w) return true;
+  }
+  return false;
+}
+
+// Appends the hashed features of normalised text (with repeats, which become the counts);
+// with `content_only`, of its words other than function words.
+void ExtractKeys(std::string_view norm, const IntentModelConfig& config, std::vector<uint64_t>& out,
+                 bool content_only = false) {
   out.clear();
   std::vector<std::string_view> words;
   size_t pos = 0;
   while (pos < norm.size()) {
     size_t end = norm.find(' ', pos);
     if (end == std::string_view::npos) end = norm.size();
-    if (end > pos) words.push_back(norm.substr(pos, end - pos));
+    if (end > pos) {
+      std::string_view w = norm.substr(pos, end - pos);
+      if (!content_only || !IsFunctionWord(w)) words.push_back(w);
+    }
     pos = end + 1;
   }
   std::string buffer;
@@ -132,11 +159,12 @@ class FeatureSpace {
 
   // Sublinear tf times idf, each block L2-normalised and weighted, then the whole vector
   // L2-normalised. Unknown features are dropped.
-  void Vectorize(std::string_view text, std::vector<SparseEntry>& out) const {
+  void Vectorize(std::string_view text, std::vector<SparseEntry>& out,
+                 bool content_only = false) const {
     out.clear();
     std::string norm = NormalizeIntentText(text);
     std::vector<uint64_t> keys;
-    ExtractKeys(norm, config_, keys);
+    ExtractKeys(norm, config_, keys, content_only);
     std::vector<std::pair<uint64_t, uint32_t>> counts;
     CountKeys(keys, counts);
     std::vector<int> blocks;
@@ -398,15 +426,56 @@ double FitTemperature(const std::vector<std::vector<double>>& scores,
   return std::exp((lo + hi) / 2.0);
 }
 
+double SparseDot(const SparseEntry* a, const SparseEntry* a_end, const SparseEntry* b,
+                 const SparseEntry* b_end) {
+  double s = 0.0;
+  while (a != a_end && b != b_end) {
+    if (a->index < b->index) {
+      ++a;
+    } else if (b->index < a->index) {
+      ++b;
+    } else {
+      s += static_cast<double>(a->value) * b->value;
+      ++a;
+      ++b;
+    }
+  }
+  return s;
+}
+
+// The cosine of a unit vector to the nearest of the given rows (unit vectors).
+double NearestCosine(const Rows& rows, const std::vector<uint32_t>& members,
+                     const SparseEntry* begin, const SparseEntry* end) {
+  double best = 0.0;
+  for (uint32_t i : members) {
+    best = std::max(best, SparseDot(rows.entries.data() + rows.start[i],
+                                    rows.entries.data() + rows.start[i + 1], begin, end));
+  }
+  return best;
+}
+
+// What the novelty factor needs: the training vectors in two views (all features, and the
+// content features without function words), each intent's rows, and the median held-out
+// similarity in each view.
+struct Novelty {
+  double power = 0.0;          // exponent of the full-vector factor (0: no novelty factor)
+  double content_power = 0.0;  // exponent of the content factor
+  Rows full, content;
+  std::vector<std::vector<uint32_t>> members;
+  double typical = 0.0, typical_content = 0.0;
+};
+
 class LinearIntentModel final : public IntentClassifier {
  public:
   LinearIntentModel(FeatureSpace space, std::vector<std::string> labels,
                     const std::vector<float>& class_major, double bias, double temperature,
-                    bool null_logit)
+                    bool null_logit, Novelty novelty, bool has_oos)
       : space_(std::move(space)),
         labels_(std::move(labels)),
         inv_temperature_(1.0 / temperature),
-        null_logit_(null_logit) {
+        null_logit_(null_logit),
+        novelty_(std::move(novelty)),
+        has_oos_(has_oos) {
     // Feature-major storage: a query touches a few hundred contiguous rows.
     const size_t num_features = space_.size();
     const size_t num_classes = labels_.size();
@@ -417,6 +486,12 @@ class LinearIntentModel final : public IntentClassifier {
       for (size_t f = 0; f < num_features; ++f) weights_[f * num_classes + c] = w[f];
       bias_[c] = w[num_features] * bias;
     }
+  }
+
+  double typical_similarity() const { return novelty_.typical; }
+
+  double DefaultThreshold() const override {
+    return has_oos_ ? kDefaultOosClassThreshold : kDefaultIntentThreshold;
   }
 
   IntentPrediction Predict(std::string_view text) const override {
@@ -443,19 +518,45 @@ class LinearIntentModel final : public IntentClassifier {
         [&](uint32_t a, uint32_t b) { return probs[a] != probs[b] ? probs[a] > probs[b] : a < b; });
     std::vector<IntentPrediction> out;
     out.reserve(k);
+    std::vector<SparseEntry> content;
     for (size_t i = 0; i < k; ++i) {
-      out.push_back({labels_[order[i]], std::clamp(probs[order[i]], 0.0, 1.0)});
+      IntentPrediction p;
+      p.intent = labels_[order[i]];
+      p.probability = std::clamp(probs[order[i]], 0.0, 1.0);
+      p.confidence = p.probability;
+      if (novelty_.power > 0.0) {
+        if (i == 0) space_.Vectorize(text, content, true);
+        const auto& members = novelty_.members[order[i]];
+        p.similarity = std::clamp(
+            NearestCosine(novelty_.full, members, x.data(), x.data() + x.size()), 0.0, 1.0);
+        p.content_similarity = std::clamp(NearestCosine(novelty_.content, members, content.data(),
+                                                        content.data() + content.size()),
+                                          0.0, 1.0);
+        p.confidence *=
+            Factor(p.similarity, novelty_.typical, novelty_.power) *
+            Factor(p.content_similarity, novelty_.typical_content, novelty_.content_power);
+      }
+      out.push_back(std::move(p));
     }
     return out;
   }
 
  private:
+  // 1 for a text at least as close to an intent's examples as a typical new phrasing of it,
+  // falling as (similarity / typical)^power below that, to 0 for a text that shares nothing.
+  static double Factor(double similarity, double typical, double power) {
+    if (power <= 0.0 || typical <= 0.0) return 1.0;
+    return std::pow(std::min(1.0, similarity / typical), power);
+  }
+
   FeatureSpace space_;
   std::vector<std::string> labels_;
   std::vector<float> weights_;  // [feature * num_classes + class]
   std::vector<double> bias_;
   double inv_temperature_;
   bool null_logit_;
+  Novelty novelty_;
+  bool has_oos_;
 };
 
 }  // namespace
@@ -502,7 +603,6 @@ std::string NormalizeIntentText(std::string_view text) {
 Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
     const std::vector<IntentExample>& examples, const IntentTrainOptions& options,
     const IntentModelConfig& config) {
-  (void)options;  // the out-of-scope label is an ordinary class; the evaluator interprets it
   if (examples.empty()) {
     return Fail(Errc::kInvalidArgument, "no_training_examples",
                 "Give at least one example to train the intent classifier.");
@@ -535,6 +635,23 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
     rows.label.push_back(static_cast<uint32_t>(
         std::lower_bound(labels.begin(), labels.end(), example.intent) - labels.begin()));
   }
+  const auto oos_class = static_cast<uint32_t>(
+      std::lower_bound(labels.begin(), labels.end(), options.oos_label) - labels.begin());
+  const bool has_oos = oos_class < num_classes && labels[oos_class] == options.oos_label;
+  // A model taught out-of-scope examples (an `oos` class) recognises what it does not know
+  // through that class; the novelty factor is for models without one. Its similarity is
+  // between content vectors: the same features without function words.
+  const bool novelty = !has_oos && config.novelty_power > 0.0;
+  Rows content;
+  content.start.push_back(0);
+  if (novelty) {
+    for (size_t i = 0; i < examples.size(); ++i) {
+      space.Vectorize(examples[i].text, x, true);
+      content.entries.insert(content.entries.end(), x.begin(), x.end());
+      content.start.push_back(content.entries.size());
+      content.label.push_back(rows.label[i]);
+    }
+  }
 
   // Stratified folds: each class's examples, shuffled, dealt round-robin.
   const int folds = std::max(config.calibration_folds, 2);
@@ -555,6 +672,9 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
   const int held_out_epochs = small ? config.max_epochs : config.calibration_epochs;
   std::vector<std::vector<double>> held_scores;
   std::vector<uint32_t> held_labels;
+  // Cosine of each held-out example to the nearest example of its own intent, the example
+  // left out: how far from what it was taught a new phrasing of an intent falls.
+  std::vector<double> held_sims, held_content;
   OneVsRest state;  // the last fold's solution warm-starts the final model
   for (int f = 0; f < held_out_folds; ++f) {
     std::vector<uint32_t> train_subset;
@@ -563,7 +683,19 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
     if (held.empty() || train_subset.empty()) continue;
     state = OneVsRest{};
     TrainOneVsRest(rows, train_subset, num_features, num_classes, config, held_out_epochs, state);
+    std::vector<std::vector<uint32_t>> fold_members(num_classes);
+    if (novelty) {
+      for (uint32_t i : train_subset) fold_members[rows.label[i]].push_back(i);
+    }
     for (uint32_t i : held) {
+      if (novelty) {
+        const auto& members = fold_members[rows.label[i]];
+        held_sims.push_back(NearestCosine(rows, members, rows.entries.data() + rows.start[i],
+                                          rows.entries.data() + rows.start[i + 1]));
+        held_content.push_back(NearestCosine(content, members,
+                                             content.entries.data() + content.start[i],
+                                             content.entries.data() + content.start[i + 1]));
+      }
       held_scores.emplace_back();
       Scores(state.weights, num_features, num_classes, config.bias,
              rows.entries.data() + rows.start[i], rows.entries.data() + rows.start[i + 1],
@@ -576,9 +708,31 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
   std::vector<uint32_t> all(rows.size());
   std::iota(all.begin(), all.end(), 0u);
   TrainOneVsRest(rows, all, num_features, num_classes, config, config.max_epochs, state);
+  auto median = [](std::vector<double>& v) {
+    if (v.empty()) return 0.0;
+    auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+    std::nth_element(v.begin(), mid, v.end());
+    return *mid;
+  };
+  Novelty nov;
+  if (novelty) {
+    nov.power = config.novelty_power;
+    nov.content_power = config.novelty_content_power;
+    nov.typical = median(held_sims);
+    nov.typical_content = median(held_content);
+    nov.members.resize(num_classes);
+    for (uint32_t i = 0; i < rows.size(); ++i) nov.members[rows.label[i]].push_back(i);
+    nov.full = std::move(rows);
+    nov.content = std::move(content);
+  }
   return std::make_shared<const LinearIntentModel>(std::move(space), std::move(labels),
                                                    state.weights, config.bias, temperature,
-                                                   config.null_logit);
+                                                   config.null_logit, std::move(nov), has_oos);
+}
+
+double TypicalSimilarity(const IntentClassifier& model) {
+  const auto* linear = dynamic_cast<const LinearIntentModel*>(&model);
+  return linear ? linear->typical_similarity() : 0.0;
 }
 
 }  // namespace detail

@@ -17,9 +17,32 @@ struct IntentExample {
 };
 
 struct IntentPrediction {
-  std::string intent;       // the best intent ("" when the model has no intents)
-  double confidence = 0.0;  // calibrated probability in [0, 1]
+  std::string intent;  // the best intent ("" when the model has no intents)
+  // What a threshold is compared with, in [0, 1]: the probability, lowered when the text is
+  // less like the intent's examples than a typical new phrasing of it is (0 when it shares
+  // nothing with them: gibberish, another script, an unrelated subject).
+  double confidence = 0.0;
+  double probability = 0.0;  // calibrated probability among the intents, in [0, 1]
+  // Cosine of the text's TF-IDF vector to the nearest example of the intent, and the same
+  // for the vectors without function words ("how", "do", "i"...), in [0, 1]; 0 also when the
+  // model does not use them (a model with an out-of-scope class).
+  double similarity = 0.0;
+  double content_similarity = 0.0;
 };
+
+// The threshold below which a confidence means "not understood" when none is given: what a
+// bot file gets when it sets none and what `parley bot eval-intents` uses without
+// --threshold, through IntentClassifier::DefaultThreshold. Chosen on the small-bot sets' val
+// and oos_val (kDefaultIntentThreshold) and on CLINC150 val and oos_val
+// (kDefaultOosClassThreshold), never on test; see docs/intent-classifier.md.
+inline constexpr double kDefaultIntentThreshold = 0.65;    // models without an oos class
+inline constexpr double kDefaultOosClassThreshold = 0.24;  // models taught out-of-scope examples
+
+// Whether a prediction counts as understood at a threshold: the one rule behind a bot's "not
+// understood" and the scores of `parley bot eval-intents`.
+inline bool IsUnderstood(const IntentPrediction& p, double threshold) {
+  return !p.intent.empty() && p.confidence >= threshold;
+}
 
 struct IntentTrainOptions {
   // Label of out-of-scope examples, when the training set has them (CLINC150: "oos").
@@ -38,6 +61,8 @@ class IntentClassifier {
   virtual IntentPrediction Predict(std::string_view text) const = 0;
   // The k best, best first. Thread-safe.
   virtual std::vector<IntentPrediction> TopK(std::string_view text, size_t k) const = 0;
+  // The threshold to use when the caller was given none (see kDefaultIntentThreshold).
+  virtual double DefaultThreshold() const { return kDefaultIntentThreshold; }
 };
 
 }  // namespace parley::bot

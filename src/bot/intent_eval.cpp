@@ -39,7 +39,7 @@ Result<std::vector<IntentExample>> ReadSplit(const boost::json::object& root, co
 struct Judged {
   bool right_intent = false;  // in scope: the predicted intent is the label
   bool predicted_oos = false;
-  double confidence = 0.0;
+  IntentPrediction prediction;
 };
 
 std::vector<Judged> Judge(const IntentClassifier& model, const std::vector<IntentExample>& queries,
@@ -48,7 +48,9 @@ std::vector<Judged> Judge(const IntentClassifier& model, const std::vector<Inten
   out.reserve(queries.size());
   for (const auto& query : queries) {
     IntentPrediction p = model.Predict(query.text);
-    out.push_back({p.intent == query.intent, p.intent == oos_label, p.confidence});
+    const bool right = p.intent == query.intent;
+    const bool oos = p.intent == oos_label;
+    out.push_back({right, oos, std::move(p)});
   }
   return out;
 }
@@ -56,9 +58,10 @@ std::vector<Judged> Judge(const IntentClassifier& model, const std::vector<Inten
 IntentScore ScoreJudged(const std::vector<Judged>& in_scope, const std::vector<Judged>& oos,
                         double threshold) {
   size_t right = 0;
-  for (const Judged& j : in_scope) right += j.right_intent && j.confidence >= threshold;
+  // The same rule as a bot's: IsUnderstood.
+  for (const Judged& j : in_scope) right += j.right_intent && IsUnderstood(j.prediction, threshold);
   size_t caught = 0;
-  for (const Judged& j : oos) caught += j.predicted_oos || j.confidence < threshold;
+  for (const Judged& j : oos) caught += j.predicted_oos || !IsUnderstood(j.prediction, threshold);
   IntentScore score;
   if (!in_scope.empty()) score.in_scope_accuracy = 100.0 * right / in_scope.size();
   if (!oos.empty()) score.oos_recall = 100.0 * caught / oos.size();
@@ -126,8 +129,8 @@ double BestThreshold(const IntentClassifier& model, const std::vector<IntentExam
   std::vector<Judged> in = Judge(model, in_scope, oos_label);
   std::vector<Judged> oos = Judge(model, out_of_scope, oos_label);
   std::vector<double> confidences;
-  for (const auto& j : in) confidences.push_back(j.confidence);
-  for (const auto& j : oos) confidences.push_back(j.confidence);
+  for (const auto& j : in) confidences.push_back(j.prediction.confidence);
+  for (const auto& j : oos) confidences.push_back(j.prediction.confidence);
   std::sort(confidences.begin(), confidences.end());
   confidences.erase(std::unique(confidences.begin(), confidences.end()), confidences.end());
   // Candidates sit between observed confidences, so a small shift in calibration on unseen
@@ -152,7 +155,8 @@ double BestThreshold(const IntentClassifier& model, const std::vector<IntentExam
   return best;
 }
 
-Result<IntentEvalReport> EvalIntents(const std::string& dataset_path, double threshold) {
+Result<IntentEvalReport> EvalIntents(const std::string& dataset_path,
+                                     std::optional<double> given_threshold) {
   auto data = LoadIntentDataset(dataset_path);
   if (!data) return Fail(data.error());
   std::vector<IntentExample> training = Concat(data->train, data->oos_train);
@@ -167,6 +171,7 @@ Result<IntentEvalReport> EvalIntents(const std::string& dataset_path, double thr
   std::vector<Judged> oos = Judge(**model, data->oos_test, options.oos_label);
   const auto query_end = std::chrono::steady_clock::now();
 
+  const double threshold = given_threshold ? *given_threshold : (*model)->DefaultThreshold();
   IntentScore score = ScoreJudged(in, oos, threshold);
   IntentEvalReport report;
   report.in_scope_accuracy = score.in_scope_accuracy;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,11 +14,6 @@
 #include "core/result.hpp"
 
 namespace parley::bot {
-
-// Confidence below which a prediction counts as out of scope. Tuned on CLINC150 val + oos_val
-// (never test): the highest oos recall that costs at most 0.5 point of in-scope accuracy,
-// BestThreshold(model, val, oos_val, "oos", 0.5) = 0.2416; see docs/intent-classifier.md.
-inline constexpr double kDefaultIntentThreshold = 0.24;
 
 struct IntentEvalReport {
   double in_scope_accuracy = 0.0;  // percent of test queries given their intent, confidently
@@ -58,8 +54,11 @@ double BestThreshold(const IntentClassifier& model, const std::vector<IntentExam
                      const std::string& oos_label = "oos",
                      double max_accuracy_loss = std::numeric_limits<double>::infinity());
 
-// Trains on train + oos_train and reports on test and oos_test.
-Result<IntentEvalReport> EvalIntents(const std::string& dataset_path, double threshold);
+// Trains on train + oos_train and reports on test and oos_test, at `threshold` or, without
+// one, at the trained model's DefaultThreshold(): the same rule (IsUnderstood) and default
+// as a bot file that sets no threshold.
+Result<IntentEvalReport> EvalIntents(const std::string& dataset_path,
+                                     std::optional<double> threshold = std::nullopt);
 
 // The threshold that maximises in-scope accuracy + oos recall on val + oos_val (never test),
 // training on train + oos_train.

@@ -38,6 +38,14 @@ struct IntentModelConfig {
   // Add a fixed logit 0 ("none of the intents") to the softmax. Off: it made confidences
   // under-confident on CLINC150 val (mean 0.84 at 93.7 % accuracy, against 0.95 without).
   bool null_logit = false;
+  // Novelty: the confidence is the calibrated probability times
+  // min(1, s / typical)^novelty_power * min(1, c / typical_c)^novelty_content_power, where s
+  // is the cosine of the text to the nearest example of the intent, c the same between
+  // content vectors (function words left out), and typical, typical_c the medians of those
+  // cosines for held-out examples (the calibration folds). novelty_power 0 turns it off; it
+  // is off for a model with an oos class. See docs/intent-classifier.md for the choice.
+  double novelty_power = 0.25;
+  double novelty_content_power = 0.25;
   uint64_t seed = 0x5eed;
   unsigned threads = 2;  // training threads (the classes are independent)
 };
@@ -51,5 +59,8 @@ std::string NormalizeIntentText(std::string_view text);
 Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
     const std::vector<IntentExample>& examples, const IntentTrainOptions& options,
     const IntentModelConfig& config);
+
+// The model's typical held-out similarity (0 for a model not made by TrainIntentModel).
+double TypicalSimilarity(const IntentClassifier& model);
 
 }  // namespace parley::bot::detail

@@ -21,8 +21,13 @@ using storage::Tx;
 
 namespace {
 
-constexpr size_t kMaxReplay = 10'000;  // more missed than this: reset
+constexpr size_t kMaxReplay = 10'000;    // more missed than this: reset
 constexpr size_t kMaxBuffered = 10'000;  // live events held while the replay is read
+// A replay queues at most this many bytes at once, well under the socket's bound of unsent bytes
+// (1 MiB, past which the socket drops its queue): a longer replay stops there and the stream is
+// closed (1013) after what was queued, so the client gets a page and reconnects with ?after=N
+// for the next one, instead of being cut off at the first frame every time.
+constexpr size_t kMaxReplayBytes = 512 * 1024;
 
 // One open stream: live events are held back while the replay is read, then sent in order.
 class EventStream {
@@ -55,10 +60,20 @@ class EventStream {
       last_sent_ = *reset_to;
       ws_->Send(json::serialize(json::object{{"type", "reset"}, {"after", *reset_to}}));
     }
-    for (const auto& e : missed)
-      if (!SendLocked(e)) return;
-    for (const auto& e : held_)
-      if (!SendLocked(e)) return;
+    size_t bytes = 0;
+    auto page = [&](const std::vector<AgentEventRecord>& events) {
+      for (const auto& e : events) {
+        if (e.seq <= last_sent_) continue;
+        if (bytes > 0 && bytes + e.body_json.size() > kMaxReplayBytes) {
+          ws_->Close(1013, "replay continues: reconnect with after");
+          return false;
+        }
+        bytes += e.body_json.size();
+        if (!SendLocked(e)) return false;
+      }
+      return true;
+    };
+    if (!page(missed) || !page(held_)) return;
     held_.clear();
     replaying_ = false;
   }
@@ -108,8 +123,8 @@ asio::awaitable<void> Open(ApiDeps& deps, std::shared_ptr<EventStream> stream,
     return true;
   };
   auto opened = co_await deps.conversations.Act<bool>(opened_step);
-  if (!opened) spdlog::warn("event stream of {}: presence not recorded: {}", user,
-                            opened.error().message);
+  if (!opened)
+    spdlog::warn("event stream of {}: presence not recorded: {}", user, opened.error().message);
   auto missed_step = [&user, from](Tx& tx, int64_t) -> Result<Missed> {
     Missed m;
     auto first = tx.FirstAgentEventSeq(user);

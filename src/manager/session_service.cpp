@@ -62,20 +62,16 @@ void LoginThrottle::Prune(Entry& e, int64_t now) {
   e.failures.erase(e.failures.begin(), stale);
 }
 
-int64_t LoginThrottle::RetryAfterSeconds(const std::string& key) {
-  std::lock_guard lock(mutex_);
+int64_t LoginThrottle::WaitLocked(const std::string& key, int64_t now) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return 0;
-  int64_t now = clock_.NowMs();
   Prune(it->second, now);
   if (it->second.failures.size() < max_failures_) return 0;
   int64_t wait_ms = it->second.failures.front() + window_ms_ - now;
   return std::clamp<int64_t>((wait_ms + 999) / 1000, 1, (window_ms_ + 999) / 1000);
 }
 
-void LoginThrottle::RecordFailure(const std::string& key) {
-  std::lock_guard lock(mutex_);
-  int64_t now = clock_.NowMs();
+int64_t LoginThrottle::RecordLocked(const std::string& key, int64_t now) {
   auto it = entries_.find(key);
   if (it == entries_.end()) {
     if (entries_.size() >= max_keys_) {
@@ -91,6 +87,34 @@ void LoginThrottle::RecordFailure(const std::string& key) {
   Prune(e, now);
   e.failures.push_back(now);
   if (e.failures.size() > max_failures_) e.failures.erase(e.failures.begin());
+  return now;
+}
+
+int64_t LoginThrottle::RetryAfterSeconds(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  return WaitLocked(key, clock_.NowMs());
+}
+
+int64_t LoginThrottle::RecordFailure(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  return RecordLocked(key, clock_.NowMs());
+}
+
+int64_t LoginThrottle::Begin(const std::string& key, int64_t* at) {
+  std::lock_guard lock(mutex_);
+  int64_t now = clock_.NowMs();
+  if (int64_t wait = WaitLocked(key, now); wait > 0) return wait;
+  *at = RecordLocked(key, now);
+  return 0;
+}
+
+void LoginThrottle::Forgive(const std::string& key, int64_t at) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  auto& f = it->second.failures;
+  if (auto pos = std::find(f.rbegin(), f.rend(), at); pos != f.rend())
+    f.erase(std::next(pos).base());
 }
 
 size_t LoginThrottle::Size() const {
@@ -106,32 +130,45 @@ asio::awaitable<Result<LoginResult>> SessionService::Login(std::string username,
                                                            std::string password,
                                                            std::string remote_address,
                                                            int64_t* retry_after_s) {
-  std::string user_key = "user:" + username;
+  // Usernames are at most 64 characters; a longer one still counts, but it cannot grow the map.
+  std::string user_key = "user:" + username.substr(0, 64);
   std::string address_key = remote_address.empty() ? "" : "addr:" + remote_address;
-  int64_t wait = std::max(throttle_.RetryAfterSeconds(user_key),
-                          address_key.empty() ? 0 : throttle_.RetryAfterSeconds(address_key));
+  // Each attempt counts as a failure from the start, so attempts running at once cannot pass
+  // the limit together; a success takes its count back.
+  int64_t user_at = 0, address_at = 0;
+  int64_t wait = throttle_.Begin(user_key, &user_at);
+  if (wait == 0 && !address_key.empty()) {
+    wait = throttle_.Begin(address_key, &address_at);
+    if (wait > 0) throttle_.Forgive(user_key, user_at);
+  }
   if (wait > 0) {
     if (retry_after_s) *retry_after_s = wait;
     co_return Fail(Errc::kRateLimited, "too_many_attempts",
                    "Too many failed sign-ins for this user or from this address; wait for the "
                    "Retry-After seconds and try again.");
   }
-  auto fail = [&] {
-    throttle_.RecordFailure(user_key);
-    if (!address_key.empty()) throttle_.RecordFailure(address_key);
-    return InvalidCredentials();
+  auto forgive = [&] {
+    throttle_.Forgive(user_key, user_at);
+    if (!address_key.empty()) throttle_.Forgive(address_key, address_at);
   };
   if (username.empty() || username.size() > 64 || password.size() > kMaxPasswordLength)
-    co_return fail();
+    co_return InvalidCredentials();
 
   auto read = [username](Tx& tx) { return tx.GetUser(username); };
   auto found = co_await store_.Read<std::optional<UserRecord>>(read);
-  if (!found) co_return Fail(found.error());
+  if (!found) {
+    forgive();  // the store's trouble, not a wrong password
+    co_return Fail(found.error());
+  }
   // An unknown user is checked against a dummy hash: the same time as a wrong password.
   std::string hash = *found ? (*found)->password_hash : std::string();
   auto ok = co_await hasher_.Verify(std::move(hash), std::move(password));
-  if (!ok) co_return Fail(ok.error());
-  if (!*ok || !*found || !(*found)->enabled) co_return fail();
+  if (!ok) {
+    forgive();
+    co_return Fail(ok.error());
+  }
+  if (!*ok || !*found || !(*found)->enabled) co_return InvalidCredentials();
+  forgive();
 
   LoginResult out{NewSessionToken(), NewSessionToken(), std::move(**found)};
   int64_t now = clock_.NowMs();

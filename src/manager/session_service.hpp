@@ -35,7 +35,13 @@ class LoginThrottle {
 
   // Seconds until `key` may try again (1..60), or 0 when it is not blocked.
   int64_t RetryAfterSeconds(const std::string& key);
-  void RecordFailure(const std::string& key);
+  // Records a failure now and returns its time.
+  int64_t RecordFailure(const std::string& key);
+  // In one step: the wait when `key` is blocked, or else 0 after recording a failure at `*at`
+  // (counted in advance, so attempts running at once cannot pass the limit together).
+  int64_t Begin(const std::string& key, int64_t* at);
+  // Takes back the failure recorded at `at` (the attempt succeeded after all).
+  void Forgive(const std::string& key, int64_t at);
   size_t Size() const;
 
  private:
@@ -44,6 +50,8 @@ class LoginThrottle {
     std::list<std::string>::iterator lru;
   };
   void Prune(Entry& e, int64_t now);
+  int64_t WaitLocked(const std::string& key, int64_t now);
+  int64_t RecordLocked(const std::string& key, int64_t now);
 
   const Clock& clock_;
   size_t max_failures_;

@@ -34,7 +34,6 @@ struct Settings {
   std::string released_text = "You are back with the assistant.";
   std::string idle_reminder_text = "Are you still there? This chat will close soon.";
   std::string idle_end_text = "This chat was closed because it was inactive.";
-  std::string agent_end_text = "The agent has ended the chat.";
   std::string closed_text = "All our agents are busy; please try again later.";
 };
 

@@ -234,10 +234,11 @@ Result<void> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
     p.updated_at_ms = now;
     auto put = tx.PutPresence(p);
     if (!put) return Fail(put.error());
-    auto sent = EmitStatus(tx, p.username, now, fx);
-    if (!sent) return Fail(sent.error());
+    // Their chats move first, so that the status event shows what they have left (none).
     auto gone = AgentGone(tx, p.username, now, fx);
     if (!gone) return Fail(gone.error());
+    auto sent = EmitStatus(tx, p.username, now, fx);
+    if (!sent) return Fail(sent.error());
   }
 
   auto idle = IdleTimers(tx, now, fx);

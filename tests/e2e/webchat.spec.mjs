@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO } from '../integration/harness.mjs';
+import { REPO, sign, uid } from '../integration/harness.mjs';
 import { startWebchatFixture } from '../integration/webchat_support.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -84,9 +84,12 @@ test('a customer chats with the bank bot: menu, carousel, link button, handover'
   // Asking for a person.
   await say(page, 'talk to a person');
   await log.getByText('Let me find you a person to talk to.').waitFor(VISIBLE);
+  // The bot offers the queues; choosing one queues the conversation for an agent.
+  await log.getByRole('button', { name: 'Cards and payments', exact: true }).last().click();
+  // The routing layer queues the conversation and sends wait_time at once.
   const wait = page.locator('#wait');
-  // TODO(agent side): this build sends no wait_time yet; when it does, the notice must show.
-  if (await wait.isVisible()) assert.match(await wait.textContent(), /Estimated wait|in the queue/);
+  await wait.waitFor({ state: 'visible', ...VISIBLE });
+  assert.match(await wait.textContent(), /^Estimated wait: about \d+ minutes?\. You are number 1 in the queue$/);
 
   // Messages from Parley appear once each, in seq order.
   const seqs = await log.locator('li[data-seq]').evaluateAll((lis) => lis.map((li) => Number(li.dataset.seq)));
@@ -141,6 +144,52 @@ test('at 360 px the chat is usable; ending shows the notice, disables the compos
     null,
     VISIBLE,
   );
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+// Events of the agent side, delivered to the webchat's webhook exactly as Parley signs them.
+async function deliver(event) {
+  const r = await fetch(`${fx.webchat.url}/webhook`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${sign(fx.conn)}`,
+      connection_id: fx.conn.connection_id,
+    },
+    body: JSON.stringify({ event_id: uid(), ...event }),
+  });
+  assert.equal(r.status, 200);
+}
+
+test('agent-side events render: typing, csr_name, wait time in place, seq order, end', { skip: !haveChromium }, async () => {
+  const { context, page, errors } = await openChat(1280);
+  const customer_id = await page.evaluate(() => sessionStorage.getItem('parley-webchat-customer-id'));
+  assert.ok(customer_id);
+  const log = page.getByRole('list', { name: 'Conversation' });
+  await deliver({ type: 'typing_indicator', customer_id, seq: 1, from: 'csr' });
+  await page.locator('#typing').waitFor({ state: 'visible', ...VISIBLE });
+  await deliver({ type: 'wait_time', customer_id, seq: 2, from: 'system', waitTime: 180, queue_position: 2 });
+  const wait = page.locator('#wait');
+  await page.getByText('Estimated wait: about 3 minutes. You are number 2 in the queue').waitFor(VISIBLE);
+  await deliver({ type: 'wait_time', customer_id, seq: 3, from: 'system', waitTime: 50, queue_position: 1 });
+  await page.getByText('Estimated wait: about 1 minute. You are number 1 in the queue').waitFor(VISIBLE);
+  assert.equal(await wait.count(), 1, 'updated in place');
+  // seq 5 arrives before seq 4 (as a replay could): shown in seq order.
+  await deliver({ type: 'text', customer_id, seq: 5, from: 'csr', csr_name: 'Sam', message_id: uid(), text: ['second'] });
+  const first = { type: 'text', customer_id, seq: 4, from: 'csr', csr_name: 'Sam', message_id: uid(), text: ['<b>first</b>'] };
+  const firstId = uid();
+  await deliver({ ...first, event_id: firstId });
+  await deliver({ ...first, event_id: firstId }); // a retry: shown once
+  await log.getByText('<b>first</b>').waitFor(VISIBLE);
+  assert.equal(await page.locator('#typing').isVisible(), false, 'a message hides the typing indicator');
+  const lines = await log.locator('li.from-csr .line').allTextContents();
+  assert.deepEqual(lines, ['<b>first</b>', 'second']);
+  assert.deepEqual(await log.locator('li.from-csr .sender').allTextContents(), ['Sam', 'Sam']);
+  await deliver({ type: 'csr_end_session', customer_id, seq: 6, from: 'system' });
+  await page.getByText('The conversation has ended').first().waitFor(VISIBLE);
+  assert.equal(await page.getByRole('textbox', { name: 'Message' }).isDisabled(), true);
+  await page.getByRole('button', { name: 'Start a new chat' }).waitFor(VISIBLE);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -1,7 +1,9 @@
 // Agents for black-box tests: a user created through the admin API, signed in, with a real
 // WebSocket event stream (npm `ws`) whose frames are recorded and awaited.
+import fs from 'node:fs';
+import path from 'node:path';
 import WebSocket from 'ws';
-import { uid, waitFor } from './harness.mjs';
+import { REPO, Receiver, Server, makeTempDir, textEvent, uid, waitFor } from './harness.mjs';
 
 export const PASSWORD = 'correct-horse-battery';
 
@@ -83,6 +85,15 @@ export class Agent {
     await closed;
   }
 
+  // The server records an opened stream just after the handshake: waits until it counts
+  // this agent as signed in (not offline).
+  async signedIn() {
+    await waitFor(async () => (await this.ok('GET', '/api/v1/agents/me')).status !== 'offline', {
+      timeout: 5000,
+      message: `${this.username} signed in`,
+    });
+  }
+
   lastSeq() {
     return this.frames.reduce((m, f) => (typeof f.seq === 'number' && f.seq > m ? f.seq : m), 0);
   }
@@ -103,4 +114,57 @@ export class Agent {
   of(type, conversationId) {
     return (f) => f.type === type && (!conversationId || f.conversation?.id === conversationId);
   }
+}
+
+// A server with the bank bot, fast routing timers (any config key can be overridden through
+// `settings`, written to a YAML config) and a receiver for two connections: one with the bank
+// bot, one with no bot (customers go straight to queue "default").
+export async function startRouting(settings = {}) {
+  const dir = makeTempDir('parley-agents-');
+  const config = path.join(dir, 'parley.yaml');
+  const all = { offer_timeout_s: 30, agent_offline_after_s: 120, wait_time_interval_s: 0, ...settings };
+  fs.writeFileSync(config, Object.entries(all).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
+  const hook = await Receiver.start('agents');
+  let server;
+  try {
+    server = await Server.start({ args: ['--bots', path.join(REPO, 'bots'), '--config', config] });
+    const bank = await server.createConnection({ webhook: hook.url, bot: 'bank' });
+    const direct = await server.createConnection({ webhook: hook.url, bot: 'none' });
+    hook.trust(bank);
+    hook.trust(direct);
+    const close = async () => {
+      try {
+        await server.stop();
+      } finally {
+        await server.cleanup();
+        await hook.close();
+      }
+    };
+    return { server, hook, bank, direct, close };
+  } catch (e) {
+    await server?.cleanup();
+    await hook.close();
+    throw e;
+  }
+}
+
+// The text lines delivered to one customer, each message's lines joined by a space.
+export const textsTo = (hook, conn, customer) =>
+  hook.deliveredTo(conn, customer).filter((e) => e.type === 'text').map((e) => e.text.join(' '));
+
+// A bank-bot customer says hello, asks for a person and picks `queue` (cards or general).
+export async function escalate(server, bank, customer, queue) {
+  await server.send(bank, textEvent(customer, 'hello'));
+  await server.send(bank, textEvent(customer, '', { text: [], postback: 'action:escalate' }));
+  await server.send(bank, textEvent(customer, '', { text: [], postback: `queue:${queue}` }));
+}
+
+// An agent of `queues` with an open stream, available.
+export async function readyAgent(server, opts = {}) {
+  const agent = await createAgent(server, opts);
+  await agent.connect();
+  agent.ws.on('error', () => {}); // a stream the server drops is asserted on, not thrown
+  await agent.signedIn();
+  await agent.available();
+  return agent;
 }

@@ -2,38 +2,9 @@
 // directions, transfer, release, end, capacity, ring-no-answer, reconnect replay (also across a
 // kill -9), timers and delivery failures — with real WebSockets and a real webhook receiver.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Agent, createAgent } from './agent_support.mjs';
-import { REPO, Receiver, Server, makeTempDir, textEvent, uid, waitFor } from './harness.mjs';
-
-// A server with the bank bot, fast routing timers and a receiver for two connections: one with
-// the bank bot, one with no bot (customers go straight to queue "default").
-async function startRouting(settings = {}) {
-  const dir = makeTempDir('parley-agents-');
-  const config = path.join(dir, 'parley.yaml');
-  const all = { offer_timeout_s: 30, agent_offline_after_s: 120, wait_time_interval_s: 0, ...settings };
-  fs.writeFileSync(config, Object.entries(all).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
-  const hook = await Receiver.start('agents');
-  const server = await Server.start({ args: ['--bots', path.join(REPO, 'bots'), '--config', config] });
-  const bank = await server.createConnection({ webhook: hook.url, bot: 'bank' });
-  const direct = await server.createConnection({ webhook: hook.url, bot: 'none' });
-  hook.trust(bank);
-  hook.trust(direct);
-  const close = async () => {
-    try {
-      await server.stop();
-    } finally {
-      await server.cleanup();
-      await hook.close();
-    }
-  };
-  return { server, hook, bank, direct, close };
-}
-
-const textsTo = (hook, conn, customer) =>
-  hook.deliveredTo(conn, customer).filter((e) => e.type === 'text').map((e) => e.text.join(' '));
+import { Agent, createAgent, startRouting, textsTo } from './agent_support.mjs';
+import { textEvent, uid, waitFor } from './harness.mjs';
 
 let env;
 before(async () => {
@@ -349,4 +320,31 @@ test('every auth refusal: 401 without a token, 403 for what is not yours, bad in
     body: { status: 'away' },
   });
   assert.equal(withCsrf.status, 200);
+});
+
+test('agent assist: the bot recognises the customer text and suggests that intent\'s replies', async () => {
+  const { server, bank } = env;
+  const kim = await createAgent(server, { queues: ['cards'] });
+  await kim.connect();
+  await kim.available();
+  const customer = `as-${uid()}`;
+  await server.send(bank, textEvent(customer, 'hello'));
+  await server.send(bank, textEvent(customer, '', { text: [], postback: 'action:escalate' }));
+  await server.send(bank, textEvent(customer, '', { text: [], postback: 'queue:cards' }));
+  const offer = await kim.event(kim.of('conversation.offered'));
+  const id = offer.conversation.id;
+  await kim.ok('POST', `/api/v1/conversations/${id}/accept`);
+  const hours = await kim.ok('POST', `/api/v1/conversations/${id}/assist`, { text: 'what time do you open on saturday' });
+  assert.equal(hours.understood, true);
+  assert.equal(hours.intent, 'opening_hours');
+  assert.ok(hours.confidence > 0 && hours.confidence <= 1);
+  assert.ok(hours.suggestions.length >= 1);
+  assert.equal(typeof hours.suggestions[0].type, 'string');
+  const gibberish = await kim.ok('POST', `/api/v1/conversations/${id}/assist`, { text: 'zxqv plorb wimble' });
+  assert.equal(gibberish.understood, false);
+  assert.deepEqual(gibberish.suggestions, []);
+  const bad = await kim.api('POST', `/api/v1/conversations/${id}/assist`, { words: 'x' });
+  assert.equal(bad.status, 400);
+  await kim.ok('POST', `/api/v1/conversations/${id}/end`);
+  await kim.disconnect();
 });

@@ -24,8 +24,8 @@ const isText = (e, lines) => e.type === 'text' && JSON.stringify(e.text) === JSO
 const hasText = (evs, lines) => evs.some((e) => isText(e, lines));
 const hasMenu = (evs, title) => evs.some((e) => e.type === 'menu' && e.title === title);
 
-// A second bot with an unconditional step after its call, to see the flow go on whatever the
-// call's outcome.
+// A second bot with an unconditional step after its call: it runs after a successful call and
+// never after a failed one (issue 11: a failed action ends the flow).
 const stepsBot = (url) => `name: Stepper
 fallback:
   replies: [{text: "Not understood."}]
@@ -41,7 +41,7 @@ flows:
     steps:
       - ask: "Your word?"
         slot: word
-      - call: {url: "${url}", timeout_ms: ${CALL_TIMEOUT_MS}, fallback: [{text: "Call failed for {word}."}]}
+      - call: {url: "${url}", timeout_ms: ${CALL_TIMEOUT_MS}, on_error: [{text: "Call failed for {word}."}]}
       - replies: [{text: "After the call: {word} {extra}."}]
 `;
 
@@ -171,7 +171,7 @@ async function startBalance(chat) {
 }
 
 const balancePath = () => new URL(flowStep('check_balance', (s) => s.call).call.url).pathname;
-const balanceFallback = () => flowStep('check_balance', (s) => s.call).call.fallback.map(linesOf);
+const balanceFallback = () => flowStep('check_balance', (s) => s.call).call.on_error.map(linesOf);
 
 test('a customer the channel sends no name for is greeted with the fallback, not an empty name', async () => {
   const chat = newChat('anon');
@@ -222,7 +222,7 @@ test('balance through the action: its replies and slots are used; it gets the do
   assert.deepEqual(r.json.context, { tier: 'gold', branch: 'Leeds' });
 });
 
-test('balance: the action answers 500 → the fallback, and the flow goes on', async () => {
+test('balance: the action answers 500 → on_error, and the flow ends', async () => {
   actions.on(balancePath(), { status: 500, body: 'boom' });
   const chat = await greeted('bal500');
   await startBalance(chat);
@@ -231,7 +231,7 @@ test('balance: the action answers 500 → the fallback, and the flow goes on', a
   const evs = await chat.next((e) => balanceFallback().every((l) => hasText(e, l)), 'the call fallback');
   assert.equal(evs.length, balanceFallback().length, JSON.stringify(evs));
   assert.equal(actions.requestsTo(balancePath()).length - before, 1);
-  // the flow went on past the call (and ended): the next message is an ordinary request
+  // the flow ended: the next message is an ordinary request
   await chat.say('when are you open');
   await chat.next((e) => hasText(e, linesOf(intent('opening_hours').replies[0])), 'the hours after the flow');
 });
@@ -262,7 +262,7 @@ test('lost card: the block action fails → its fallback with the digits, and no
   await chat.say('9876');
   await chat.next((e) => e.some((x) => x.type === 'menu'), 'the confirmation menu');
   await chat.tap('yes');
-  const want = blockStep.call.fallback.map((r) => linesOf(r).map((l) => fill(l, { last4: '9876' })));
+  const want = blockStep.call.on_error.map((r) => linesOf(r).map((l) => fill(l, { last4: '9876' })));
   const evs = await chat.next((e) => want.every((l) => hasText(e, l)), 'the call fallback');
   assert.deepEqual(evs.map((e) => e.text), want, JSON.stringify(evs));
   await probe();
@@ -272,16 +272,16 @@ test('lost card: the block action fails → its fallback with the digits, and no
   assert.ok(!chat.all().some((e) => e.text?.[0] === fill(linesOf(done)[0], { last4: '9876' })), 'no "done" text');
 });
 
-test('call outcomes: success, 500, not JSON, a JSON array, a dropped connection, a timeout; the flow goes on', async () => {
+test('call outcomes: success goes on; 500, not JSON, a JSON array, a dropped connection, a timeout end the flow', async () => {
   const stepsConn = await server.createConnection({ webhook: hook.url, bot: 'steps' });
   hook.trust(stepsConn);
   const cases = [
     { action: { json: { slots: { extra: 'plus' }, replies: ['From the action.'] } }, want: [['From the action.'], ['After the call: w0 plus.']] },
-    { action: { status: 500, json: { slots: { extra: 'ignored' } } }, want: [['Call failed for w1.'], ['After the call: w1 .']] },
-    { action: { status: 200, body: 'ok' }, want: [['Call failed for w2.'], ['After the call: w2 .']] },
-    { action: { json: [1, 2] }, want: [['Call failed for w3.'], ['After the call: w3 .']] },
-    { action: { drop: true }, want: [['Call failed for w4.'], ['After the call: w4 .']] },
-    { action: { hang: true }, want: [['Call failed for w5.'], ['After the call: w5 .']] },
+    { action: { status: 500, json: { slots: { extra: 'ignored' } } }, want: [['Call failed for w1.']] },
+    { action: { status: 200, body: 'ok' }, want: [['Call failed for w2.']] },
+    { action: { json: [1, 2] }, want: [['Call failed for w3.']] },
+    { action: { drop: true }, want: [['Call failed for w4.']] },
+    { action: { hang: true }, want: [['Call failed for w5.']] },
   ];
   for (const [i, c] of cases.entries()) {
     actions.on('/steps', c.action);

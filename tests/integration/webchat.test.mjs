@@ -132,6 +132,15 @@ test('a forged webhook call is refused with 401 and pushes nothing', async () =>
     authorization: `Bearer ${sign({ connection_id: uid(), jwt_secret: fx.conn.jwt_secret })}`,
   });
   assert.equal(otherIssuer.status, 401);
+  const noHeader = await webhook(event, { authorization: `Bearer ${sign(fx.conn)}` });
+  assert.equal(noHeader.status, 401, 'the connection_id header is required');
+  const mismatch = await webhook(event, { authorization: `Bearer ${sign(fx.conn)}`, connection_id: uid() });
+  assert.equal(mismatch.status, 401, 'the connection_id header must equal iss');
+  const noneAlg = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(
+    JSON.stringify({ iss: fx.conn.connection_id, iat: Math.floor(Date.now() / 1000) }),
+  ).toString('base64url')}.`;
+  const unsigned = await webhook(event, { authorization: `Bearer ${noneAlg}`, connection_id: fx.conn.connection_id });
+  assert.equal(unsigned.status, 401, 'alg none is refused');
   // A properly signed call gets through: the refusals above were about the token alone.
   const good = await webhook(event, {
     authorization: `Bearer ${sign(fx.conn)}`,

@@ -202,7 +202,8 @@ TEST(BotCliTest, CheckPrintsASummaryOrTheDiagnostics) {
   EXPECT_EQ(RunBotCheck(bad, false, out2, err2), 1);
   EXPECT_EQ(err2.str(), bad + ":5: intent 'a' examples must not be empty\n" + bad +
                             ":6: unknown key 'oops' in the bot definition (allowed: name, "
-                            "greeting, threshold, fallback, intents, menus, flows, escalation)\n");
+                            "greeting, threshold, interrupt_threshold, cancel, fallback, intents, "
+                            "menus, flows, escalation)\n");
   EXPECT_TRUE(out2.str().empty());
 }
 

@@ -42,7 +42,8 @@ TEST(BotDefinitionTest, MinimalLoadsWithDefaults) {
   ASSERT_TRUE(r.errors.empty()) << r.errors.front().ToString();
   ASSERT_TRUE(r.definition);
   EXPECT_EQ(r.definition->name, "T");
-  EXPECT_DOUBLE_EQ(r.definition->threshold, 0.5);
+  EXPECT_DOUBLE_EQ(r.definition->threshold, kDefaultIntentThreshold);
+  EXPECT_FALSE(r.definition->threshold_set);
   EXPECT_EQ(r.definition->fallback.escalate_after, 0);  // nobody to offer without escalation
   EXPECT_FALSE(r.definition->escalation.has_value());
   EXPECT_EQ(r.definition->file, "t.yaml");
@@ -140,7 +141,7 @@ TEST(BotDefinitionTest, BankYamlLoads) {
 TEST(BotDefinitionTest, RefusesUnknownKeysAtTheirLine) {
   EXPECT_EQ(FirstError(std::string(kMinimal) + "colour: blue\n"),
             "t.yaml:4: unknown key 'colour' in the bot definition (allowed: name, greeting, "
-            "threshold, fallback, intents, menus, flows, escalation)");
+            "threshold, interrupt_threshold, cancel, fallback, intents, menus, flows, escalation)");
   std::string yaml = std::string(kMinimal) + R"(intents:
   - name: hi
     examples: [hello]

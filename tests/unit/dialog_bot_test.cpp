@@ -270,7 +270,7 @@ TEST(DialogBotTest, ChoicesRefuseOtherAnswersAndRepeatTheMenu) {
   EXPECT_TRUE(chat.Say("NO").messages.size() == 1);  // choices match regardless of case
 }
 
-TEST(DialogBotTest, CallFailureGivesTheFallbackAndTheFlowGoesOn) {
+TEST(DialogBotTest, CallFailureSaysOnErrorAndEndsTheFlow) {
   for (const char* why : {"timeout", "http 500", "connect_failed"}) {
     Chat chat(kBot);
     chat.Say("xyzzy plugh");
@@ -278,9 +278,8 @@ TEST(DialogBotTest, CallFailureGivesTheFallbackAndTheFlowGoesOn) {
     chat.Say("1234");
     ASSERT_TRUE(chat.Say("yes").call.has_value());
     BotReply r = chat.Outcome(Failed(why));
-    EXPECT_EQ(Describe(r), (Lines{"text:Sorry, I didn't get that.",
-                                  "text:Done: the card ending 1234 is blocked ()."}))
-        << why;
+    // The default on_error; the "Done" step never runs without the call's slots.
+    EXPECT_EQ(Describe(r), (Lines{"text:Sorry, I can't do that right now."})) << why;
     EXPECT_FALSE(r.call.has_value());
   }
 }
@@ -308,10 +307,9 @@ TEST(DialogBotTest, ACallWhoseOutcomeNeverCameCountsAsFailedAfterItsDeadline) {
   chat.Say("1234");
   ASSERT_TRUE(chat.Say("yes").call.has_value());
   chat.clock().Advance(2000 + kCallGraceMs + 1);
-  EXPECT_EQ(
-      Describe(chat.Say("when are you open")),
-      (Lines{"text:Sorry, I didn't get that.", "text:Done: the card ending 1234 is blocked ().",
-             "text:We are open 9-17.|Closed on Sundays."}));
+  EXPECT_EQ(Describe(chat.Say("when are you open")),
+            (Lines{"text:Sorry, I can't do that right now.",
+                   "text:We are open 9-17.|Closed on Sundays."}));
 }
 
 TEST(DialogBotTest, OffersAPersonAfterConsecutiveMisunderstandingsAndEscalatesToTheChosenQueue) {
@@ -347,7 +345,9 @@ TEST(DialogBotTest, DecliningTheOfferCarriesOn) {
   chat.Say("zxqv wibble");
   chat.Say("plonk grommet");
   EXPECT_EQ(Describe(chat.Tap("action:cancel")),
-            (Lines{"text:OK, what else can I help you with?"}));
+            (Lines{"text:OK, what else can I help you with?",
+                   "menu:What can I help you with?[Opening hours=intent:opening_hours,Block a "
+                   "card=flow:block_card,Talk to a person=action:escalate]"}));
   EXPECT_EQ(Describe(chat.Say("zxqv wibble")), (Lines{"text:Sorry, I didn't get that."}));
 }
 
@@ -404,12 +404,15 @@ TEST(DialogBotTest, AQueueNotChosenIsOfferedAgain) {
   EXPECT_EQ(r.queue, "general");
 }
 
-TEST(DialogBotTest, RepeatedWrongAnswersInAFlowOfferAPerson) {
+TEST(DialogBotTest, RepeatedWrongAnswersInAFlowEndItThenOfferAPerson) {
   Chat chat(kBot);
   chat.Say("xyzzy plugh");
   chat.Say("i lost my card");
   EXPECT_EQ(Describe(chat.Say("12")), (Lines{"text:Just the four digits, please."}));
-  EXPECT_EQ(Describe(chat.Say("34")),
+  EXPECT_EQ(Describe(chat.Say("34")), (Lines{"text:Just the four digits, please."}));
+  // Past `retries` (2): the fallback, which counts as a misunderstanding, and the flow ends.
+  EXPECT_EQ(Describe(chat.Say("56")), (Lines{"text:Sorry, I didn't get that."}));
+  EXPECT_EQ(Describe(chat.Say("78")),
             (Lines{"menu:Would you like to talk to a person?[Yes, please=action:escalate,No, "
                    "thanks=action:cancel]"}));
 }

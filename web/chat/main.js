@@ -187,7 +187,10 @@ let typingTimer = null;
 function showTyping(on) {
   clearTimeout(typingTimer);
   typing.hidden = !on;
-  if (on) typingTimer = setTimeout(() => (typing.hidden = true), TYPING_HIDE_MS);
+  if (on) {
+    typingTimer = setTimeout(() => (typing.hidden = true), TYPING_HIDE_MS);
+    log.scrollTop = log.scrollHeight;
+  }
 }
 
 function showWait(event) {
@@ -201,6 +204,7 @@ function showWait(event) {
   }
   wait.textContent = parts.join('. ');
   wait.hidden = parts.length === 0;
+  log.scrollTop = log.scrollHeight; // the notice takes room from the log: keep its end in view
 }
 
 function setEnded(isEnded) {

@@ -1,0 +1,1118 @@
+// The Digital Messaging Manager (/manager): connections and their deliveries, users, queues,
+// bots and a live overview, for a signed-in admin. State lives in `state`; render() redraws
+// the current section from it. Live events (queue.updated, agent.status) update the state.
+import * as api from '/lib/api.js';
+import { EventStream, statusView } from '/lib/events.js';
+import {
+  h, replace, field, openDialog, confirmDialog, copyText, formatDateTime, formatDuration,
+} from '/lib/dom.js';
+
+const SECTIONS = [
+  ['overview', 'Overview'],
+  ['connections', 'Connections'],
+  ['users', 'Users'],
+  ['queues', 'Queues'],
+  ['bots', 'Bots'],
+];
+const DELIVERY_FILTERS = [
+  ['', 'All'],
+  ['pending', 'Pending'],
+  ['failed', 'Failed'],
+  ['dead', 'Dead'],
+  ['delivered', 'Delivered'],
+];
+const CONVERSATION_STATES = [
+  ['bot', 'With a bot'],
+  ['queued', 'Waiting in a queue'],
+  ['active', 'With an agent'],
+  ['ended', 'Ended'],
+];
+
+const state = {
+  user: null,
+  view: 'overview',
+  connectionId: null,
+  connections: null,
+  connection: null, // the one shown, from GET /connections/{id}
+  deliveries: { status: '', items: null, next: null, connectionId: null },
+  users: null,
+  queues: null,
+  bots: null,
+  botErrors: {}, // name -> the load error of the last reload
+  agents: null,
+  overview: { conversations: null, failing: null },
+  unavailable: {}, // section -> message when its API answers 404
+};
+
+const el = {
+  main: document.getElementById('main'),
+  nav: document.getElementById('nav'),
+  who: document.getElementById('who'),
+  signout: document.getElementById('signout'),
+  live: document.getElementById('live'),
+};
+
+const stream = new EventStream({
+  onEvent: handleEvent,
+  onStatus: statusView(el.live),
+  onResync: () => loadSection(true),
+});
+
+// ---- routing ----
+
+function parseHash() {
+  const [view, id] = location.hash.replace(/^#\/?/, '').split('/');
+  state.view = SECTIONS.some(([k]) => k === view) ? view : 'overview';
+  state.connectionId = state.view === 'connections' && id ? decodeURIComponent(id) : null;
+}
+
+window.addEventListener('hashchange', () => {
+  parseHash();
+  api.clearError();
+  render();
+  loadSection();
+});
+
+// ---- loading ----
+
+async function guarded(fn, context) {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e.status === 401) return undefined;
+    api.showError(e, context);
+    return undefined;
+  }
+}
+
+// Reads what the current section shows; `all` re-reads the lists shared by several sections.
+async function loadSection(all = false) {
+  if (!state.user) return;
+  const view = state.view;
+  const tasks = [];
+  if (view === 'overview') tasks.push(loadOverview());
+  if (view === 'connections') {
+    tasks.push(loadConnections(), loadBots());
+    if (state.connectionId) tasks.push(loadConnection(state.connectionId));
+  }
+  if (view === 'users') tasks.push(loadUsers(), loadQueues());
+  if (view === 'queues' || all) tasks.push(loadQueues());
+  if (view === 'bots') tasks.push(loadBots());
+  await Promise.all(tasks);
+  render();
+}
+
+async function optional(section, fn) {
+  try {
+    const r = await fn();
+    delete state.unavailable[section];
+    return r;
+  } catch (e) {
+    if (e.status === 404 && e.code === 'not_found') {
+      state.unavailable[section] = 'This server does not offer this yet.';
+      return null;
+    }
+    throw e;
+  }
+}
+
+const loadConnections = () =>
+  guarded(async () => {
+    state.connections = (await api.get('/api/v1/connections')).connections;
+  }, 'Connections');
+
+const loadConnection = (id) =>
+  guarded(async () => {
+    try {
+      const { jwt_secret: _secret, ...shown } = await api.get(`/api/v1/connections/${api.seg(id)}`);
+      state.connection = shown; // the secret is not kept: it was shown once, at creation
+    } catch (e) {
+      if (e.status === 404) {
+        state.connection = null;
+        return;
+      }
+      throw e;
+    }
+    await loadDeliveries(id, state.deliveries.connectionId === id ? state.deliveries.status : '');
+  }, 'Connection');
+
+async function loadDeliveries(id, status, after) {
+  const q = new URLSearchParams({ limit: '100' });
+  if (status) q.set('status', status);
+  if (after) q.set('after', after);
+  const r = await api.get(`/api/v1/connections/${api.seg(id)}/deliveries?${q}`);
+  const items = after ? [...(state.deliveries.items || []), ...r.deliveries] : r.deliveries;
+  state.deliveries = { status, items, next: r.next, connectionId: id };
+}
+
+const loadUsers = () =>
+  guarded(async () => {
+    const r = await optional('users', () => api.get('/api/v1/users'));
+    state.users = r ? r.users : null;
+  }, 'Users');
+
+const loadQueues = () =>
+  guarded(async () => {
+    const r = await optional('queues', () => api.get('/api/v1/queues'));
+    state.queues = r ? r.queues : null;
+  }, 'Queues');
+
+const loadBots = () =>
+  guarded(async () => {
+    state.bots = (await api.get('/api/v1/bots')).bots;
+  }, 'Bots');
+
+const loadAgents = () =>
+  guarded(async () => {
+    const r = await optional('agents', () => api.get('/api/v1/agents'));
+    state.agents = r ? r.agents : null;
+  }, 'Agents');
+
+async function countConversations(s) {
+  const r = await api.get(`/api/v1/conversations?state=${s}&limit=1000`);
+  return { count: r.conversations.length, more: Boolean(r.next) };
+}
+
+async function loadOverview() {
+  await Promise.all([
+    loadAgents(),
+    loadQueues(),
+    loadConnections(),
+    guarded(async () => {
+      const counts = {};
+      await Promise.all(CONVERSATION_STATES.map(async ([s]) => (counts[s] = await countConversations(s))));
+      state.overview.conversations = counts;
+    }, 'Conversations'),
+  ]);
+  await guarded(async () => {
+    const failing = [];
+    for (const c of state.connections || []) {
+      const [failed, dead] = await Promise.all(
+        ['failed', 'dead'].map((s) =>
+          api.get(`/api/v1/connections/${api.seg(c.connection_id)}/deliveries?status=${s}&limit=1000`),
+        ),
+      );
+      failing.push({ connection: c, failed: failed.deliveries.length, dead: dead.deliveries.length });
+    }
+    state.overview.failing = failing;
+  }, 'Deliveries');
+}
+
+// ---- live events ----
+
+function handleEvent(frame) {
+  if (frame.type === 'queue.updated' && frame.queue && state.queues) {
+    const i = state.queues.findIndex((q) => q.name === frame.queue.name);
+    if (i >= 0) state.queues[i] = frame.queue;
+    else state.queues.push(frame.queue);
+    if (state.view === 'queues' || state.view === 'overview') render();
+  } else if (frame.type === 'agent.status' && frame.agent && state.agents) {
+    const i = state.agents.findIndex((a) => a.username === frame.agent.username);
+    if (i >= 0) state.agents[i] = frame.agent;
+    else state.agents.push(frame.agent);
+    if (state.view === 'overview') render();
+  }
+}
+
+// ---- sign-in ----
+
+function renderSignIn(message) {
+  el.nav.hidden = true;
+  el.signout.hidden = true;
+  el.who.textContent = '';
+  const username = h('input', { name: 'username', autocomplete: 'username', required: true });
+  const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const status = h('p', { class: 'error-text', role: 'alert' }, message || '');
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
+  const form = h(
+    'form',
+    {
+      class: 'card signin',
+      'aria-labelledby': 'signin-title',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        submit.disabled = true;
+        status.textContent = '';
+        try {
+          const user = await api.login(username.value, password.value);
+          password.value = '';
+          if (user.role !== 'admin') {
+            await api.logout();
+            status.textContent = 'This page is for administrators. Agents work in the agent console (/agent).';
+            return;
+          }
+          await signedIn(user);
+        } catch (err) {
+          status.textContent =
+            err.code === 'invalid_credentials' ? 'The username or password is not right.' : err.message;
+        } finally {
+          submit.disabled = false;
+        }
+      },
+    },
+    h('h2', { id: 'signin-title' }, 'Sign in to the Digital Messaging Manager'),
+    field('Username', username),
+    field('Password', password),
+    status,
+    h('div', { class: 'actions' }, submit),
+  );
+  replace(el.main, form);
+  username.focus();
+  markReady();
+}
+
+async function signedIn(user) {
+  state.user = user;
+  el.who.textContent = `${user.display_name || user.username} (admin)`;
+  el.signout.hidden = false;
+  el.nav.hidden = false;
+  parseHash();
+  render();
+  markReady();
+  stream.start();
+  await loadSection(true);
+}
+
+el.signout.addEventListener('click', async () => {
+  stream.stop();
+  await guarded(() => api.logout(), 'Sign out');
+  state.user = null;
+  renderSignIn('You are signed out.');
+});
+
+api.onUnauthorized(() => {
+  if (!state.user) return;
+  state.user = null;
+  stream.stop();
+  renderSignIn('Your session has ended. Sign in again.');
+});
+
+// ---- rendering ----
+
+function render() {
+  if (!state.user) return;
+  replace(
+    el.nav,
+    SECTIONS.map(([key, label]) =>
+      h('a', { href: `#${key}`, 'aria-current': state.view === key ? 'page' : null }, label),
+    ),
+  );
+  const views = {
+    overview: renderOverview,
+    connections: () => (state.connectionId ? renderConnection() : renderConnections()),
+    users: renderUsers,
+    queues: renderQueues,
+    bots: renderBots,
+  };
+  const focused = document.activeElement?.id;
+  replace(el.main, views[state.view]());
+  if (focused) document.getElementById(focused)?.focus();
+}
+
+const loading = () => h('p', { class: 'muted' }, 'Loading…');
+
+function table(caption, headers, rows, emptyText) {
+  if (!rows.length) return h('p', { class: 'empty' }, emptyText);
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      {},
+      h('caption', { class: 'visually-hidden' }, caption),
+      h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col', class: x.startsWith('#') ? 'num' : null }, x.replace(/^#/, ''))))),
+      h('tbody', {}, rows),
+    ),
+  );
+}
+
+function sectionHead(title, ...actions) {
+  return h('div', { class: 'section-head' }, h('h2', {}, title), actions);
+}
+
+// Overview
+
+function renderOverview() {
+  const agents = state.agents;
+  const byStatus = { available: 0, away: 0, offline: 0 };
+  for (const a of agents || []) byStatus[a.status] = (byStatus[a.status] || 0) + 1;
+  const conv = state.overview.conversations;
+  const failing = state.overview.failing;
+  const stat = (label, value) => h('div', { class: 'stat' }, h('span', { class: 'value' }, value), h('span', { class: 'label' }, label));
+  return h(
+    'div',
+    {},
+    sectionHead('Overview', h('button', { type: 'button', onclick: () => loadSection(true) }, 'Refresh')),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'ov-agents' },
+      h('h3', { id: 'ov-agents' }, 'Agents by status'),
+      state.unavailable.agents
+        ? h('p', { class: 'empty' }, state.unavailable.agents)
+        : agents === null
+          ? loading()
+          : [
+              h('div', { class: 'stat-grid' }, stat('Available', byStatus.available), stat('Away', byStatus.away), stat('Offline', byStatus.offline)),
+              table(
+                'Agents',
+                ['Agent', 'Status', '#Chats', 'Queues'],
+                agents.map((a) =>
+                  h(
+                    'tr',
+                    {},
+                    h('td', {}, a.display_name || a.username, ' ', h('span', { class: 'muted' }, `(${a.username})`)),
+                    h('td', {}, statusBadge(a.status)),
+                    h('td', { class: 'num' }, `${a.chats} / ${a.max_chats}`),
+                    h('td', {}, (a.queues || []).join(', ')),
+                  ),
+                ),
+                'No agents yet.',
+              ),
+            ],
+    ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'ov-conv' },
+      h('h3', { id: 'ov-conv' }, 'Conversations by state'),
+      conv === null
+        ? loading()
+        : h('div', { class: 'stat-grid' }, CONVERSATION_STATES.map(([s, label]) => stat(label, `${conv[s].count}${conv[s].more ? '+' : ''}`))),
+    ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'ov-queues' },
+      h('h3', { id: 'ov-queues' }, 'Queues'),
+      queueTable(false),
+    ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'ov-deliveries' },
+      h('h3', { id: 'ov-deliveries' }, 'Deliveries failing'),
+      failing === null
+        ? loading()
+        : failing.some((f) => f.failed || f.dead)
+          ? table(
+              'Deliveries failing by connection',
+              ['Connection', '#Failing (retrying)', '#Dead'],
+              failing
+                .filter((f) => f.failed || f.dead)
+                .map((f) =>
+                  h(
+                    'tr',
+                    {},
+                    h('td', {}, h('a', { href: `#connections/${encodeURIComponent(f.connection.connection_id)}` }, f.connection.name)),
+                    h('td', { class: 'num' }, String(f.failed)),
+                    h('td', { class: 'num' }, String(f.dead)),
+                  ),
+                ),
+              '',
+            )
+          : h('p', { class: 'empty' }, 'No delivery is failing.'),
+    ),
+  );
+}
+
+function statusBadge(status) {
+  const cls = { available: 'ok', away: 'warn', offline: null }[status];
+  const label = { available: 'Available', away: 'Away', offline: 'Offline' }[status] || status;
+  return h('span', { class: ['badge', cls] }, label);
+}
+
+// Connections
+
+function renderConnections() {
+  const list = state.connections;
+  return h(
+    'div',
+    {},
+    sectionHead('Connections', h('button', { type: 'button', class: 'primary', onclick: addConnection }, 'Add connection')),
+    h(
+      'section',
+      { class: 'card' },
+      list === null
+        ? loading()
+        : table(
+            'Connections',
+            ['Name', 'Status', 'Bot', 'Client webhook'],
+            list.map((c) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, h('a', { href: `#connections/${encodeURIComponent(c.connection_id)}` }, c.name)),
+                h('td', {}, h('span', { class: ['badge', c.enabled ? 'ok' : 'bad'] }, c.enabled ? 'Enabled' : 'Disabled')),
+                h('td', {}, c.bot),
+                h('td', {}, h('span', { class: 'mono' }, c.client_webhook)),
+              ),
+            ),
+            'No connections yet. Add one to connect a channel.',
+          ),
+    ),
+  );
+}
+
+function botOptions(selected) {
+  const bots = state.bots || [{ name: 'echo', display_name: 'Echo' }];
+  return [
+    ...bots.map((b) => h('option', { value: b.name, selected: b.name === selected }, `${b.display_name} (${b.name})`)),
+    h('option', { value: 'none', selected: selected === 'none' }, 'No bot: straight to a person'),
+  ];
+}
+
+// One read-only setting with a copy button.
+function setting(label, value) {
+  const input = h('input', { readOnly: true, value: value ?? '', spellcheck: false });
+  const field_ = field(label, input);
+  const labelEl = field_.querySelector('label');
+  labelEl.id = `${input.id}-label`;
+  const done = h('span', { class: 'visually-hidden', role: 'status' });
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      'aria-describedby': labelEl.id,
+      onclick: async () => {
+        const ok = await copyText(input.value, input);
+        button.textContent = ok ? 'Copied' : 'Copy';
+        done.textContent = ok ? `${label} copied` : `Select and copy the ${label} by hand`;
+        setTimeout(() => (button.textContent = 'Copy'), 1500);
+      },
+    },
+    'Copy',
+  );
+  return h('div', { class: 'setting' }, field_, h('div', {}, button, done));
+}
+
+function secretWarning(extra) {
+  return h(
+    'p',
+    { class: 'warning', role: 'note' },
+    'The JWT Secret is shown only now. Copy it into your integration layer and keep it safe: it signs every request. ',
+    extra || '',
+  );
+}
+
+async function addConnection() {
+  if (!state.bots) await loadBots();
+  await openDialog('Add connection', (close, dialog) => {
+    const body = h('div', {});
+    const chooseKind = () =>
+      replace(
+        body,
+        h('p', {}, 'Choose the kind of connection.'),
+        h(
+          'div',
+          { class: 'kind-choice' },
+          h(
+            'button',
+            { type: 'button', onclick: showForm, 'aria-label': 'Client Channel API', 'aria-describedby': 'kind-cca' },
+            h('strong', {}, 'Client Channel API'),
+            h('span', { class: 'muted', id: 'kind-cca' }, 'Your own integration layer (Teams, Slack, a web chat…) sends and receives messages over HTTPS.'),
+          ),
+        ),
+        h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel')),
+      );
+    function showForm() {
+      const name = h('input', { name: 'name', required: true, maxLength: 100, autocomplete: 'off' });
+      const webhook = h('input', { name: 'client_webhook', type: 'url', required: true, placeholder: 'https://bridge.example.com/parley', autocomplete: 'off' });
+      const bot = h('select', { name: 'bot' }, botOptions('echo'));
+      const error = h('p', { class: 'error-text', role: 'alert' });
+      const save = h('button', { type: 'submit', class: 'primary' }, 'Save');
+      replace(
+        body,
+        h(
+          'form',
+          {
+            onsubmit: async (e) => {
+              e.preventDefault();
+              save.disabled = true;
+              error.textContent = '';
+              try {
+                const c = await api.post('/api/v1/connections', { name: name.value.trim(), client_webhook: webhook.value.trim(), bot: bot.value });
+                showResult(c);
+                loadConnections().then(render);
+              } catch (err) {
+                error.textContent = err.message;
+                save.disabled = false;
+              }
+            },
+          },
+          h('p', { class: 'muted' }, 'Client Channel API'),
+          field('Name', name),
+          field('Client webhook', webhook, 'Where Parley sends replies: your integration layer’s HTTPS address.'),
+          field('Bot', bot, 'Answers first; a person takes over when the customer asks.'),
+          error,
+          h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), save),
+        ),
+      );
+      name.focus();
+    }
+    function showResult(c) {
+      replace(
+        body,
+        h('p', { role: 'status' }, `Connection “${c.name}” saved. Give these four settings to your integration layer.`),
+        setting('Connection ID', c.connection_id),
+        setting('Client Webhook', c.client_webhook),
+        setting('Digital Messaging Webhook', c.digital_messaging_webhook),
+        setting('JWT Secret', c.jwt_secret),
+        secretWarning(),
+        h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', onclick: () => close('done') }, 'Done')),
+      );
+      dialog.querySelector('input')?.focus();
+    }
+    chooseKind();
+    return body;
+  });
+  await loadConnections();
+  render();
+}
+
+function renderConnection() {
+  const c = state.connection;
+  if (!c || c.connection_id !== state.connectionId) {
+    return h(
+      'div',
+      {},
+      h('p', {}, h('a', { href: '#connections' }, '← Connections')),
+      c === null && state.connections ? h('p', { class: 'empty' }, 'This connection does not exist (any more).') : loading(),
+    );
+  }
+  return h(
+    'div',
+    {},
+    h('p', {}, h('a', { href: '#connections' }, '← Connections')),
+    sectionHead(
+      c.name,
+      h('span', { class: ['badge', c.enabled ? 'ok' : 'bad'] }, c.enabled ? 'Enabled' : 'Disabled'),
+    ),
+    h(
+      'section',
+      { class: 'card', 'aria-label': 'Settings' },
+      setting('Connection ID', c.connection_id),
+      setting('Client Webhook', c.client_webhook),
+      setting('Digital Messaging Webhook', c.digital_messaging_webhook),
+      h('p', {}, h('strong', {}, 'JWT Secret: '), 'hidden. It was shown once when the connection was saved; rotate it to get a new one.'),
+      c.previous_secret_valid_until
+        ? h('p', { class: 'muted' }, `The previous secret still works until ${formatDateTime(c.previous_secret_valid_until)}.`)
+        : null,
+      h('p', {}, h('strong', {}, 'Bot: '), c.bot),
+      h(
+        'div',
+        { class: 'row' },
+        h('button', { type: 'button', onclick: () => editConnection(c) }, 'Edit'),
+        h('button', { type: 'button', onclick: () => toggleConnection(c) }, c.enabled ? 'Disable' : 'Enable'),
+        h('button', { type: 'button', onclick: () => rotateSecret(c) }, 'Rotate secret'),
+        h('button', { type: 'button', class: 'danger', onclick: () => deleteConnection(c) }, 'Delete'),
+      ),
+    ),
+    renderDeliveries(c),
+  );
+}
+
+async function editConnection(c) {
+  if (!state.bots) await loadBots();
+  await openDialog(`Edit ${c.name}`, (close) => {
+    const name = h('input', { value: c.name, required: true, maxLength: 100 });
+    const webhook = h('input', { type: 'url', value: c.client_webhook, required: true });
+    const bot = h('select', {}, botOptions(c.bot));
+    const error = h('p', { class: 'error-text', role: 'alert' });
+    return h(
+      'form',
+      {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          error.textContent = '';
+          try {
+            await api.patch(`/api/v1/connections/${api.seg(c.connection_id)}`, {
+              name: name.value.trim(),
+              client_webhook: webhook.value.trim(),
+              bot: bot.value,
+            });
+            close('saved');
+          } catch (err) {
+            error.textContent = err.message;
+          }
+        },
+      },
+      field('Name', name),
+      field('Client webhook', webhook),
+      field('Bot', bot),
+      error,
+      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Save')),
+    );
+  });
+  await Promise.all([loadConnection(c.connection_id), loadConnections()]);
+  render();
+}
+
+async function toggleConnection(c) {
+  if (c.enabled) {
+    const ok = await confirmDialog(
+      `Disable ${c.name}?`,
+      'Messages from its integration layer are refused (403 connection_disabled) until you enable it again. Replies already queued are still delivered.',
+      'Disable',
+    );
+    if (!ok) return;
+  }
+  await guarded(() => api.patch(`/api/v1/connections/${api.seg(c.connection_id)}`, { enabled: !c.enabled }), 'Connection');
+  await Promise.all([loadConnection(c.connection_id), loadConnections()]);
+  render();
+}
+
+async function rotateSecret(c) {
+  const ok = await confirmDialog(
+    `Rotate the JWT Secret of ${c.name}?`,
+    'A new secret is made now and signs every request Parley sends from now on. The old one keeps working for requests to Parley for a grace period, so you can update the integration layer.',
+    'Rotate secret',
+  );
+  if (!ok) return;
+  let r;
+  try {
+    r = await api.post(`/api/v1/connections/${api.seg(c.connection_id)}/rotate-secret`);
+  } catch (e) {
+    api.showError(e, 'Rotate secret');
+    return;
+  }
+  await openDialog('Secret rotated', (close) =>
+    h(
+      'div',
+      {},
+      setting('JWT Secret', r.jwt_secret),
+      secretWarning(
+        r.previous_secret_valid_until
+          ? `The old secret still works for requests to Parley until ${formatDateTime(r.previous_secret_valid_until)}.`
+          : 'The old secret no longer works.',
+      ),
+      h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', onclick: () => close('done') }, 'Done')),
+    ),
+  );
+  await loadConnection(c.connection_id);
+  render();
+}
+
+async function deleteConnection(c) {
+  const ok = await confirmDialog(
+    `Delete ${c.name}?`,
+    'Its tokens are refused from now on and replies not yet delivered are dropped. Its conversations stay readable. This cannot be undone.',
+    'Delete',
+    { danger: true },
+  );
+  if (!ok) return;
+  const done = await guarded(async () => {
+    await api.del(`/api/v1/connections/${api.seg(c.connection_id)}`);
+    return true;
+  }, 'Delete connection');
+  if (!done) return;
+  state.connection = null;
+  state.connections = (state.connections || []).filter((x) => x.connection_id !== c.connection_id);
+  location.hash = '#connections';
+}
+
+function renderDeliveries(c) {
+  const d = state.deliveries;
+  const filter = h(
+    'select',
+    {
+      id: 'delivery-filter',
+      onchange: async (e) => {
+        await guarded(() => loadDeliveries(c.connection_id, e.target.value), 'Deliveries');
+        render();
+      },
+    },
+    DELIVERY_FILTERS.map(([v, label]) => h('option', { value: v, selected: v === d.status }, label)),
+  );
+  const items = d.connectionId === c.connection_id ? d.items : null;
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'deliveries-title' },
+    h(
+      'div',
+      { class: 'section-head' },
+      h('h2', { id: 'deliveries-title' }, 'Deliveries'),
+      h('div', { class: 'row' }, h('label', { for: 'delivery-filter' }, 'Status'), filter),
+      h(
+        'button',
+        {
+          type: 'button',
+          onclick: async () => {
+            await guarded(() => loadDeliveries(c.connection_id, d.status), 'Deliveries');
+            render();
+          },
+        },
+        'Refresh',
+      ),
+    ),
+    items === null
+      ? loading()
+      : table(
+          'Deliveries',
+          ['Created', 'Type', 'Customer', 'Status', '#Attempts', 'Next attempt', 'Last error', ''],
+          items.map((x) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, formatDateTime(x.created_at), h('br'), h('span', { class: 'mono muted', title: 'Event ID' }, x.event_id)),
+              h('td', {}, x.type),
+              h('td', {}, x.customer_id),
+              h('td', {}, deliveryBadge(x)),
+              h('td', { class: 'num' }, String(x.attempts)),
+              h('td', {}, x.status === 'pending' ? formatDateTime(x.next_attempt_at) : '—'),
+              h('td', {}, x.last_error || '—'),
+              h(
+                'td',
+                {},
+                x.status === 'pending'
+                  ? null
+                  : h('button', { type: 'button', 'aria-label': `Replay ${x.type} event ${x.event_id}`, onclick: () => replay(c, x) }, 'Replay'),
+              ),
+            ),
+          ),
+          d.status ? 'No deliveries with this status.' : 'Nothing was sent on this connection yet.',
+        ),
+    d.next && items
+      ? h(
+          'div',
+          { class: 'actions' },
+          h(
+            'button',
+            {
+              type: 'button',
+              onclick: async () => {
+                await guarded(() => loadDeliveries(c.connection_id, d.status, d.next), 'Deliveries');
+                render();
+              },
+            },
+            'Show more',
+          ),
+        )
+      : null,
+  );
+}
+
+function deliveryBadge(x) {
+  if (x.status === 'delivered') return h('span', { class: 'badge ok' }, 'Delivered');
+  if (x.status === 'dead') return h('span', { class: 'badge bad' }, 'Dead');
+  return x.attempts > 0 ? h('span', { class: 'badge warn' }, 'Failing') : h('span', { class: 'badge info' }, 'Pending');
+}
+
+async function replay(c, x) {
+  const ok = await guarded(async () => {
+    await api.post(`/api/v1/deliveries/${api.seg(x.event_id)}/replay`);
+    return true;
+  }, 'Replay');
+  if (ok) {
+    await guarded(() => loadDeliveries(c.connection_id, state.deliveries.status), 'Deliveries');
+    render();
+  }
+}
+
+// Users
+
+function renderUsers() {
+  if (state.unavailable.users) return h('div', {}, sectionHead('Users'), h('p', { class: 'empty' }, state.unavailable.users));
+  const users = state.users;
+  return h(
+    'div',
+    {},
+    sectionHead('Users', h('button', { type: 'button', class: 'primary', onclick: () => editUser(null) }, 'Add user')),
+    h(
+      'section',
+      { class: 'card' },
+      users === null
+        ? loading()
+        : table(
+            'Users',
+            ['Username', 'Display name', 'Role', 'Queues', '#Max chats', 'Status', ''],
+            users.map((u) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, u.username),
+                h('td', {}, u.display_name || ''),
+                h('td', {}, u.role === 'admin' ? 'Admin' : 'Agent'),
+                h('td', {}, (u.queues || []).join(', ') || '—'),
+                h('td', { class: 'num' }, String(u.max_chats ?? '')),
+                h('td', {}, h('span', { class: ['badge', u.enabled ? 'ok' : 'bad'] }, u.enabled ? 'Enabled' : 'Disabled')),
+                h(
+                  'td',
+                  {},
+                  h(
+                    'div',
+                    { class: 'row' },
+                    h('button', { type: 'button', 'aria-label': `Edit ${u.username}`, onclick: () => editUser(u) }, 'Edit'),
+                    h('button', { type: 'button', 'aria-label': `${u.enabled ? 'Disable' : 'Enable'} ${u.username}`, onclick: () => toggleUser(u) }, u.enabled ? 'Disable' : 'Enable'),
+                    h('button', { type: 'button', 'aria-label': `Reset password of ${u.username}`, onclick: () => resetPassword(u) }, 'Reset password'),
+                  ),
+                ),
+              ),
+            ),
+            'No users yet.',
+          ),
+    ),
+  );
+}
+
+function queueChecks(selected) {
+  const names = (state.queues || []).map((q) => q.name);
+  for (const s of selected) if (!names.includes(s)) names.push(s);
+  if (!names.length) return { el: h('p', { class: 'muted' }, 'No queues yet: add them under Queues.'), value: () => [] };
+  const boxes = names.map((n) => h('input', { type: 'checkbox', value: n, checked: selected.includes(n) }));
+  return {
+    el: h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Queues'),
+      h('div', { class: 'queue-checks' }, boxes.map((b) => h('label', { class: 'check' }, b, b.value))),
+    ),
+    value: () => boxes.filter((b) => b.checked).map((b) => b.value),
+  };
+}
+
+async function editUser(u) {
+  await openDialog(u ? `Edit ${u.username}` : 'Add user', (close) => {
+    const username = h('input', { required: true, autocomplete: 'off', value: u?.username || '', readOnly: Boolean(u) });
+    const display = h('input', { value: u?.display_name || '', autocomplete: 'off' });
+    const password = h('input', { type: 'password', required: true, autocomplete: 'new-password', minLength: 10 });
+    const role = h(
+      'select',
+      {},
+      h('option', { value: 'agent', selected: !u || u.role === 'agent' }, 'Agent'),
+      h('option', { value: 'admin', selected: u?.role === 'admin' }, 'Admin'),
+    );
+    const maxChats = h('input', { type: 'number', min: 1, max: 20, value: String(u?.max_chats ?? 3), required: true });
+    const queues = queueChecks(u?.queues || []);
+    const error = h('p', { class: 'error-text', role: 'alert' });
+    return h(
+      'form',
+      {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          error.textContent = '';
+          const body = {
+            display_name: display.value.trim() || username.value.trim(),
+            role: role.value,
+            queues: queues.value(),
+            max_chats: Number(maxChats.value),
+          };
+          try {
+            if (u) await api.patch(`/api/v1/users/${api.seg(u.username)}`, body);
+            else await api.post('/api/v1/users', { username: username.value.trim(), password: password.value, ...body });
+            close('saved');
+          } catch (err) {
+            error.textContent = err.message;
+          }
+        },
+      },
+      field('Username', username),
+      field('Display name', display, 'Shown to customers as the agent’s name.'),
+      u ? null : field('Password', password, 'At least 10 characters. Tell it to the person; they sign in with it.'),
+      field('Role', role),
+      queues.el,
+      field('Max chats', maxChats, 'How many chats the agent works at once.'),
+      error,
+      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Save')),
+    );
+  });
+  await loadUsers();
+  render();
+}
+
+async function toggleUser(u) {
+  await guarded(() => api.patch(`/api/v1/users/${api.seg(u.username)}`, { enabled: !u.enabled }), 'User');
+  await loadUsers();
+  render();
+}
+
+async function resetPassword(u) {
+  await openDialog(`Reset the password of ${u.username}`, (close) => {
+    const password = h('input', { type: 'password', required: true, autocomplete: 'new-password', minLength: 10 });
+    const error = h('p', { class: 'error-text', role: 'alert' });
+    return h(
+      'form',
+      {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            await api.post(`/api/v1/users/${api.seg(u.username)}/password`, { password: password.value });
+            close('saved');
+          } catch (err) {
+            error.textContent = err.message;
+          }
+        },
+      },
+      field('New password', password, 'At least 10 characters.'),
+      error,
+      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Save')),
+    );
+  });
+}
+
+// Queues
+
+function queueTable(withActions) {
+  if (state.unavailable.queues) return h('p', { class: 'empty' }, state.unavailable.queues);
+  const queues = state.queues;
+  if (queues === null) return loading();
+  return table(
+    'Queues',
+    ['Queue', '#Waiting', 'Oldest wait', '#Agents available', 'Estimated wait', 'Open', ...(withActions ? [''] : [])],
+    queues.map((q) =>
+      h(
+        'tr',
+        {},
+        h('td', {}, q.display_name || q.name, ' ', h('span', { class: 'muted' }, `(${q.name})`)),
+        h('td', { class: 'num' }, String(q.waiting ?? 0)),
+        h('td', {}, q.waiting ? formatDuration(q.oldest_wait_s) : '—'),
+        h('td', { class: 'num' }, String(q.agents_available ?? 0)),
+        h('td', {}, formatDuration(q.estimated_wait_s)),
+        h('td', {}, q.accepting === false ? h('span', { class: 'badge warn' }, 'Closed') : h('span', { class: 'badge ok' }, 'Open')),
+        withActions
+          ? h(
+              'td',
+              {},
+              h(
+                'div',
+                { class: 'row' },
+                h('button', { type: 'button', 'aria-label': `Edit queue ${q.name}`, onclick: () => editQueue(q) }, 'Edit'),
+                h('button', { type: 'button', 'aria-label': `Delete queue ${q.name}`, onclick: () => deleteQueue(q) }, 'Delete'),
+              ),
+            )
+          : null,
+      ),
+    ),
+    'No queues yet.',
+  );
+}
+
+function renderQueues() {
+  return h(
+    'div',
+    {},
+    sectionHead('Queues', state.unavailable.queues ? null : h('button', { type: 'button', class: 'primary', onclick: () => editQueue(null) }, 'Add queue')),
+    h('section', { class: 'card' }, queueTable(true)),
+  );
+}
+
+async function editQueue(q) {
+  await openDialog(q ? `Edit queue ${q.name}` : 'Add queue', (close) => {
+    const name = h('input', { required: true, value: q?.name || '', readOnly: Boolean(q), pattern: '[a-z0-9_\\-]{1,64}', autocomplete: 'off' });
+    const display = h('input', { value: q?.display_name || '', required: true });
+    const auto = h('input', { type: 'checkbox', checked: Boolean(q?.auto_accept) });
+    const maxWait = h('input', { type: 'number', min: 0, value: q?.max_wait_s ?? '' });
+    const closed = h('textarea', { value: q?.closed_text || '' });
+    const error = h('p', { class: 'error-text', role: 'alert' });
+    return h(
+      'form',
+      {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const body = { display_name: display.value.trim(), auto_accept: auto.checked };
+          if (maxWait.value !== '') body.max_wait_s = Number(maxWait.value);
+          if (closed.value.trim()) body.closed_text = closed.value.trim();
+          try {
+            if (q) await api.patch(`/api/v1/queues/${api.seg(q.name)}`, body);
+            else await api.post('/api/v1/queues', { name: name.value.trim(), ...body });
+            close('saved');
+          } catch (err) {
+            error.textContent = err.message;
+          }
+        },
+      },
+      field('Queue name', name, 'Lower-case letters, digits, - and _; bots hand over to this name.'),
+      field('Display name', display),
+      h('label', { class: 'check' }, auto, 'Auto-accept: assign chats to agents without an offer'),
+      field('Max wait (seconds)', maxWait, 'Optional. Customers who would wait longer are told the queue is closed.'),
+      field('Closed text', closed, 'Optional. What the customer reads when the queue does not take chats.'),
+      error,
+      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Save')),
+    );
+  });
+  await loadQueues();
+  render();
+}
+
+async function deleteQueue(q) {
+  const ok = await confirmDialog(`Delete queue ${q.name}?`, 'Only an empty queue can be deleted. Agents keep their other queues.', 'Delete', { danger: true });
+  if (!ok) return;
+  await guarded(() => api.del(`/api/v1/queues/${api.seg(q.name)}`), 'Delete queue');
+  await loadQueues();
+  render();
+}
+
+// Bots
+
+function renderBots() {
+  const bots = state.bots;
+  return h(
+    'div',
+    {},
+    sectionHead('Bots'),
+    h(
+      'section',
+      { class: 'card' },
+      bots === null
+        ? loading()
+        : table(
+            'Bots',
+            ['Bot', 'Source', 'Loaded', ''],
+            [...bots, ...Object.keys(state.botErrors).filter((n) => !bots.some((b) => b.name === n)).map((n) => ({ name: n, display_name: n, source: '—', loaded_at: null, missing: true }))].map((b) =>
+              h(
+                'tr',
+                {},
+                h(
+                  'td',
+                  {},
+                  h('strong', {}, b.display_name),
+                  ' ',
+                  h('span', { class: 'muted' }, `(${b.name})`),
+                  state.botErrors[b.name] ? h('p', { class: 'error-text', role: 'alert' }, `Load error: ${state.botErrors[b.name]}`) : null,
+                ),
+                h('td', {}, h('span', { class: 'mono' }, b.source)),
+                h('td', {}, formatDateTime(b.loaded_at)),
+                h(
+                  'td',
+                  {},
+                  b.source === 'built-in'
+                    ? h('span', { class: 'muted' }, 'built in')
+                    : h('button', { type: 'button', 'aria-label': `Reload ${b.name}`, onclick: () => reloadBot(b.name) }, 'Reload'),
+                ),
+              ),
+            ),
+            'No bots.',
+          ),
+    ),
+  );
+}
+
+async function reloadBot(name) {
+  try {
+    await api.post(`/api/v1/bots/${api.seg(name)}/reload`);
+    delete state.botErrors[name];
+  } catch (e) {
+    if (e.status === 401) return;
+    state.botErrors[name] = e.message;
+  }
+  await loadBots();
+  render();
+}
+
+// ---- start ----
+
+// The moment the first screen is usable, for load measurements (docs/performance.md).
+function markReady() {
+  if (!performance.getEntriesByName('parley:ready').length) performance.mark('parley:ready');
+}
+
+async function start() {
+  parseHash();
+  let user = null;
+  try {
+    user = await api.currentUser();
+  } catch (e) {
+    renderSignIn(e.message);
+    return;
+  }
+  if (user && user.role === 'admin') await signedIn(user);
+  else renderSignIn();
+}
+
+start();
