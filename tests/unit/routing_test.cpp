@@ -346,5 +346,130 @@ TEST_F(RoutingTest, AQueueWithoutMaxWaitAlwaysAccepts) {
   EXPECT_TRUE(v.accepting);
 }
 
+TEST_F(RoutingTest, AutoAcceptQueuesAssignWithinCapacity) {
+  storage::QueueRecord q;
+  q.name = "auto";
+  q.display_name = "Auto";
+  q.auto_accept = true;
+  Do([&](Tx& tx, int64_t now, Effects&) -> Result<void> {
+    auto r = routing().CreateQueue(tx, q, now);
+    if (!r) return Fail(r.error());
+    return {};
+  });
+  AddAgent("ann", {"auto"}, /*max_chats=*/2);
+  SignIn("ann");
+  std::string c1 = Queued("c1", "auto");
+  clock_.Advance(1000);
+  std::string c2 = Queued("c2", "auto");
+  clock_.Advance(1000);
+  std::string c3 = Queued("c3", "auto");
+  EXPECT_EQ(Conv(c1).state, "active");
+  EXPECT_EQ(Conv(c2).state, "active");
+  EXPECT_EQ(Conv(c3).state, "queued");
+  EXPECT_FALSE(Conv(c3).routing.offered_to);
+  EXPECT_EQ(ConversationsOf("ann", "conversation.assigned"), (Strings{c1, c2}));
+  EXPECT_TRUE(ConversationsOf("ann", "conversation.offered").empty());
+  EXPECT_EQ(TextsSent(c1).back(), "You are now chatting with Agent ann.");
+  ASSERT_TRUE(EndAsAgent(c1, "ann"));
+  EXPECT_EQ(Conv(c3).state, "active");
+  EXPECT_EQ(Conv(c3).routing.agent, "ann");
+  AgentView a = AgentState("ann");
+  EXPECT_EQ(a.chats, 2);
+  EXPECT_EQ(a.offers, 0);
+}
+
+TEST_F(RoutingTest, ATransferToAnAgentRingsForThemAndMovesOnWhenItRingsOut) {
+  AddAgent("ann", {"q"});
+  AddAgent("bob", {"q"});
+  AddAgent("cy", {"q"});
+  SignIn("ann");
+  SignIn("bob");
+  std::string c1 = Queued("c1", "q");
+  ASSERT_TRUE(Accept(c1, "ann"));
+  Actor ann = ActorFor("ann");
+  auto transfer = [&](TransferTarget to) {
+    return TryAct<ConversationRecord>([&, to](Tx& tx, int64_t now, Effects& fx) {
+      return routing().Transfer(tx, c1, ann, to, now, fx);
+    });
+  };
+  // cy is not signed in.
+  auto refused = transfer(TransferTarget{std::nullopt, "cy", std::nullopt});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "agent_unavailable");
+  auto moved = transfer(TransferTarget{std::nullopt, "bob", "wants a refund"});
+  ASSERT_TRUE(moved) << moved.error().message;
+  ConversationRecord c = Conv(c1);
+  EXPECT_EQ(c.state, "queued");
+  EXPECT_EQ(c.routing.offered_to, "bob");
+  EXPECT_EQ(c.routing.transfer_note, "wants a refund");
+  EXPECT_EQ(TextsSent(c1).back(), "Transferring you to Agent bob.");
+  EXPECT_EQ(ConversationsOf("bob", "conversation.offered"), (Strings{c1}));
+  EXPECT_EQ(AgentState("ann").chats, 0);
+  bool removed = false;
+  for (const auto& e : EventsOf("ann"))
+    if (e.type == "conversation.removed" && e.conversation_id() == c1) {
+      EXPECT_EQ(e.reason(), "transferred");
+      removed = true;
+    }
+  EXPECT_TRUE(removed);
+  // bob lets it ring: it goes to the next agent of the queue, ann.
+  clock_.Advance(settings_.offer_timeout_ms);
+  Sweep();
+  EXPECT_EQ(Conv(c1).routing.offered_to, "ann");
+  EXPECT_EQ(AgentState("bob").status, "away");
+}
+
+TEST_F(RoutingTest, ReleaseHandsTheCustomerBackToTheBot) {
+  AddAgent("ann", {"q"});
+  SignIn("ann");
+  std::string c1 = Queued("c1", "q");
+  ASSERT_TRUE(Accept(c1, "ann"));
+  // The customer's words reach the agent while she has the chat.
+  int64_t seq = LastSeq("ann");
+  Say("c1", "my card is lost");
+  auto events = EventsOf("ann", seq);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().type, "conversation.message");
+  EXPECT_EQ(events.back().body.at("entry").at("from"), "customer");
+  Actor ann = ActorFor("ann");
+  auto released = TryAct<ConversationRecord>(
+      [&](Tx& tx, int64_t now, Effects& fx) { return routing().Release(tx, c1, ann, now, fx); });
+  ASSERT_TRUE(released);
+  EXPECT_EQ(Conv(c1).state, "bot");
+  EXPECT_EQ(TextsSent(c1).back(), settings_.released_text);
+  EXPECT_EQ(AgentState("ann").chats, 0);
+  // The bot answers again; ann hears nothing more of it.
+  seq = LastSeq("ann");
+  Say("c1", "thanks");
+  EXPECT_EQ(TextsSent(c1).back(), "thanks");
+  EXPECT_TRUE(EventsOf("ann", seq).empty());
+  // And she may not act on it any more.
+  auto owned = TryAct<ConversationRecord>(
+      [&](Tx& tx, int64_t, Effects&) { return routing().Owned(tx, c1, ann); });
+  ASSERT_FALSE(owned);
+  EXPECT_EQ(owned.error().errc, Errc::kPermissionDenied);
+}
+
+TEST_F(RoutingTest, QueueMembersAreToldWhenTheQueueChanges) {
+  AddAgent("ann", {"q"});
+  AddAgent("boss", {}, 3, "admin");
+  AddAgent("carl", {"other"});
+  int64_t ann_seq = LastSeq("ann");
+  int64_t boss_seq = LastSeq("boss");
+  Queued("c1", "q");
+  auto last_queue_update = [this](const std::string& user, int64_t after) {
+    json::object q;
+    for (const auto& e : EventsOf(user, after))
+      if (e.type == "queue.updated") q = e.body.at("queue").as_object();
+    return q;
+  };
+  json::object seen = last_queue_update("ann", ann_seq);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.at("name"), "q");
+  EXPECT_EQ(seen.at("waiting"), 1);
+  EXPECT_EQ(last_queue_update("boss", boss_seq).at("waiting"), 1);
+  EXPECT_TRUE(last_queue_update("carl", 0).empty());
+}
+
 }  // namespace
 }  // namespace parley::routing::testing
