@@ -392,6 +392,15 @@ TEST_F(RoutingTest, ATransferToAnAgentRingsForThemAndMovesOnWhenItRingsOut) {
       return routing().Transfer(tx, c1, ann, to, now, fx);
     });
   };
+  // dee has one chat at most, and an offer ringing: no room.
+  AddAgent("dee", {"other"}, /*max_chats=*/1);
+  SignIn("dee");
+  std::string other = Queued("c0", "other");
+  ASSERT_EQ(Conv(other).routing.offered_to, "dee");
+  auto full = transfer(TransferTarget{std::nullopt, "dee", std::nullopt});
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().code, "agent_at_capacity");
+  EXPECT_EQ(Conv(c1).routing.agent, "ann");
   // cy is not signed in.
   auto refused = transfer(TransferTarget{std::nullopt, "cy", std::nullopt});
   ASSERT_FALSE(refused);
