@@ -107,6 +107,11 @@ Result<void> Routing::ResetStreams(Tx& tx, int64_t now) {
 Result<void> Routing::AgentGone(Tx& tx, const std::string& username, int64_t now, Effects& fx) {
   auto convs = tx.AgentConversations(username);
   if (!convs) return Fail(convs.error());
+  // Each one put back goes before the head, so the one that first queued last goes first: the
+  // chats then wait in the order they first queued, ahead of everyone else.
+  std::stable_sort(convs->begin(), convs->end(), [](const auto& a, const auto& b) {
+    return a.routing.queued_at_ms.value_or(0) > b.routing.queued_at_ms.value_or(0);
+  });
   std::set<std::string> queues;
   for (auto& c : *convs) {
     std::string queue = c.routing.queue.value_or("default");
