@@ -139,12 +139,21 @@ Result<std::optional<std::string>> Routing::PickAgent(Tx& tx, const std::string&
   auto agents = Agents(tx);
   if (!agents) return Fail(agents.error());
   std::vector<std::string> declined = Declined(c);
+  // Agents who let this conversation ring out are asked again only when nobody else can take
+  // it (they were set away; once they are available again the customer is not left waiting).
   const AgentView* best = nullptr;
+  bool best_declined = false;
   for (const auto& a : *agents) {
     if (!a.user.enabled || a.status != "available" || !Contains(a.user.queues, queue)) continue;
-    if (a.chats + a.offers >= a.user.max_chats || Contains(declined, a.user.username)) continue;
-    if (!best || a.presence.last_assigned_at_ms < best->presence.last_assigned_at_ms)
-      best = &a;  // idle longest; ties go to the first by username
+    if (a.chats + a.offers >= a.user.max_chats) continue;
+    bool declined_it = Contains(declined, a.user.username);
+    bool better = !best || (best_declined && !declined_it) ||
+                  (best_declined == declined_it &&
+                   a.presence.last_assigned_at_ms < best->presence.last_assigned_at_ms);
+    if (better) {  // idle longest; ties go to the first by username
+      best = &a;
+      best_declined = declined_it;
+    }
   }
   if (!best) return std::optional<std::string>();
   return std::optional<std::string>(best->user.username);
@@ -383,11 +392,15 @@ Result<ConversationRecord> Routing::Transfer(Tx& tx, const std::string& id, cons
   }
   // To an agent: it waits in its queue, offered to that agent first; if the offer rings out it
   // goes to whoever the queue offers it to next.
+  auto head = tx.Waiting(queue, 1);
+  if (!head) return Fail(head.error());
   c.state = "queued";
   c.owner = "queue:" + queue;
   c.routing.queue = queue;
   c.routing.agent.reset();
-  c.routing.queued_at_ms = now;
+  // At the head of the queue, should the offer ring out.
+  c.routing.queued_at_ms =
+      head->empty() ? now : std::min(now, head->front().routing.queued_at_ms.value_or(now) - 1);
   c.routing.offered_to = *to.agent;
   c.routing.offer_expires_at_ms = now + settings_.offer_timeout_ms;
   c.routing.declined_by_json = "[]";

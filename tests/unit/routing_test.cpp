@@ -288,7 +288,7 @@ TEST_F(RoutingTest, AQueueWithMaxWaitAndNobodySignedInDoesNotAccept) {
   ConversationRecord c = Conv(c1);
   EXPECT_EQ(c.state, "bot");
   EXPECT_EQ(c.owner, "bot");
-  EXPECT_EQ(TextsSent(c1).back(), settings_.closed_text);
+  EXPECT_EQ(TextsSent(c1).back(), settings_.texts.closed_text);
   EXPECT_TRUE(WaitTimesSent(c1).empty());
   EXPECT_TRUE(WaitingIds("capped").empty());
   // It stays with the bot, which answers the next message.
@@ -445,7 +445,7 @@ TEST_F(RoutingTest, ReleaseHandsTheCustomerBackToTheBot) {
       [&](Tx& tx, int64_t now, Effects& fx) { return routing().Release(tx, c1, ann, now, fx); });
   ASSERT_TRUE(released);
   EXPECT_EQ(Conv(c1).state, "bot");
-  EXPECT_EQ(TextsSent(c1).back(), settings_.released_text);
+  EXPECT_EQ(TextsSent(c1).back(), settings_.texts.released_text);
   EXPECT_EQ(AgentState("ann").chats, 0);
   // The bot answers again; ann hears nothing more of it.
   seq = LastSeq("ann");

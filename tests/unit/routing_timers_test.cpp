@@ -87,19 +87,17 @@ TEST_F(RoutingTimersTest, AnOfferThatRingsOutMovesOnAndSetsTheAgentAway) {
   SetStatus("ann", "available");
   Sweep();
   EXPECT_EQ(Count(ConversationsOf("ann", "conversation.offered"), c1), 1);
-  // bob lets it ring too: he is set away and nobody is left to offer it to.
+  // bob lets it ring too: he is set away. Nobody who has not let it ring is left, so ann, who
+  // is available again, is offered it a second time rather than the customer waiting for ever.
   clock_.Advance(settings_.offer_timeout_ms);
   Sweep();
   c = Conv(c1);
   EXPECT_EQ(c.state, "queued");
-  EXPECT_FALSE(c.routing.offered_to);
+  EXPECT_EQ(c.routing.offered_to, "ann");
   EXPECT_EQ(Declined(c), (Strings{"ann", "bob"}));
   EXPECT_EQ(AgentState("bob").status, "away");
-  EXPECT_EQ(Count(ConversationsOf("ann", "conversation.offered"), c1), 1);
-  // A new customer is offered to ann as usual.
-  std::string c2 = Queued("c2", "q");
-  EXPECT_EQ(Conv(c2).routing.offered_to, "ann");
-  // She can still pull the first one; the refusals are forgotten once it is assigned.
+  EXPECT_EQ(Count(ConversationsOf("ann", "conversation.offered"), c1), 2);
+  // She takes it; the refusals are forgotten once it is assigned.
   auto pulled = Accept(c1, "ann");
   ASSERT_TRUE(pulled);
   EXPECT_EQ(Declined(*pulled), Strings{});
@@ -137,7 +135,7 @@ TEST_F(RoutingTimersTest, AnAgentWhoseStreamStaysClosedGoesOfflineAndTheirChatsG
     EXPECT_EQ(c.state, "queued") << id;
     EXPECT_EQ(c.owner, "queue:q") << id;
     EXPECT_FALSE(c.routing.agent) << id;
-    EXPECT_EQ(TextsSent(id).back(), settings_.requeue_text) << id;
+    EXPECT_EQ(TextsSent(id).back(), settings_.texts.requeue_text) << id;
     EXPECT_EQ(WaitTimesSent(id).size(), 2u) << id;  // once when first queued, once now
   }
   // Both are ahead of c3, who waited all along.
@@ -210,7 +208,7 @@ TEST_F(RoutingTimersTest, ResetStreamsAtStartUpGivesAgentsTimeToComeBack) {
   ConversationRecord c = Conv(c1);
   EXPECT_EQ(c.state, "queued");
   EXPECT_EQ(c.routing.offered_to, "bob");
-  EXPECT_EQ(TextsSent(c1).back(), settings_.requeue_text);
+  EXPECT_EQ(TextsSent(c1).back(), settings_.texts.requeue_text);
 }
 
 TEST_F(RoutingTimersTest, AnIdleCustomerOfTheBotIsRemindedThenEnded) {
@@ -221,12 +219,12 @@ TEST_F(RoutingTimersTest, AnIdleCustomerOfTheBotIsRemindedThenEnded) {
   EXPECT_EQ(TextsSent(c1).back(), "hi");
   clock_.Set(t0 + settings_.customer_idle_reminder_ms + 1);
   Sweep();
-  EXPECT_EQ(TextsSent(c1).back(), settings_.idle_reminder_text);
+  EXPECT_EQ(TextsSent(c1).back(), settings_.texts.idle_reminder_text);
   EXPECT_TRUE(Conv(c1).routing.idle_reminded);
   // Reminded once only.
   clock_.Advance(60'000);
   Sweep();
-  EXPECT_EQ(Count(TextsSent(c1), settings_.idle_reminder_text), 1);
+  EXPECT_EQ(Count(TextsSent(c1), settings_.texts.idle_reminder_text), 1);
   EXPECT_EQ(Conv(c1).state, "bot");
 
   clock_.Set(t0 + settings_.customer_idle_end_ms);
@@ -239,7 +237,7 @@ TEST_F(RoutingTimersTest, AnIdleCustomerOfTheBotIsRemindedThenEnded) {
   ASSERT_GE(transcript.size(), 2u);
   EXPECT_EQ(transcript.back().type, "csr_end_session");
   EXPECT_EQ(transcript.back().sender, "system");
-  EXPECT_EQ(TextsSent(c1).back(), settings_.idle_end_text);
+  EXPECT_EQ(TextsSent(c1).back(), settings_.texts.idle_end_text);
   // Nothing more happens to an ended conversation.
   size_t n = transcript.size();
   clock_.Advance(settings_.customer_idle_end_ms);
@@ -252,13 +250,13 @@ TEST_F(RoutingTimersTest, ACustomerWhoAnswersTheReminderIsNotEnded) {
   std::string c1 = Say("c1", "hi");
   clock_.Set(t0 + settings_.customer_idle_reminder_ms + 1);
   Sweep();
-  EXPECT_EQ(TextsSent(c1).back(), settings_.idle_reminder_text);
+  EXPECT_EQ(TextsSent(c1).back(), settings_.texts.idle_reminder_text);
   Say("c1", "yes, here");
   EXPECT_FALSE(Conv(c1).routing.idle_reminded);
   clock_.Set(t0 + settings_.customer_idle_end_ms + 1);
   Sweep();
   EXPECT_EQ(Conv(c1).state, "bot");
-  EXPECT_EQ(Count(TextsSent(c1), settings_.idle_reminder_text), 1);
+  EXPECT_EQ(Count(TextsSent(c1), settings_.texts.idle_reminder_text), 1);
 }
 
 TEST_F(RoutingTimersTest, AnIdleCustomerWithAnAgentIsRemindedThenEndedAndTheAgentTold) {
@@ -272,11 +270,11 @@ TEST_F(RoutingTimersTest, AnIdleCustomerWithAnAgentIsRemindedThenEndedAndTheAgen
   int64_t assigned = clock_.NowMs();
   clock_.Set(t0 + settings_.customer_idle_reminder_ms + 1);
   Sweep();
-  EXPECT_EQ(Count(TextsSent(c1), settings_.idle_reminder_text), 0);
+  EXPECT_EQ(Count(TextsSent(c1), settings_.texts.idle_reminder_text), 0);
   int64_t ann_seq = LastSeq("ann");
   clock_.Set(assigned + settings_.customer_idle_reminder_ms + 1);
   Sweep();
-  EXPECT_EQ(TextsSent(c1).back(), settings_.idle_reminder_text);
+  EXPECT_EQ(TextsSent(c1).back(), settings_.texts.idle_reminder_text);
   // ann sees the system's reminder in the conversation.
   bool saw_reminder = false;
   for (const auto& e : EventsOf("ann", ann_seq))
