@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/result.hpp"
+#include "routing/routing.hpp"
 
 namespace parley::app {
 
@@ -36,19 +37,14 @@ struct Config {
   std::string log_level = "info";
 
   // Agents and routing (docs/api.md, "Agents and routing").
-  int64_t session_idle_s = 12 * 3600;       // a sign-in ends after this long without use
-  int64_t agent_offline_after_s = 120;      // no open event stream this long: offline
-  int64_t offer_timeout_s = 30;             // an offer not accepted within this moves on
-  int64_t customer_idle_reminder_s = 600;   // a silent customer is reminded after this
-  int64_t customer_idle_end_s = 900;        // and the conversation ends after this
-  int64_t default_handle_s = 300;           // handle time until a queue has 10 ended chats
-  int64_t wait_time_interval_s = 10;        // wait_time updates at most this often
-  std::string assigned_text = "You are now chatting with {display_name}.";
-  std::string transfer_text = "Transferring you to {target}.";
-  std::string requeue_text = "Your agent had to leave; the next available agent will join you.";
-  std::string released_text = "You are back with the assistant.";
-  std::string idle_reminder_text = "Are you still there? This chat will close soon.";
-  std::string idle_end_text = "This chat was closed because it was inactive.";
+  int64_t session_idle_s = 12 * 3600;      // a sign-in ends after this long without use
+  int64_t agent_offline_after_s = 120;     // no open event stream this long: offline
+  int64_t offer_timeout_s = 30;            // an offer not accepted within this moves on
+  int64_t customer_idle_reminder_s = 600;  // a silent customer is reminded after this
+  int64_t customer_idle_end_s = 900;       // and the conversation ends after this
+  int64_t default_handle_s = 300;          // handle time until a queue has 10 ended chats
+  int64_t wait_time_interval_s = 10;       // wait_time updates at most this often
+  routing::Texts texts;                    // assigned_text, transfer_text, … in the YAML file
 };
 
 // Reads a YAML file of the keys above (same names). Unknown keys and wrong types are refused

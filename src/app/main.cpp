@@ -9,6 +9,7 @@
 #include "app/client_cli.hpp"
 #include "app/config.hpp"
 #include "app/connection_cli.hpp"
+#include "app/demo.hpp"
 #include "app/queue_cli.hpp"
 #include "app/serve.hpp"
 #include "app/user_cli.hpp"
@@ -107,6 +108,7 @@ int main(int argc, char** argv) {
   parley::app::AddClientCommands(app);
   parley::app::AddUserCommands(app);
   parley::app::AddQueueCommands(app);
+  parley::app::AddDemoCommand(app);
 
   CLI11_PARSE(app, argc, argv);
   return exit_code;

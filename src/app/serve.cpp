@@ -61,12 +61,7 @@ routing::Settings RoutingSettings(const Config& c) {
   s.customer_idle_end_ms = c.customer_idle_end_s * 1000;
   s.default_handle_s = c.default_handle_s;
   s.wait_time_interval_ms = c.wait_time_interval_s * 1000;
-  s.assigned_text = c.assigned_text;
-  s.transfer_text = c.transfer_text;
-  s.requeue_text = c.requeue_text;
-  s.released_text = c.released_text;
-  s.idle_reminder_text = c.idle_reminder_text;
-  s.idle_end_text = c.idle_end_text;
+  s.texts = c.texts;
   return s;
 }
 

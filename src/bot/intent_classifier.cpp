@@ -465,6 +465,9 @@ struct Novelty {
   double typical = 0.0, typical_content = 0.0;
 };
 
+// A cosine this close to 1 is the same text as an example, after normalisation.
+constexpr double kSameText = 0.9999;
+
 class LinearIntentModel final : public IntentClassifier {
  public:
   LinearIntentModel(FeatureSpace space, std::vector<std::string> labels,
@@ -535,6 +538,10 @@ class LinearIntentModel final : public IntentClassifier {
         p.confidence *=
             Factor(p.similarity, novelty_.typical, novelty_.power) *
             Factor(p.content_similarity, novelty_.typical_content, novelty_.content_power);
+        // One of the intent's own examples, as written, is understood whatever the
+        // calibration says (with a handful of examples it can leave every probability near
+        // 1 / intents).
+        if (i == 0 && p.similarity >= kSameText) p.confidence = 1.0;
       }
       out.push_back(std::move(p));
     }

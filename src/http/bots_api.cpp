@@ -1,4 +1,5 @@
 // Bots (admin): the list and a reload from the bots folder.
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -22,24 +23,27 @@ void AddBotRoutes(Router& router, ApiDeps& deps) {
                                             {"loaded_at", FormatTimestamp(b.loaded_at_ms)}});
                co_return Json(200, json::object{{"bots", std::move(arr)}});
              }));
-  router.Add(
-      "POST", "/api/v1/bots/{name}/reload",
-      Admin(deps, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
-        if (!d->reload_bot)
-          co_return ErrorResponse(Errc::kConflict, "no_bots_dir",
-                                  "The server runs without --bots; there is no file to reload.");
-        std::string name = req.Param("name");
-        auto home = co_await asio::this_coro::executor;
-        co_await asio::post(d->blocking, asio::use_awaitable);  // loading and training are slow
-        auto info = d->reload_bot(name);
-        co_await asio::post(home, asio::use_awaitable);
-        co_return Reply(200, info, [](const auto& b) {
-          return json::object{{"name", b.name},
-                              {"display_name", b.display_name},
-                              {"source", b.source},
-                              {"loaded_at", FormatTimestamp(b.loaded_at_ms)}};
-        });
-      }));
+  router.Add("POST", "/api/v1/bots/{name}/reload",
+             Admin(deps, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
+               if (!d->reload_bot)
+                 co_return ErrorResponse(
+                     Errc::kConflict, "no_bots_dir",
+                     "The server runs without --bots; there is no file to reload.");
+               std::string name = req.Param("name");
+               // Loading and training are slow: they run on the blocking pool, and the answer comes
+               // back here. (A post to the pool alone would resume this coroutine on its own I/O
+               // thread.)
+               auto load = [d, name]() -> asio::awaitable<Result<bot::BotInfo>> {
+                 co_return d->reload_bot(name);
+               };
+               auto info = co_await asio::co_spawn(d->blocking, load, asio::use_awaitable);
+               co_return Reply(200, info, [](const auto& b) {
+                 return json::object{{"name", b.name},
+                                     {"display_name", b.display_name},
+                                     {"source", b.source},
+                                     {"loaded_at", FormatTimestamp(b.loaded_at_ms)}};
+               });
+             }));
 }
 
 }  // namespace parley::http

@@ -132,36 +132,23 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
                  return o;
                });
              }));
-  router.Add("POST", "/api/v1/conversations/{id}/accept",
-             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
-               std::string id = req.Param("id");
-               auto& routing = d->conversations.routing();
-               co_return co_await Step(
-                   *d, caller,
-                   [&](Tx& tx, const routing::Actor& a, int64_t now, routing::Effects& fx) {
-                     return routing.Accept(tx, id, a, now, fx);
-                   });
-             }));
-  router.Add("POST", "/api/v1/conversations/{id}/release",
-             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
-               std::string id = req.Param("id");
-               auto& routing = d->conversations.routing();
-               co_return co_await Step(
-                   *d, caller,
-                   [&](Tx& tx, const routing::Actor& a, int64_t now, routing::Effects& fx) {
-                     return routing.Release(tx, id, a, now, fx);
-                   });
-             }));
-  router.Add("POST", "/api/v1/conversations/{id}/end",
-             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
-               std::string id = req.Param("id");
-               auto& routing = d->conversations.routing();
-               co_return co_await Step(
-                   *d, caller,
-                   [&](Tx& tx, const routing::Actor& a, int64_t now, routing::Effects& fx) {
-                     return routing.End(tx, id, a, now, fx);
-                   });
-             }));
+  // accept, release and end: a routing step on the conversation, answering it.
+  using Action = Result<ConversationRecord> (routing::Routing::*)(
+      Tx&, const std::string&, const routing::Actor&, int64_t, routing::Effects&);
+  for (auto [verb, action] : {std::pair<const char*, Action>{"accept", &routing::Routing::Accept},
+                              {"release", &routing::Routing::Release},
+                              {"end", &routing::Routing::End}}) {
+    router.Add(
+        "POST", fmt::format("/api/v1/conversations/{{id}}/{}", verb),
+        User(deps, [d, action](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+          std::string id = req.Param("id");
+          auto& routing = d->conversations.routing();
+          co_return co_await Step(
+              *d, caller, [&](Tx& tx, const routing::Actor& a, int64_t now, routing::Effects& fx) {
+                return (routing.*action)(tx, id, a, now, fx);
+              });
+        }));
+  }
   router.Add("POST", "/api/v1/conversations/{id}/transfer",
              User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
                auto body = JsonBody(req);

@@ -57,6 +57,8 @@ std::string RenderMetrics(const ApiDeps& deps) {
   add("parley_deliveries_total", "counter", "", "outcome=\"dead\"", d.dead);
   add("parley_delivery_backlog", "gauge", "Outbound events waiting for delivery.", "", d.backlog);
   add("parley_connections", "gauge", "Connections known.", "", deps.directory.Size());
+  add("parley_event_streams", "gauge", "Open live-event streams of agents and admins.", "",
+      deps.hub.Streams());
   add("parley_admin_requests_total", "counter", "Admin API requests.", "", m.admin_requests.load());
   auto st = deps.store.Stats();
   add("parley_store_commits_total", "counter", "Group commits of the store's writer.", "",

@@ -139,12 +139,21 @@ Result<std::optional<std::string>> Routing::PickAgent(Tx& tx, const std::string&
   auto agents = Agents(tx);
   if (!agents) return Fail(agents.error());
   std::vector<std::string> declined = Declined(c);
+  // Agents who let this conversation ring out are asked again only when nobody else can take
+  // it (they were set away; once they are available again the customer is not left waiting).
   const AgentView* best = nullptr;
+  bool best_declined = false;
   for (const auto& a : *agents) {
     if (!a.user.enabled || a.status != "available" || !Contains(a.user.queues, queue)) continue;
-    if (a.chats + a.offers >= a.user.max_chats || Contains(declined, a.user.username)) continue;
-    if (!best || a.presence.last_assigned_at_ms < best->presence.last_assigned_at_ms)
-      best = &a;  // idle longest; ties go to the first by username
+    if (a.chats + a.offers >= a.user.max_chats) continue;
+    bool declined_it = Contains(declined, a.user.username);
+    bool better = !best || (best_declined && !declined_it) ||
+                  (best_declined == declined_it &&
+                   a.presence.last_assigned_at_ms < best->presence.last_assigned_at_ms);
+    if (better) {  // idle longest; ties go to the first by username
+      best = &a;
+      best_declined = declined_it;
+    }
   }
   if (!best) return std::optional<std::string>();
   return std::optional<std::string>(best->user.username);
@@ -215,8 +224,8 @@ Result<void> Routing::Assign(Tx& tx, ConversationRecord c, const std::string& ag
 
   auto sent = EmitConversation(tx, agent, "conversation.assigned", c, {}, now, fx);
   if (!sent) return Fail(sent.error());
-  auto said =
-      SayText(tx, c, Fill(settings_.assigned_text, "display_name", (*user)->display_name), now, fx);
+  auto said = SayText(
+      tx, c, Fill(settings_.texts.assigned_text, "display_name", (*user)->display_name), now, fx);
   if (!said) return Fail(said.error());
   saved = tx.UpdateConversation(c);
   if (!saved) return Fail(saved.error());
@@ -236,7 +245,8 @@ Result<bool> Routing::Escalate(Tx& tx, const std::string& id, const std::string&
     c->state = "bot";
     c->owner = "bot";
     c->routing.queue = queue;
-    auto said = SayText(tx, *c, view->queue.closed_text.value_or(settings_.closed_text), now, fx);
+    auto said =
+        SayText(tx, *c, view->queue.closed_text.value_or(settings_.texts.closed_text), now, fx);
     if (!said) return Fail(said.error());
     auto saved = tx.UpdateConversation(*c);
     if (!saved) return Fail(saved.error());
@@ -367,7 +377,7 @@ Result<ConversationRecord> Routing::Transfer(Tx& tx, const std::string& id, cons
                   "That agent has no room for another chat; transfer to a queue instead.");
     target_name = target->user.display_name;
   }
-  auto said = SayText(tx, c, Fill(settings_.transfer_text, "target", target_name), now, fx);
+  auto said = SayText(tx, c, Fill(settings_.texts.transfer_text, "target", target_name), now, fx);
   if (!said) return Fail(said.error());
   c.routing.transfer_note = to.note;
   auto saved = tx.UpdateConversation(c);
@@ -382,11 +392,15 @@ Result<ConversationRecord> Routing::Transfer(Tx& tx, const std::string& id, cons
   }
   // To an agent: it waits in its queue, offered to that agent first; if the offer rings out it
   // goes to whoever the queue offers it to next.
+  auto head = tx.Waiting(queue, 1);
+  if (!head) return Fail(head.error());
   c.state = "queued";
   c.owner = "queue:" + queue;
   c.routing.queue = queue;
   c.routing.agent.reset();
-  c.routing.queued_at_ms = now;
+  // At the head of the queue, should the offer ring out.
+  c.routing.queued_at_ms =
+      head->empty() ? now : std::min(now, head->front().routing.queued_at_ms.value_or(now) - 1);
   c.routing.offered_to = *to.agent;
   c.routing.offer_expires_at_ms = now + settings_.offer_timeout_ms;
   c.routing.declined_by_json = "[]";
@@ -412,7 +426,7 @@ Result<ConversationRecord> Routing::Release(Tx& tx, const std::string& id, const
   c.dialog_state_json.reset();  // the assistant starts afresh
   c.last_customer_at_ms = std::max(c.last_customer_at_ms, now);
   c.routing.idle_reminded = false;
-  auto said = SayText(tx, c, settings_.released_text, now, fx);
+  auto said = SayText(tx, c, settings_.texts.released_text, now, fx);
   if (!said) return Fail(said.error());
   c.updated_at_ms = now;
   auto saved = tx.UpdateConversation(c);

@@ -21,13 +21,8 @@
 
 namespace parley::routing {
 
-struct Settings {
-  int64_t offer_timeout_ms = 30'000;
-  int64_t agent_offline_after_ms = 120'000;
-  int64_t customer_idle_reminder_ms = 600'000;
-  int64_t customer_idle_end_ms = 900'000;
-  int64_t default_handle_s = 300;
-  int64_t wait_time_interval_ms = 10'000;
+// What the customer is told; {display_name} and {target} are filled in.
+struct Texts {
   std::string assigned_text = "You are now chatting with {display_name}.";
   std::string transfer_text = "Transferring you to {target}.";
   std::string requeue_text = "Your agent had to leave; the next available agent will join you.";
@@ -35,6 +30,16 @@ struct Settings {
   std::string idle_reminder_text = "Are you still there? This chat will close soon.";
   std::string idle_end_text = "This chat was closed because it was inactive.";
   std::string closed_text = "All our agents are busy; please try again later.";
+};
+
+struct Settings {
+  int64_t offer_timeout_ms = 30'000;
+  int64_t agent_offline_after_ms = 120'000;
+  int64_t customer_idle_reminder_ms = 600'000;
+  int64_t customer_idle_end_ms = 900'000;
+  int64_t default_handle_s = 300;
+  int64_t wait_time_interval_ms = 10'000;
+  Texts texts;
 };
 
 // How routing speaks to a customer: appends an outbound event to the conversation's transcript

@@ -107,6 +107,11 @@ Result<void> Routing::ResetStreams(Tx& tx, int64_t now) {
 Result<void> Routing::AgentGone(Tx& tx, const std::string& username, int64_t now, Effects& fx) {
   auto convs = tx.AgentConversations(username);
   if (!convs) return Fail(convs.error());
+  // Each one put back goes before the head, so the one that first queued last goes first: the
+  // chats then wait in the order they first queued, ahead of everyone else.
+  std::stable_sort(convs->begin(), convs->end(), [](const auto& a, const auto& b) {
+    return a.routing.queued_at_ms.value_or(0) > b.routing.queued_at_ms.value_or(0);
+  });
   std::set<std::string> queues;
   for (auto& c : *convs) {
     std::string queue = c.routing.queue.value_or("default");
@@ -117,7 +122,7 @@ Result<void> Routing::AgentGone(Tx& tx, const std::string& username, int64_t now
       auto saved = tx.UpdateConversation(c);
       if (!saved) return Fail(saved.error());
     } else {
-      auto said = SayText(tx, c, settings_.requeue_text, now, fx);
+      auto said = SayText(tx, c, settings_.texts.requeue_text, now, fx);
       if (!said) return Fail(said.error());
       auto saved = tx.UpdateConversation(c);
       if (!saved) return Fail(saved.error());
@@ -143,7 +148,7 @@ Result<void> Routing::IdleTimers(Tx& tx, int64_t now, Effects& fx) {
   for (auto& c : *idle) {
     if (c.last_customer_at_ms + settings_.customer_idle_end_ms <= now) {
       ConversationRecord before = c;
-      auto said = SayText(tx, c, settings_.idle_end_text, now, fx);
+      auto said = SayText(tx, c, settings_.texts.idle_end_text, now, fx);
       if (!said) return Fail(said.error());
       auto end = speaker_.Say(tx, c, channel::CsrEndSessionBody{}, channel::Sender::kSystem,
                               std::nullopt, now, fx);
@@ -157,7 +162,7 @@ Result<void> Routing::IdleTimers(Tx& tx, int64_t now, Effects& fx) {
       auto told = ConversationEnded(tx, before, "timeout", now, fx);
       if (!told) return Fail(told.error());
     } else if (!c.routing.idle_reminded) {
-      auto said = SayText(tx, c, settings_.idle_reminder_text, now, fx);
+      auto said = SayText(tx, c, settings_.texts.idle_reminder_text, now, fx);
       if (!said) return Fail(said.error());
       c.routing.idle_reminded = true;
       auto saved = tx.UpdateConversation(c);

@@ -35,8 +35,8 @@ struct ConversationRouting {
   std::optional<int64_t> wait_sent_at_ms;  // the last wait_time event sent
   std::optional<int64_t> wait_position;
   std::optional<int64_t> wait_estimate_s;
-  std::optional<std::string> ended_by;     // customer | agent | timeout
-  std::string declined_by_json = "[]";    // agents who let the current offer ring out
+  std::optional<std::string> ended_by;  // customer | agent | timeout
+  std::string declined_by_json = "[]";  // agents who let the current offer ring out
   bool operator==(const ConversationRouting&) const = default;
 };
 
@@ -119,7 +119,8 @@ struct UserRecord {
   std::vector<std::string> queues;
   int64_t max_chats = 3;
   bool enabled = true;
-  std::string password_hash;  // Argon2id (crypto_pwhash_str); never leaves the store layer's callers
+  std::string
+      password_hash;  // Argon2id (crypto_pwhash_str); never leaves the store layer's callers
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
 };

@@ -1,7 +1,6 @@
 // Browser tests of the agent console (/agent) against a real `parley serve` with the bank bot.
 // Customers are driven as an integration layer drives them: POST /messages signed with the
 // connection's secret; what Parley sends them is read at a real webhook receiver.
-// The tests skip while the server has no agent API (users, queues, agents, sessions).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -36,6 +35,20 @@ async function intoQueue(c) {
   await c.tap('queue:general', 'Something else');
 }
 
+// Sets a user's presence through the API (as their console would).
+async function setStatus(stack, user, status) {
+  const login = await stack.server.request('POST', '/api/v1/auth/login', {
+    headers: { 'content-type': 'application/json' },
+    body: { username: user.username, password: user.password },
+  });
+  assert.equal(login.status, 200, login.text);
+  const r = await stack.server.request('PUT', '/api/v1/agents/me/status', {
+    headers: { authorization: `Bearer ${login.json.token}`, 'content-type': 'application/json' },
+    body: { status },
+  });
+  assert.equal(r.status, 200, r.text);
+}
+
 async function goAvailable(page) {
   await page.getByLabel('Available').check();
   await waitFor(async () => (await page.getByLabel('Available').isChecked()), { message: 'Available' });
@@ -55,7 +68,6 @@ describe('agent console', () => {
       proxy: true,
       serverArgs: ['--bots', botsDir, '--retry-initial-ms', '100', '--retry-max-ms', '200', '--retry-for-seconds', '3'],
     });
-    if (!stack.features.agentApi) return;
     conn = await stack.server.createConnection({ name: 'Bank chat', webhook: hook.url, bot: 'bank' });
     hook.trust(conn);
     for (const q of ['general', 'cards']) await createQueue(stack.server, { name: q, display_name: q === 'general' ? 'General' : 'Cards' });
@@ -67,8 +79,34 @@ describe('agent console', () => {
     await hook?.close();
   });
 
-  test('offer, Accept, the bot part, both sides write and type, markup stays text, transfer to a second agent who ends it', async (t) => {
-    if (!stack.features.agentApi) return t.skip('the server has no agent API yet');
+  test('a customer waiting in the queue: Take next, the bot part, Enter sends, End chat', async () => {
+    const c = customer(stack, conn, hook, 'Mary Somerville');
+    await intoQueue(c);
+    await waitFor(async () => (await stack.server.conversationsOf(conn, c.id)).some((x) => x.state === 'queued'), {
+      message: 'the customer queued',
+    });
+
+    const page = await newPage(stack);
+    await signIn(page, stack.origin(), '/agent', amy);
+    await page.getByRole('heading', { name: 'My queues' }).waitFor();
+    await page.getByText(/[1-9]\d* waiting/).waitFor();
+    await page.getByRole('button', { name: 'Take the next chat from General' }).click();
+    const transcript = page.getByRole('list', { name: 'Transcript' });
+    await transcript.getByText('hello', { exact: true }).waitFor();
+    await transcript.getByText(/virtual assistant/).waitFor();
+    await page.getByLabel('Message').fill('Good morning, Mary.');
+    await page.getByLabel('Message').press('Enter');
+    const sent = await c.waitFor((e) => e.from === 'csr' && e.text?.includes('Good morning, Mary.'), 'the agent message at the webhook');
+    assert.equal(sent.csr_name, 'Amy');
+    await screenshots(page, 'agent-chat');
+    assert.deepEqual(page.errors, []);
+    await page.getByRole('button', { name: 'End chat' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'End chat' }).click();
+    await c.waitFor((e) => e.type === 'csr_end_session', 'csr_end_session at the customer');
+    await page.context().close();
+  });
+
+  test('offer, Accept, the bot part, both sides write and type, markup stays text, transfer to a second agent who ends it', async () => {
     const page = await newPage(stack);
     await signIn(page, stack.origin(), '/agent', amy);
     await page.getByRole('heading', { name: 'My queues' }).waitFor();
@@ -104,9 +142,14 @@ describe('agent console', () => {
     await page.getByText('Ada Lovelace is typing…').waitFor({ state: 'detached' });
     assert.equal(await page.locator('#transcript img').count(), 0);
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
-    await c.say('my card is lost');
-    await transcript.getByText('my card is lost').waitFor();
-    await screenshots(page, 'agent-chat');
+    // Agent assist: what the bank bot recognises beside the message, its replies one click away.
+    await c.say('what time do you open on saturday');
+    const assist = page.getByRole('group', { name: 'Agent assist' }).last();
+    await assist.getByText(/^Bot understood: opening_hours \(\d+ %\)$/).waitFor();
+    await assist.getByRole('button', { name: /^Suggest: Our branches are open/ }).click();
+    assert.match(await page.getByLabel('Message').inputValue(), /^Our branches are open/);
+    await screenshots(page, 'agent-chat-live');
+    await page.getByLabel('Message').fill('');
 
     // Transfer to Bob with a note; Bob takes it and ends it; the customer sees the end.
     const bobPage = await newPage(stack);
@@ -137,8 +180,8 @@ describe('agent console', () => {
     await bobPage.context().close();
   });
 
-  test('the console survives a server restart mid-chat and shows every message once', async (t) => {
-    if (!stack.features.agentApi) return t.skip('the server has no agent API yet');
+  test('the console survives a server restart mid-chat and shows every message once', async () => {
+    await setStatus(stack, bob, 'away'); // the offer goes to Amy, not to Bob of the test before
     const page = await newPage(stack);
     await signIn(page, stack.origin(), '/agent', amy);
     await page.getByRole('heading', { name: 'My queues' }).waitFor();
@@ -160,14 +203,16 @@ describe('agent console', () => {
     await page.getByLabel('Message').fill('Still here');
     await page.getByLabel('Message').press('Enter');
     await c.waitFor((e) => e.from === 'csr' && e.text?.includes('Still here'), 'the message after the restart');
+    await transcript.getByText('Still here', { exact: true }).first().waitFor();
+    await transcript.getByText('Delivered', { exact: true }).last().waitFor();
     for (const text of ['before the restart', 'after the restart', 'Still here']) {
       assert.equal(await transcript.getByText(text, { exact: true }).count(), 1, `"${text}" once`);
     }
     await page.context().close();
   });
 
-  test('a message the webhook refuses is marked failed with the reason; Replay fixes it', async (t) => {
-    if (!stack.features.agentApi) return t.skip('the server has no agent API yet');
+  test('a message the webhook refuses is marked failed with the reason; Replay fixes it', async () => {
+    await setStatus(stack, bob, 'away'); // the offer goes to Amy, not to Bob of the test before
     const page = await newPage(stack);
     await signIn(page, stack.origin(), '/agent', amy);
     await page.getByRole('heading', { name: 'My queues' }).waitFor();

@@ -133,32 +133,6 @@ export async function parleyServesPages(server) {
   }
 }
 
-// Which parts of the agent API the server has; tests of a part that has not landed skip.
-export async function apiFeatures(server) {
-  const probe = async (method, p, body) => (await server.admin(method, p, body)).status;
-  const auth = (await probe('POST', '/api/v1/auth/login', { username: 'probe', password: 'probe-probe' })) !== 404;
-  const users = (await probe('GET', '/api/v1/users')) !== 404;
-  const queues = (await probe('GET', '/api/v1/queues')) !== 404;
-  const agents = (await probe('GET', '/api/v1/agents')) !== 404;
-  // Whether the admin routes that predate sessions (connections, deliveries, bots) take an
-  // admin user's session as well as the static admin token.
-  let sessionAdmin = false;
-  if (auth && users) {
-    const admin = await createUser(server, { role: 'admin', username: `probe${uid().slice(0, 6)}` });
-    const login = await server.request('POST', '/api/v1/auth/login', {
-      headers: { 'content-type': 'application/json' },
-      body: { username: admin.username, password: admin.password },
-    });
-    if (login.status === 200) {
-      const r = await server.request('GET', '/api/v1/connections', { headers: { authorization: `Bearer ${login.json.token}` } });
-      sessionAdmin = r.status === 200;
-      await server.request('POST', '/api/v1/auth/logout', { headers: { authorization: `Bearer ${login.json.token}` } });
-    }
-    await server.admin('DELETE', `/api/v1/users/${admin.username}`);
-  }
-  return { auth, users, queues, agents, sessionAdmin, agentApi: auth && users && queues && agents };
-}
-
 export async function launchBrowser() {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-deps (Debian package chromium)`);
   return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
@@ -175,11 +149,9 @@ export async function startStack({ serverArgs = [], env = {}, proxy = false } = 
     const own = !proxy && (await parleyServesPages(server));
     if (!own) web = await startWebServer(server);
     browser = await launchBrowser();
-    const features = await apiFeatures(server);
     return {
       server,
       browser,
-      features,
       pagesFromParley: own,
       origin: () => (own ? server.url : web.url),
       async close() {
@@ -229,7 +201,10 @@ export async function createUser(server, { username, role = 'agent', queues = []
 }
 
 export async function createQueue(server, { name, display_name, ...rest }) {
-  const r = await server.admin('POST', '/api/v1/queues', { name, display_name: display_name || name, ...rest });
+  const body = { display_name: display_name || name, ...rest };
+  let r = await server.admin('POST', '/api/v1/queues', { name, ...body });
+  // A queue a loaded bot names may exist already: then it gets these settings.
+  if (r.status === 409 && r.json?.error?.code === 'queue_exists') r = await server.admin('PATCH', `/api/v1/queues/${name}`, body);
   if (r.status !== 201 && r.status !== 200) throw new Error(`create queue: ${r.status} ${r.text}`);
   return r.json;
 }
@@ -273,8 +248,3 @@ export function unlabelledControls(page) {
   );
 }
 
-// Runs a node:test test body only when cond is true; otherwise skips it with the reason.
-export function skipUnless(t, cond, reason) {
-  if (!cond) t.skip(reason);
-  return !cond;
-}

@@ -578,8 +578,13 @@ async function leaverInAFlow(name) {
 // The conversation got the notice, is queued for a person, and the bot says nothing more.
 async function assertHandedOver(chat, leaverConn) {
   const evs = await chat.next((e) => hasText(e, RETIRED_NOTICE), 'the unloaded-bot notice');
-  assert.equal(evs.length, 1, `one notice and nothing else: ${JSON.stringify(evs)}`);
-  assert.equal(evs[0].from, 'bot');
+  // One notice, then the queue's wait time (from the system): nothing else.
+  const words = evs.filter((e) => e.type !== 'wait_time');
+  assert.equal(words.length, 1, `one notice and nothing else: ${JSON.stringify(evs)}`);
+  assert.equal(words[0].from, 'bot');
+  await waitFor(() => chat.all().some((e) => e.type === 'wait_time' && e.from === 'system'), {
+    message: 'the wait time after the notice',
+  });
   const [c] = await server.conversationsOf(leaverConn, chat.cid);
   assert.equal(c.state, 'queued');
   assert.equal(c.owner, 'queue:default');

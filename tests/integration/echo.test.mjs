@@ -101,7 +101,7 @@ test('numeric ids and a lone string are accepted; ids come back as strings', asy
   assert.deepEqual(got.text, ['lone']);
 });
 
-test('a connection with bot "none" sends nothing', async () => {
+test('a connection with bot "none" queues the customer for a person: only the wait time is sent', async () => {
   const quiet = await server.createConnection({ webhook: hook.url, bot: 'none' });
   hook.trust(quiet);
   const cid = `q-${uid()}`;
@@ -113,7 +113,13 @@ test('a connection with bot "none" sends nothing', async () => {
   await waitFor(() => hook.deliveredTo(conn, probe).length, { message: 'the probe echo' });
   const convs = await server.conversationsOf(quiet, cid);
   assert.equal(convs.length, 1, 'the message opened a conversation');
-  assert.equal(hook.attemptsFor(quiet, cid).length, 0, 'no outbound event for bot none');
+  assert.equal(convs[0].state, 'queued');
+  assert.equal(convs[0].queue, 'default');
+  await waitFor(() => hook.deliveredTo(quiet, cid).length === 1, { message: 'the wait time' });
+  const [wait] = hook.deliveredTo(quiet, cid);
+  assert.equal(wait.type, 'wait_time');
+  assert.equal(wait.queue_position, 1);
+  assert.equal(wait.from, 'system');
 });
 
 test('many concurrent conversations each get their echo', async () => {

@@ -214,6 +214,19 @@ TEST(BotOos, ConfidenceFallsWithDistanceFromTheExamples) {
   EXPECT_LE(near->confidence, near->probability);
 }
 
+TEST(BotOos, AnExampleAsWrittenIsUnderstoodEvenInATinyBot) {
+  // Two intents, five examples: held-out calibration leaves every probability near 0.5.
+  Chat chat(R"(name: Tiny
+fallback: {replies: [{text: "Not understood."}]}
+intents:
+  - {name: survey, examples: [start the survey, begin the questions, ask me something], replies: [{text: "Survey."}]}
+  - {name: other, examples: [what is the weather, tell me a joke], replies: [{text: "Other."}]}
+)");
+  EXPECT_EQ(Texts(chat.Say("Start the survey!")), Lines{"Survey."});
+  EXPECT_EQ(Texts(chat.Say("tell me a joke")), Lines{"Other."});
+  EXPECT_EQ(Texts(chat.Say("zxqv plorb")), Lines{"Not understood."});
+}
+
 TEST(BotOos, DefaultThresholdIsTheClassifiersOwn) {
   DefinitionResult r = ParseDefinition(BotYaml(""), "ava.yaml");
   ASSERT_TRUE(r.definition);

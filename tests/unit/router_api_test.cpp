@@ -11,9 +11,9 @@
 
 #include "channel/jwt.hpp"
 #include "http/api.hpp"
+#include "http/paging.hpp"
 #include "manager/session_service.hpp"
 #include "manager/user_service.hpp"
-#include "http/paging.hpp"
 #include "test_support.hpp"
 
 namespace parley::http {
@@ -41,20 +41,13 @@ class RouterApiTest : public ::testing::Test {
         hasher_(io_.get_executor()),
         sessions_(*store_, hasher_, clock_, {}),
         auth_(std::in_place, sessions_, kAdminToken),
-        deps_{*store_,
-              directory_,
-              connections_,
-              conversations_,
-              dispatcher_,
-              bots_,
-              clock_,
-              [this] { return shutting_down_; },
-              {},
-              io_.get_executor(),
-              metrics_,
-              *rate_limiter_,
-              *auth_,
-              hub_} {
+        deps_{*store_,      directory_,
+              connections_, conversations_,
+              dispatcher_,  bots_,
+              clock_,       [this] { return shutting_down_; },
+              {},           io_.get_executor(),
+              metrics_,     *rate_limiter_,
+              *auth_,       hub_} {
     bots_.Put({"echo", "Echo", "built-in", 0}, std::make_shared<bot::EchoBot>());
     AddApiRoutes(router_, deps_);
   }

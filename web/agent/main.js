@@ -525,10 +525,12 @@ function deliveryView(e) {
   return e.from === 'csr' ? h('span', { class: 'delivery' }, 'Sending…') : null;
 }
 
+// The text of a customer message for agent assist; none for a tapped button (its payload told
+// the bot what was meant, so the classifier's view would only mislead).
 function customerText(e) {
-  if (e.from !== 'customer' || e.type !== 'text') return '';
+  if (e.from !== 'customer' || e.type !== 'text' || e.payload?.postback) return '';
   const t = e.payload?.text;
-  return (Array.isArray(t) ? t.join('\n') : t || e.payload?.postback || '').trim();
+  return (Array.isArray(t) ? t.join('\n') : t || '').trim();
 }
 
 function assistView(chat, e, autoAsk) {

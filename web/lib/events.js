@@ -97,7 +97,9 @@ export class EventStream {
     }
     if (!frame || typeof frame !== 'object') return;
     if (frame.type === 'reset') {
-      this.lastSeq = Number.isInteger(frame.seq) ? frame.seq : null;
+      // The server says from which seq it goes on ({"type":"reset","after":N}).
+      const from = Number.isInteger(frame.after) ? frame.after : frame.seq;
+      this.lastSeq = Number.isInteger(from) ? from : null;
       this.onResync();
       return;
     }
