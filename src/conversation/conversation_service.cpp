@@ -93,7 +93,13 @@ ConversationService::ConversationService(storage::Store& store, const bot::BotRe
       sink_(sink),
       actions_(actions),
       hub_(hub),
-      routing_(std::move(settings), *this) {}
+      routing_(std::move(settings), *this),
+      // On the writer, in commit order: replies reach the dispatcher and events the streams in
+      // the order they were committed, whichever I/O thread each request came from.
+      published_([this](InboundOutcome& out) {
+        if (!out.outbound.empty()) sink_.Enqueue(out.outbound);
+        if (hub_) hub_->Publish(out.events);
+      }) {}
 
 Result<EventRecord> ConversationService::Say(Tx& tx, ConversationRecord& conv,
                                              channel::OutboundBody body, channel::Sender from,
@@ -338,19 +344,15 @@ boost::asio::awaitable<Result<InboundOutcome>> ConversationService::HandleInboun
       if (!finished) return Fail(finished.error());
       return out;
     };
-    auto typed = co_await store_.Write<InboundOutcome>(job);
-    if (typed && hub_) hub_->Publish(typed->events);
-    co_return typed;
+    co_return co_await store_.Write<InboundOutcome>(job, published_);
   }
   auto job0 = [this, &connection, &event, now](Tx& tx) -> Result<InboundOutcome> {
     if (const auto* text = std::get_if<channel::CustomerText>(&event))
       return ApplyText(tx, connection, *text, now);
     return ApplyEnd(tx, connection, std::get<channel::CustomerEndSession>(event), now);
   };
-  auto outcome = co_await store_.Write<InboundOutcome>(job0);
+  auto outcome = co_await store_.Write<InboundOutcome>(job0, published_);
   if (!outcome) co_return outcome;
-  if (!outcome->outbound.empty()) sink_.Enqueue(outcome->outbound);
-  if (hub_) hub_->Publish(outcome->events);
   if (outcome->call) {
     auto executor = co_await boost::asio::this_coro::executor;
     boost::asio::co_spawn(executor, RunAction(connection, outcome->conversation_id, *outcome->call),
@@ -391,14 +393,12 @@ boost::asio::awaitable<void> ConversationService::RunAction(storage::ConnectionR
     if (!finished) return Fail(finished.error());
     return out;
   };
-  auto outcome = co_await store_.Write<InboundOutcome>(job1);
+  auto outcome = co_await store_.Write<InboundOutcome>(job1, published_);
   if (!outcome) {
     spdlog::error("recording the action result of conversation {} failed: {}", conversation_id,
                   outcome.error().message);
     co_return;
   }
-  if (!outcome->outbound.empty()) sink_.Enqueue(outcome->outbound);
-  if (hub_) hub_->Publish(outcome->events);
   if (outcome->call) {
     auto executor = co_await boost::asio::this_coro::executor;
     boost::asio::co_spawn(executor, RunAction(connection, conversation_id, *outcome->call),

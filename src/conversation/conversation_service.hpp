@@ -137,6 +137,7 @@ class ConversationService final : public routing::Speaker, public DeliveryObserv
   ActionRunner& actions_;
   routing::EventHub* hub_;
   routing::Routing routing_;
+  std::function<void(InboundOutcome&)> published_;  // an inbound job's after_commit
 };
 
 template <class T, class F>
@@ -155,9 +156,8 @@ boost::asio::awaitable<Result<T>> ConversationService::Act(F step) {
     if (!flushed) return Fail(flushed.error());
     return out;
   };
-  auto r = co_await store_.Write<Out>(job);
+  auto r = co_await store_.Write<Out>(job, [this](Out& out) { Publish(out.fx); });
   if (!r) co_return Fail(r.error());
-  Publish(r->fx);
   co_return std::move(r->value);
 }
 

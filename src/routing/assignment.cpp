@@ -133,17 +133,14 @@ Result<void> Routing::SayText(Tx& tx, ConversationRecord& c, const std::string& 
   return {};
 }
 
-Result<std::optional<std::string>> Routing::PickAgent(Tx& tx, const std::string& queue,
-                                                      const ConversationRecord& c,
-                                                      int64_t /*now*/) const {
-  auto agents = Agents(tx);
-  if (!agents) return Fail(agents.error());
+AgentView* Routing::PickAgent(std::vector<AgentView>& agents, const std::string& queue,
+                              const ConversationRecord& c) const {
   std::vector<std::string> declined = Declined(c);
   // Agents who let this conversation ring out are asked again only when nobody else can take
   // it (they were set away; once they are available again the customer is not left waiting).
-  const AgentView* best = nullptr;
+  AgentView* best = nullptr;
   bool best_declined = false;
-  for (const auto& a : *agents) {
+  for (auto& a : agents) {
     if (!a.user.enabled || a.status != "available" || !Contains(a.user.queues, queue)) continue;
     if (a.chats + a.offers >= a.user.max_chats) continue;
     bool declined_it = Contains(declined, a.user.username);
@@ -155,8 +152,7 @@ Result<std::optional<std::string>> Routing::PickAgent(Tx& tx, const std::string&
       best_declined = declined_it;
     }
   }
-  if (!best) return std::optional<std::string>();
-  return std::optional<std::string>(best->user.username);
+  return best;
 }
 
 Result<void> Routing::OfferWaiting(Tx& tx, const std::string& queue, int64_t now, Effects& fx) {
@@ -165,22 +161,29 @@ Result<void> Routing::OfferWaiting(Tx& tx, const std::string& queue, int64_t now
   bool auto_accept = *q && (*q)->auto_accept;
   auto waiting = tx.Waiting(queue, 1000);
   if (!waiting) return Fail(waiting.error());
+  if (waiting->empty()) return {};
+  // The agents' loads are read once and kept up to date here as offers are made.
+  auto agents = Agents(tx);
+  if (!agents) return Fail(agents.error());
   for (auto& c : *waiting) {
     if (c.routing.offered_to) continue;  // ringing already
-    auto agent = PickAgent(tx, queue, c, now);
-    if (!agent) return Fail(agent.error());
-    if (!*agent) continue;  // nobody for this one (they let it ring); a later one may differ
+    AgentView* agent = PickAgent(*agents, queue, c);
+    if (!agent) continue;  // nobody for this one (they let it ring); a later one may differ
+    std::string username = agent->user.username;
     if (auto_accept) {
-      auto assigned = Assign(tx, c, **agent, now, fx);
+      auto assigned = Assign(tx, c, username, now, fx);
       if (!assigned) return Fail(assigned.error());
+      agent->chats += 1;
+      agent->presence.last_assigned_at_ms = now;
       continue;
     }
-    c.routing.offered_to = **agent;
+    agent->offers += 1;
+    c.routing.offered_to = username;
     c.routing.offer_expires_at_ms = now + settings_.offer_timeout_ms;
     auto saved = tx.UpdateConversation(c);
     if (!saved) return Fail(saved.error());
     auto sent = EmitConversation(
-        tx, **agent, "conversation.offered", c,
+        tx, username, "conversation.offered", c,
         json::object{{"expires_at", FormatTimestamp(*c.routing.offer_expires_at_ms)}}, now, fx);
     if (!sent) return Fail(sent.error());
   }

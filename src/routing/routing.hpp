@@ -170,9 +170,10 @@ class Routing {
   static boost::json::object ToJson(const AgentView& a);
 
  private:
-  Result<std::optional<std::string>> PickAgent(storage::Tx& tx, const std::string& queue,
-                                               const storage::ConversationRecord& c,
-                                               int64_t now) const;
+  // The agent of `agents` who gets `c` next (available, in the queue, with room, idle longest;
+  // one who let it ring out only when nobody else can), or nullptr.
+  AgentView* PickAgent(std::vector<AgentView>& agents, const std::string& queue,
+                       const storage::ConversationRecord& c) const;
   Result<void> Assign(storage::Tx& tx, storage::ConversationRecord c, const std::string& agent,
                       int64_t now, Effects& fx);
   Result<void> EmitConversation(storage::Tx& tx, const std::string& agent, const std::string& type,

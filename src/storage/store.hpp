@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/histogram.hpp"
@@ -171,17 +172,26 @@ class Store {
   // g++ 12 destroys a capturing temporary in a co_await expression twice.
   template <class T, class F>
   boost::asio::awaitable<Result<T>> Write(const F& job) {
-    return Run<T>(true, job);
+    return Run<T>(true, job, nullptr);
+  }
+  // The same, and `after_commit(value)` runs on the writer thread once the job is committed,
+  // before the coroutine resumes: jobs' after_commit calls run in commit order (what callers
+  // that publish the job's effects need: a later commit must never be published first).
+  template <class T, class F, class A>
+  boost::asio::awaitable<Result<T>> Write(const F& job, A after_commit) {
+    return Run<T>(true, job, std::move(after_commit));
   }
   template <class T, class F>
   boost::asio::awaitable<Result<T>> Read(const F& job) {
-    return Run<T>(false, job);
+    return Run<T>(false, job, nullptr);
   }
 
  private:
-  template <class T, class F>
-  boost::asio::awaitable<Result<T>> Run(bool write, const F& job_ref) {
-    auto initiate = [this, write, job = job_ref](auto handler) mutable {
+  // `after_commit`: a callable taking T&, or nullptr.
+  template <class T, class F, class A>
+  boost::asio::awaitable<Result<T>> Run(bool write, const F& job_ref, A after_commit) {
+    auto initiate = [this, write, job = job_ref,
+                     after_commit = std::move(after_commit)](auto handler) mutable {
       using Handler = decltype(handler);
       struct State {
         explicit State(Handler h) : handler(std::move(h)) {}
@@ -202,7 +212,11 @@ class Store {
         state->result.emplace(job(tx));
         return state->result->has_value();
       };
-      Done done = [state, complete](bool committed, Handoff& handoff) {
+      Done done = [state, complete, after_commit](bool committed, Handoff& handoff) {
+        if constexpr (!std::is_same_v<A, std::nullptr_t>) {
+          if (committed && state->result && state->result->has_value())
+            after_commit(**state->result);
+        }
         if (!committed || !state->result) {
           complete(Fail(Errc::kUnavailable, "store_unavailable",
                         "The store could not record this; retry shortly."),

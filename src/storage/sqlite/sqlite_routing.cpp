@@ -31,10 +31,13 @@ constexpr const char* kExpiredOffers =
 constexpr const char* kIdleConversations =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
     " FROM conversations WHERE state IN ('bot', 'active') AND last_customer_at < ?1";
+// Two indexed halves (conversations_by_agent, conversations_offered): an OR scanned every
+// queued conversation.
 constexpr const char* kAgentConversations =
+    "SELECT * FROM (SELECT " PARLEY_CONVERSATION_COLUMNS
+    " FROM conversations WHERE state = 'active' AND agent = ?1 UNION ALL "
     "SELECT " PARLEY_CONVERSATION_COLUMNS
-    " FROM conversations WHERE (state = 'active' AND agent = ?1)"
-    " OR (state = 'queued' AND offered_to = ?1) ORDER BY assigned_at, id";
+    " FROM conversations WHERE state = 'queued' AND offered_to = ?1) ORDER BY assigned_at, id";
 constexpr const char* kRecentHandleTimes =
     "SELECT ended_at - assigned_at FROM conversations WHERE state = 'ended' AND queue = ?1"
     " AND assigned_at IS NOT NULL ORDER BY ended_at DESC LIMIT ?2";
