@@ -216,11 +216,25 @@ Result<bool> Routing::EnsureQueue(Tx& tx, const std::string& name, const std::st
 }
 
 Result<void> Routing::FlushQueueUpdates(Tx& tx, int64_t now, Effects& fx) {
-  if (fx.queues_changed.empty()) return {};
+  // A queue's members hear of it at most once a second: a busy queue changes with every
+  // accept, and each update is an event per member. The last change of a second waits for the
+  // sweep, so the final counts always arrive.
+  std::set<std::string> changed;
+  for (const auto& name : fx.queues_changed) queue_updates_due_.insert(name);
+  fx.queues_changed.clear();
+  for (auto it = queue_updates_due_.begin(); it != queue_updates_due_.end();) {
+    auto last = queue_updated_at_.find(*it);
+    if (last == queue_updated_at_.end() || now - last->second >= kQueueUpdateEveryMs) {
+      changed.insert(*it);
+      queue_updated_at_[*it] = now;
+      it = queue_updates_due_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (changed.empty()) return {};
   auto users = tx.ListUsers();
   if (!users) return Fail(users.error());
-  std::set<std::string> changed;
-  changed.swap(fx.queues_changed);
   for (const auto& name : changed) {
     auto view = Queue(tx, name, now);
     if (!view) return Fail(view.error());

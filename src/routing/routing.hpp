@@ -10,7 +10,9 @@
 // copy that a later step could write over.
 
 #include <boost/json/object.hpp>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -162,8 +164,8 @@ class Routing {
   // The timers: offers that rang out, agents gone offline, idle customers, wait-time updates,
   // and old events. Runs every second or so.
   Result<void> Sweep(storage::Tx& tx, int64_t now, Effects& fx);
-  // Emits queue.updated for every queue in fx.queues_changed; every job that changes queues
-  // calls it last.
+  // Emits queue.updated for the queues in fx.queues_changed, at most once a second per queue
+  // (later changes are sent by the next sweep); every job that changes queues calls it last.
   Result<void> FlushQueueUpdates(storage::Tx& tx, int64_t now, Effects& fx);
 
   static boost::json::object ToJson(const QueueView& q);
@@ -186,9 +188,14 @@ class Routing {
   Result<void> SayText(storage::Tx& tx, storage::ConversationRecord& c, const std::string& text,
                        int64_t now, Effects& fx);
 
+  static constexpr int64_t kQueueUpdateEveryMs = 1000;
+
   Settings settings_;
   Speaker& speaker_;
-  int64_t last_prune_ms_ = 0;  // used by Sweep, on the writer thread only
+  // Used by write jobs only, so on the writer thread only.
+  int64_t last_prune_ms_ = 0;
+  std::map<std::string, int64_t> queue_updated_at_;  // the last queue.updated of each queue
+  std::set<std::string> queue_updates_due_;          // changed since, waiting for the sweep
 };
 
 }  // namespace parley::routing
