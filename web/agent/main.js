@@ -7,6 +7,7 @@
 // chat of 500 messages costs one node per new message, not a rebuild.
 import * as api from '/lib/api.js';
 import { EventStream, statusView } from '/lib/events.js';
+import { signInForm } from '/lib/signin.js';
 import { h, replace, field, openDialog, confirmDialog, formatTime, formatDuration } from '/lib/dom.js';
 
 const ASSIST_AUTO = 20; // the latest customer messages that get the bot's view without asking
@@ -901,41 +902,15 @@ function showSignIn(message) {
   el.signout.hidden = true;
   el.who.textContent = '';
   el.signin.hidden = false;
-  const username = h('input', { name: 'username', autocomplete: 'username', required: true });
-  const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
-  const status = h('p', { class: 'error-text', role: 'alert' }, message || '');
-  const submit = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
-  replace(
-    el.signin,
-    h(
-      'form',
-      {
-        class: 'card signin',
-        'aria-labelledby': 'signin-title',
-        onsubmit: async (e) => {
-          e.preventDefault();
-          submit.disabled = true;
-          status.textContent = '';
-          try {
-            const user = await api.login(username.value, password.value);
-            password.value = '';
-            signedIn(user);
-          } catch (err) {
-            status.textContent =
-              err.code === 'invalid_credentials' ? 'The username or password is not right.' : err.message;
-          } finally {
-            submit.disabled = false;
-          }
-        },
-      },
-      h('h2', { id: 'signin-title' }, 'Sign in to the agent console'),
-      field('Username', username),
-      field('Password', password),
-      status,
-      h('div', { class: 'actions' }, submit),
-    ),
-  );
-  username.focus();
+  const signin = signInForm({
+    title: 'Sign in to the agent console',
+    message,
+    accept: (user) => {
+      signedIn(user);
+    },
+  });
+  replace(el.signin, signin.form);
+  signin.focus();
   markReady();
 }
 

@@ -3,6 +3,7 @@
 // the current section from it. Live events (queue.updated, agent.status) update the state.
 import * as api from '/lib/api.js';
 import { EventStream, statusView } from '/lib/events.js';
+import { signInForm } from '/lib/signin.js';
 import {
   h, replace, field, openDialog, confirmDialog, copyText, formatDateTime, formatDuration,
 } from '/lib/dom.js';
@@ -220,44 +221,20 @@ function renderSignIn(message) {
   el.nav.hidden = true;
   el.signout.hidden = true;
   el.who.textContent = '';
-  const username = h('input', { name: 'username', autocomplete: 'username', required: true });
-  const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
-  const status = h('p', { class: 'error-text', role: 'alert' }, message || '');
-  const submit = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
-  const form = h(
-    'form',
-    {
-      class: 'card signin',
-      'aria-labelledby': 'signin-title',
-      onsubmit: async (e) => {
-        e.preventDefault();
-        submit.disabled = true;
-        status.textContent = '';
-        try {
-          const user = await api.login(username.value, password.value);
-          password.value = '';
-          if (user.role !== 'admin') {
-            await api.logout();
-            status.textContent = 'This page is for administrators. Agents work in the agent console (/agent).';
-            return;
-          }
-          await signedIn(user);
-        } catch (err) {
-          status.textContent =
-            err.code === 'invalid_credentials' ? 'The username or password is not right.' : err.message;
-        } finally {
-          submit.disabled = false;
-        }
-      },
+  const signin = signInForm({
+    title: 'Sign in to the Digital Messaging Manager',
+    message,
+    accept: async (user) => {
+      if (user.role !== 'admin') {
+        await api.logout();
+        return 'This page is for administrators. Agents work in the agent console (/agent).';
+      }
+      await signedIn(user);
+      return undefined;
     },
-    h('h2', { id: 'signin-title' }, 'Sign in to the Digital Messaging Manager'),
-    field('Username', username),
-    field('Password', password),
-    status,
-    h('div', { class: 'actions' }, submit),
-  );
-  replace(el.main, form);
-  username.focus();
+  });
+  replace(el.main, signin.form);
+  signin.focus();
   markReady();
 }
 
