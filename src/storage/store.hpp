@@ -90,7 +90,7 @@ class Tx {
   // Conversations whose offer expired by `now_ms`, at most `limit`, the earliest first.
   virtual Result<std::vector<ConversationRecord>> ExpiredOffers(int64_t now_ms, size_t limit) = 0;
   // Open conversations (bot or active) whose customer is silent: not yet reminded and silent
-  // since before `remind_before_ms`, or silent since before `end_before_ms`; at most `limit`.
+  // since before `remind_before_ms`, or silent since `end_before_ms` or before; at most `limit`.
   virtual Result<std::vector<ConversationRecord>> IdleConversations(int64_t remind_before_ms,
                                                                     int64_t end_before_ms,
                                                                     size_t limit) = 0;

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <regex>
 
 #include "routing_fixture.hpp"
@@ -125,6 +126,8 @@ TEST_F(RoutingScanTest, EveryStepCostsTheSameAtAnyDepth) {
   auto deep = Measure(3000, "b");
   for (const auto& [step, n] : shallow) {
     SCOPED_TRACE(step);
+    std::cout << "  " << step << ": " << n << " VM steps at depth 50, " << deep.at(step)
+              << " at depth 3000\n";
     // Reading the queue would multiply the steps by 60; the B-trees' depth does not show in VM
     // steps, and the rank sums read at most 31 entries a level.
     EXPECT_LE(deep.at(step), n * 3 / 2 + 200)
@@ -136,9 +139,8 @@ TEST_F(RoutingScanTest, PositionsStayExactAtDepth) {
   std::vector<std::string> ids = Fill("c", 2500);
   // Customers leave from everywhere; one goes back to the head; others join.
   for (int i = 7; i < 2500; i += 13) CustomerEnds("c" + std::to_string(i));
-  AddAgent("ann", {"q"}, /*max_chats=*/1);
-  SignIn("ann");
-  ASSERT_TRUE(Accept(ids[1500], "ann"));  // a pull from the middle
+  AddAgent("ann", {"q"}, /*max_chats=*/2);
+  ASSERT_TRUE(Accept(ids[1500], "ann"));  // a pull from the middle (she is not offered any)
   Actor ann = ActorFor("ann");
   TransferTarget to;
   to.queue = "q";
@@ -167,7 +169,8 @@ TEST_F(RoutingScanTest, PositionsStayExactAtDepth) {
 }
 
 // No statement prepared on the message and routing paths scans conversations, events or agents'
-// events (SQLite's plan says SCAN for a full scan of a table or of a whole index).
+// events (SQLite's plan says SCAN for a full scan of a table or of a whole index), or reads all
+// conversations of a state (the index on state alone).
 TEST_F(RoutingScanTest, NoHotStatementScansABigTable) {
   Measure(20);
   clock_.Advance(settings_.wait_time_interval_ms + settings_.offer_timeout_ms);
@@ -191,7 +194,8 @@ TEST_F(RoutingScanTest, NoHotStatementScansABigTable) {
       "CONSTANT ROW)\\b)(?!\\(subquery)(\\S+)");
   int scans = 0;
   for (const auto& [sql, line] : plans) {
-    if (std::regex_search(line, kScan)) {
+    if (std::regex_search(line, kScan) ||
+        line.find("conversations_by_state") != std::string::npos) {
       ++scans;
       ADD_FAILURE() << "full scan: " << line << "\n  in: " << sql;
     }

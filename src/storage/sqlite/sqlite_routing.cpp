@@ -22,18 +22,20 @@ constexpr const char* kDeleteQueue = "DELETE FROM queues WHERE name = ?1";
 // plans and that their cost does not grow with the depth of a queue.
 constexpr const char* kWaiting =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
-    " FROM conversations WHERE state = 'queued' AND queue = ?1 ORDER BY qkey LIMIT ?2";
+    " FROM conversations INDEXED BY conversations_queue_order WHERE state = 'queued' AND queue = ?1"
+    " ORDER BY qkey LIMIT ?2";
 constexpr const char* kExpiredOffers =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
-    " FROM conversations WHERE state = 'queued' AND offered_to IS NOT NULL"
-    " AND offer_expires_at <= ?1 ORDER BY offer_expires_at LIMIT ?2";
+    " FROM conversations INDEXED BY conversations_offer_due WHERE state = 'queued'"
+    " AND offered_to IS NOT NULL AND offer_expires_at <= ?1 ORDER BY offer_expires_at LIMIT ?2";
 // last_customer_at lags the cache by up to a flush interval; callers re-read each candidate.
 constexpr const char* kIdleConversations =
     "SELECT * FROM (SELECT " PARLEY_CONVERSATION_COLUMNS
-    " FROM conversations WHERE state IN ('bot', 'active') AND idle_reminded = 0"
-    " AND last_customer_at < ?1 LIMIT ?3) UNION SELECT * FROM (SELECT " PARLEY_CONVERSATION_COLUMNS
-    " FROM conversations WHERE state IN ('bot', 'active') AND idle_reminded = 1"
-    " AND last_customer_at < ?2 LIMIT ?3)";
+    " FROM conversations INDEXED BY conversations_idle WHERE state IN ('bot', 'active')"
+    " AND idle_reminded = 0 AND last_customer_at < ?1 LIMIT ?3) UNION SELECT * FROM "
+    "(SELECT " PARLEY_CONVERSATION_COLUMNS
+    " FROM conversations INDEXED BY conversations_idle WHERE state IN ('bot', 'active')"
+    " AND idle_reminded = 1 AND last_customer_at <= ?2 LIMIT ?3)";
 // Two indexed halves (conversations_by_agent, conversations_offered): an OR scanned every
 // queued conversation.
 constexpr const char* kAgentConversations =
@@ -42,18 +44,18 @@ constexpr const char* kAgentConversations =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
     " FROM conversations WHERE state = 'queued' AND offered_to = ?1) ORDER BY assigned_at, id";
 
-#define PARLEY_QUEUE_STATS_COLUMNS                                                           \
-  "s.queue, s.waiting, s.active, s.version, s.armed_version, s.members, s.concurrency_sum, " \
-  "s.signed_in, s.available, s.handle_sum_ms, s.handle_count, s.day, s.answered_today, "     \
-  "s.answered_in_sl_today, s.abandoned_today, s.answered_total, s.abandoned_total, "         \
-  "s.offers_total, s.offers_rung_out_total, "                                                \
-  "(SELECT queued_at FROM conversations c WHERE c.state = 'queued' AND c.queue = s.queue "   \
-  "ORDER BY c.qkey LIMIT 1), "                                                               \
-  "(SELECT MIN(queued_at) FROM conversations c WHERE c.state = 'queued' AND c.queue = s.queue)"
+#define PARLEY_QUEUE_STATS_COLUMNS                                                          \
+  "queue, waiting, active, version, armed_version, members, concurrency_sum, signed_in, "   \
+  "available, handle_sum_ms, handle_count, day, answered_today, answered_in_sl_today, "     \
+  "abandoned_today, answered_total, abandoned_total, offers_total, offers_rung_out_total, " \
+  "(SELECT queued_at FROM conversations c INDEXED BY conversations_queue_order "            \
+  "WHERE c.state = 'queued' AND c.queue = queue_stats.queue ORDER BY c.qkey LIMIT 1), "     \
+  "(SELECT MIN(queued_at) FROM conversations c INDEXED BY conversations_waiting "           \
+  "WHERE c.state = 'queued' AND c.queue = queue_stats.queue)"
 constexpr const char* kGetQueueStats =
-    "SELECT " PARLEY_QUEUE_STATS_COLUMNS " FROM queue_stats s WHERE s.queue = ?1";
+    "SELECT " PARLEY_QUEUE_STATS_COLUMNS " FROM queue_stats WHERE queue_stats.queue = ?1";
 constexpr const char* kListQueueStats =
-    "SELECT " PARLEY_QUEUE_STATS_COLUMNS " FROM queue_stats s ORDER BY s.queue";
+    "SELECT " PARLEY_QUEUE_STATS_COLUMNS " FROM queue_stats ORDER BY queue_stats.queue";
 constexpr const char* kNextTailKey =
     "INSERT INTO queue_stats (queue, tail_key) VALUES (?1, 1099511627777) ON CONFLICT (queue) "
     "DO UPDATE SET tail_key = tail_key + 1 RETURNING tail_key";
@@ -64,7 +66,8 @@ constexpr const char* kNextHeadKey =
 // conversations_queue_order), then the level-1 buckets of k's level-2 bucket, the level-2
 // buckets of k's level-3 bucket (at most 31 each), and the level-3 buckets before k's.
 constexpr const char* kWaitingAhead =
-    "SELECT (SELECT COUNT(*) FROM conversations WHERE state = 'queued' AND queue = ?1"
+    "SELECT (SELECT COUNT(*) FROM conversations INDEXED BY conversations_queue_order"
+    " WHERE state = 'queued' AND queue = ?1"
     " AND qkey >= ?2 AND qkey < ?3)"
     " + (SELECT COALESCE(SUM(n), 0) FROM queue_rank WHERE queue = ?1 AND level = 1"
     " AND bucket >= ?4 AND bucket < ?5)"
@@ -74,8 +77,8 @@ constexpr const char* kWaitingAhead =
     " AND bucket < ?8)";
 constexpr const char* kNextToOffer =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
-    " FROM conversations WHERE state = 'queued' AND offered_to IS NULL AND queue = ?1"
-    " ORDER BY qkey LIMIT 1";
+    " FROM conversations INDEXED BY conversations_to_offer WHERE state = 'queued'"
+    " AND offered_to IS NULL AND queue = ?1 ORDER BY qkey LIMIT 1";
 constexpr const char* kReadyAgents =
     "SELECT username FROM agent_queues WHERE queue = ?1 AND ready = 1"
     " ORDER BY last_assigned_at, username LIMIT ?2";
@@ -85,11 +88,12 @@ constexpr const char* kAdmins =
     "SELECT username FROM users WHERE role = 'admin' AND enabled = 1 ORDER BY username";
 constexpr const char* kWaitChecksDue =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
-    " FROM conversations WHERE state = 'queued' AND wait_check_at IS NOT NULL"
-    " AND wait_check_at <= ?1 ORDER BY wait_check_at LIMIT ?2";
+    " FROM conversations INDEXED BY conversations_wait_due WHERE state = 'queued'"
+    " AND wait_check_at IS NOT NULL AND wait_check_at <= ?1 ORDER BY wait_check_at LIMIT ?2";
 constexpr const char* kParkedWaitChecks =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
-    " FROM conversations WHERE state = 'queued' AND wait_check_at IS NULL AND queue = ?1 LIMIT ?2";
+    " FROM conversations INDEXED BY conversations_wait_parked WHERE state = 'queued'"
+    " AND wait_check_at IS NULL AND queue = ?1 LIMIT ?2";
 constexpr const char* kSetArmedVersion =
     "UPDATE queue_stats SET armed_version = ?2 WHERE queue = ?1";
 constexpr const char* kHandleSlotOld = "SELECT ms FROM queue_handle WHERE queue = ?1 AND slot = ?2";
@@ -284,7 +288,8 @@ Result<std::vector<ConversationRecord>> SqliteTx::IdleConversations(int64_t remi
   auto all = Conversations(s);
   if (!all) return all;
   std::erase_if(*all, [&](const ConversationRecord& c) {
-    return c.last_customer_at_ms >= (c.routing.idle_reminded ? end_before_ms : remind_before_ms);
+    return c.routing.idle_reminded ? c.last_customer_at_ms > end_before_ms
+                                   : c.last_customer_at_ms >= remind_before_ms;
   });
   return all;
 }
