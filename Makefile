@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: deps build test format format-check demo bench fuzz clean
+.PHONY: deps build test check-sanitize format format-check demo bench fuzz clean
 
 deps:
 	@scripts/install-deps
@@ -16,6 +16,14 @@ build: deps $(BUILD)/CMakeCache.txt
 test: build format-check
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 300
 	PARLEY_BIN=$(CURDIR)/$(BUILD)/parley scripts/run-integration
+
+# The unit tests and the black-box suite against a server built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (scripts/check-sanitize: g++, build-sanitize/, jemalloc off).
+# SANITIZE_TESTS picks the black-box files (default: all of tests/integration/).
+SANITIZE_BUILD ?= build-sanitize
+SANITIZE_TESTS ?= tests/integration/
+check-sanitize: deps
+	JOBS=$(JOBS) scripts/check-sanitize $(SANITIZE_BUILD) $(SANITIZE_TESTS)
 
 format:
 	@scripts/install-deps
