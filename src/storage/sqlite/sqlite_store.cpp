@@ -75,7 +75,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   auto migrated = Migrate(**writer);
   if (!migrated) return Fail(migrated.error());
   // Secrets stored before there was a key (plain:) are sealed now (storage/secrets.hpp). A
-  // sealed one that does not open with this key stops the start here, with what to do.
+  // wrong key is found by the first read of a sealed secret (master_key_mismatch).
   if (store->box_.HasKey()) {
     auto sealed = ResealSecrets(**writer, store->box_, store->box_, /*only_plain=*/true);
     if (!sealed) return Fail(sealed.error());
