@@ -34,8 +34,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace parley;
   auto l = Lines(std::string_view(reinterpret_cast<const char*>(data), size));
   http::Request req;
-  req.headers = {{"cookie", l[0]}, {"authorization", l[1]}, {"x-parley-csrf", l[2]},
-                 {"x-forwarded-for", l[3]}, {"cookie", l[2]}};
+  req.headers = {{"cookie", l[0]},
+                 {"authorization", l[1]},
+                 {"x-parley-csrf", l[2]},
+                 {"x-forwarded-for", l[3]},
+                 {"cookie", l[2]}};
   for (const char* name : {http::kSessionCookie, http::kSecureSessionCookie}) {
     auto v = http::CookieValue(req, name);
     if (v && v->empty()) std::abort();  // an empty value is never a session token

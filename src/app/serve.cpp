@@ -239,19 +239,20 @@ int RunServe(Config config) {
   // A disabled or deleted user's live streams close with their sessions.
   users.SetOnSessionsEnded([&hub](const std::string& username) { hub.Disconnect(username); });
   // Deleting a user and putting their chats back in their queues is one transaction.
-  users.SetRemover([&conversations](std::string username, manager::UserService::DeleteStep del)
-                       -> asio::awaitable<Result<bool>> {
-    auto& routing = conversations.routing();
-    auto step = [&routing, &username, &del](storage::Tx& tx, int64_t now,
-                                            routing::Effects& fx) -> Result<bool> {
-      auto deleted = del(tx);
-      if (!deleted) return deleted;
-      auto removed = routing.UserRemoved(tx, username, now, fx);
-      if (!removed) return Fail(removed.error());
-      return true;
-    };
-    co_return co_await conversations.Act<bool>(step);
-  });
+  users.SetRemover(
+      [&conversations](std::string username,
+                       manager::UserService::DeleteStep del) -> asio::awaitable<Result<bool>> {
+        auto& routing = conversations.routing();
+        auto step = [&routing, &username, &del](storage::Tx& tx, int64_t now,
+                                                routing::Effects& fx) -> Result<bool> {
+          auto deleted = del(tx);
+          if (!deleted) return deleted;
+          auto removed = routing.UserRemoved(tx, username, now, fx);
+          if (!removed) return Fail(removed.error());
+          return true;
+        };
+        co_return co_await conversations.Act<bool>(step);
+      });
   http::ApiDeps deps{**store,       directory,
                      connections,   conversations,
                      dispatcher,    bots,

@@ -48,9 +48,9 @@ Result<std::optional<std::string>> OptStr(const json::object& o, std::string_vie
 Result<std::string> Url(const json::object& o, std::string_view field, std::string_view where) {
   PARLEY_URL_STR(s, Str(o, field, where, 2048));
   if (auto problem = UrlProblem(s))
-    return Fail(Errc::kInvalidArgument, "invalid_url",
-                fmt::format("{}{} {}: give an absolute http:// or https:// URL.", where, field,
-                            *problem));
+    return Fail(
+        Errc::kInvalidArgument, "invalid_url",
+        fmt::format("{}{} {}: give an absolute http:// or https:// URL.", where, field, *problem));
   return s;
 }
 
@@ -90,9 +90,9 @@ Result<OutboundBody> DecodeText(const json::object& o) {
       std::string where = fmt::format("attachments[{}]", i++);
       PARLEY_TRY(att, DecodeAttachment(a, where));
       if (auto problem = UrlProblem(att.url))
-        return Fail(Errc::kInvalidArgument, "invalid_url",
-                    fmt::format("{}.url {}: give an absolute http:// or https:// URL.", where,
-                                *problem));
+        return Fail(
+            Errc::kInvalidArgument, "invalid_url",
+            fmt::format("{}.url {}: give an absolute http:// or https:// URL.", where, *problem));
       t.attachments.push_back(std::move(att));
     }
   }

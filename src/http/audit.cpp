@@ -59,8 +59,8 @@ AuditedAction ClassifyAdminRequest(const Request& req, const Response& res) {
   std::string kind = Singular(segs[2]);
   if (req.method == "GET" || req.method == "HEAD") {
     // The one read that hands out a secret.
-    if (segs.size() == 4 && segs[2] == "connections") return {"connection.read_secret",
-                                                              std::string(segs[3])};
+    if (segs.size() == 4 && segs[2] == "connections")
+      return {"connection.read_secret", std::string(segs[3])};
     return {};
   }
   if (segs.size() >= 5) {

@@ -17,8 +17,7 @@ std::string_view Trim(std::string_view s) {
 }
 
 ip::address Unmapped(const ip::address& a) {
-  if (a.is_v6() && a.to_v6().is_v4_mapped())
-    return ip::make_address_v4(ip::v4_mapped, a.to_v6());
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, a.to_v6());
   return a;
 }
 
@@ -29,8 +28,8 @@ std::optional<ip::address> ParseAddress(std::string_view text) {
     size_t close = text.find(']');
     if (close == std::string_view::npos) return std::nullopt;
     text = text.substr(1, close - 1);
-  } else if (size_t colon = text.find(':');
-             colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+  } else if (size_t colon = text.find(':'); colon != std::string_view::npos &&
+                                            text.find(':', colon + 1) == std::string_view::npos) {
     text = text.substr(0, colon);
   }
   boost::system::error_code ec;

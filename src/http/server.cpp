@@ -220,8 +220,8 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Session> session) {
           if (!options_.trusted_proxies.empty())
             for (const auto& [k, v] : req.headers)
               if (k == "x-forwarded-for") forwarded.push_back(v);
-          req.remote_address = ClientAddress(peer.address().to_string(), forwarded,
-                                             options_.trusted_proxies);
+          req.remote_address =
+              ClientAddress(peer.address().to_string(), forwarded, options_.trusted_proxies);
         }
         const UpgradeHandler* upgrade = upgrade_requested ? router_.MatchWebSocket(req) : nullptr;
         Upgrade answer;

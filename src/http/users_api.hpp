@@ -14,7 +14,7 @@ struct UsersApiDeps {
   manager::UserService& users;
   manager::SessionService& sessions;
   Authenticator& auth;
-  bool secure_cookie = false;  // the public URL is https: the session cookie gets `Secure`
+  bool secure_cookie = false;          // the public URL is https: the session cookie gets `Secure`
   manager::AuditLog* audit = nullptr;  // admins' changes to users are recorded here
 };
 

@@ -106,8 +106,8 @@ class UserService {
   // Runs `step` as one write job together with what else deleting the user means (serve wires
   // routing's UserRemoved here, so the user's chats go back to their queues in the same
   // transaction). Without one, Delete runs the step alone.
-  using Remover = std::function<boost::asio::awaitable<Result<bool>>(std::string username,
-                                                                      DeleteStep step)>;
+  using Remover =
+      std::function<boost::asio::awaitable<Result<bool>>(std::string username, DeleteStep step)>;
   void SetRemover(Remover remover) { remover_ = std::move(remover); }
 
   // kConflict user_exists when the username is taken.

@@ -87,8 +87,7 @@ Result<std::string> ReadKeyFile(const std::string& path) {
   char buf[256];
   ssize_t n = ::read(fd, buf, sizeof buf);
   ::close(fd);
-  if (n <= 0)
-    return Bad("key_file_unreadable", fmt::format("The key file {} is empty.", path));
+  if (n <= 0) return Bad("key_file_unreadable", fmt::format("The key file {} is empty.", path));
   std::string text(buf, static_cast<size_t>(n));
   sodium_memzero(buf, sizeof buf);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
@@ -96,9 +95,9 @@ Result<std::string> ReadKeyFile(const std::string& path) {
   auto key = SecretBox::ParseKey(text);
   sodium_memzero(text.data(), text.size());
   if (!key)
-    return Bad("invalid_master_key",
-               fmt::format("The key file {} must hold 64 hex digits or 43 base64url characters.",
-                           path));
+    return Bad(
+        "invalid_master_key",
+        fmt::format("The key file {} must hold 64 hex digits or 43 base64url characters.", path));
   return key;
 }
 

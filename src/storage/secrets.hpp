@@ -24,9 +24,9 @@ Result<std::string> ReadKeyFile(const std::string& path);
 Result<std::string> CreateKeyFile(const std::string& path);
 
 struct MasterKey {
-  std::string raw;          // 32 bytes, or empty (no sealing: sqlite::memory: only)
-  std::string source;       // "PARLEY_MASTER_KEY", the key file's path, or "none"
-  bool created = false;     // a key file was created now
+  std::string raw;       // 32 bytes, or empty (no sealing: sqlite::memory: only)
+  std::string source;    // "PARLEY_MASTER_KEY", the key file's path, or "none"
+  bool created = false;  // a key file was created now
 };
 // The key for `database_url`: `env_key` (PARLEY_MASTER_KEY's text) when set, else `key_file`
 // when set, else the database's default key file (created when missing, unless the database

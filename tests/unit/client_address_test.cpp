@@ -19,7 +19,8 @@ TEST(ClientAddressTest, CidrsParseAndMatch) {
   EXPECT_TRUE(six->Contains(boost::asio::ip::make_address("2001:db8:1::5")));
   EXPECT_FALSE(six->Contains(boost::asio::ip::make_address("2001:db9::5")));
   EXPECT_TRUE(ParseCidr("127.0.0.1"));
-  for (const char* bad : {"", "10.0.0.0/33", "::/129", "10.0.0/8", "example.com", "10.0.0.0/", "1.2.3.4/x"}) {
+  for (const char* bad :
+       {"", "10.0.0.0/33", "::/129", "10.0.0/8", "example.com", "10.0.0.0/", "1.2.3.4/x"}) {
     auto r = ParseCidr(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, "invalid_trusted_proxy");
@@ -35,8 +36,7 @@ TEST(ClientAddressTest, ForwardedForIsBelievedOnlyFromATrustedProxy) {
   EXPECT_EQ(ClientAddress("10.0.0.2", {"198.51.100.1"}, {}), "10.0.0.2") << "no proxies set";
   // From the proxy: the rightmost address that is not a trusted proxy.
   EXPECT_EQ(ClientAddress("10.0.0.2", {"198.51.100.1"}, proxies), "198.51.100.1");
-  EXPECT_EQ(ClientAddress("10.0.0.2", {"6.6.6.6, 198.51.100.1, 10.0.0.9"}, proxies),
-            "198.51.100.1")
+  EXPECT_EQ(ClientAddress("10.0.0.2", {"6.6.6.6, 198.51.100.1, 10.0.0.9"}, proxies), "198.51.100.1")
       << "what the client wrote itself (6.6.6.6) is not believed";
   EXPECT_EQ(ClientAddress("10.0.0.2", {"6.6.6.6", "198.51.100.1"}, proxies), "198.51.100.1")
       << "several headers are one list";

@@ -226,8 +226,7 @@ TEST(OutboundTest, LinksFollowOneRuleForEverySender) {
     ExpectDecodeFails(R"({"type":"link_button","title":"t","label":"l","url":)" + url + "}",
                       "invalid_url", "url");
     ExpectDecodeFails(
-        R"({"type":"carousel","items":[{"title":"x","buttons":[{"text":"b","url":)" + url +
-            "}]}]}",
+        R"({"type":"carousel","items":[{"title":"x","buttons":[{"text":"b","url":)" + url + "}]}]}",
         "invalid_url", "items[0].buttons[0].url");
     ExpectDecodeFails(R"({"type":"carousel","items":[{"title":"x","image_url":)" + url + "}]}",
                       "invalid_url", "items[0].image_url");

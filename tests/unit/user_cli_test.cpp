@@ -38,8 +38,7 @@ TEST(UserCliTest, PasswordStdinFlagOutlivesTheSetUp) {
 TEST(UserCliTest, PasswordWithoutTheFlagIsRefused) {
   CLI::App app("parley");
   AddUserCommands(app);
-  EXPECT_THROW(app.parse(std::vector<std::string>{"bob", "password", "user"}),
-               CLI::RequiredError);
+  EXPECT_THROW(app.parse(std::vector<std::string>{"bob", "password", "user"}), CLI::RequiredError);
 }
 
 }  // namespace

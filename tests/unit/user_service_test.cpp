@@ -78,8 +78,10 @@ TEST(UserValidation, PasswordsOfOneRepeatedCharacterOrWhitespaceAreRefused) {
   EXPECT_EQ(CodeOf(CheckPassword("aaaaaaaaaa")), "password_too_weak");
   EXPECT_EQ(CodeOf(CheckPassword("          ")), "password_too_weak");
   EXPECT_EQ(CodeOf(CheckPassword(" \t \t \t \t \t ")), "password_too_weak");
-  EXPECT_EQ(CodeOf(CheckPassword("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9")),
-            "password_too_weak");
+  EXPECT_EQ(
+      CodeOf(CheckPassword(
+          "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9")),
+      "password_too_weak");
   EXPECT_EQ(CodeOf(CheckPassword("aaaaaaaaab")), "");
   EXPECT_EQ(CodeOf(CheckPassword(" aaaaaaaaa")), "");
   EXPECT_EQ(CodeOf(CheckPassword("correct horse")), "");

@@ -13,7 +13,8 @@ constexpr const char* kCount =
     "(SELECT COUNT(*) FROM connections WHERE secret LIKE 'sealed:%') + "
     "(SELECT COUNT(*) FROM connections WHERE previous_secret LIKE 'sealed:%')";
 constexpr const char* kAll = "SELECT id, secret, previous_secret FROM connections";
-constexpr const char* kPut = "UPDATE connections SET secret = ?2, previous_secret = ?3 WHERE id = ?1";
+constexpr const char* kPut =
+    "UPDATE connections SET secret = ?2, previous_secret = ?3 WHERE id = ?1";
 
 struct Row {
   std::string id;
