@@ -212,7 +212,7 @@ TEST(OutboundTest, DecodeRefusals) {
   ExpectDecodeFails(R"({"type":"carousel","items":[{"title":"x","buttons":[{"text":"b"}]}]})",
                     "invalid_field", "items[0].buttons[0]");
   ExpectDecodeFails(
-      R"({"type":"carousel","items":[{"title":"x","buttons":[{"text":"b","payload":"p","url":"u"}]}]})",
+      R"({"type":"carousel","items":[{"title":"x","buttons":[{"text":"b","payload":"p","url":"https://x.example"}]}]})",
       "invalid_field", "items[0].buttons[0]");
   ExpectDecodeFails(R"({"type":"link_button","title":"t","label":"l"})", "invalid_field", "url");
   ExpectDecodeFails(R"({"type":"link_button","title":"t","url":"u"})", "invalid_field", "label");
