@@ -109,6 +109,7 @@ test('a WebSocket client that never reads is cut off; another agent keeps its ev
     await server.send(direct, textEvent(customer, 'hi'));
     const offer = await slow.event(slow.of('conversation.offered'));
     await slow.ok('POST', `/api/v1/conversations/${offer.conversation.id}/accept`);
+    await slow.ok('PUT', '/api/v1/agents/me/status', { status: 'away' }); // the next chat is fine's
     const fine = await readyAgent(server, { queues: ['default'], max_chats: 20 });
     const closed = new Promise((resolve) => slow.ws.once('close', (code) => resolve(code)));
     slow.ws._socket.pause(); // never reads again: the kernel buffers fill, then the server's queue
