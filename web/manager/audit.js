@@ -42,7 +42,7 @@ export function auditSection({ refresh }) {
       h('td', {}, formatDateTime(e.at)),
       h('td', {}, e.actor === 'admin-token' ? h('span', { class: 'muted' }, 'admin token') : e.actor),
       h('td', {}, ACTIONS[e.action] || e.action, ' ', h('span', { class: 'mono' }, e.target)),
-      h('td', {}, h('span', { class: 'mono' }, e.address || '—')),
+      h('td', {}, h('span', { class: ['mono', 'nowrap'] }, e.address || '—')),
       h('td', {}, h('span', { class: ['badge', ok ? 'ok' : 'bad'] }, ok ? `Done (${e.outcome})` : `Refused (${e.outcome})`)),
       h('td', {}, fields ? h('span', { class: 'muted' }, fields) : '—'),
     );
