@@ -203,12 +203,16 @@ void AddUserCommands(CLI::App& app) {
       "password", "Set a user's password from standard input (ends their sessions)");
   AddRestTargetOptions(password, *target);
   password->add_option("username", *username, "the username")->required();
+  // CLI11 writes the flag through the reference it was given, after this function returns:
+  // the callback holds the shared_ptr so the bool lives as long as the command (ASan caught a
+  // write into freed memory when nothing captured it).
   auto from_stdin = std::make_shared<bool>(false);
   password
       ->add_flag("--password-stdin", *from_stdin,
                  "read the new password (10+ characters) from the first line of stdin")
       ->required();
   password->callback([=] {
+    if (!*from_stdin) throw CLI::RuntimeError(1);  // required() makes this unreachable
     json::object body{{"password", PasswordOrFail()}};
     FinishRest(ReportRest(RestCall("POST", target->server,
                                    "/api/v1/users/" + PathSegment(*username) + "/password",

@@ -171,6 +171,10 @@ class Routing {
   // At start-up: no stream is open any more; agents who had one get agent_offline_after to
   // come back before they count as offline.
   Result<void> ResetStreams(storage::Tx& tx, int64_t now);
+  // The user was deleted (call it in the same job, after the user row is gone): their active
+  // chats go back to the head of their queues (the customer told, as when an agent goes
+  // offline), their ringing offers move on, and their presence is cleared (user_removed.cpp).
+  Result<void> UserRemoved(storage::Tx& tx, const std::string& username, int64_t now, Effects& fx);
 
   // The customer side of a conversation with a person.
   Result<void> CustomerMessage(storage::Tx& tx, const storage::ConversationRecord& conv,

@@ -131,6 +131,19 @@ struct UserRecord {
   int64_t updated_at_ms = 0;
 };
 
+// One line of the audit log (migration 0007). `detail` is JSON text; never a secret.
+struct AuditRecord {
+  int64_t id = 0;  // assigned by the store, increasing
+  int64_t at_ms = 0;
+  std::string actor;
+  std::string role;
+  std::string action;
+  std::string target;
+  std::string address;
+  int64_t outcome = 0;
+  std::string detail = "{}";
+};
+
 struct SessionRecord {
   std::string token_hash;  // hex SHA-256 of the token; the token itself is never stored
   std::string username;

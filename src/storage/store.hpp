@@ -64,10 +64,12 @@ class Tx {
   // Users and sessions (sqlite_users.cpp).
   virtual Result<std::optional<UserRecord>> GetUser(const std::string& username) = 0;
   virtual Result<std::vector<UserRecord>> ListUsers() = 0;
-  // kConflict (user_exists) when the username is taken.
+  // kConflict (user_exists) when the username is taken; kConflict (username_retired) when a
+  // deleted user had it: usernames are never reused.
   virtual Result<void> InsertUser(const UserRecord& u) = 0;
   virtual Result<void> UpdateUser(const UserRecord& u) = 0;
-  // False when there was no such user. Deletes the user's sessions too.
+  // False when there was no such user. Deletes the user's sessions too, and retires the
+  // username (InsertUser refuses it from then on).
   virtual Result<bool> DeleteUser(const std::string& username) = 0;
   virtual Result<void> InsertSession(const SessionRecord& s) = 0;
   virtual Result<std::optional<SessionRecord>> GetSession(const std::string& token_hash) = 0;
@@ -76,6 +78,11 @@ class Tx {
   virtual Result<void> DeleteUserSessions(const std::string& username) = 0;
   // Removes sessions unused since `before_ms`.
   virtual Result<void> DeleteIdleSessions(int64_t before_ms) = 0;
+
+  // The audit log (sqlite_audit.cpp). Insert sets nothing back; List gives the newest first,
+  // those with id < `before_id` (0: from the newest), at most `limit`.
+  virtual Result<void> InsertAudit(const AuditRecord& a) = 0;
+  virtual Result<std::vector<AuditRecord>> ListAudit(int64_t before_id, size_t limit) = 0;
 
   // Queues, presence, routing and agents' events (sqlite_routing.cpp).
   virtual Result<std::vector<QueueRecord>> ListQueues() = 0;

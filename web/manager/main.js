@@ -4,6 +4,7 @@
 import * as api from '/lib/api.js';
 import { EventStream, statusView } from '/lib/events.js';
 import { signInForm } from '/lib/signin.js';
+import { auditSection } from '/manager/audit.js';
 import {
   h, replace, field, openDialog, confirmDialog, copyText, formatDateTime, formatDuration,
 } from '/lib/dom.js';
@@ -14,6 +15,7 @@ const SECTIONS = [
   ['users', 'Users'],
   ['queues', 'Queues'],
   ['bots', 'Bots'],
+  ['audit', 'Audit log'],
 ];
 const DELIVERY_FILTERS = [
   ['', 'All'],
@@ -52,6 +54,8 @@ const el = {
   signout: document.getElementById('signout'),
   live: document.getElementById('live'),
 };
+
+const audit = auditSection({ refresh: () => render() });
 
 const stream = new EventStream({
   onEvent: handleEvent,
@@ -99,6 +103,7 @@ async function loadSection(all = false) {
   if (view === 'users') tasks.push(loadUsers(), loadQueues());
   if (view === 'queues' || all) tasks.push(loadQueues());
   if (view === 'bots') tasks.push(loadBots());
+  if (view === 'audit') tasks.push(guarded(() => audit.load(), 'Audit log'));
   await Promise.all(tasks);
   render();
 }
@@ -277,6 +282,7 @@ function render() {
     users: renderUsers,
     queues: renderQueues,
     bots: renderBots,
+    audit: audit.render,
   };
   const focused = document.activeElement?.id;
   replace(el.main, views[state.view]());

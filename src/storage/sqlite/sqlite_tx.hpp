@@ -104,6 +104,8 @@ class SqliteTx final : public Tx {
   Result<void> DeleteSession(const std::string& token_hash) override;
   Result<void> DeleteUserSessions(const std::string& username) override;
   Result<void> DeleteIdleSessions(int64_t before_ms) override;
+  Result<void> InsertAudit(const AuditRecord& a) override;
+  Result<std::vector<AuditRecord>> ListAudit(int64_t before_id, size_t limit) override;
 
   Result<std::vector<QueueRecord>> ListQueues() override;
   Result<std::optional<QueueRecord>> GetQueue(const std::string& name) override;
