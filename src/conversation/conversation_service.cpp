@@ -124,7 +124,10 @@ Result<EventRecord> ConversationService::Say(Tx& tx, ConversationRecord& conv,
 void ConversationService::OnOutcome(Tx& tx, const EventRecord& e, routing::Effects& fx) {
   if (e.sender != "csr") return;
   auto conv = tx.GetConversation(e.conversation_id);
-  if (!conv || !*conv || (*conv)->state != "active" || !(*conv)->routing.agent) return;
+  // An ended conversation still tells its agent: the agent's own "Chat ended." is delivered
+  // after the end.
+  if (!conv || !*conv || !(*conv)->routing.agent) return;
+  if ((*conv)->state != "active" && (*conv)->state != "ended") return;
   json::object body{{"conversation", storage::ConversationJson(**conv)},
                     {"event_id", e.event_id.value_or("")},
                     {"seq", e.seq},

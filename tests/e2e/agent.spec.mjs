@@ -103,6 +103,55 @@ describe('agent console', () => {
     await page.getByRole('button', { name: 'End chat' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'End chat' }).click();
     await c.waitFor((e) => e.type === 'csr_end_session', 'csr_end_session at the customer');
+    // The agent's "Chat ended." is marked delivered, not left on "Sending…".
+    const endEntry = transcript.locator('li.entry', { hasText: 'Chat ended.' });
+    await endEntry.getByText('Delivered').waitFor();
+    // An ended chat stays in the list across a reload, until the agent closes it.
+    await page.reload();
+    const chats = page.getByRole('list').filter({ has: page.getByRole('button', { name: /Mary Somerville/ }) });
+    const endedChat = page.getByRole('button', { name: 'Mary Somerville, ended' });
+    await endedChat.waitFor();
+    await endedChat.click();
+    await transcript.getByText('Good morning, Mary.').waitFor();
+    await page.getByRole('button', { name: 'Close chat' }).click();
+    await endedChat.waitFor({ state: 'detached' });
+    await page.reload();
+    await page.getByRole('heading', { name: 'My queues' }).waitFor();
+    await page.getByText('No chats.', { exact: false }).waitFor();
+    assert.equal(await chats.count(), 0, 'a closed chat stays closed after a reload');
+    await page.context().close();
+  });
+
+  test('My queues: the oldest wait counts on; the empty chat list does not ask an available agent to go Available', async () => {
+    const c = customer(stack, conn, hook, 'Caroline Herschel');
+    await intoQueue(c);
+    await waitFor(async () => (await stack.server.conversationsOf(conn, c.id)).some((x) => x.state === 'queued'), {
+      message: 'the customer queued',
+    });
+    const page = await newPage(stack);
+    await signIn(page, stack.origin(), '/agent', bob);
+    await page.getByRole('heading', { name: 'My queues' }).waitFor();
+    const oldest = page.locator('#queues').getByText(/oldest/).first();
+    await oldest.waitFor();
+    const seconds = async () => {
+      const t = await oldest.textContent();
+      const m = /oldest (?:(\d+) min)? ?(?:(\d+) s)?/.exec(t);
+      assert.ok(m && (m[1] || m[2]), `"${t}"`);
+      return Number(m[1] || 0) * 60 + Number(m[2] || 0);
+    };
+    const first = await seconds();
+    await waitFor(async () => (await seconds()) >= first + 2, { timeout: 5000, message: `oldest counts on from ${first} s` });
+    assert.equal(await page.getByText('No chats. Go Available to get offers.').count(), 1, 'away: the hint says go Available');
+    await page.getByLabel('Available').check();
+    // Bob may get Caroline offered now; the hint must not ask him to go Available either way.
+    await waitFor(async () => (await page.getByText('Go Available to get offers').count()) === 0, { message: 'the hint changed' });
+    const offer = page.getByRole('group', { name: /New chat: Caroline Herschel/ });
+    await offer.getByRole('button', { name: 'Accept' }).click();
+    await page.getByRole('list', { name: 'Transcript' }).getByText(/virtual assistant/).first().waitFor();
+    await page.getByRole('button', { name: 'End chat' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'End chat' }).click();
+    await c.waitFor((e) => e.type === 'csr_end_session', 'csr_end_session at the customer');
+    assert.deepEqual(page.errors, []);
     await page.context().close();
   });
 

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { REPO, makeTempDir, runCli } from '../integration/harness.mjs';
-import { Receiver, createUser, newPage, screenshots, signIn, startStack, waitFor } from './support.mjs';
+import { Receiver, createQueue, createUser, newPage, screenshots, signIn, startStack, uid, waitFor } from './support.mjs';
+import { createAgent } from '../integration/agent_support.mjs';
 
 async function signInAsAdmin(stack, page) {
   const admin = await createUser(stack.server, { role: 'admin', username: `admin${Date.now() % 100000}`, display_name: 'Ada Admin' });
@@ -155,6 +156,8 @@ describe('Digital Messaging Manager', () => {
       await row.getByText('500').first().waitFor(); // the last error names the status
       await page.getByLabel('Status').selectOption('dead');
       await deliveries.getByRole('row').filter({ hasText: 'Dead' }).waitFor();
+      // One word for a delivery that is being retried: the filter, the badge and the overview.
+      assert.deepEqual(await page.getByLabel('Status').locator('option').allTextContents(), ['All', 'Pending', 'Failing', 'Dead', 'Delivered']);
       await screenshots(page, 'manager-deliveries');
 
       failing.mode = { status: 200 };
@@ -281,6 +284,83 @@ describe('Digital Messaging Manager', () => {
     await page.getByRole('table', { name: 'Agents' }).getByRole('row').filter({ hasText: 'Carol Agent' }).getByText('Offline').waitFor();
     await page.getByRole('heading', { name: 'Conversations by state' }).waitFor();
     await screenshots(page, 'manager-overview');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('overview is live: a customer waiting and an agent taking the chat show within 2 s, without Refresh', async () => {
+    await createQueue(stack.server, { name: 'default', display_name: 'Default' }).catch(() => {});
+    const direct = await stack.server.createConnection({ name: 'Straight to a person', webhook: hook.url, bot: 'none' });
+    hook.trust(direct);
+    const dana = await createAgent(stack.server, { username: 'dana', display_name: 'Dana Agent', queues: ['default'] });
+    const page = await newPage(stack);
+    await signInAsAdmin(stack, page);
+    const tile = (label) => page.locator('.stat', { hasText: label }).locator('.value');
+    await page.getByRole('heading', { name: 'Conversations by state' }).waitFor();
+    await tile('Waiting in a queue').waitFor();
+    const waitingBefore = Number(await tile('Waiting in a queue').textContent());
+    const danaRow = page.getByRole('table', { name: 'Agents' }).getByRole('row').filter({ hasText: 'Dana Agent' });
+    await danaRow.getByText('0 / 3').waitFor();
+
+    const customer = `c-${uid().slice(0, 8)}`;
+    await stack.server.send(direct, { type: 'text', customer_id: customer, message_id: uid(), text: ['I need a person'] });
+    const live = { timeout: 2500 };
+    await page.waitForFunction(
+      (n) => [...document.querySelectorAll('.stat')].some((s) => s.textContent.includes('Waiting in a queue') && Number(s.querySelector('.value').textContent) === n),
+      waitingBefore + 1,
+      live,
+    );
+    const [conv] = (await stack.server.conversationsOf(direct, customer));
+    await dana.ok('POST', `/api/v1/conversations/${conv.id}/accept`, {});
+    await danaRow.getByText('1 / 3').waitFor(live);
+    await page.waitForFunction(
+      (n) => [...document.querySelectorAll('.stat')].some((s) => s.textContent.includes('Waiting in a queue') && Number(s.querySelector('.value').textContent) === n),
+      waitingBefore,
+      live,
+    );
+    assert.equal(await page.getByRole('table', { name: 'Deliveries failing by connection' }).getByRole('columnheader', { name: 'Failed' }).count(), 0);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('at 360 px table actions stay on screen; Escape returns the focus; a fixed field clears its error', async () => {
+    await createQueue(stack.server, { name: 'narrow', display_name: 'Narrow queue' });
+    const page = await newPage(stack, { width: 360, height: 760 });
+    await signInAsAdmin(stack, page);
+    await page.getByRole('link', { name: 'Queues' }).click();
+    const edit = page.getByRole('button', { name: 'Edit queue narrow' });
+    await edit.waitFor();
+    await edit.scrollIntoViewIfNeeded();
+    const box = await edit.boundingBox();
+    assert.ok(box.x >= 0 && box.x + box.width <= 360, `Edit is at x ${box.x}..${box.x + box.width}, the screen is 360 px`);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+    await screenshots(page, 'manager-queues-narrow');
+
+    // Escape closes the dialog and the focus is back on the button that opened it.
+    await edit.click();
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await waitFor(async () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') === 'Edit queue narrow'), {
+      message: 'the focus back on Edit queue narrow',
+    });
+
+    // A refused name shows its error; changing the field clears it.
+    await page.getByRole('button', { name: 'Add queue' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Queue name').fill('narrow');
+    await dialog.getByLabel('Display name').fill('Again');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    const error = dialog.locator('.error-text');
+    await waitFor(async () => ((await error.textContent()) || '').length > 0, { message: 'the error of a taken name' });
+    await dialog.getByLabel('Queue name').fill('narrow-2');
+    assert.equal(await error.textContent(), '', 'the error went with the fix');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await waitFor(async () => page.evaluate(() => document.activeElement?.textContent === 'Add queue'), {
+      message: 'the focus back on Add queue after the list was drawn anew',
+    });
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

@@ -5,7 +5,7 @@ import * as api from '/lib/api.js';
 import { EventStream, statusView } from '/lib/events.js';
 import { signInForm } from '/lib/signin.js';
 import {
-  h, replace, field, openDialog, confirmDialog, copyText, formatDateTime, formatDuration,
+  h, replace, field, openDialog, confirmDialog, copyText, formatDateTime, formatDuration, refocusOpener,
 } from '/lib/dom.js';
 
 const SECTIONS = [
@@ -18,7 +18,7 @@ const SECTIONS = [
 const DELIVERY_FILTERS = [
   ['', 'All'],
   ['pending', 'Pending'],
-  ['failed', 'Failed'],
+  ['failed', 'Failing'],
   ['dead', 'Dead'],
   ['delivered', 'Delivered'],
 ];
@@ -174,17 +174,15 @@ async function countConversations(s) {
   return { count: r.conversations.length, more: Boolean(r.next) };
 }
 
+const loadConversationCounts = () =>
+  guarded(async () => {
+    const counts = {};
+    await Promise.all(CONVERSATION_STATES.map(async ([s]) => (counts[s] = await countConversations(s))));
+    state.overview.conversations = counts;
+  }, 'Conversations');
+
 async function loadOverview() {
-  await Promise.all([
-    loadAgents(),
-    loadQueues(),
-    loadConnections(),
-    guarded(async () => {
-      const counts = {};
-      await Promise.all(CONVERSATION_STATES.map(async ([s]) => (counts[s] = await countConversations(s))));
-      state.overview.conversations = counts;
-    }, 'Conversations'),
-  ]);
+  await Promise.all([loadAgents(), loadQueues(), loadConnections(), loadConversationCounts()]);
   await guarded(async () => {
     const failing = [];
     for (const c of state.connections || []) {
@@ -201,7 +199,24 @@ async function loadOverview() {
 
 // ---- live events ----
 
+// The overview's counts (conversations by state, agents' chats) have no event of their own:
+// queue and agent events say they moved, and they are read again, at most once a second.
+const OVERVIEW_REFRESH_MS = 1000;
+let overviewTimer = null;
+let overviewLast = 0;
+function refreshOverviewSoon() {
+  if (state.view !== 'overview' || overviewTimer) return;
+  const wait = Math.max(0, overviewLast + OVERVIEW_REFRESH_MS - Date.now());
+  overviewTimer = setTimeout(async () => {
+    overviewLast = Date.now();
+    await Promise.all([loadAgents(), loadConversationCounts()]);
+    overviewTimer = null;
+    if (state.view === 'overview') render();
+  }, wait);
+}
+
 function handleEvent(frame) {
+  if (frame.type === 'queue.updated' || frame.type === 'agent.status') refreshOverviewSoon();
   if (frame.type === 'queue.updated' && frame.queue && state.queues) {
     const i = state.queues.findIndex((q) => q.name === frame.queue.name);
     if (i >= 0) state.queues[i] = frame.queue;
@@ -284,15 +299,24 @@ function render() {
   const focused = document.activeElement?.id;
   replace(el.main, views[state.view]());
   if (focused) document.getElementById(focused)?.focus();
+  refocusOpener(el.main); // a dialog's opener, drawn anew while the dialog was open
+
 }
 
 const loading = () => h('p', { class: 'muted' }, 'Loading…');
 
 function table(caption, headers, rows, emptyText) {
   if (!rows.length) return h('p', { class: 'empty' }, emptyText);
+  // Each cell knows its column's name: on a narrow screen rows become stacked cards.
+  const names = headers.map((x) => x.replace(/^#/, ''));
+  for (const row of rows) {
+    [...row.children].forEach((td, i) => {
+      if (names[i]) td.dataset.label = names[i];
+    });
+  }
   return h(
     'div',
-    { class: 'table-wrap' },
+    { class: 'table-wrap stack-narrow' },
     h(
       'table',
       {},
@@ -370,7 +394,7 @@ function renderOverview() {
         : failing.some((f) => f.failed || f.dead)
           ? table(
               'Deliveries failing by connection',
-              ['Connection', '#Failing (retrying)', '#Dead'],
+              ['Connection', '#Failing', '#Dead'],
               failing
                 .filter((f) => f.failed || f.dead)
                 .map((f) =>
