@@ -122,6 +122,61 @@ describe('agent console', () => {
     await page.context().close();
   });
 
+  test('canned responses: "/" and a shortcut pick one, names filled in; an internal note stays with the agents', async () => {
+    const made = await stack.server.admin('POST', '/api/v1/responses', { shortcut: 'greet', title: 'Greeting', text: 'Hello {customer_name}, {agent_name} here. How can I help?' });
+    assert.equal(made.status, 201, made.text);
+    const other = await stack.server.admin('POST', '/api/v1/responses', { shortcut: 'cards-only', title: 'Cards', text: 'About cards', queues: ['cards'] });
+    assert.equal(other.status, 201, other.text);
+    const c = customer(stack, conn, hook, 'Grace Hopper');
+    await intoQueue(c);
+    await waitFor(async () => (await stack.server.conversationsOf(conn, c.id)).some((x) => x.state === 'queued'), { message: 'the customer queued' });
+    const page = await newPage(stack);
+    await signIn(page, stack.origin(), '/agent', amy);
+    await page.getByRole('button', { name: 'Take the next chat from General' }).click();
+    const transcript = page.getByRole('list', { name: 'Transcript' });
+    await transcript.getByText(/virtual assistant/).first().waitFor();
+
+    const box = page.getByLabel('Message');
+    await box.fill('/');
+    await box.pressSequentially('gr');
+    const picker = page.getByRole('listbox', { name: 'Canned responses' });
+    await picker.getByRole('option', { name: /\/greet/ }).waitFor();
+    // A shared response of another queue is not offered in a General chat.
+    await box.fill('/');
+    await box.pressSequentially('c');
+    await picker.getByText('No canned response starts with this.').waitFor();
+    await box.fill('/');
+    await box.pressSequentially('gre');
+    await picker.getByRole('option', { name: /\/greet/ }).waitFor();
+    await screenshots(page, 'agent-responses');
+    await box.press('Enter');
+    assert.equal(await box.inputValue(), 'Hello Grace Hopper, Amy here. How can I help?');
+    assert.equal(await picker.isVisible(), false);
+    await box.press('Enter');
+    await c.waitFor((e) => e.from === 'csr' && e.text?.includes('Hello Grace Hopper, Amy here. How can I help?'), 'the filled-in response at the webhook');
+
+    await page.getByRole('button', { name: 'Note…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add an internal note' });
+    await dialog.getByLabel('Note').fill('Asked about a lost card; double-check the address.');
+    await dialog.getByRole('button', { name: 'Add note' }).click();
+    const note = transcript.getByRole('listitem', { name: 'Internal note' });
+    await note.getByText('Asked about a lost card; double-check the address.').waitFor();
+    await note.getByText('Internal note: only agents see this.').waitFor();
+    // A later message still goes out, and the note never does.
+    await box.fill('One moment please.');
+    await box.press('Enter');
+    await c.waitFor((e) => e.from === 'csr' && e.text?.includes('One moment please.'), 'the message after the note');
+    assert.ok(!JSON.stringify(c.received()).includes('double-check the address'), 'the note never reached the customer');
+    // After a reload the note is still in the transcript, marked.
+    await page.reload();
+    await page.getByRole('button', { name: /Grace Hopper/ }).click();
+    await transcript.getByRole('listitem', { name: 'Internal note' }).getByText('double-check the address', { exact: false }).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.getByRole('button', { name: 'End chat' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'End chat' }).click();
+    await page.context().close();
+  });
+
   test('My queues: the oldest wait counts on; the empty chat list does not ask an available agent to go Available', async () => {
     const c = customer(stack, conn, hook, 'Caroline Herschel');
     await intoQueue(c);

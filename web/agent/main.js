@@ -9,6 +9,7 @@ import * as api from '/lib/api.js';
 import { EventStream, statusView } from '/lib/events.js';
 import { signInForm } from '/lib/signin.js';
 import { h, replace, field, openDialog, confirmDialog, formatTime, formatDuration } from '/lib/dom.js';
+import { attachResponsePicker } from '/agent/responses.js';
 
 const ENDED_KEEP_MS = 60 * 60 * 1000; // ended chats come back after a reload for an hour
 const CLOSED_KEY = 'parley-agent-closed-chats'; // ids of ended chats the agent closed (this tab)
@@ -510,6 +511,7 @@ function renderTyping() {
 const FROM_LABEL = { bot: 'Bot', system: 'System' };
 
 function whoLabel(chat, e) {
+  if (e.direction === 'note') return `Note by ${e.csr_name && e.csr_name !== myName() ? e.csr_name : `${e.csr_name || myName()} (you)`}`;
   if (e.from === 'customer') return customerLabel(chat.conv);
   if (e.from === 'csr') return e.csr_name && e.csr_name !== myName() ? e.csr_name : `${e.csr_name || myName()} (you)`;
   return FROM_LABEL[e.from] || e.from;
@@ -550,6 +552,8 @@ function payloadView(e) {
       return h('p', { class: 'line' }, 'Chat ended.');
     case 'customer_end_session':
       return h('p', { class: 'line' }, 'The customer ended the chat.');
+    case 'note':
+      return [h('p', { class: 'line note-mark' }, 'Internal note: only agents see this.'), lines(p.text)];
     default:
       return p.text ? lines(p.text) : h('p', { class: 'line muted' }, e.type);
   }
@@ -642,7 +646,7 @@ function entryNode(chat, e, key, autoAsk) {
   if (cached && cached.sig === sig) return cached.node;
   const node = h(
     'li',
-    { class: ['entry', e.direction, `from-${e.from}`] },
+    { class: ['entry', e.direction, `from-${e.from}`], 'aria-label': e.direction === 'note' ? 'Internal note' : null },
     h(
       'div',
       { class: 'bubble' },
@@ -792,7 +796,44 @@ el.message.addEventListener('keydown', (e) => {
     el.composer.requestSubmit();
   }
 });
-el.message.addEventListener('input', () => typing(el.message.value.length > 0));
+el.message.addEventListener('input', () => typing(el.message.value.length > 0 && !el.message.value.startsWith('/')));
+
+attachResponsePicker(el.message, () => {
+  const chat = state.chats.get(state.selected);
+  return { queue: chat?.conv.queue, customerName: chat?.conv.customer_name, agentName: myName() };
+});
+
+$('add-note').addEventListener('click', async () => {
+  const chat = state.chats.get(state.selected);
+  if (!chat) return;
+  const id = chat.conv.id;
+  await openDialog('Add an internal note', (close) => {
+    const text = h('textarea', { required: true, rows: 3, maxLength: 4096 });
+    const error = h('p', { class: 'error-text', role: 'alert' });
+    return h(
+      'form',
+      {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            const entry = await api.post(`/api/v1/conversations/${api.seg(id)}/notes`, { text: text.value.trim() });
+            const c = state.chats.get(id);
+            if (c && addEntry(c, entry)) {
+              c.scrollToEnd = true;
+              if (state.selected === id) renderTranscript();
+            }
+            close('saved');
+          } catch (err) {
+            error.textContent = err.message;
+          }
+        },
+      },
+      field('Note', text, 'For agents and admins only: the customer never sees it.'),
+      error,
+      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Add note')),
+    );
+  });
+});
 
 $('quick-menu').addEventListener('click', () =>
   openDialog('Send a menu', (close) => {

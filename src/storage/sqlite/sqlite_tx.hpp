@@ -102,6 +102,12 @@ class SqliteTx final : public Tx {
   Result<void> DeleteUserSessions(const std::string& username) override;
   Result<void> DeleteIdleSessions(int64_t before_ms) override;
 
+  Result<std::vector<ResponseRecord>> ListResponses(const std::string& owner) override;
+  Result<std::optional<ResponseRecord>> GetResponse(const std::string& id) override;
+  Result<void> InsertResponse(const ResponseRecord& r) override;
+  Result<void> UpdateResponse(const ResponseRecord& r) override;
+  Result<bool> DeleteResponse(const std::string& id) override;
+
   Result<std::vector<QueueRecord>> ListQueues() override;
   Result<std::optional<QueueRecord>> GetQueue(const std::string& name) override;
   Result<void> InsertQueue(const QueueRecord& q) override;
