@@ -110,6 +110,10 @@ struct ConversationFilter {
   std::optional<std::string> connection_id;
   std::optional<std::string> queue;
   std::optional<std::string> agent;  // owned by this agent, or offered to them
+  // History search: a case-insensitive part of the customer's id or name; created from/before.
+  std::optional<std::string> customer;
+  std::optional<int64_t> created_from_ms;
+  std::optional<int64_t> created_before_ms;
   size_t limit = 100;
   std::optional<ListCursor> after;  // by (updated_at, id)
 };

@@ -7,10 +7,12 @@ import { signInForm } from '/lib/signin.js';
 import {
   h, replace, field, openDialog, confirmDialog, copyText, formatDateTime, formatDuration, refocusOpener,
 } from '/lib/dom.js';
+import * as history from '/manager/conversations.js';
 
 const SECTIONS = [
   ['overview', 'Overview'],
   ['connections', 'Connections'],
+  ['conversations', 'Conversations'],
   ['users', 'Users'],
   ['queues', 'Queues'],
   ['bots', 'Bots'],
@@ -65,6 +67,7 @@ function parseHash() {
   const [view, id] = location.hash.replace(/^#\/?/, '').split('/');
   state.view = SECTIONS.some(([k]) => k === view) ? view : 'overview';
   state.connectionId = state.view === 'connections' && id ? decodeURIComponent(id) : null;
+  state.conversationId = state.view === 'conversations' && id ? decodeURIComponent(id) : null;
 }
 
 window.addEventListener('hashchange', () => {
@@ -97,6 +100,10 @@ async function loadSection(all = false) {
     if (state.connectionId) tasks.push(loadConnection(state.connectionId));
   }
   if (view === 'users') tasks.push(loadUsers(), loadQueues());
+  if (view === 'conversations') {
+    tasks.push(guarded(() => history.load(state.conversationId), 'Conversations'));
+    if (!state.conversationId) tasks.push(loadConnections(), loadQueues(), loadAgents());
+  }
   if (view === 'queues' || all) tasks.push(loadQueues());
   if (view === 'bots') tasks.push(loadBots());
   await Promise.all(tasks);
@@ -292,6 +299,15 @@ function render() {
   const views = {
     overview: renderOverview,
     connections: () => (state.connectionId ? renderConnection() : renderConnections()),
+    conversations: () =>
+      history.view({
+        connections: state.connections,
+        queues: state.queues,
+        agents: state.agents,
+        table,
+        guarded,
+        redraw: render,
+      }),
     users: renderUsers,
     queues: renderQueues,
     bots: renderBots,
