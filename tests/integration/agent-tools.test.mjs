@@ -148,3 +148,24 @@ test('responses survive a restart (migration 0009)', async () => {
   const after = (await server.admin('GET', '/api/v1/responses')).json.responses;
   assert.deepEqual(after.map((r) => r.id), before.map((r) => r.id));
 });
+
+test('the agent ending a chat hears that the end was delivered (conversation.delivery after the end)', async () => {
+  const { server, hook, bank } = env;
+  const eve = await createAgent(server, { display_name: 'Eve', queues: ['general'] });
+  await eve.connect();
+  const customer = `c-${uid()}`;
+  await escalate(server, bank, customer, 'general');
+  const [conv] = await server.conversationsOf(bank, customer);
+  await eve.ok('POST', `/api/v1/conversations/${conv.id}/accept`);
+  await eve.ok('POST', `/api/v1/conversations/${conv.id}/end`);
+  await waitFor(() => hook.deliveredTo(bank, customer).some((e) => e.type === 'csr_end_session'), { message: 'csr_end_session delivered' });
+  const end = hook.deliveredTo(bank, customer).find((e) => e.type === 'csr_end_session');
+  const told = await eve.event((f) => f.type === 'conversation.delivery' && f.event_id === end.event_id && f.delivery_status === 'delivered', {
+    message: 'the delivery of the end',
+  });
+  assert.equal(told.conversation.state, 'ended');
+  const full = await eve.ok('GET', `/api/v1/conversations/${conv.id}`);
+  assert.equal(full.last_agent, eve.username);
+  assert.equal(full.transcript.find((e) => e.event_id === end.event_id).delivery_status, 'delivered');
+  await eve.disconnect();
+});

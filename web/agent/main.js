@@ -114,7 +114,7 @@ async function resync() {
     // Chats that ended lately stay until the agent closes them, across reloads too.
     const closed = closedChats();
     for (const conv of ended.conversations) {
-      if (conv.agent !== state.user.username || closed.has(conv.id)) continue;
+      if (closed.has(conv.id)) continue; // mine=true: the agent had it
       if (!conv.ended_at || Date.now() - Date.parse(conv.ended_at) > ENDED_KEEP_MS) continue;
       seen.add(conv.id);
       const chat = state.chats.get(conv.id) || newChat(conv);

@@ -207,8 +207,8 @@ async function loadOverview() {
 // ---- live events ----
 
 // The overview's counts (conversations by state, agents' chats) have no event of their own:
-// queue and agent events say they moved, and they are read again, at most once a second.
-const OVERVIEW_REFRESH_MS = 1000;
+// queue and agent events say they moved, and they are read again, at most twice a second.
+const OVERVIEW_REFRESH_MS = 500;
 let overviewTimer = null;
 let overviewLast = 0;
 function refreshOverviewSoon() {
