@@ -93,9 +93,13 @@ void AddAgentToolRoutes(Router& router, ApiDeps& deps) {
                std::string author = caller.display_name.empty()
                                         ? (caller.username.empty() ? "admin" : caller.username)
                                         : caller.display_name;
-               auto note = co_await d->conversations.AddNote(
-                   req.Param("id"), author, std::string(text->as_string()),
-                   [caller](const storage::ConversationRecord& c) { return MayRead(caller, c); });
+               // Named before the co_await: g++ 12 destroys temporaries of a co_await
+               // expression twice (docs/architecture.md).
+               std::string id = req.Param("id");
+               std::string note_text(text->as_string());
+               std::function<bool(const storage::ConversationRecord&)> may_read =
+                   [caller](const storage::ConversationRecord& c) { return MayRead(caller, c); };
+               auto note = co_await d->conversations.AddNote(id, author, note_text, may_read);
                co_return Reply(201, note, [](const storage::EventRecord& e) {
                  return storage::EntryJson(e);
                });

@@ -180,10 +180,18 @@ test('list commands print a table by default and the JSON answer with --json', a
   assert.equal(asJson.code, 0, asJson.stderr);
   assert.ok(JSON.parse(asJson.stdout).connections.some((c) => c.connection_id === conn.connection_id));
 
-  for (const [cmd, heading] of [[['user', 'list'], /^USERNAME\s+NAME\s+ROLE\s+QUEUES\s+MAX CHATS\s+ENABLED$/], [['queue', 'list'], /^(NAME\s+DISPLAY NAME\s+WAITING\s+AGENTS AVAILABLE\s+AUTO-ACCEPT|\(none\))$/]]) {
+  const q = await server.admin('POST', '/api/v1/queues', { name: `q-${uid().slice(0, 6)}`, display_name: 'Table queue' });
+  assert.equal(q.status, 201, q.text);
+  const u = await server.admin('POST', '/api/v1/users', { username: `u${uid().slice(0, 6)}`, password: 'correct-horse-battery', display_name: 'Table User', role: 'agent', queues: [q.json.name] });
+  assert.equal(u.status, 201, u.text);
+  for (const [cmd, heading, row] of [
+    [['user', 'list'], /^USERNAME\s+NAME\s+ROLE\s+QUEUES\s+MAX CHATS\s+ENABLED$/, new RegExp(`^${u.json.username}\\s+Table User\\s+agent\\s+${q.json.name}\\s+3\\s+true$`)],
+    [['queue', 'list'], /^NAME\s+DISPLAY NAME\s+WAITING\s+AGENTS AVAILABLE\s+AUTO-ACCEPT$/, new RegExp(`^${q.json.name}\\s+Table queue\\s+0\\s+0\\s+false$`)],
+  ]) {
     const r = await runCli([...cmd, ...adminArgs()]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout.split('\n')[0], heading, r.stdout);
+    assert.ok(r.stdout.split('\n').some((l) => row.test(l)), r.stdout);
     const j = await runCli([...cmd, '--json', ...adminArgs()]);
     assert.equal(j.code, 0, j.stderr);
     assert.equal(typeof JSON.parse(j.stdout), 'object');
