@@ -340,17 +340,18 @@ describe('Digital Messaging Manager', () => {
     await search.getByLabel('Customer').fill('hedy');
     await search.getByRole('button', { name: 'Search' }).click();
     const rows = page.getByRole('table', { name: 'Conversations' }).getByRole('row');
+    // The first list (every conversation) is replaced by the search's answer.
+    await rows.filter({ hasText: 'Someone Else' }).waitFor({ state: 'detached' });
     await rows.filter({ hasText: 'Hedy Lamarr' }).waitFor();
-    assert.equal(await rows.filter({ hasText: 'Someone Else' }).count(), 0, 'only the customer searched for');
     await search.getByLabel('Customer').fill('');
     await search.getByLabel('Connection').selectOption({ label: 'Other chat' });
     await search.getByRole('button', { name: 'Search' }).click();
+    await rows.filter({ hasText: 'Hedy Lamarr' }).waitFor({ state: 'detached' });
     await rows.filter({ hasText: 'Someone Else' }).waitFor();
-    assert.equal(await rows.filter({ hasText: 'Hedy Lamarr' }).count(), 0, 'only the connection chosen');
     await search.getByLabel('Connection').selectOption({ label: 'History chat' });
     const today = new Date().toISOString().slice(0, 10);
-    await search.getByLabel('From').fill(today);
-    await search.getByLabel('To').fill(today);
+    await search.getByLabel('Started from').fill(today);
+    await search.getByLabel('Started until').fill(today);
     await search.getByRole('button', { name: 'Search' }).click();
     await rows.filter({ hasText: 'Hedy Lamarr' }).waitFor();
     await screenshots(page, 'manager-conversations');
@@ -381,9 +382,15 @@ describe('Digital Messaging Manager', () => {
     await signInAsAdmin(stack, page);
     await page.getByRole('link', { name: 'Queues' }).click();
     const edit = page.getByRole('button', { name: 'Edit queue narrow' });
-    await edit.waitFor();
-    await edit.scrollIntoViewIfNeeded();
-    const box = await edit.boundingBox();
+    // The section is drawn again as its data and live events come: measure once it holds still.
+    let box = null;
+    await waitFor(
+      async () => {
+        box = await edit.scrollIntoViewIfNeeded({ timeout: 2000 }).then(() => edit.boundingBox(), () => null);
+        return box !== null;
+      },
+      { message: 'Edit queue narrow on screen' },
+    );
     assert.ok(box.x >= 0 && box.x + box.width <= 360, `Edit is at x ${box.x}..${box.x + box.width}, the screen is 360 px`);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
@@ -410,9 +417,14 @@ describe('Digital Messaging Manager', () => {
     assert.equal(await error.textContent(), '', 'the error went with the fix');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
-    await waitFor(async () => page.evaluate(() => document.activeElement?.textContent === 'Add queue'), {
-      message: 'the focus back on Add queue after the list was drawn anew',
-    });
+    let focused = '';
+    await waitFor(
+      async () => {
+        focused = await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 120));
+        return /^<button[^>]*>Add queue<\/button>$/.test(focused);
+      },
+      { message: () => `the focus back on Add queue after the list was drawn anew; it is on ${focused}` },
+    );
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

@@ -232,7 +232,7 @@ test('the wait notice shows only while waiting; a reload keeps both sides with t
     await agent.ok('POST', `/api/v1/conversations/${conv.id}/accept`, {});
     await log.getByText('You are now chatting with Jo Agent.').waitFor(VISIBLE);
     await wait.waitFor({ state: 'hidden', ...VISIBLE });
-    await agent.ok('POST', `/api/v1/conversations/${conv.id}/messages`, { type: 'text', text: ['How can I help?'] });
+    await agent.ok('POST', `/api/v1/conversations/${conv.id}/messages`, { type: 'text', text: ['How can I help?'] }, 202);
     await log.getByText('How can I help?').waitFor(VISIBLE);
     await say(page, 'my card is lost');
     await page.locator('li.from-me', { hasText: 'my card is lost' }).waitFor(VISIBLE);
@@ -247,7 +247,7 @@ test('the wait notice shows only while waiting; a reload keeps both sides with t
     const afterReload = await log.locator('li.msg').evaluateAll((lis) => lis.map((li) => li.querySelector('.line')?.textContent ?? li.textContent));
     assert.deepEqual(afterReload, before);
     assert.deepEqual(await log.locator('li.from-me .line').allTextContents(), ['hello', 'talk to a person', 'Cards and payments', 'my card is lost']);
-    const times = await log.locator('li.msg .sender time').count();
+    const times = await log.locator('li.msg .msg-head time').count();
     assert.equal(times, await log.locator('li.msg:not(.ended-note)').count(), 'every message has its time');
     assert.equal(await wait.isVisible(), false, 'no wait notice after the reload');
   } finally {

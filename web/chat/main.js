@@ -133,11 +133,17 @@ function stamp(ms) {
   return t;
 }
 
+// "Sam 12:08": who, and when the message came.
+function head(name, at) {
+  const line = el('span', 'msg-head');
+  line.appendChild(el('span', 'sender', name));
+  line.appendChild(stamp(at));
+  return line;
+}
+
 function message(event, at) {
   const li = el('li', `msg from-${event.from === 'csr' ? 'csr' : event.from === 'system' ? 'system' : 'bot'}`);
-  const head = el('span', 'sender', senderName(event));
-  head.appendChild(stamp(at));
-  li.appendChild(head);
+  li.appendChild(head(senderName(event), at));
   return li;
 }
 
@@ -284,9 +290,7 @@ function showMine(text, messageId, at) {
   const li = el('li', 'msg from-me');
   li.dataset.messageId = messageId;
   li.dataset.epoch = String(epoch);
-  const head = el('span', 'sender', 'You');
-  head.appendChild(stamp(at));
-  li.appendChild(head);
+  li.appendChild(head('You', at));
   li.appendChild(el('p', 'line', text));
   log.appendChild(li);
   li.scrollIntoView({ block: 'end' });

@@ -67,16 +67,23 @@ function listView(ctx) {
   const connections = [['', 'Any connection'], ...(ctx.connections || []).map((c) => [c.connection_id, c.name])];
   const queues = [['', 'Any queue'], ...(ctx.queues || []).map((q) => [q.name, q.display_name || q.name])];
   const agents = [['', 'Any agent'], ...(ctx.agents || []).map((a) => [a.username, a.display_name || a.username])];
+  // What is typed is kept in `history.filters` at once: a redraw (a live event, a reconnect)
+  // must not wipe a search being written.
+  const keep = (form) => {
+    const data = new FormData(form);
+    for (const key of Object.keys(f)) f[key] = String(data.get(key) || '').trim();
+  };
   const form = h(
     'form',
     {
       class: 'history-filters',
       role: 'search',
       'aria-label': 'Search conversations',
+      oninput: (e) => keep(e.currentTarget),
+      onchange: (e) => keep(e.currentTarget),
       onsubmit: async (e) => {
         e.preventDefault();
-        const data = new FormData(e.target);
-        for (const key of Object.keys(f)) f[key] = String(data.get(key) || '').trim();
+        keep(e.currentTarget);
         await ctx.guarded(() => load(null), 'Conversations');
         ctx.redraw();
       },
@@ -86,8 +93,8 @@ function listView(ctx) {
     select('Queue', 'queue', queues, f.queue),
     select('Agent', 'agent', agents, f.agent),
     select('State', 'state', STATES, f.state),
-    field('From', h('input', { name: 'from', type: 'date', value: f.from })),
-    field('To', h('input', { name: 'to', type: 'date', value: f.to })),
+    field('Started from', h('input', { name: 'from', type: 'date', value: f.from })),
+    field('Started until', h('input', { name: 'to', type: 'date', value: f.to })),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Search')),
   );
   const names = Object.fromEntries((ctx.connections || []).map((c) => [c.connection_id, c.name]));
