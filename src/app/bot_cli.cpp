@@ -1,6 +1,7 @@
 #include "app/bot_cli.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,7 +11,6 @@
 #include <chrono>
 #include <iostream>
 #include <map>
-#include <unistd.h>
 
 #include "bot/definition.hpp"
 #include "bot/dialog_bot.hpp"

@@ -40,7 +40,8 @@ Result<json::object> DemoBankAnswer(const std::string& path, const json::object&
                   "Send slots.last4: the card's last four digits.");
     return json::object{{"slots", json::object{{"blocked", "yes"}}}};
   }
-  return Fail(Errc::kNotFound, "not_found", "The demo bank answers /v1/balance and /v1/cards/block.");
+  return Fail(Errc::kNotFound, "not_found",
+              "The demo bank answers /v1/balance and /v1/cards/block.");
 }
 
 std::string PointBankCallsAt(std::string text, const std::string& bank_url) {

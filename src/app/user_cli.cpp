@@ -134,8 +134,8 @@ void AddUserCommands(CLI::App& app) {
   auto as_json = std::make_shared<bool>(false);
   AddJsonFlag(list, *as_json);
   list->callback([=] {
-    std::vector<Column> columns{{"USERNAME", Field("username")}, {"NAME", Field("display_name")},
-                                {"ROLE", Field("role")},         {"QUEUES", Field("queues")},
+    std::vector<Column> columns{{"USERNAME", Field("username")},   {"NAME", Field("display_name")},
+                                {"ROLE", Field("role")},           {"QUEUES", Field("queues")},
                                 {"MAX CHATS", Field("max_chats")}, {"ENABLED", Field("enabled")}};
     FinishRest(ReportList(RestCall("GET", target->server, "/api/v1/users", target->token), "users",
                           columns, *as_json));

@@ -20,10 +20,9 @@ constexpr size_t kMaxText = 4096;
 constexpr size_t kMaxQueues = 50;
 
 bool ShortcutOk(const std::string& s) {
-  return !s.empty() && s.size() <= kMaxShortcut &&
-         std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-         });
+  return !s.empty() && s.size() <= kMaxShortcut && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
 }
 
 Result<std::string> Text(const json::value& v, std::string_view key, size_t max) {
@@ -68,9 +67,9 @@ Result<void> Apply(Tx& tx, const json::value& body, ResponseRecord& r, bool crea
         auto found = tx.GetQueue(name);
         if (!found) return Fail(found.error());
         if (!*found)
-          return Fail(Errc::kInvalidArgument, "unknown_queue",
-                      fmt::format("There is no queue '{}'; list them with GET /api/v1/queues.",
-                                  name));
+          return Fail(
+              Errc::kInvalidArgument, "unknown_queue",
+              fmt::format("There is no queue '{}'; list them with GET /api/v1/queues.", name));
         queues.push_back(std::move(name));
       }
       r.queues = std::move(queues);
@@ -85,8 +84,8 @@ Result<void> Apply(Tx& tx, const json::value& body, ResponseRecord& r, bool crea
     }
   }
   if (create) {
-    for (auto [value, name] : {std::pair{&r.shortcut, "shortcut"}, {&r.title, "title"},
-                               {&r.text, "text"}}) {
+    for (auto [value, name] :
+         {std::pair{&r.shortcut, "shortcut"}, {&r.title, "title"}, {&r.text, "text"}}) {
       if (value->empty())
         return Fail(Errc::kInvalidArgument, fmt::format("missing_{}", name),
                     fmt::format("Give '{}'.", name));

@@ -100,9 +100,8 @@ void AddAgentToolRoutes(Router& router, ApiDeps& deps) {
                std::function<bool(const storage::ConversationRecord&)> may_read =
                    [caller](const storage::ConversationRecord& c) { return MayRead(caller, c); };
                auto note = co_await d->conversations.AddNote(id, author, note_text, may_read);
-               co_return Reply(201, note, [](const storage::EventRecord& e) {
-                 return storage::EntryJson(e);
-               });
+               co_return Reply(201, note,
+                               [](const storage::EventRecord& e) { return storage::EntryJson(e); });
              }));
 }
 

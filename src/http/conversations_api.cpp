@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <boost/asio/this_coro.hpp>
-#include <cstdio>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <cstdio>
 
 #include "conversation/assist.hpp"
 #include "http/api_routes.hpp"
