@@ -376,6 +376,41 @@ describe('Digital Messaging Manager', () => {
     await page.context().close();
   });
 
+  test('responses: add a shared canned response for a queue, edit it, delete it', async () => {
+    await createQueue(stack.server, { name: 'loans-r', display_name: 'Loans' });
+    const page = await newPage(stack);
+    await signInAsAdmin(stack, page);
+    await page.getByRole('link', { name: 'Responses' }).click();
+    await page.getByRole('button', { name: 'Add response' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add response' });
+    await dialog.getByLabel('Shortcut').fill('rates');
+    await dialog.getByLabel('Title').fill('Loan rates');
+    await dialog.getByLabel('Text', { exact: true }).fill('Hi {customer_name}, our loan rates start at 4.9 %.');
+    await dialog.getByLabel('loans-r').check();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    const row = page.getByRole('table', { name: 'Responses' }).getByRole('row').filter({ hasText: '/rates' });
+    await row.getByText('loans-r').waitFor();
+    let saved = (await stack.server.admin('GET', '/api/v1/responses')).json.responses.find((r) => r.shortcut === 'rates');
+    assert.equal(saved.shared, true);
+    assert.deepEqual(saved.queues, ['loans-r']);
+    await screenshots(page, 'manager-responses');
+
+    await row.getByRole('button', { name: 'Edit response rates' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit response /rates' });
+    await edit.getByLabel('Text', { exact: true }).fill('Our loan rates start at 4.5 %.');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await row.getByText('Our loan rates start at 4.5 %.').waitFor();
+    saved = (await stack.server.admin('GET', '/api/v1/responses')).json.responses.find((r) => r.shortcut === 'rates');
+    assert.equal(saved.text, 'Our loan rates start at 4.5 %.');
+
+    await row.getByRole('button', { name: 'Delete response rates' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.equal((await stack.server.admin('GET', '/api/v1/responses')).json.responses.some((r) => r.shortcut === 'rates'), false);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
   test('at 360 px table actions stay on screen; Escape returns the focus; a fixed field clears its error', async () => {
     await createQueue(stack.server, { name: 'narrow', display_name: 'Narrow queue' });
     const page = await newPage(stack, { width: 360, height: 760 });

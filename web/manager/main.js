@@ -8,6 +8,7 @@ import {
   h, replace, field, openDialog, confirmDialog, copyText, formatDateTime, formatDuration, refocusOpener,
 } from '/lib/dom.js';
 import * as history from '/manager/conversations.js';
+import * as responses from '/manager/responses.js';
 
 const SECTIONS = [
   ['overview', 'Overview'],
@@ -15,6 +16,7 @@ const SECTIONS = [
   ['conversations', 'Conversations'],
   ['users', 'Users'],
   ['queues', 'Queues'],
+  ['responses', 'Responses'],
   ['bots', 'Bots'],
 ];
 const DELIVERY_FILTERS = [
@@ -104,7 +106,8 @@ async function loadSection(all = false) {
     tasks.push(guarded(() => history.load(state.conversationId), 'Conversations'));
     if (!state.conversationId) tasks.push(loadConnections(), loadQueues(), loadAgents());
   }
-  if (view === 'queues' || all) tasks.push(loadQueues());
+  if (view === 'queues' || view === 'responses' || all) tasks.push(loadQueues());
+  if (view === 'responses') tasks.push(guarded(responses.load, 'Responses'));
   if (view === 'bots') tasks.push(loadBots());
   await Promise.all(tasks);
   render();
@@ -310,6 +313,7 @@ function render() {
       }),
     users: renderUsers,
     queues: renderQueues,
+    responses: () => responses.view({ table, guarded, redraw: render, queueChecks }),
     bots: renderBots,
   };
   const focused = document.activeElement?.id;
