@@ -151,12 +151,15 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
                                                 "(2026-11-25T09:15:03Z).",
                                                 key));
         }
-        ListId list_id{ListKind::kConversations,
-                       filter.state.value_or("") + "\n" + filter.connection_id.value_or("") + "\n" +
-                           filter.queue.value_or("") + "\n" + filter.agent.value_or("") + "\n" +
-                           filter.customer.value_or("") + "\n" +
-                           std::to_string(filter.created_from_ms.value_or(-1)) + "\n" +
-                           std::to_string(filter.created_before_ms.value_or(-1))};
+        // A cursor belongs to its filters; the history's filters are added only when given,
+        // so the cursors of the other lists stay as they were.
+        std::string filters = filter.state.value_or("") + "\n" + filter.connection_id.value_or("") +
+                              "\n" + filter.queue.value_or("") + "\n" + filter.agent.value_or("");
+        if (filter.customer || filter.created_from_ms || filter.created_before_ms)
+          filters += "\n" + filter.customer.value_or("") + "\n" +
+                     std::to_string(filter.created_from_ms.value_or(-1)) + "\n" +
+                     std::to_string(filter.created_before_ms.value_or(-1));
+        ListId list_id{ListKind::kConversations, filters};
         auto page = ParsePage(req, list_id);
         if (!page) co_return ErrorResponse(page.error());
         filter.limit = page->limit + 1;  // one more tells whether a next page exists
