@@ -29,6 +29,7 @@ void UseStderrLogging(const std::string& level) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Parley: a digital messaging service speaking the Client Channel API"};
+  app.set_version_flag("--version", std::string("parley ") + PARLEY_VERSION);
   app.require_subcommand(1);
 
   // serve

@@ -27,6 +27,7 @@ void AddApiRoutes(Router& router, ApiDeps& deps) {
   AddQueueRoutes(router, deps);
   AddBotRoutes(router, deps);
   AddEventRoutes(router, deps);
+  AddAgentToolRoutes(router, deps);
 }
 
 }  // namespace parley::http

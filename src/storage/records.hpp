@@ -70,7 +70,9 @@ struct EventRecord {
   std::string conversation_id;
   int64_t position = 0;
   std::string connection_id;
-  std::string direction;  // in | out
+  // in | out | note: an agent's internal note, shown to agents and admins in the transcript
+  // and never delivered (delivery reads only `out`); it has a position but no seq.
+  std::string direction;
   int64_t seq = 0;
   std::string sender;  // customer | bot | csr | system
   std::optional<std::string> csr_name;
@@ -114,6 +116,10 @@ struct ConversationFilter {
   std::optional<std::string> connection_id;
   std::optional<std::string> queue;
   std::optional<std::string> agent;  // owned by this agent, or offered to them
+  // History search: a case-insensitive part of the customer's id or name; created from/before.
+  std::optional<std::string> customer;
+  std::optional<int64_t> created_from_ms;
+  std::optional<int64_t> created_before_ms;
   size_t limit = 100;
   std::optional<ListCursor> after;  // by (updated_at, id)
 };
@@ -159,6 +165,19 @@ struct QueueRecord {
   std::optional<int64_t> max_wait_s;
   std::optional<std::string> closed_text;
   int64_t service_level_s = 60;  // answers within this count for the service level
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+// A canned response: text an agent inserts in the composer with "/" + shortcut. Shared ones
+// (owner empty) are managed by admins; each agent has their own too.
+struct ResponseRecord {
+  std::string id;
+  std::string owner;     // empty: shared; else the username of the agent it belongs to
+  std::string shortcut;  // 1-32 of [a-z0-9_-], unique per owner
+  std::string title;
+  std::string text;                 // may hold {customer_name} and {agent_name}
+  std::vector<std::string> queues;  // shared ones: offered in these queues' chats; empty: all
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
 };

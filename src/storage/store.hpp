@@ -84,6 +84,16 @@ class Tx {
   virtual Result<void> InsertAudit(const AuditRecord& a) = 0;
   virtual Result<std::vector<AuditRecord>> ListAudit(int64_t before_id, size_t limit) = 0;
 
+  // Canned responses (sqlite_responses.cpp). Not pure: a store without them answers
+  // kUnavailable responses_unsupported (store.cpp).
+  // The shared responses and those of `owner`, by shortcut (every one when owner is empty).
+  virtual Result<std::vector<ResponseRecord>> ListResponses(const std::string& owner);
+  virtual Result<std::optional<ResponseRecord>> GetResponse(const std::string& id);
+  // kConflict (response_exists) when the owner has this shortcut already.
+  virtual Result<void> InsertResponse(const ResponseRecord& r);
+  virtual Result<void> UpdateResponse(const ResponseRecord& r);
+  virtual Result<bool> DeleteResponse(const std::string& id);
+
   // Queues, presence, routing and agents' events (sqlite_routing.cpp).
   virtual Result<std::vector<QueueRecord>> ListQueues() = 0;
   virtual Result<std::optional<QueueRecord>> GetQueue(const std::string& name) = 0;

@@ -155,6 +155,8 @@ describe('Digital Messaging Manager', () => {
       await row.getByText('500').first().waitFor(); // the last error names the status
       await page.getByLabel('Status').selectOption('dead');
       await deliveries.getByRole('row').filter({ hasText: 'Dead' }).waitFor();
+      // One word for a delivery that is being retried: the filter, the badge and the overview.
+      assert.deepEqual(await page.getByLabel('Status').locator('option').allTextContents(), ['All', 'Pending', 'Failing', 'Dead', 'Delivered']);
       await screenshots(page, 'manager-deliveries');
 
       failing.mode = { status: 200 };

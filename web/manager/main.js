@@ -6,21 +6,25 @@ import { EventStream, statusView } from '/lib/events.js';
 import { signInForm } from '/lib/signin.js';
 import { auditSection } from '/manager/audit.js';
 import {
-  h, replace, field, openDialog, confirmDialog, copyText, formatDateTime, formatDuration,
+  h, replace, field, openDialog, confirmDialog, copyText, formatDateTime, formatDuration, refocusOpener,
 } from '/lib/dom.js';
+import * as history from '/manager/conversations.js';
+import * as responses from '/manager/responses.js';
 
 const SECTIONS = [
   ['overview', 'Overview'],
   ['connections', 'Connections'],
+  ['conversations', 'Conversations'],
   ['users', 'Users'],
   ['queues', 'Queues'],
+  ['responses', 'Responses'],
   ['bots', 'Bots'],
   ['audit', 'Audit log'],
 ];
 const DELIVERY_FILTERS = [
   ['', 'All'],
   ['pending', 'Pending'],
-  ['failed', 'Failed'],
+  ['failed', 'Failing'],
   ['dead', 'Dead'],
   ['delivered', 'Delivered'],
 ];
@@ -69,6 +73,7 @@ function parseHash() {
   const [view, id] = location.hash.replace(/^#\/?/, '').split('/');
   state.view = SECTIONS.some(([k]) => k === view) ? view : 'overview';
   state.connectionId = state.view === 'connections' && id ? decodeURIComponent(id) : null;
+  state.conversationId = state.view === 'conversations' && id ? decodeURIComponent(id) : null;
 }
 
 window.addEventListener('hashchange', () => {
@@ -101,7 +106,12 @@ async function loadSection(all = false) {
     if (state.connectionId) tasks.push(loadConnection(state.connectionId));
   }
   if (view === 'users') tasks.push(loadUsers(), loadQueues());
-  if (view === 'queues' || all) tasks.push(loadQueues());
+  if (view === 'conversations') {
+    tasks.push(guarded(() => history.load(state.conversationId), 'Conversations'));
+    if (!state.conversationId) tasks.push(loadConnections(), loadQueues(), loadAgents());
+  }
+  if (view === 'queues' || view === 'responses' || all) tasks.push(loadQueues());
+  if (view === 'responses') tasks.push(guarded(responses.load, 'Responses'));
   if (view === 'bots') tasks.push(loadBots());
   if (view === 'audit') tasks.push(guarded(() => audit.load(), 'Audit log'));
   await Promise.all(tasks);
@@ -174,19 +184,17 @@ const loadAgents = () =>
     state.agents = r ? r.agents : null;
   }, 'Agents');
 
+const loadConversationCounts = () =>
+  guarded(async () => {
+    // Counters kept by the server: one request, whatever the number of conversations.
+    const r = await api.get('/api/v1/overview');
+    const counts = {};
+    for (const [s] of CONVERSATION_STATES) counts[s] = { count: r.conversations[s] || 0, more: false };
+    state.overview.conversations = counts;
+  }, 'Conversations');
+
 async function loadOverview() {
-  await Promise.all([
-    loadAgents(),
-    loadQueues(),
-    loadConnections(),
-    guarded(async () => {
-      // Counters kept by the server: one request, whatever the number of conversations.
-      const r = await api.get('/api/v1/overview');
-      const counts = {};
-      for (const [s] of CONVERSATION_STATES) counts[s] = { count: r.conversations[s] || 0, more: false };
-      state.overview.conversations = counts;
-    }, 'Conversations'),
-  ]);
+  await Promise.all([loadAgents(), loadQueues(), loadConnections(), loadConversationCounts()]);
   await guarded(async () => {
     const failing = [];
     for (const c of state.connections || []) {
@@ -203,7 +211,24 @@ async function loadOverview() {
 
 // ---- live events ----
 
+// The overview's counts (conversations by state, agents' chats) have no event of their own:
+// queue and agent events say they moved, and they are read again, at most twice a second.
+const OVERVIEW_REFRESH_MS = 500;
+let overviewTimer = null;
+let overviewLast = 0;
+function refreshOverviewSoon() {
+  if (state.view !== 'overview' || overviewTimer) return;
+  const wait = Math.max(0, overviewLast + OVERVIEW_REFRESH_MS - Date.now());
+  overviewTimer = setTimeout(async () => {
+    overviewLast = Date.now();
+    await Promise.all([loadAgents(), loadConversationCounts()]);
+    overviewTimer = null;
+    if (state.view === 'overview') render();
+  }, wait);
+}
+
 function handleEvent(frame) {
+  if (frame.type === 'queue.updated' || frame.type === 'agent.status') refreshOverviewSoon();
   if (frame.type === 'queue.updated' && frame.queue && state.queues) {
     const i = state.queues.findIndex((q) => q.name === frame.queue.name);
     if (i >= 0) state.queues[i] = frame.queue;
@@ -279,23 +304,42 @@ function render() {
   const views = {
     overview: renderOverview,
     connections: () => (state.connectionId ? renderConnection() : renderConnections()),
+    conversations: () =>
+      history.view({
+        connections: state.connections,
+        queues: state.queues,
+        agents: state.agents,
+        table,
+        guarded,
+        redraw: render,
+      }),
     users: renderUsers,
     queues: renderQueues,
+    responses: () => responses.view({ table, guarded, redraw: render, queueChecks }),
     bots: renderBots,
     audit: audit.render,
   };
   const focused = document.activeElement?.id;
   replace(el.main, views[state.view]());
   if (focused) document.getElementById(focused)?.focus();
+  refocusOpener(el.main); // a dialog's opener, drawn anew while the dialog was open
+
 }
 
 const loading = () => h('p', { class: 'muted' }, 'Loading…');
 
 function table(caption, headers, rows, emptyText) {
   if (!rows.length) return h('p', { class: 'empty' }, emptyText);
+  // Each cell knows its column's name: on a narrow screen rows become stacked cards.
+  const names = headers.map((x) => x.replace(/^#/, ''));
+  for (const row of rows) {
+    [...row.children].forEach((td, i) => {
+      if (names[i]) td.dataset.label = names[i];
+    });
+  }
   return h(
     'div',
-    { class: 'table-wrap' },
+    { class: 'table-wrap stack-narrow' },
     h(
       'table',
       {},
@@ -373,7 +417,7 @@ function renderOverview() {
         : failing.some((f) => f.failed || f.dead)
           ? table(
               'Deliveries failing by connection',
-              ['Connection', '#Failing (retrying)', '#Dead'],
+              ['Connection', '#Failing', '#Dead'],
               failing
                 .filter((f) => f.failed || f.dead)
                 .map((f) =>

@@ -31,6 +31,9 @@ constexpr const char* kListConversations =
     " FROM conversations WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR connection_id = ?2)"
     " AND (?4 IS NULL OR updated_at < ?4 OR (updated_at = ?4 AND id < ?5))"
     " AND (?6 IS NULL OR queue = ?6) AND (?7 IS NULL OR agent = ?7 OR offered_to = ?7)"
+    " AND (?8 IS NULL OR instr(lower(customer_id), lower(?8)) > 0"
+    "      OR instr(lower(COALESCE(customer_name, '')), lower(?8)) > 0)"
+    " AND (?9 IS NULL OR created_at >= ?9) AND (?10 IS NULL OR created_at < ?10)"
     " ORDER BY updated_at DESC, id DESC LIMIT ?3";
 constexpr const char* kInsertConversation =
     "INSERT INTO conversations (" PARLEY_CONVERSATION_COLUMNS
@@ -396,6 +399,7 @@ Result<std::vector<ConversationRecord>> SqliteTx::ListConversations(const Conver
   s.Bind(1, f.state).Bind(2, f.connection_id).Bind(3, static_cast<int64_t>(f.limit));
   if (f.after) s.Bind(4, f.after->at_ms).Bind(5, f.after->id);
   s.Bind(6, f.queue).Bind(7, f.agent);
+  s.Bind(8, f.customer).Bind(9, f.created_from_ms).Bind(10, f.created_before_ms);
   std::vector<ConversationRecord> out;
   while (s.Step() == SQLITE_ROW) out.push_back(ReadConversation(s));
   return out;

@@ -107,6 +107,12 @@ class SqliteTx final : public Tx {
   Result<void> InsertAudit(const AuditRecord& a) override;
   Result<std::vector<AuditRecord>> ListAudit(int64_t before_id, size_t limit) override;
 
+  Result<std::vector<ResponseRecord>> ListResponses(const std::string& owner) override;
+  Result<std::optional<ResponseRecord>> GetResponse(const std::string& id) override;
+  Result<void> InsertResponse(const ResponseRecord& r) override;
+  Result<void> UpdateResponse(const ResponseRecord& r) override;
+  Result<bool> DeleteResponse(const std::string& id) override;
+
   Result<std::vector<QueueRecord>> ListQueues() override;
   Result<std::optional<QueueRecord>> GetQueue(const std::string& name) override;
   Result<void> InsertQueue(const QueueRecord& q) override;
