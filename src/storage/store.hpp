@@ -7,7 +7,7 @@
 //   durable, while one fsync serves many jobs.
 // - Read jobs run on a reader thread with its own connection (a consistent snapshot).
 // Both queues are bounded; a full queue fails the job at once with kUnavailable.
-// Implementations: sqlite/ (embedded), postgres/ (later).
+// Implementations: sqlite/ (embedded, one node), postgres/ (several nodes on one database).
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -236,7 +236,8 @@ class Store {
   }
 };
 
-// Opens the store named by a URL: sqlite:///abs/path.db, sqlite://relative.db, sqlite::memory:.
+// Opens the store named by a URL: sqlite:///abs/path.db, sqlite://relative.db, sqlite::memory:,
+// postgresql://user[:password]@host:port/dbname[?sslmode=...] (password also from PGPASSWORD).
 // Applies migrations. `master_key` (32 bytes, or empty) seals connection secrets at rest.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const std::string& master_key);
 
