@@ -98,6 +98,20 @@ Result<void> Done(Result<int64_t> r) {
 
 }  // namespace
 
+const std::vector<HotStatement>& HotRoutingStatements() {
+  static const std::vector<HotStatement> kAll = {
+      {"waiting", kWaiting, {"sales", "10"}},
+      {"expired offers", kExpiredOffers, {"1000"}},
+      {"idle conversations", kIdleConversations, {"1000"}},
+      {"agent conversations", kAgentConversations, {"ann"}},
+      {"recent handle times", kRecentHandleTimes, {"sales", "20"}},
+      {"get presence", kGetPresence, {"ann"}},
+      {"last agent event seq", kLastAgentEventSeq, {"ann"}},
+      {"agent events after", kAgentEventsAfter, {"ann", "5", "100"}},
+  };
+  return kAll;
+}
+
 Result<std::vector<QueueRecord>> PgTx::ListQueues() {
   auto r = conn_->Query(kListQueues, {});
   if (!r) return Fail(r.error());

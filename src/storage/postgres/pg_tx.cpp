@@ -139,6 +139,27 @@ std::vector<DeliveryRecord> Deliveries(const Rows& r) {
 
 }  // namespace
 
+const std::vector<HotStatement>& HotStatements() {
+  static const std::vector<HotStatement> kAll = {
+      {"find open conversation", kFindOpenConversationLocked, {"conn", "cust"}},
+      {"get conversation", kGetConversationLocked, {"v1"}},
+      {"update conversation", kUpdateConversation,
+       {"v1", "conn", "cust", "n", "bot", "bot", "{}", std::nullopt, "1", "1", "2", "1", "2",
+        std::nullopt, "2", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+        std::nullopt, std::nullopt, "false", std::nullopt, std::nullopt, std::nullopt,
+        std::nullopt, "[]"}},
+      {"inbound message seen", kInboundSeen, {"conn", "m1"}},
+      {"transcript", kTranscript, {"v1"}},
+      {"get delivery", kGetDelivery, {"e1"}},
+      {"list deliveries", kListDeliveries, {"conn", "failed", "100", "5", "e9"}},
+      {"pending deliveries", kPendingDeliveries, {}},
+      {"update delivery", kUpdateDelivery,
+       {"e1", "delivered", "1", std::nullopt, std::nullopt, "5", std::nullopt}},
+      {"get connection", kGetConnection, {"c1"}},
+  };
+  return kAll;
+}
+
 ConversationRecord ReadConversation(const Rows& s, int i) {
   ConversationRecord c;
   c.id = s.Text(i, 0);

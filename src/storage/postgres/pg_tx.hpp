@@ -8,7 +8,9 @@
 // Inserts that may meet a row another node inserted meanwhile use ON CONFLICT DO NOTHING (an
 // error would abort the whole group transaction) and ask the writer to run the job again.
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/postgres/pg_conn.hpp"
@@ -25,6 +27,17 @@ namespace parley::storage::postgres {
   "declined_by"
 
 ConversationRecord ReadConversation(const Rows& r, int row);
+
+// A statement on a hot path with sample arguments, for the scan guard (tests EXPLAIN each one
+// and fail on a sequential scan).
+struct HotStatement {
+  std::string_view name;
+  const char* sql;
+  std::vector<std::optional<std::string>> args;
+};
+// Those of pg_tx.cpp, and those of pg_routing.cpp.
+const std::vector<HotStatement>& HotStatements();
+const std::vector<HotStatement>& HotRoutingStatements();
 
 class PgTx final : public Tx {
  public:
