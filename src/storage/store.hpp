@@ -141,6 +141,15 @@ struct StoreStats {
   uint64_t wal_frames = 0;           // the WAL's length in pages after the last commit
   uint64_t checkpoints = 0;          // checkpoint runs (by the checkpointer or the writer)
   uint64_t dirty_conversations = 0;  // conversation rows whose counters wait to be written
+  // PostgreSQL only (0 for SQLite): the node's connection pool, and write jobs run again
+  // because they met another node's concurrent work (a deadlock, a row inserted meanwhile).
+  uint64_t pool_max = 0;
+  uint64_t pool_connections = 0;
+  uint64_t pool_in_use = 0;
+  uint64_t pool_waits = 0;
+  uint64_t pool_timeouts = 0;
+  uint64_t pool_connects = 0;
+  uint64_t retried_jobs = 0;
 };
 
 class Store {

@@ -182,6 +182,14 @@ StoreStats PgStore::Stats() const {
   s.batch = batch_time_.Read();
   s.commit = commit_time_.Read();
   s.queued_writes = queued_writes_.load(std::memory_order_relaxed);
+  PoolStats p = pool_.Stats();
+  s.pool_max = p.max;
+  s.pool_connections = p.size;
+  s.pool_in_use = p.in_use;
+  s.pool_waits = p.waits;
+  s.pool_timeouts = p.timeouts;
+  s.pool_connects = p.connects;
+  s.retried_jobs = retried_jobs_.load(std::memory_order_relaxed);
   return s;
 }
 
