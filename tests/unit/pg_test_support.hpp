@@ -33,6 +33,7 @@ inline std::vector<std::string> PgColumn(const std::string& conninfo, const std:
     PQfinish(c);
     return out;
   }
+  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);  // "drop cascades to ..."
   PGresult* r = PQexec(c, sql.c_str());
   auto st = PQresultStatus(r);
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
