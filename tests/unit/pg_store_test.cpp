@@ -113,8 +113,7 @@ TEST_P(PostgresStoreTest, NodesShareCustomersWithoutGapsOrDuplicates) {
 TEST_P(PostgresStoreTest, NodesStartingTogetherMigrateOnce) {
   std::vector<std::unique_ptr<PgStore>> nodes(3);
   std::vector<std::thread> threads;
-  for (size_t i = 0; i < nodes.size(); ++i)
-    threads.emplace_back([&, i] { nodes[i] = Node(); });
+  for (size_t i = 0; i < nodes.size(); ++i) threads.emplace_back([&, i] { nodes[i] = Node(); });
   for (auto& t : threads) t.join();
   for (auto& n : nodes) EXPECT_TRUE(n && n->Ready());
   EXPECT_EQ(Raw("SELECT count(*) FROM schema_migrations"),

@@ -33,7 +33,8 @@ inline std::vector<std::string> PgColumn(const std::string& conninfo, const std:
     PQfinish(c);
     return out;
   }
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);  // "drop cascades to ..."
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);  // "drop cascades to ..."
   PGresult* r = PQexec(c, sql.c_str());
   auto st = PQresultStatus(r);
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
@@ -80,8 +81,7 @@ class PgSchema {
 };
 
 inline std::unique_ptr<storage::postgres::PgStore> OpenPg(
-    const std::string& url, std::string key = "",
-    storage::postgres::PgStoreOptions options = {}) {
+    const std::string& url, std::string key = "", storage::postgres::PgStoreOptions options = {}) {
   auto conninfo = storage::postgres::ConnInfo(url);
   if (!conninfo) {
     ADD_FAILURE() << conninfo.error().message;

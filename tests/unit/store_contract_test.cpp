@@ -9,9 +9,9 @@
 #include <boost/asio/detached.hpp>
 #include <thread>
 
-#include "storage/migrations.hpp"
 #include "pg_test_support.hpp"
 #include "sqlite_store_fixture.hpp"
+#include "storage/migrations.hpp"
 
 namespace parley::storage {
 namespace {
@@ -382,8 +382,8 @@ TEST_P(StoreContractTest, FailingJobRollsBackOnlyItselfAndResultsFollowCommitOrd
           [i](Tx& tx) -> bool {
             std::string id = "c" + std::to_string(i);
             bool inserted = tx.InsertConnection(Conn(id, id)).has_value();
-            if (i == 2) return false;                                // asks for a rollback
-            if (i == 3) throw std::runtime_error("job bug");         // a bug in the job
+            if (i == 2) return false;                         // asks for a rollback
+            if (i == 3) throw std::runtime_error("job bug");  // a bug in the job
             if (i == 4) return tx.InsertConnection(Conn("x", "c0")).has_value();  // name taken
             return inserted;
           },
@@ -551,8 +551,10 @@ TEST_P(StoreContractTest, DeliveriesPendingInOrderUpdatedAndListed) {
   EXPECT_EQ(list("delivered"), (std::vector<std::string>{"a1"}));
   // Newest first by (created_at, event_id): a3 and b3 share 2003.
   EXPECT_EQ(list(std::nullopt), (std::vector<std::string>{"b3", "a3", "b2"}));
-  EXPECT_EQ(list(std::nullopt, ListCursor{2002, "b2"}), (std::vector<std::string>{"a2", "b1", "a1"}));
-  auto b1 = Read<std::optional<DeliveryRecord>>(*store, [](Tx& tx) { return tx.GetDelivery("b1"); });
+  EXPECT_EQ(list(std::nullopt, ListCursor{2002, "b2"}),
+            (std::vector<std::string>{"a2", "b1", "a1"}));
+  auto b1 =
+      Read<std::optional<DeliveryRecord>>(*store, [](Tx& tx) { return tx.GetDelivery("b1"); });
   ASSERT_TRUE(b1 && *b1);
   EXPECT_EQ((*b1)->event.retry_from_ms, 7777);
   EXPECT_EQ((*b1)->event.last_error, "the webhook answered 500");
@@ -714,7 +716,8 @@ TEST_P(StoreContractTest, QueuesPresenceAndAgentEvents) {
   EXPECT_EQ((*sales)->display_name, "Sales team");
   EXPECT_TRUE((*sales)->auto_accept);
   EXPECT_FALSE((*sales)->max_wait_s);
-  EXPECT_FALSE(*Read<std::optional<QueueRecord>>(*store, [](Tx& tx) { return tx.GetQueue("support"); }));
+  EXPECT_FALSE(
+      *Read<std::optional<QueueRecord>>(*store, [](Tx& tx) { return tx.GetQueue("support"); }));
 }
 
 TEST_P(StoreContractTest, RoutingQueriesFindWaitingOffersAndAgents) {
@@ -729,26 +732,53 @@ TEST_P(StoreContractTest, RoutingQueriesFindWaitingOffersAndAgents) {
       return tx.InsertConversation(c);
     };
     // Waiting in sales, FIFO by queued_at (q2 first), q3 offered to ann until 500.
-    if (auto r = add("q1", "queued", [](auto& c) { c.routing.queue = "sales"; c.routing.queued_at_ms = 20; }); !r) return r;
-    if (auto r = add("q2", "queued", [](auto& c) { c.routing.queue = "sales"; c.routing.queued_at_ms = 10; }); !r) return r;
-    if (auto r = add("q3", "queued", [](auto& c) {
-          c.routing.queue = "sales";
-          c.routing.queued_at_ms = 30;
-          c.routing.offered_to = "ann";
-          c.routing.offer_expires_at_ms = 500;
-        }); !r) return r;
-    if (auto r = add("q4", "queued", [](auto& c) { c.routing.queue = "support"; c.routing.queued_at_ms = 5; }); !r) return r;
-    if (auto r = add("a1", "active", [](auto& c) {
-          c.routing.queue = "sales";
-          c.routing.agent = "ann";
-          c.routing.assigned_at_ms = 100;
-          c.last_customer_at_ms = 50;  // idle
-        }); !r) return r;
-    if (auto r = add("e1", "ended", [](auto& c) {
-          c.routing.queue = "sales";
-          c.routing.assigned_at_ms = 100;
-          c.ended_at_ms = 400;
-        }); !r) return r;
+    if (auto r = add("q1", "queued",
+                     [](auto& c) {
+                       c.routing.queue = "sales";
+                       c.routing.queued_at_ms = 20;
+                     });
+        !r)
+      return r;
+    if (auto r = add("q2", "queued",
+                     [](auto& c) {
+                       c.routing.queue = "sales";
+                       c.routing.queued_at_ms = 10;
+                     });
+        !r)
+      return r;
+    if (auto r = add("q3", "queued",
+                     [](auto& c) {
+                       c.routing.queue = "sales";
+                       c.routing.queued_at_ms = 30;
+                       c.routing.offered_to = "ann";
+                       c.routing.offer_expires_at_ms = 500;
+                     });
+        !r)
+      return r;
+    if (auto r = add("q4", "queued",
+                     [](auto& c) {
+                       c.routing.queue = "support";
+                       c.routing.queued_at_ms = 5;
+                     });
+        !r)
+      return r;
+    if (auto r = add("a1", "active",
+                     [](auto& c) {
+                       c.routing.queue = "sales";
+                       c.routing.agent = "ann";
+                       c.routing.assigned_at_ms = 100;
+                       c.last_customer_at_ms = 50;  // idle
+                     });
+        !r)
+      return r;
+    if (auto r = add("e1", "ended",
+                     [](auto& c) {
+                       c.routing.queue = "sales";
+                       c.routing.assigned_at_ms = 100;
+                       c.ended_at_ms = 400;
+                     });
+        !r)
+      return r;
     return add("e2", "ended", [](auto& c) {
       c.routing.queue = "sales";
       c.routing.assigned_at_ms = 100;
@@ -776,8 +806,8 @@ TEST_P(StoreContractTest, RoutingQueriesFindWaitingOffersAndAgents) {
   auto mine = ids(Read<Convs>(*store, [](Tx& tx) { return tx.AgentConversations("ann"); }));
   std::sort(mine.begin(), mine.end());
   EXPECT_EQ(mine, (std::vector<std::string>{"a1", "q3"}));
-  auto times = Read<std::vector<int64_t>>(
-      *store, [](Tx& tx) { return tx.RecentHandleTimes("sales", 5); });
+  auto times =
+      Read<std::vector<int64_t>>(*store, [](Tx& tx) { return tx.RecentHandleTimes("sales", 5); });
   ASSERT_TRUE(times);
   EXPECT_EQ(*times, (std::vector<int64_t>{300, 200}));  // newest ended first
 }

@@ -18,12 +18,12 @@
 namespace parley::storage::postgres {
 
 struct PoolStats {
-  uint64_t size = 0;         // connections open now
-  uint64_t in_use = 0;       // of which lent out
-  uint64_t max = 0;          // the bound
-  uint64_t waits = 0;        // acquisitions that had to wait for a free connection
-  uint64_t timeouts = 0;     // acquisitions that gave up after the wait timeout
-  uint64_t connects = 0;     // connections opened (the first ones and reconnects)
+  uint64_t size = 0;      // connections open now
+  uint64_t in_use = 0;    // of which lent out
+  uint64_t max = 0;       // the bound
+  uint64_t waits = 0;     // acquisitions that had to wait for a free connection
+  uint64_t timeouts = 0;  // acquisitions that gave up after the wait timeout
+  uint64_t connects = 0;  // connections opened (the first ones and reconnects)
   uint64_t connect_failures = 0;
 };
 

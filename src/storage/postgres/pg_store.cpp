@@ -209,7 +209,8 @@ bool PgStore::EnsureConnection(Pool::Lease& lease, bool ping) {
   last_attempt_ = now;
   auto fresh = pool_.Acquire();
   if (!fresh) {
-    if (healthy_.exchange(false)) spdlog::error("PostgreSQL unreachable: {}", fresh.error().message);
+    if (healthy_.exchange(false))
+      spdlog::error("PostgreSQL unreachable: {}", fresh.error().message);
     return false;
   }
   lease = std::move(*fresh);
@@ -251,7 +252,8 @@ bool PgStore::RunBatch(std::vector<Queued>& batch, Pool::Lease& lease) {
   auto commit = conn.Exec("COMMIT");
   commit_time_.Record(std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - commit_started));
-  if (!commit) spdlog::error("group commit of {} jobs failed: {}", batch.size(), commit.error().message);
+  if (!commit)
+    spdlog::error("group commit of {} jobs failed: {}", batch.size(), commit.error().message);
   return commit.has_value();
 }
 
