@@ -79,6 +79,7 @@ Result<Rows> Conn::Check(PGresult* r, std::string_view what) {
   if (!Ok()) return Fail(Unreachable(fmt::format("{}: {}", what, msg)));
   if (last_state_ == kUniqueViolation)
     return Fail(Errc::kConflict, "conflict", fmt::format("{}: {}", what, msg));
+  if (last_state_ == kDeadlock || last_state_ == kSerializationFailure) contention_ = true;
   if (last_state_ == kDeadlock || last_state_ == kSerializationFailure ||
       last_state_ == "55P03" /* lock_not_available */ || last_state_ == "57014" /* canceled */)
     return Fail(Errc::kUnavailable, "store_busy",

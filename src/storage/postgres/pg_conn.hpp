@@ -107,6 +107,14 @@ class Conn {
   bool Ok() const { return PQstatus(pg_) == CONNECTION_OK; }
   // SQLSTATE of the last failed statement ("" after a success).
   const std::string& LastSqlState() const { return last_state_; }
+  // True (once) when a statement failed with a deadlock or a serialization failure since the
+  // last call: statements a job runs after that fail too ("current transaction is aborted"),
+  // so the last state alone would hide it.
+  bool TakeContention() {
+    bool c = contention_;
+    contention_ = false;
+    return c;
+  }
   // The server's backend process id (to tell connections apart in tests and logs).
   int BackendPid() const { return PQbackendPID(pg_); }
   PGconn* raw() { return pg_; }
@@ -118,6 +126,7 @@ class Conn {
   PGconn* pg_;
   std::map<const char*, std::string> prepared_;
   std::string last_state_;
+  bool contention_ = false;
 };
 
 // SQLSTATEs the store acts on.

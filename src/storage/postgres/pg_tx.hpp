@@ -50,12 +50,14 @@ class PgTx final : public Tx {
   // (a deadlock, a serialization failure, a row inserted meanwhile): running it again in a
   // fresh savepoint is expected to succeed.
   bool TakeRetry() {
-    bool r = retry_ || conn_->LastSqlState() == kDeadlock ||
-             conn_->LastSqlState() == kSerializationFailure;
+    bool r = conn_->TakeContention() || retry_;
     retry_ = false;
     return r;
   }
-  void JobStarted() { retry_ = false; }
+  void JobStarted() {
+    retry_ = false;
+    (void)conn_->TakeContention();
+  }
 
   Result<std::vector<ConnectionRecord>> ListConnections() override;
   Result<std::optional<ConnectionRecord>> GetConnection(const std::string& id) override;
