@@ -109,6 +109,52 @@ TEST_P(PostgresStoreTest, NodesShareCustomersWithoutGapsOrDuplicates) {
   }
 }
 
+// Two nodes' jobs lock two conversations in opposite orders: PostgreSQL breaks the deadlock
+// by failing one of them, and that node's writer runs the job again: both succeed.
+TEST_P(PostgresStoreTest, DeadlockBetweenNodesIsRunAgain) {
+  auto a = Node();
+  auto b = Node();
+  ASSERT_TRUE(a && b);
+  boost::asio::io_context io;
+  auto setup = [](Tx& tx) -> Result<void> {
+    if (auto r = tx.InsertConversation(Conversation("v1", "conn", "c1")); !r) return r;
+    return tx.InsertConversation(Conversation("v2", "conn", "c2"));
+  };
+  ASSERT_TRUE(Await(io, a->Write<void>(setup)));
+  std::atomic<int> holding{0};
+  auto crossed = [&holding](std::string first, std::string second) {
+    auto runs = std::make_shared<int>(0);
+    return [&holding, first, second, runs](Tx& tx) -> Result<int> {
+      ++*runs;
+      auto one = tx.GetConversation(first);  // FOR UPDATE in a write job
+      if (!one) return Fail(one.error());
+      if (*runs == 1) {
+        // The first run waits until the other node holds its first row too.
+        ++holding;
+        auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (holding.load() < 2 && std::chrono::steady_clock::now() < until)
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      auto two = tx.GetConversation(second);
+      if (!two) return Fail(two.error());
+      return *runs;
+    };
+  };
+  auto job_a = crossed("v1", "v2");
+  auto job_b = crossed("v2", "v1");
+  Result<int> ra = 0;
+  std::thread other([&] {
+    boost::asio::io_context io2;
+    ra = Await(io2, a->Write<int>(job_a), std::chrono::seconds(30));
+  });
+  auto rb = Await(io, b->Write<int>(job_b), std::chrono::seconds(30));
+  other.join();
+  ASSERT_TRUE(ra) << ra.error().message;
+  ASSERT_TRUE(rb) << rb.error().message;
+  EXPECT_EQ(*ra + *rb, 3);  // one ran once, the other twice
+  EXPECT_EQ(a->RetriedJobs() + b->RetriedJobs(), 1u);
+}
+
 // Nodes started together migrate the same empty database once, without failing.
 TEST_P(PostgresStoreTest, NodesStartingTogetherMigrateOnce) {
   std::vector<std::unique_ptr<PgStore>> nodes(3);
