@@ -691,8 +691,8 @@ TEST_P(StoreContractTest, QueuesPresenceAndAgentEvents) {
   EXPECT_EQ((*events)[1].seq, 4);
   EXPECT_EQ(Read<int64_t>(*store, [](Tx& tx) { return tx.LastAgentEventSeq("ann"); }), 5);
   EXPECT_EQ(Read<int64_t>(*store, [](Tx& tx) { return tx.LastAgentEventSeq("bob"); }), 0);
-  // Older than 450 ms and beyond the newest two: seq 1..3 go.
-  ASSERT_TRUE(Write<void>(*store, [](Tx& tx) { return tx.PruneAgentEvents(450, 2); }));
+  // Up to seq 3 and older than 450 ms: seq 1..3 go (4 is old enough but above the bound).
+  ASSERT_TRUE(Write<void>(*store, [](Tx& tx) { return tx.PruneAgentEvents("ann", 3, 450); }));
   EXPECT_EQ(Read<int64_t>(*store, [](Tx& tx) { return tx.FirstAgentEventSeq("ann"); }), 4);
   auto same_seq = [](Tx& tx) { return tx.InsertAgentEvent({"ann", 5, "t", "{}", 1}); };
   EXPECT_FALSE(Write<void>(*store, same_seq));
@@ -720,70 +720,43 @@ TEST_P(StoreContractTest, QueuesPresenceAndAgentEvents) {
       *Read<std::optional<QueueRecord>>(*store, [](Tx& tx) { return tx.GetQueue("support"); }));
 }
 
-TEST_P(StoreContractTest, RoutingQueriesFindWaitingOffersAndAgents) {
+// The routing state of migration 0006, kept by triggers in both stores: queue order by keys,
+// counters, rank buckets, members ready for an offer, agents' load, timers as due times.
+TEST_P(StoreContractTest, RoutingStateFollowsTheConversations) {
   auto store = Open();
   ASSERT_TRUE(store);
   auto setup = [](Tx& tx) -> Result<void> {
-    auto add = [&](std::string id, std::string state, std::function<void(ConversationRecord&)> f) {
-      ConversationRecord c = Conversation(id, "conn", "cust-" + id);
-      c.state = state;
-      c.last_customer_at_ms = 1000;
-      f(c);
-      return tx.InsertConversation(c);
-    };
-    // Waiting in sales, FIFO by queued_at (q2 first), q3 offered to ann until 500.
-    if (auto r = add("q1", "queued",
-                     [](auto& c) {
-                       c.routing.queue = "sales";
-                       c.routing.queued_at_ms = 20;
-                     });
-        !r)
-      return r;
-    if (auto r = add("q2", "queued",
-                     [](auto& c) {
-                       c.routing.queue = "sales";
-                       c.routing.queued_at_ms = 10;
-                     });
-        !r)
-      return r;
-    if (auto r = add("q3", "queued",
-                     [](auto& c) {
-                       c.routing.queue = "sales";
-                       c.routing.queued_at_ms = 30;
-                       c.routing.offered_to = "ann";
-                       c.routing.offer_expires_at_ms = 500;
-                     });
-        !r)
-      return r;
-    if (auto r = add("q4", "queued",
-                     [](auto& c) {
-                       c.routing.queue = "support";
-                       c.routing.queued_at_ms = 5;
-                     });
-        !r)
-      return r;
-    if (auto r = add("a1", "active",
-                     [](auto& c) {
-                       c.routing.queue = "sales";
-                       c.routing.agent = "ann";
-                       c.routing.assigned_at_ms = 100;
-                       c.last_customer_at_ms = 50;  // idle
-                     });
-        !r)
-      return r;
-    if (auto r = add("e1", "ended",
-                     [](auto& c) {
-                       c.routing.queue = "sales";
-                       c.routing.assigned_at_ms = 100;
-                       c.ended_at_ms = 400;
-                     });
-        !r)
-      return r;
-    return add("e2", "ended", [](auto& c) {
+    UserRecord u;
+    u.role = "agent";
+    u.password_hash = "x";
+    u.queues = {"sales"};
+    u.max_chats = 1;
+    for (std::string name : {"ann", "bob"}) {
+      u.username = u.display_name = name;
+      if (auto r = tx.InsertUser(u); !r) return r;
+    }
+    u.username = u.display_name = "root";
+    u.role = "admin";
+    u.queues = {};
+    if (auto r = tx.InsertUser(u); !r) return r;
+    // ann is ready (online, available, room); bob is away.
+    if (auto r = tx.PutPresence({"ann", "available", 1, true, std::nullopt, 5, 10}); !r) return r;
+    if (auto r = tx.PutPresence({"bob", "away", 1, true, 700, 0, 10}); !r) return r;
+    // Five customers join sales: four at the back, then one at the head.
+    for (int i = 0; i < 5; ++i) {
+      ConversationRecord c = Conversation("q" + std::to_string(i), "conn", "c" + std::to_string(i));
+      if (auto r = tx.InsertConversation(c); !r) return r;  // with the bot, then routed
+      auto key = tx.NextQueueKey("sales", /*at_head=*/i == 4);
+      if (!key) return Fail(key.error());
+      c.state = "queued";
+      c.owner = "queue:sales";
       c.routing.queue = "sales";
-      c.routing.assigned_at_ms = 100;
-      c.ended_at_ms = 300;
-    });
+      c.routing.queued_at_ms = 100 + i;
+      c.routing.qkey = *key;
+      c.routing.wait_check_at_ms = i < 2 ? std::optional<int64_t>(200 + i) : std::nullopt;
+      if (auto r = tx.UpdateConversation(c); !r) return r;
+    }
+    return {};
   };
   ASSERT_TRUE(Write<void>(*store, setup));
   auto ids = [](const Result<std::vector<ConversationRecord>>& r) {
@@ -793,23 +766,155 @@ TEST_P(StoreContractTest, RoutingQueriesFindWaitingOffersAndAgents) {
     return out;
   };
   using Convs = std::vector<ConversationRecord>;
+  using Names = std::vector<std::string>;
   EXPECT_EQ(ids(Read<Convs>(*store, [](Tx& tx) { return tx.Waiting("sales", 10); })),
-            (std::vector<std::string>{"q2", "q1", "q3"}));
-  EXPECT_EQ(ids(Read<Convs>(*store, [](Tx& tx) { return tx.Waiting("sales", 1); })),
-            (std::vector<std::string>{"q2"}));
-  EXPECT_EQ(ids(Read<Convs>(*store, [](Tx& tx) { return tx.ExpiredOffers(499); })),
-            (std::vector<std::string>{}));
-  EXPECT_EQ(ids(Read<Convs>(*store, [](Tx& tx) { return tx.ExpiredOffers(500); })),
-            (std::vector<std::string>{"q3"}));
-  EXPECT_EQ(ids(Read<Convs>(*store, [](Tx& tx) { return tx.IdleConversations(60); })),
-            (std::vector<std::string>{"a1"}));
+            (Names{"q4", "q0", "q1", "q2", "q3"}));
+  auto stats = Read<QueueStats>(*store, [](Tx& tx) { return tx.GetQueueStats("sales"); });
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->waiting, 5);
+  EXPECT_EQ(stats->members, 2);
+  EXPECT_EQ(stats->signed_in, 2);
+  EXPECT_EQ(stats->available, 1);
+  EXPECT_EQ(stats->concurrency_sum, 2);
+  EXPECT_EQ(stats->head_queued_at_ms, 104);
+  EXPECT_EQ(stats->oldest_queued_at_ms, 100);
+  auto ahead = [](std::string id) {
+    return [id](Tx& tx) -> Result<int64_t> {
+      auto c = tx.GetConversation(id);
+      if (!c || !*c) return Fail(Errc::kNotFound, "missing", id);
+      return tx.WaitingAhead("sales", *(*c)->routing.qkey);
+    };
+  };
+  EXPECT_EQ(Read<int64_t>(*store, ahead("q4")), 0);
+  EXPECT_EQ(Read<int64_t>(*store, ahead("q2")), 3);
+  EXPECT_EQ(Read<Names>(*store, [](Tx& tx) { return tx.ReadyAgents("sales", 10); }),
+            (Names{"ann"}));
+  EXPECT_EQ(Read<Names>(*store, [](Tx& tx) { return tx.QueueMembers("sales"); }),
+            (Names{"ann", "bob"}));
+  EXPECT_EQ(Read<Names>(*store, [](Tx& tx) { return tx.Admins(); }), (Names{"root"}));
+  EXPECT_EQ(ids(Read<Convs>(*store, [](Tx& tx) { return tx.WaitChecksDue(200, 10); })),
+            (Names{"q0"}));
+  auto parked = ids(Read<Convs>(*store, [](Tx& tx) { return tx.ParkedWaitChecks("sales", 10); }));
+  std::sort(parked.begin(), parked.end());
+  EXPECT_EQ(parked, (Names{"q2", "q3", "q4"}));
+  auto offline =
+      Read<std::vector<PresenceRecord>>(*store, [](Tx& tx) { return tx.OfflineDue(700, 10); });
+  ASSERT_TRUE(offline);
+  ASSERT_EQ(offline->size(), 1u);
+  EXPECT_EQ(offline->front().username, "bob");
+
+  // The head (q4) is offered to ann: her load goes up and she is no longer ready. Bob becomes
+  // available and q0 is assigned to him: he is at max_chats too.
+  auto route = [](Tx& tx) -> Result<void> {
+    auto next = tx.NextToOffer("sales");
+    if (!next || !*next) return Fail(Errc::kNotFound, "missing", "next");
+    ConversationRecord c = **next;
+    c.routing.offered_to = "ann";
+    c.routing.offer_expires_at_ms = 500;
+    if (auto r = tx.UpdateConversation(c); !r) return r;
+    if (auto r = tx.PutPresence({"bob", "available", 1, true, std::nullopt, 0, 20}); !r) return r;
+    auto q0 = tx.GetConversation("q0");
+    if (!q0 || !*q0) return Fail(Errc::kNotFound, "missing", "q0");
+    ConversationRecord a = **q0;
+    a.state = "active";
+    a.owner = "agent:bob";
+    a.routing.agent = "bob";
+    a.routing.assigned_at_ms = 300;
+    a.routing.qkey.reset();
+    a.routing.wait_check_at_ms.reset();
+    if (auto r = tx.UpdateConversation(a); !r) return r;
+    if (auto r = tx.AddHandleSample("sales", 1000, 2); !r) return r;
+    if (auto r = tx.AddHandleSample("sales", 2000, 2); !r) return r;
+    if (auto r = tx.AddHandleSample("sales", 4000, 2); !r) return r;  // replaces 1000
+    QueueOutcome o;
+    o.day = 7;
+    o.answered = 1;
+    o.answered_in_sl = 1;
+    o.offers = 1;
+    if (auto r = tx.CountQueueOutcome("sales", o); !r) return r;
+    o.day = 8;  // a new day: the *_today counters start over
+    o.answered = 0;
+    o.answered_in_sl = 0;
+    o.abandoned = 1;
+    return tx.CountQueueOutcome("sales", o);
+  };
+  ASSERT_TRUE(Write<void>(*store, route));
+  auto next = Read<std::optional<ConversationRecord>>(
+      *store, [](Tx& tx) { return tx.NextToOffer("sales"); });
+  ASSERT_TRUE(next && *next);
+  EXPECT_EQ((*next)->id, "q1");
+  EXPECT_EQ(ids(Read<Convs>(*store, [](Tx& tx) { return tx.ExpiredOffers(499, 10); })), Names{});
+  EXPECT_EQ(ids(Read<Convs>(*store, [](Tx& tx) { return tx.ExpiredOffers(500, 10); })),
+            (Names{"q4"}));
   auto mine = ids(Read<Convs>(*store, [](Tx& tx) { return tx.AgentConversations("ann"); }));
-  std::sort(mine.begin(), mine.end());
-  EXPECT_EQ(mine, (std::vector<std::string>{"a1", "q3"}));
-  auto times =
-      Read<std::vector<int64_t>>(*store, [](Tx& tx) { return tx.RecentHandleTimes("sales", 5); });
-  ASSERT_TRUE(times);
-  EXPECT_EQ(*times, (std::vector<int64_t>{300, 200}));  // newest ended first
+  EXPECT_EQ(mine, (Names{"q4"}));
+  auto ann =
+      Read<std::optional<PresenceRecord>>(*store, [](Tx& tx) { return tx.GetPresence("ann"); });
+  ASSERT_TRUE(ann && *ann);
+  EXPECT_EQ((*ann)->offers, 1);
+  EXPECT_EQ((*ann)->chats, 0);
+  auto bob =
+      Read<std::optional<PresenceRecord>>(*store, [](Tx& tx) { return tx.GetPresence("bob"); });
+  ASSERT_TRUE(bob && *bob);
+  EXPECT_EQ((*bob)->chats, 1);
+  // Both at max_chats now: nobody is ready.
+  EXPECT_EQ(Read<Names>(*store, [](Tx& tx) { return tx.ReadyAgents("sales", 10); }), Names{});
+  stats = Read<QueueStats>(*store, [](Tx& tx) { return tx.GetQueueStats("sales"); });
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->waiting, 4);
+  EXPECT_EQ(stats->active, 1);
+  EXPECT_EQ(stats->available, 0);
+  EXPECT_EQ(stats->handle_count, 3);
+  EXPECT_EQ(stats->handle_sum_ms, 6000);  // the last two: 2000 + 4000
+  EXPECT_EQ(stats->day, 8);
+  EXPECT_EQ(stats->answered_today, 0);
+  EXPECT_EQ(stats->abandoned_today, 1);
+  EXPECT_EQ(stats->answered_total, 1);
+  EXPECT_EQ(stats->offers_total, 2);
+  EXPECT_EQ(Read<int64_t>(*store, ahead("q2")), 2);
+  auto counts =
+      Read<std::map<std::string, int64_t>>(*store, [](Tx& tx) { return tx.CountConversations(); });
+  ASSERT_TRUE(counts);
+  EXPECT_EQ((*counts)["queued"], 4);
+  EXPECT_EQ((*counts)["active"], 1);
+  EXPECT_EQ((*counts)["bot"], 0);
+  // A conversation is never inserted already routed.
+  auto routed = [](Tx& tx) {
+    ConversationRecord c = Conversation("x", "conn", "cx");
+    c.state = "queued";
+    return tx.InsertConversation(c);
+  };
+  EXPECT_FALSE(Write<void>(*store, routed));
+}
+
+TEST_P(StoreContractTest, IdleConversationsByReminderState) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  auto setup = [](Tx& tx) -> Result<void> {
+    for (int i = 0; i < 3; ++i) {
+      ConversationRecord c = Conversation("v" + std::to_string(i), "conn", "c" + std::to_string(i));
+      c.last_customer_at_ms = 100;
+      if (auto r = tx.InsertConversation(c); !r) return r;
+    }
+    auto v1 = tx.GetConversation("v1");
+    if (!v1 || !*v1) return Fail(Errc::kNotFound, "missing", "v1");
+    ConversationRecord c = **v1;
+    c.routing.idle_reminded = true;
+    return tx.UpdateConversation(c);
+  };
+  ASSERT_TRUE(Write<void>(*store, setup));
+  auto idle = [&](int64_t remind, int64_t end) {
+    auto r = Read<std::vector<ConversationRecord>>(
+        *store, [=](Tx& tx) { return tx.IdleConversations(remind, end, 10); });
+    std::vector<std::string> out;
+    if (r)
+      for (const auto& c : *r) out.push_back(c.id);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(idle(101, 50), (std::vector<std::string>{"v0", "v2"}));  // not reminded yet
+  EXPECT_EQ(idle(50, 101), (std::vector<std::string>{"v1"}));        // reminded, past the end
+  EXPECT_EQ(idle(101, 101), (std::vector<std::string>{"v0", "v1", "v2"}));
 }
 
 }  // namespace

@@ -46,14 +46,14 @@ constexpr const char* kListConversations =
 constexpr const char* kInsertConversation =
     "INSERT INTO conversations (" PARLEY_PG_CONVERSATION_COLUMNS
     ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,"
-    "$23,$24,$25,$26,$27,$28) ON CONFLICT DO NOTHING";
+    "$23,$24,$25,$26,$27,$28,$29,$30,$31) ON CONFLICT DO NOTHING";
 constexpr const char* kUpdateConversation =
     "UPDATE conversations SET connection_id=$2, customer_id=$3, customer_name=$4, state=$5, "
     "owner=$6, context=$7, dialog_state=$8, last_in_seq=$9, last_out_seq=$10, last_position=$11, "
     "created_at=$12, updated_at=$13, ended_at=$14, last_customer_at=$15, queue=$16, agent=$17, "
     "queued_at=$18, offered_to=$19, offer_expires_at=$20, assigned_at=$21, transfer_note=$22, "
     "idle_reminded=$23, wait_sent_at=$24, wait_position=$25, wait_estimate_s=$26, ended_by=$27, "
-    "declined_by=$28 WHERE id=$1";
+    "declined_by=$28, qkey=$29, wait_check_at=$30, wait_version=$31 WHERE id=$1";
 
 #define PARLEY_PG_EVENT_COLUMNS                                                                \
   "e.conversation_id, e.position, e.connection_id, e.direction, e.seq, e.sender, e.csr_name, " \
@@ -104,6 +104,7 @@ Params ConversationParams(const ConversationRecord& c) {
   p.Add(r.offer_expires_at_ms).Add(r.assigned_at_ms).Add(r.transfer_note);
   p.Add(r.idle_reminded).Add(r.wait_sent_at_ms).Add(r.wait_position);
   p.Add(r.wait_estimate_s).Add(r.ended_by).Add(r.declined_by_json);
+  p.Add(r.qkey).Add(r.wait_check_at_ms).Add(r.wait_version);
   return p;
 }
 
@@ -149,7 +150,8 @@ const std::vector<HotStatement>& HotStatements() {
         "{}",         std::nullopt, "1",          "1",          "2",          "1",
         "2",          std::nullopt, "2",          std::nullopt, std::nullopt, std::nullopt,
         std::nullopt, std::nullopt, std::nullopt, std::nullopt, "false",      std::nullopt,
-        std::nullopt, std::nullopt, std::nullopt, "[]"}},
+        std::nullopt, std::nullopt, std::nullopt, "[]",         std::nullopt, std::nullopt,
+        "0"}},
       {"inbound message seen", kInboundSeen, {"conn", "m1"}},
       {"transcript", kTranscript, {"v1"}},
       {"get delivery", kGetDelivery, {"e1"}},
@@ -194,6 +196,9 @@ ConversationRecord ReadConversation(const Rows& s, int i) {
   r.wait_estimate_s = s.OptInt(i, 25);
   r.ended_by = s.OptText(i, 26);
   r.declined_by_json = s.Text(i, 27);
+  r.qkey = s.OptInt(i, 28);
+  r.wait_check_at_ms = s.OptInt(i, 29);
+  r.wait_version = s.Int(i, 30);
   return c;
 }
 
