@@ -263,7 +263,7 @@ TEST_P(StoreContractTest, ConversationListsPageByKeys) {
     for (int i = 0; i < 5; ++i) {
       ConversationRecord c = Conversation("v" + std::to_string(i), "conn", "c" + std::to_string(i));
       c.updated_at_ms = i < 2 ? 100 : 200 + i;  // v0, v1 share a time: ties go by id
-      if (i == 4) c.state = "active";
+      if (i == 4) c.state = "ended";
       if (auto r = tx.InsertConversation(c); !r) return r;
     }
     return {};
@@ -286,7 +286,7 @@ TEST_P(StoreContractTest, ConversationListsPageByKeys) {
   EXPECT_EQ(page(std::nullopt, std::nullopt), (std::vector<std::string>{"v4", "v3"}));
   EXPECT_EQ(page(ListCursor{203, "v3"}, std::nullopt), (std::vector<std::string>{"v2", "v1"}));
   EXPECT_EQ(page(ListCursor{100, "v1"}, std::nullopt), (std::vector<std::string>{"v0"}));
-  EXPECT_EQ(page(std::nullopt, std::string("active")), (std::vector<std::string>{"v4"}));
+  EXPECT_EQ(page(std::nullopt, std::string("ended")), (std::vector<std::string>{"v4"}));
 }
 
 TEST_P(StoreContractTest, InboundIdempotencyByMessageIdPerConnection) {
