@@ -78,6 +78,23 @@ std::string RenderMetrics(const ApiDeps& deps) {
   add("parley_store_checkpoints_total", "counter", "Checkpoints run.", "", st.checkpoints);
   add("parley_store_dirty_conversations", "gauge",
       "Conversation rows whose counters are waiting to be written.", "", st.dirty_conversations);
+  if (st.pool_max > 0) {  // PostgreSQL
+    add("parley_store_pool_max", "gauge", "Database connections this node may open.", "",
+        st.pool_max);
+    add("parley_store_pool_connections", "gauge", "Database connections open now.", "",
+        st.pool_connections);
+    add("parley_store_pool_in_use", "gauge", "Database connections lent out now.", "",
+        st.pool_in_use);
+    add("parley_store_pool_waits_total", "counter", "Jobs that waited for a free connection.", "",
+        st.pool_waits);
+    add("parley_store_pool_timeouts_total", "counter",
+        "Jobs refused because no connection was free within the wait timeout.", "",
+        st.pool_timeouts);
+    add("parley_store_pool_connects_total", "counter",
+        "Database connections opened (the first ones and reconnects).", "", st.pool_connects);
+    add("parley_store_retried_jobs_total", "counter",
+        "Write jobs run again after meeting another node's concurrent work.", "", st.retried_jobs);
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// Schema migrations, compiled in from src/storage/schema/NNNN_name.sql (see CMakeLists.txt).
+// Schema migrations, compiled in from src/storage/schema/NNNN_name.sql and
+// src/storage/postgres/schema/NNNN_name.sql (see CMakeLists.txt).
 
 #include <string_view>
 #include <vector>
@@ -14,5 +15,8 @@ struct Migration {
 
 // All migrations in ascending version order.
 const std::vector<Migration>& Migrations();
+// Their PostgreSQL twins (src/storage/postgres/schema/NNNN_name.sql): the same versions, each
+// bringing a PostgreSQL database to what the SQLite migration of that number does.
+const std::vector<Migration>& PostgresMigrations();
 
 }  // namespace parley::storage

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "storage/postgres/pg_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace parley::storage {
@@ -56,11 +57,18 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const std::stri
     if (!store) return Fail(store.error());
     return std::unique_ptr<Store>(std::move(*store));
   }
-  if (url.starts_with("postgres://") || url.starts_with("postgresql://"))
-    return Fail(Errc::kInvalidArgument, "unsupported_database",
-                "PostgreSQL is not available in this build yet; use sqlite:///path/parley.db.");
+  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    // The password comes from the URL or, as libpq does, from PGPASSWORD / ~/.pgpass.
+    auto conninfo = postgres::ConnInfo(url);
+    if (!conninfo) return Fail(conninfo.error());
+    auto store = postgres::PgStore::Open(*conninfo, SecretBox(master_key));
+    if (!store) return Fail(store.error());
+    return std::unique_ptr<Store>(std::move(*store));
+  }
   return Fail(Errc::kInvalidArgument, "invalid_database",
-              fmt::format("Unknown database URL '{}': use sqlite:///path/parley.db.", url));
+              fmt::format("Unknown database URL '{}': use sqlite:///path/parley.db or "
+                          "postgresql://user@host:5432/dbname.",
+                          url));
 }
 
 }  // namespace parley::storage

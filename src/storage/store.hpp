@@ -7,7 +7,7 @@
 //   durable, while one fsync serves many jobs.
 // - Read jobs run on a reader thread with its own connection (a consistent snapshot).
 // Both queues are bounded; a full queue fails the job at once with kUnavailable.
-// Implementations: sqlite/ (embedded), postgres/ (later).
+// Implementations: sqlite/ (embedded, one node), postgres/ (several nodes on one database).
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -197,6 +197,15 @@ struct StoreStats {
   uint64_t wal_frames = 0;           // the WAL's length in pages after the last commit
   uint64_t checkpoints = 0;          // checkpoint runs (by the checkpointer or the writer)
   uint64_t dirty_conversations = 0;  // conversation rows whose counters wait to be written
+  // PostgreSQL only (0 for SQLite): the node's connection pool, and write jobs run again
+  // because they met another node's concurrent work (a deadlock, a row inserted meanwhile).
+  uint64_t pool_max = 0;
+  uint64_t pool_connections = 0;
+  uint64_t pool_in_use = 0;
+  uint64_t pool_waits = 0;
+  uint64_t pool_timeouts = 0;
+  uint64_t pool_connects = 0;
+  uint64_t retried_jobs = 0;
 };
 
 class Store {
@@ -292,7 +301,8 @@ class Store {
   }
 };
 
-// Opens the store named by a URL: sqlite:///abs/path.db, sqlite://relative.db, sqlite::memory:.
+// Opens the store named by a URL: sqlite:///abs/path.db, sqlite://relative.db, sqlite::memory:,
+// postgresql://user[:password]@host:port/dbname[?sslmode=...] (password also from PGPASSWORD).
 // Applies migrations. `master_key` (32 bytes, or empty) seals connection secrets at rest.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const std::string& master_key);
 

@@ -5,7 +5,7 @@
 // Every child process and temporary directory is registered so that it is removed when the
 // test process exits, whatever happened (a failed assertion, an exception, Ctrl-C).
 // PARLEY_KEEP_TMP=1 keeps the directories (server.log and the database) for a post-mortem.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -115,6 +115,16 @@ export class Server {
   constructor({ args = [], insecure = true, env = {} } = {}) {
     this.dir = makeTempDir();
     this.dbPath = path.join(this.dir, 'parley.db');
+    this.database = `sqlite://${this.dbPath}`;
+    // PARLEY_TEST_STORE=postgres (under scripts/test-postgres, which sets PARLEY_TEST_PG) runs
+    // the server on a schema of its own on that PostgreSQL server instead of a SQLite file.
+    if (process.env.PARLEY_TEST_STORE === 'postgres') {
+      const base = process.env.PARLEY_TEST_PG;
+      if (!base) throw new Error('PARLEY_TEST_STORE=postgres needs PARLEY_TEST_PG (scripts/test-postgres)');
+      const schema = `bb_${crypto.randomBytes(6).toString('hex')}`;
+      execFileSync('psql', [base, '-qXc', `CREATE SCHEMA ${schema}`]);
+      this.database = `${base}?options=-c%20search_path%3D${schema}`;
+    }
     this.logPath = path.join(this.dir, 'server.log');
     this.adminToken = crypto.randomBytes(24).toString('base64url');
     this.args = args;
@@ -142,7 +152,7 @@ export class Server {
   async start() {
     if (this.child) throw new Error('server already running');
     if (!fs.existsSync(BIN)) throw new Error(`${BIN} does not exist: run \`make build\` or set PARLEY_BIN`);
-    const argv = ['serve', '--listen', '127.0.0.1:0', '--database', `sqlite://${this.dbPath}`];
+    const argv = ['serve', '--listen', '127.0.0.1:0', '--database', this.database];
     if (this.insecure) argv.push('--allow-insecure-webhooks');
     argv.push(...this.args);
     const log = fs.createWriteStream(this.logPath, { flags: 'a' });

@@ -443,9 +443,14 @@ TEST_F(SqliteStoreTest, OpenStoreUrls) {
   auto bad = OpenStore("mysql://x", "");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, "invalid_database");
-  auto pg = OpenStore("postgres://localhost/parley", "");
+  // PostgreSQL URLs are read by libpq: a bad one is refused before any connection, an
+  // unreachable server fails the open (port 1 on loopback refuses at once).
+  auto bad_pg = OpenStore("postgresql://127.0.0.1/parley?nonsense=1", "");
+  ASSERT_FALSE(bad_pg);
+  EXPECT_EQ(bad_pg.error().code, "invalid_database");
+  auto pg = OpenStore("postgres://127.0.0.1:1/parley", "");
   ASSERT_FALSE(pg);
-  EXPECT_EQ(pg.error().code, "unsupported_database");
+  EXPECT_EQ(pg.error().code, "store_open_failed");
   EXPECT_FALSE(OpenStore("sqlite://", ""));
   auto file = OpenStore("sqlite://" + Path(), "");
   ASSERT_TRUE(file) << file.error().message;

@@ -37,6 +37,13 @@ Result<int> Migrate(Db& db) {
   int64_t version = 0;
   if ((*current)->Step() == SQLITE_ROW) version = (*current)->Int(0);
   current->reset();
+  const int known = Migrations().empty() ? 0 : Migrations().back().version;
+  if (version > known)
+    return Fail(Errc::kInternal, "schema_too_new",
+                fmt::format("The database schema is at version {}, newer than this parley knows "
+                            "({}); run the newer parley release, or restore a backup taken "
+                            "before the upgrade.",
+                            version, known));
   int applied = 0;
   for (const Migration& m : Migrations()) {
     if (m.version <= version) continue;
