@@ -12,7 +12,14 @@ Error NoResponses() {
   return Error{Errc::kUnavailable, "responses_unsupported",
                "This server's store does not keep canned responses."};
 }
+Error NoAudit() {
+  return Error{Errc::kUnavailable, "audit_unsupported",
+               "This server's store does not keep an audit log yet."};
+}
 }  // namespace
+
+Result<void> Tx::InsertAudit(const AuditRecord&) { return Fail(NoAudit()); }
+Result<std::vector<AuditRecord>> Tx::ListAudit(int64_t, size_t) { return Fail(NoAudit()); }
 
 Result<std::vector<ResponseRecord>> Tx::ListResponses(const std::string&) {
   return Fail(NoResponses());

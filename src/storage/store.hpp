@@ -81,8 +81,9 @@ class Tx {
 
   // The audit log (sqlite_audit.cpp). Insert sets nothing back; List gives the newest first,
   // those with id < `before_id` (0: from the newest), at most `limit`.
-  virtual Result<void> InsertAudit(const AuditRecord& a) = 0;
-  virtual Result<std::vector<AuditRecord>> ListAudit(int64_t before_id, size_t limit) = 0;
+  // Not pure: a store without them (PostgreSQL, for now) answers kUnavailable audit_unsupported.
+  virtual Result<void> InsertAudit(const AuditRecord& a);
+  virtual Result<std::vector<AuditRecord>> ListAudit(int64_t before_id, size_t limit);
 
   // Canned responses (sqlite_responses.cpp). Not pure: a store without them answers
   // kUnavailable responses_unsupported (store.cpp).
