@@ -157,6 +157,24 @@ class FeatureSpace {
 
   size_t size() const { return idf_.size(); }
 
+  // The share of the text's words that are in no training example (0 for a text without words).
+  double UnknownWordShare(std::string_view text) const {
+    const std::string norm = NormalizeIntentText(text);
+    size_t words = 0, unknown = 0;
+    size_t pos = 0;
+    while (pos < norm.size()) {
+      size_t end = norm.find(' ', pos);
+      if (end == std::string::npos) end = norm.size();
+      if (end > pos) {
+        ++words;
+        if (!index_.contains(HashBytes(kUnigramSeed, norm.substr(pos, end - pos), kWordBlock)))
+          ++unknown;
+      }
+      pos = end + 1;
+    }
+    return words == 0 ? 0.0 : static_cast<double>(unknown) / static_cast<double>(words);
+  }
+
   // Sublinear tf times idf, each block L2-normalised and weighted, then the whole vector
   // L2-normalised. Unknown features are dropped.
   void Vectorize(std::string_view text, std::vector<SparseEntry>& out,
@@ -460,6 +478,8 @@ double NearestCosine(const Rows& rows, const std::vector<uint32_t>& members,
 struct Novelty {
   double power = 0.0;          // exponent of the full-vector factor (0: no novelty factor)
   double content_power = 0.0;  // exponent of the content factor
+  double unknown_share = 1.0, unknown_closeness = 0.0, unknown_factor = 1.0;  // see the config
+  std::vector<uint32_t> everyone;                                             // every training row
   Rows full, content;
   std::vector<std::vector<uint32_t>> members;
   double typical = 0.0, typical_content = 0.0;
@@ -522,6 +542,7 @@ class LinearIntentModel final : public IntentClassifier {
     std::vector<IntentPrediction> out;
     out.reserve(k);
     std::vector<SparseEntry> content;
+    bool unknown = false;  // mostly words the bot never saw, and far from every example
     for (size_t i = 0; i < k; ++i) {
       IntentPrediction p;
       p.intent = labels_[order[i]];
@@ -542,6 +563,12 @@ class LinearIntentModel final : public IntentClassifier {
         // calibration says (with a handful of examples it can leave every probability near
         // 1 / intents).
         if (i == 0 && p.similarity >= kSameText) p.confidence = 1.0;
+        if (i == 0) {
+          unknown = space_.UnknownWordShare(text) > novelty_.unknown_share &&
+                    NearestCosine(novelty_.full, novelty_.everyone, x.data(), x.data() + x.size()) <
+                        novelty_.unknown_closeness * novelty_.typical;
+        }
+        if (unknown) p.confidence *= novelty_.unknown_factor;
       }
       out.push_back(std::move(p));
     }
@@ -725,6 +752,11 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
   if (novelty) {
     nov.power = config.novelty_power;
     nov.content_power = config.novelty_content_power;
+    nov.unknown_share = config.unknown_share;
+    nov.unknown_closeness = config.unknown_closeness;
+    nov.unknown_factor = config.unknown_factor;
+    nov.everyone.resize(rows.size());
+    std::iota(nov.everyone.begin(), nov.everyone.end(), 0u);
     nov.typical = median(held_sims);
     nov.typical_content = median(held_content);
     nov.members.resize(num_classes);
