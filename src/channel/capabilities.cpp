@@ -66,7 +66,7 @@ Result<Capabilities> CapabilitiesFromJson(const json::value& v) {
     if (!item.is_string()) return invalid("; every entry must be a string");
     bool* field = Field(c, item.as_string());
     if (!field) {
-      std::string shown(item.as_string().substr(0, 64));
+      std::string shown(std::string_view(item.as_string()).substr(0, 64));
       return invalid(fmt::format("; '{}' is not one of them", shown));
     }
     *field = true;
