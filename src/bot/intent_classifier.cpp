@@ -206,19 +206,30 @@ class Vocabulary {
     const std::string norm = NormalizeIntentText(text);
     const std::vector<std::string_view> words = Words(norm, 64);
     if (words.empty()) return false;
-    size_t unknown = 0;
+    // Exact look-ups first: most texts share a content word with the examples, or have too
+    // few unknown words, and never pay for the near-miss scan.
+    std::vector<std::string_view> unseen;
     for (std::string_view w : words) {
-      if (!Known(w))
-        ++unknown;
+      if (!std::binary_search(words_.begin(), words_.end(), w))
+        unseen.push_back(w);
       else if (!IsFunctionWord(w))
         return false;  // shares a word that means something with the examples
     }
-    return static_cast<double>(unknown) > share * static_cast<double>(words.size());
+    const double limit = share * static_cast<double>(words.size());
+    if (static_cast<double>(unseen.size()) <= limit) return false;
+    size_t unknown = 0;
+    for (std::string_view w : unseen) {
+      if (!NearMiss(w))
+        ++unknown;
+      else if (!IsFunctionWord(w))
+        return false;  // a misspelt content word ("crad")
+    }
+    return static_cast<double>(unknown) > limit;
   }
 
  private:
-  bool Known(std::string_view w) const {
-    if (std::binary_search(words_.begin(), words_.end(), w)) return true;
+  // One edit from a known word of 4 bytes or more for words of 4 to 7 bytes, two from 8.
+  bool NearMiss(std::string_view w) const {
     const size_t edits = w.size() >= 8 ? 2 : w.size() >= 4 ? 1 : 0;
     if (edits == 0) return false;
     for (const auto& known : words_) {
