@@ -116,12 +116,15 @@ Result<EventRecord> ConversationService::Say(Tx& tx, ConversationRecord& conv,
   const channel::Capabilities caps =
       *connection ? channel::CapabilitiesFromText((*connection)->capabilities)
                   : channel::Capabilities::All();
-  // Messages said together (one job, one conversation) are numbered as one list, so a "2" is
-  // never ambiguous among them.
+  // Messages said together (one conversation, one moment, no customer message between) are
+  // numbered as one list, so a "2" is never ambiguous among them. The key is the conversation
+  // and its count of customer messages: a new customer message starts a new list.
+  const std::string burst_key = conv.id + "/" + std::to_string(conv.last_in_seq);
   int first = 1;
-  if (burst_.conversation_id == conv.id && burst_.at_ms == now) first = burst_.next_number;
+  if (burst_.conversation_id == burst_key && burst_.at_ms == now) first = burst_.next_number;
   channel::Adapted adapted = channel::Adapt(body, caps, first);
-  if (!adapted.choices.empty()) burst_ = Burst{conv.id, now, adapted.choices.back().number + 1};
+  if (!adapted.choices.empty())
+    burst_ = Burst{burst_key, now, adapted.choices.back().number + 1};
   EventRecord first_said;
   for (size_t i = 0; i < adapted.bodies.size(); ++i) {
     // The numbered items go with the message that shows them (the last, for a carousel's cards
@@ -351,7 +354,10 @@ Result<std::optional<std::string>> ConversationService::TextChoicePostback(
   std::vector<channel::TextChoice> choices;
   std::optional<int64_t> burst_at;
   for (auto it = transcript->rbegin(); it != transcript->rend(); ++it) {
-    if (it->direction != "out") continue;
+    if (it->direction != "out") {
+      if (burst_at) break;  // the burst ends at the customer's message before it
+      continue;
+    }
     if (burst_at && it->created_at_ms != *burst_at) break;
     if (it->payload_json.find("\"choices\"") == std::string::npos) continue;
     boost::system::error_code ec;
