@@ -123,8 +123,7 @@ Result<EventRecord> ConversationService::Say(Tx& tx, ConversationRecord& conv,
   int first = 1;
   if (burst_.conversation_id == burst_key && burst_.at_ms == now) first = burst_.next_number;
   channel::Adapted adapted = channel::Adapt(body, caps, first);
-  if (!adapted.choices.empty())
-    burst_ = Burst{burst_key, now, adapted.choices.back().number + 1};
+  if (!adapted.choices.empty()) burst_ = Burst{burst_key, now, adapted.choices.back().number + 1};
   EventRecord first_said;
   for (size_t i = 0; i < adapted.bodies.size(); ++i) {
     // The numbered items go with the message that shows them (the last, for a carousel's cards

@@ -49,8 +49,8 @@ struct Files {
   }
 };
 
-int Run(const std::string& bot, std::vector<std::string> tests, std::string& out, std::string& err,
-        std::optional<std::string> junit = std::nullopt) {
+int RunTests(const std::string& bot, std::vector<std::string> tests, std::string& out,
+             std::string& err, std::optional<std::string> junit = std::nullopt) {
   std::ostringstream o, e;
   int rc = app::RunBotTest(bot, tests, junit, o, e);
   out = o.str();
@@ -60,7 +60,7 @@ int Run(const std::string& bot, std::vector<std::string> tests, std::string& out
 
 TEST(ConversationTestsTest, TheBankBotsOwnTestsPass) {
   std::string out, err;
-  int rc = Run(BankFile(), {}, out, err);  // bots/bank.test.yaml, found beside it
+  int rc = RunTests(BankFile(), {}, out, err);  // bots/bank.test.yaml, found beside it
   EXPECT_EQ(rc, 0) << out << err;
   EXPECT_NE(out.find("bank.test.yaml: "), std::string::npos) << out;
   EXPECT_NE(out.find(", 0 failed"), std::string::npos) << out;
@@ -91,7 +91,7 @@ TEST(ConversationTestsTest, PassingTurnsWithStubbedCalls) {
         not_understood: true
 )");
   std::string out, err;
-  EXPECT_EQ(Run(f.bot, {}, out, err), 0) << out << err;
+  EXPECT_EQ(RunTests(f.bot, {}, out, err), 0) << out << err;
   EXPECT_NE(out.find("2 tests, 2 passed, 0 failed"), std::string::npos) << out;
 }
 
@@ -109,7 +109,7 @@ TEST(ConversationTestsTest, AFailingTurnShowsExpectedAndActualAndExitsOne) {
 )");
   std::string out, err;
   const std::string junit = f.dir.File("report.xml");
-  EXPECT_EQ(Run(f.bot, {f.tests}, out, err, junit), 1);
+  EXPECT_EQ(RunTests(f.bot, {f.tests}, out, err, junit), 1);
   EXPECT_NE(out.find("FAIL  wrong answer"), std::string::npos) << out;
   EXPECT_NE(out.find("turn 1 (line 4) > when are you open: expected intent balance, got intent "
                      "hours"),
@@ -138,10 +138,10 @@ TEST(ConversationTestsTest, ABrokenTestFileIsRefusedWithItsLine) {
         replys: []
 )");
   std::string out, err;
-  EXPECT_EQ(Run(f.bot, {}, out, err), 1);
+  EXPECT_EQ(RunTests(f.bot, {}, out, err), 1);
   EXPECT_NE(err.find("tess.test.yaml:5: unknown key 'replys' in a turn"), std::string::npos) << err;
   std::string none_out, none_err;
-  EXPECT_EQ(Run(f.bot, {f.dir.File("nope.test.yaml")}, none_out, none_err), 1);
+  EXPECT_EQ(RunTests(f.bot, {f.dir.File("nope.test.yaml")}, none_out, none_err), 1);
   EXPECT_NE(none_err.find("cannot read the file"), std::string::npos) << none_err;
 }
 
