@@ -107,7 +107,8 @@ class TestParser {
       if (YAML::Node calls = t["calls"]) Calls(calls, test);
       YAML::Node turns = t["turns"];
       if (!turns || !turns.IsSequence() || turns.size() == 0) {
-        Error(turns ? turns : YAML::Node(t), fmt::format("test '{}' needs 'turns': a list", test.name));
+        Error(turns ? turns : YAML::Node(t),
+              fmt::format("test '{}' needs 'turns': a list", test.name));
         continue;
       }
       for (const auto& turn : turns) Turn(turn, test);
