@@ -152,10 +152,10 @@ class ConversationService final : public routing::Speaker, public DeliveryObserv
   routing::EventHub* hub_;
   routing::Routing routing_;
   std::function<void(InboundOutcome&)> published_;  // an inbound job's after_commit
-  // The numbering of the lists said as text in the current job (writer thread only): messages
-  // said together to one conversation continue one numbering.
+  // The numbering of the lists said as text (writer thread only): messages said to one
+  // conversation at one moment with no customer message between continue one numbering.
   struct Burst {
-    std::string conversation_id;
+    std::string conversation_id;  // the conversation and its customer message count ("id/3")
     int64_t at_ms = -1;
     int next_number = 1;
   };
