@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: deps build test format format-check demo bench fuzz clean
+.PHONY: deps build test check-sanitize format format-check demo bench fuzz clean
 
 deps:
 	@scripts/install-deps
@@ -16,6 +16,21 @@ build: deps $(BUILD)/CMakeCache.txt
 test: build format-check
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 300
 	PARLEY_BIN=$(CURDIR)/$(BUILD)/parley scripts/run-integration
+
+# The unit tests and the black-box suite against a server built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (scripts/check-sanitize: g++, build-sanitize/, jemalloc off).
+# SANITIZE_TESTS picks the black-box files: by default the ones that drive the most C++ (the
+# protocol, agents, sign-in, the CLI, hostile clients); the files built on timers, restarts and
+# kill -9 (agents-timers, crash, restart, outage, retries, demo, webchat) stay with `make test`,
+# where ASan's slowdown cannot make their deadlines flaky. SANITIZE_TESTS=tests/integration/
+# runs them all.
+SANITIZE_BUILD ?= build-sanitize
+SANITIZE_TESTS ?= $(addprefix tests/integration/,users-cli.test.mjs auth.test.mjs \
+	hardening.test.mjs hostile.test.mjs agents.test.mjs agents-more.test.mjs protocol.test.mjs \
+	echo.test.mjs slow-clients.test.mjs limits.test.mjs deliveries.test.mjs bot.test.mjs \
+	admin.test.mjs cli.test.mjs conversations.test.mjs)
+check-sanitize: deps
+	JOBS=$(JOBS) scripts/check-sanitize $(SANITIZE_BUILD) $(SANITIZE_TESTS)
 
 format:
 	@scripts/install-deps

@@ -7,8 +7,8 @@ string(APPEND body "const std::vector<Migration>& Migrations() {\n  static const
 foreach(f ${files})
   get_filename_component(name ${f} NAME_WE)
   string(REGEX MATCH "^[0-9]+" version ${name})
-  # "0008" would be an invalid octal literal in C++: write the number without leading zeros.
-  string(REGEX REPLACE "^0+([0-9])" "\\1" version ${version})
+  # 0008 and 0009 are not C++ literals (octal); write the number without its leading zeros.
+  math(EXPR version "${version}")
   file(READ ${f} sql)
   string(APPEND body "    {${version}, \"${name}\", R\"parley_sql(${sql})parley_sql\"},\n")
 endforeach()

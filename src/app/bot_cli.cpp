@@ -1,6 +1,7 @@
 #include "app/bot_cli.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -49,8 +50,9 @@ std::string Trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-// Prints one bot turn; numbers the choices (menu items, carousel payload buttons) and records
-// their payloads so that the next line can pick one by number.
+// Prints one bot turn; numbers the choices (menu items, carousel payload buttons) of each menu
+// or carousel from 1 and records the payloads of the last one, so that the next line picks
+// one of the latest choices by number (an older menu's items are chosen by their text).
 void PrintReply(const bot::BotReply& reply, const std::string& sender, std::ostream& out,
                 std::map<int, std::string>& choices) {
   if (reply.messages.empty()) return;
@@ -62,12 +64,16 @@ void PrintReply(const bot::BotReply& reply, const std::string& sender, std::ostr
         out << (i == 0 ? sender + ": " : std::string(sender.size() + 2, ' ')) << t->text[i] << '\n';
     } else if (const auto* m = std::get_if<channel::MenuBody>(&body)) {
       out << sender << ": " << m->title << '\n';
+      choices.clear();
+      n = 0;
       for (const auto& item : m->items) {
         choices[++n] = item.payload;
         out << "  " << n << ") " << item.text << '\n';
       }
     } else if (const auto* c = std::get_if<channel::CarouselBody>(&body)) {
       out << sender << ": " << (c->title ? *c->title : std::string("[carousel]")) << '\n';
+      choices.clear();
+      n = 0;
       for (const auto& item : c->items) {
         out << "  * " << item.title;
         if (item.subtitle) out << " - " << *item.subtitle;
@@ -158,6 +164,8 @@ int RunBotChat(const std::string& file, const ChatOptions& options, std::istream
   std::string line;
   while (out << "> " << std::flush, std::getline(in, line)) {
     line = Trim(line);
+    // Piped input is not shown by a terminal: echo it, so the transcript reads as a dialogue.
+    if (options.echo_input) out << line << '\n';
     if (line.empty()) continue;
     turn.first_turn = state.is_null();
     turn.text.clear();
@@ -305,6 +313,7 @@ void AddBotCommands(CLI::App& app) {
   chat->add_flag("--allow-insecure-calls", chat_args->options.allow_insecure_calls,
                  "Let call steps use http:// and private addresses");
   chat->callback([chat_args] {
+    chat_args->options.echo_input = !::isatty(STDIN_FILENO);
     int rc = RunBotChat(chat_args->file, chat_args->options, std::cin, std::cout, std::cerr);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });

@@ -26,10 +26,12 @@ struct ChatOptions {
   std::string customer_name = "Customer";
   bool allow_insecure_calls = false;  // http:// and private addresses for `call` steps
   bool show_intents = true;
+  bool echo_input = false;  // print each line read after the prompt (stdin is not a terminal)
 };
 
 // `bot chat FILE`: reads customer lines from `in` until EOF and prints the bot's replies on
-// `out`: menus as numbered choices (typing the number chooses the item), the recognised intent
+// `out`: menus as numbered choices, each menu from 1 (typing a number chooses that item of the
+// latest menu or carousel), the recognised intent
 // and its confidence, and each `call` step, which is performed for real over HTTP(S).
 int RunBotChat(const std::string& file, const ChatOptions& options, std::istream& in,
                std::ostream& out, std::ostream& err);

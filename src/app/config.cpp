@@ -7,6 +7,8 @@
 #include <functional>
 #include <map>
 
+#include "http/client_address.hpp"
+
 namespace parley::app {
 namespace {
 
@@ -34,6 +36,16 @@ Result<void> LoadConfigFile(const std::string& path, Config& c) {
       {"public_url", [&](const YAML::Node& n) { c.public_url = n.as<std::string>(); }},
       {"admin_token", [&](const YAML::Node& n) { c.admin_token = n.as<std::string>(); }},
       {"master_key", [&](const YAML::Node& n) { c.master_key = n.as<std::string>(); }},
+      {"master_key_file", [&](const YAML::Node& n) { c.master_key_file = n.as<std::string>(); }},
+      {"trusted_proxies",
+       [&](const YAML::Node& n) {
+         if (!n.IsSequence()) {
+           c.trusted_proxies = n.as<std::string>();
+           return;
+         }
+         c.trusted_proxies.clear();
+         for (const auto& item : n) c.trusted_proxies += item.as<std::string>() + ",";
+       }},
       {"bots_dir", [&](const YAML::Node& n) { c.bots_dir = n.as<std::string>(); }},
       {"webhook_ca_file", [&](const YAML::Node& n) { c.webhook_ca_file = n.as<std::string>(); }},
       {"log_level", [&](const YAML::Node& n) { c.log_level = n.as<std::string>(); }},
@@ -99,6 +111,8 @@ void ApplyEnvironment(Config& c) {
   if (auto v = env("PARLEY_PUBLIC_URL")) c.public_url = *v;
   if (auto v = env("PARLEY_ADMIN_TOKEN")) c.admin_token = *v;
   if (auto v = env("PARLEY_MASTER_KEY")) c.master_key = *v;
+  if (auto v = env("PARLEY_MASTER_KEY_FILE")) c.master_key_file = *v;
+  if (auto v = env("PARLEY_TRUSTED_PROXIES")) c.trusted_proxies = *v;
   if (auto v = env("PARLEY_BOTS_DIR")) c.bots_dir = *v;
   if (auto v = env("PARLEY_WEBHOOK_CA_FILE")) c.webhook_ca_file = *v;
   if (auto v = env("PARLEY_LOG_LEVEL")) c.log_level = *v;
@@ -156,6 +170,8 @@ Result<void> Validate(const Config& c) {
       return Bad(
           fmt::format("{} must be between {} and {} (it is {}).", r.name, r.min, r.max, r.value));
   }
+  if (auto proxies = http::ParseCidrList(c.trusted_proxies); !proxies)
+    return Bad(proxies.error().message);
   if (c.customer_idle_end_s <= c.customer_idle_reminder_s)
     return Bad("customer_idle_end_s must be greater than customer_idle_reminder_s.");
   if (c.retry_max_ms < c.retry_initial_ms)

@@ -18,6 +18,11 @@ struct Config {
   bool allow_insecure_webhooks = false;
   std::string admin_token;
   std::string master_key;  // PARLEY_MASTER_KEY: seals secrets at rest
+  // PARLEY_MASTER_KEY_FILE: a file holding the key (mode 0600); default for SQLite: the
+  // database's path + ".key", created on first start (docs/architecture.md, "Secrets at rest").
+  std::string master_key_file;
+  // CIDRs (comma-separated, or a YAML list) whose X-Forwarded-For is believed.
+  std::string trusted_proxies;
   std::string bots_dir;
   std::string webhook_ca_file;
   int64_t max_body_bytes = 64 * 1024;
@@ -52,8 +57,8 @@ struct Config {
 Result<void> LoadConfigFile(const std::string& path, Config& config);
 
 // Applies PARLEY_LISTEN, PARLEY_DATABASE, PARLEY_PUBLIC_URL, PARLEY_ADMIN_TOKEN,
-// PARLEY_MASTER_KEY, PARLEY_BOTS_DIR, PARLEY_WEBHOOK_CA_FILE, PARLEY_ALLOW_INSECURE_WEBHOOKS,
-// PARLEY_LOG_LEVEL when set.
+// PARLEY_MASTER_KEY, PARLEY_MASTER_KEY_FILE, PARLEY_TRUSTED_PROXIES, PARLEY_BOTS_DIR,
+// PARLEY_WEBHOOK_CA_FILE, PARLEY_ALLOW_INSECURE_WEBHOOKS, PARLEY_LOG_LEVEL when set.
 void ApplyEnvironment(Config& config);
 
 // Checks ranges and formats; the message names the setting.

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include "app/cli_output.hpp"
 #include "app/rest_client.hpp"
 
 namespace parley::app {
@@ -33,15 +34,7 @@ int Report(const Result<RestResponse>& r) {
     std::cout << r->body << "\n";
     return 0;
   }
-  boost::system::error_code ec;
-  json::value v = json::parse(r->body, ec);
-  if (!ec && v.is_object() && v.as_object().contains("error")) {
-    const auto& e = v.at("error");
-    std::cerr << "parley: " << r->status << " " << json::value_to<std::string>(e.at("code")) << ": "
-              << json::value_to<std::string>(e.at("message")) << "\n";
-  } else {
-    std::cerr << "parley: the server answered " << r->status << "\n";
-  }
+  std::cerr << ErrorLines(r->status, r->body) << "\n";
   return 1;
 }
 
@@ -80,10 +73,18 @@ void AddConnectionCommands(CLI::App& app) {
                            json::serialize(body))));
   });
 
-  auto* list = conn->add_subcommand("list", "List connections (no secrets)");
+  auto* list = conn->add_subcommand("list", "List connections (no secrets): a table, or --json");
   AddTargetOptions(list, *target);
+  auto as_json = std::make_shared<bool>(false);
+  AddJsonFlag(list, *as_json);
   list->callback([=] {
-    Finish(Report(RestCall("GET", target->server, "/api/v1/connections", target->token)));
+    std::vector<Column> columns{{"ID", Field("connection_id")},
+                                {"NAME", Field("name")},
+                                {"BOT", Field("bot")},
+                                {"ENABLED", Field("enabled")},
+                                {"CLIENT WEBHOOK", Field("client_webhook")}};
+    Finish(ReportList(RestCall("GET", target->server, "/api/v1/connections", target->token),
+                      "connections", columns, *as_json));
   });
 
   auto* show = conn->add_subcommand("show", "Show one connection, with its secret");

@@ -20,11 +20,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <optional>
 #include <ostream>
 #include <thread>
 #include <vector>
 
+#include "app/demo_bank.hpp"
 #include "app/rest_client.hpp"
 #include "core/ids.hpp"
 
@@ -54,7 +56,8 @@ struct Person {
 const std::array<Person, 3>& People() {
   static const std::array<Person, 3> people{{
       {"admin", "Demo Admin", "admin", {}},
-      {"ava", "Ava Patel", "agent", {"cards", "general"}},
+      // Not "Ava": that is the bank bot's name, and customers would think they still talk to it.
+      {"sam", "Sam Rivera", "agent", {"cards", "general"}},
       {"ben", "Ben Okafor", "agent", {"cards", "general"}},
   }};
   return people;
@@ -380,6 +383,35 @@ std::optional<DemoConnection> EnsureConnection(Api& api, const std::string& webh
                         StringField(*shown, "client_webhook")};
 }
 
+// The bots the server loads: a copy of `from`'s *.yaml in `to`, with the bank bot's calls
+// pointed at the demo bank (the repository's files name a host that does not exist).
+bool CopyBots(const fs::path& from, const fs::path& to, const std::string& bank_url,
+              std::ostream& err) {
+  std::error_code ec;
+  fs::remove_all(to, ec);
+  fs::create_directories(to, ec);
+  if (ec) {
+    err << fmt::format("demo: cannot create {}: {}\n", to.string(), ec.message());
+    return false;
+  }
+  for (const auto& entry : fs::directory_iterator(from, ec)) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".yaml") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream out(to / entry.path().filename(), std::ios::binary | std::ios::trunc);
+    out << PointBankCallsAt(std::move(text), bank_url);
+    if (!in || !out) {
+      err << fmt::format("demo: cannot copy {} to {}\n", entry.path().string(), to.string());
+      return false;
+    }
+  }
+  if (ec) {
+    err << fmt::format("demo: cannot read {}: {}\n", from.string(), ec.message());
+    return false;
+  }
+  return true;
+}
+
 bool BankLoaded(Api& api) {
   auto bots = api.Call("GET", "/api/v1/bots", nullptr, {200});
   if (!bots) return false;
@@ -456,10 +488,19 @@ int RunDemo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
   auto token = AdminToken(data / "admin-token", err);
   if (!token) return 1;
 
+  // The demo bank answers the bank bot's calls (balance, block card) on a loopback port.
+  auto bank = DemoBank::Start();
+  if (!bank) {
+    err << "demo: the demo bank did not start: " << bank.error().message << '\n';
+    return 1;
+  }
+  fs::path served_bots = data / "bots";
+  if (!CopyBots(bots, served_bots, (*bank)->Url(), err)) return 1;
+
   Child server("the server", data / "serve.log");
   if (!server.Spawn(binary,
                     {"serve", "--listen", fmt::format("127.0.0.1:{}", options.port), "--database",
-                     "sqlite://" + (data / "parley.db").string(), "--bots", bots.string(),
+                     "sqlite://" + (data / "parley.db").string(), "--bots", served_bots.string(),
                      "--allow-insecure-webhooks"},
                     {"PARLEY_ADMIN_TOKEN=" + *token}, err))
     return 1;
@@ -527,9 +568,11 @@ int RunDemo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
   out << fmt::format(
       "\n"
       "Connection \"{}\" ({}) sends customers to the bank bot.\n"
-      "Data: {} (admin API token in admin-token; logs serve.log, webchat.log).\n"
+      "The bank bot's calls (balance, block card) go to the demo bank at {}.\n"
+      "Data: {} (admin API token in admin-token, for the CLI's --admin-token or\n"
+      "PARLEY_ADMIN_TOKEN; the bots served, from {}, in bots/; logs serve.log, webchat.log).\n"
       "Ctrl-C stops the demo.\n",
-      kConnectionName, conn->id, data.string());
+      kConnectionName, conn->id, (*bank)->Url(), data.string(), bots.string());
   out << std::flush;
 
   for (;;) {

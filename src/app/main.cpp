@@ -10,6 +10,7 @@
 #include "app/config.hpp"
 #include "app/connection_cli.hpp"
 #include "app/demo.hpp"
+#include "app/key_cli.hpp"
 #include "app/queue_cli.hpp"
 #include "app/serve.hpp"
 #include "app/user_cli.hpp"
@@ -28,6 +29,7 @@ void UseStderrLogging(const std::string& level) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Parley: a digital messaging service speaking the Client Channel API"};
+  app.set_version_flag("--version", std::string("parley ") + PARLEY_VERSION);
   app.require_subcommand(1);
 
   // serve
@@ -109,6 +111,7 @@ int main(int argc, char** argv) {
   parley::app::AddUserCommands(app);
   parley::app::AddQueueCommands(app);
   parley::app::AddDemoCommand(app);
+  parley::app::AddKeyCommands(app);
 
   CLI11_PARSE(app, argc, argv);
   return exit_code;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 
+#include "app/cli_output.hpp"
 #include "app/user_cli.hpp"
 
 namespace parley::app {
@@ -43,10 +44,18 @@ void AddQueueCommands(CLI::App& app) {
         RestCall("POST", target->server, "/api/v1/queues", target->token, json::serialize(body))));
   });
 
-  auto* list = queue->add_subcommand("list", "List queues");
+  auto* list = queue->add_subcommand("list", "List queues: a table, or --json");
   AddRestTargetOptions(list, *target);
+  auto as_json = std::make_shared<bool>(false);
+  AddJsonFlag(list, *as_json);
   list->callback([=] {
-    FinishRest(ReportRest(RestCall("GET", target->server, "/api/v1/queues", target->token)));
+    std::vector<Column> columns{{"NAME", Field("name")},
+                                {"DISPLAY NAME", Field("display_name")},
+                                {"WAITING", Field("waiting")},
+                                {"AGENTS AVAILABLE", Field("agents_available")},
+                                {"AUTO-ACCEPT", Field("auto_accept")}};
+    FinishRest(ReportList(RestCall("GET", target->server, "/api/v1/queues", target->token),
+                          "queues", columns, *as_json));
   });
 
   auto* del = queue->add_subcommand("delete", "Delete a queue");

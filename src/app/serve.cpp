@@ -29,16 +29,19 @@
 #include "delivery/dispatcher.hpp"
 #include "delivery/webhook_client.hpp"
 #include "http/api.hpp"
+#include "http/audit.hpp"
 #include "http/auth.hpp"
 #include "http/server.hpp"
 #include "http/static_files.hpp"
 #include "http/users_api.hpp"
+#include "manager/audit_log.hpp"
 #include "manager/connection_directory.hpp"
 #include "manager/connection_service.hpp"
 #include "manager/rate_limiter.hpp"
 #include "manager/session_service.hpp"
 #include "manager/user_service.hpp"
 #include "storage/secret_box.hpp"
+#include "storage/secrets.hpp"
 #include "storage/store.hpp"
 
 namespace parley::app {
@@ -101,15 +104,15 @@ int RunServe(Config config) {
     spdlog::error("libsodium failed to initialise");
     return 1;
   }
-  std::string master_key;
-  if (!config.master_key.empty()) {
-    auto key = storage::SecretBox::ParseKey(config.master_key);
-    if (!key) {
-      spdlog::error("{}", key.error().message);
-      return 1;
-    }
-    master_key = std::move(*key);
+  // Sealed by default: PARLEY_MASTER_KEY, master_key_file, or the key file beside the SQLite
+  // database (created on the first start; storage/secrets.hpp).
+  auto resolved =
+      storage::ResolveMasterKey(config.database, config.master_key, config.master_key_file);
+  if (!resolved) {
+    spdlog::error("{}", resolved.error().message);
+    return 1;
   }
+  std::string master_key = std::move(resolved->raw);
   if (config.admin_token.empty())
     spdlog::warn("no admin token: set PARLEY_ADMIN_TOKEN to use the manager API");
   if (config.allow_insecure_webhooks)
@@ -197,6 +200,7 @@ int RunServe(Config config) {
   server_options.body_timeout = std::chrono::milliseconds(config.body_timeout_ms);
   server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   server_options.max_connections = static_cast<size_t>(config.max_connections);
+  server_options.trusted_proxies = http::ParseCidrList(config.trusted_proxies).value();
   http::Router router;
   http::Server server(io, router, server_options);
   server.ServeOn(session_executors);
@@ -229,9 +233,26 @@ int RunServe(Config config) {
   manager::PasswordHasher hasher(blocking.get_executor());
   manager::UserService users(**store, hasher, clock);
   manager::SessionService sessions(**store, hasher, clock, {config.session_idle_s * 1000});
-  http::Authenticator authenticator(sessions, config.admin_token);
+  // The scheme as parsed, in any case: `HTTPS://...` is https too (it once gave no Secure).
+  bool https = http::IsHttpsUrl(public_url);
+  http::Authenticator authenticator(sessions, config.admin_token, https);
   // A disabled or deleted user's live streams close with their sessions.
   users.SetOnSessionsEnded([&hub](const std::string& username) { hub.Disconnect(username); });
+  // Deleting a user and putting their chats back in their queues is one transaction.
+  users.SetRemover(
+      [&conversations](std::string username,
+                       manager::UserService::DeleteStep del) -> asio::awaitable<Result<bool>> {
+        auto& routing = conversations.routing();
+        auto step = [&routing, &username, &del](storage::Tx& tx, int64_t now,
+                                                routing::Effects& fx) -> Result<bool> {
+          auto deleted = del(tx);
+          if (!deleted) return deleted;
+          auto removed = routing.UserRemoved(tx, username, now, fx);
+          if (!removed) return Fail(removed.error());
+          return true;
+        };
+        co_return co_await conversations.Act<bool>(step);
+      });
   http::ApiDeps deps{**store,       directory,
                      connections,   conversations,
                      dispatcher,    bots,
@@ -239,9 +260,12 @@ int RunServe(Config config) {
                      reload,        blocking.get_executor(),
                      metrics,       rate_limiter,
                      authenticator, hub};
+  manager::AuditLog audit(**store, clock);
+  deps.audit = &audit;  // before the routes: Admin() takes it when a route is added
   http::AddApiRoutes(router, deps);
-  http::UsersApiDeps users_deps{users, sessions, authenticator, public_url.starts_with("https://")};
+  http::UsersApiDeps users_deps{users, sessions, authenticator, https, &audit};
   http::AddUserRoutes(router, users_deps);
+  http::AddAuditRoutes(router, authenticator, audit);
   http::StaticMount pages;  // web/, compiled in; web/chat is `client webchat`'s own page
   pages.exclude = {"chat/"};
   http::AddStaticRoutes(router, http::EmbeddedWebFiles(), pages);

@@ -8,6 +8,8 @@
 #include <optional>
 #include <vector>
 
+#include "app/cli_output.hpp"
+
 namespace parley::app {
 namespace json = boost::json;
 
@@ -64,17 +66,7 @@ int ReportRest(const Result<RestResponse>& r) {
     std::cout << r->body << "\n";
     return 0;
   }
-  boost::system::error_code ec;
-  json::value v = json::parse(r->body, ec);
-  const json::value* e = !ec && v.is_object() ? v.as_object().if_contains("error") : nullptr;
-  if (e && e->is_object() && e->as_object().contains("code") &&
-      e->as_object().contains("message") && e->at("code").is_string() &&
-      e->at("message").is_string()) {
-    std::cerr << "parley: " << r->status << " " << e->at("code").as_string().c_str() << ": "
-              << e->at("message").as_string().c_str() << "\n";
-  } else {
-    std::cerr << "parley: the server answered " << r->status << "\n";
-  }
+  std::cerr << ErrorLines(r->status, r->body) << "\n";
   return 1;
 }
 
@@ -137,10 +129,16 @@ void AddUserCommands(CLI::App& app) {
         RestCall("POST", target->server, "/api/v1/users", target->token, json::serialize(body))));
   });
 
-  auto* list = user->add_subcommand("list", "List users");
+  auto* list = user->add_subcommand("list", "List users: a table, or --json");
   AddRestTargetOptions(list, *target);
+  auto as_json = std::make_shared<bool>(false);
+  AddJsonFlag(list, *as_json);
   list->callback([=] {
-    FinishRest(ReportRest(RestCall("GET", target->server, "/api/v1/users", target->token)));
+    std::vector<Column> columns{{"USERNAME", Field("username")},   {"NAME", Field("display_name")},
+                                {"ROLE", Field("role")},           {"QUEUES", Field("queues")},
+                                {"MAX CHATS", Field("max_chats")}, {"ENABLED", Field("enabled")}};
+    FinishRest(ReportList(RestCall("GET", target->server, "/api/v1/users", target->token), "users",
+                          columns, *as_json));
   });
 
   auto* show = user->add_subcommand("show", "Show one user");
@@ -203,12 +201,16 @@ void AddUserCommands(CLI::App& app) {
       "password", "Set a user's password from standard input (ends their sessions)");
   AddRestTargetOptions(password, *target);
   password->add_option("username", *username, "the username")->required();
+  // CLI11 writes the flag through the reference it was given, after this function returns:
+  // the callback holds the shared_ptr so the bool lives as long as the command (ASan caught a
+  // write into freed memory when nothing captured it).
   auto from_stdin = std::make_shared<bool>(false);
   password
       ->add_flag("--password-stdin", *from_stdin,
                  "read the new password (10+ characters) from the first line of stdin")
       ->required();
   password->callback([=] {
+    if (!*from_stdin) throw CLI::RuntimeError(1);  // required() makes this unreachable
     json::object body{{"password", PasswordOrFail()}};
     FinishRest(ReportRest(RestCall("POST", target->server,
                                    "/api/v1/users/" + PathSegment(*username) + "/password",

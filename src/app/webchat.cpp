@@ -99,7 +99,7 @@ WebchatHub::Customer& WebchatHub::Get(const std::string& customer_id) {
 }
 
 bool WebchatHub::Publish(const std::string& customer_id, const std::string& event_id,
-                         const json::object& event) {
+                         const json::object& event, int64_t at_ms) {
   std::lock_guard lock(mu_);
   Customer& c = Get(customer_id);
   if (!event_id.empty()) {
@@ -109,7 +109,7 @@ bool WebchatHub::Publish(const std::string& customer_id, const std::string& even
     if (c.recent_ids.size() > 2 * backlog_) c.recent_ids.pop_front();
   }
   uint64_t n = c.next++;
-  std::string frame = json::serialize(json::object{{"n", n}, {"event", event}});
+  std::string frame = json::serialize(json::object{{"n", n}, {"at", at_ms}, {"event", event}});
   c.backlog.emplace_back(n, frame);
   if (c.backlog.size() > backlog_) c.backlog.pop_front();
   // Send never blocks: a page that does not keep up is closed and reconnects with ?after=.
@@ -223,9 +223,20 @@ class Webchat::Impl {
         !OptionalString(o, "text", kMaxTextChars, text, bad) ||
         !OptionalString(o, "postback", kMaxPostbackChars, send.postback, bad))
       co_return bad;
+    // The page may choose the message id, so it can recognise its own message coming back.
+    if (type == "text") {
+      send.message_id = IdString(o.if_contains("message_id"));
+      if (send.message_id.size() > kMaxIdChars)
+        co_return Error(400, "invalid_message_id", "'message_id' must be at most 256 bytes.");
+      if (send.message_id.empty()) send.message_id = ids_.Uuid();
+    }
     if (!text.empty()) send.text.push_back(text);
     auto body = BuildSendBody(send, ids_);
     if (!body) co_return Error(400, body.error().code, body.error().message);
+    // The customer's message goes into the backlog before Parley sees it: Parley's replies may
+    // reach the webhook before its answer reaches us, and a reloaded page must show the
+    // message before them.
+    if (type == "text") RecordCustomerSide(send, text);
 
     delivery::HttpRequest out;
     out.url = messages_url_;
@@ -238,6 +249,7 @@ class Webchat::Impl {
     };
     out.body = *body;
     auto res = co_await client_.Post(std::move(out));
+    if (type == "text" && (!res || res->status / 100 != 2)) RecordSendFailed(send);
     if (!res) {
       spdlog::warn("webchat: POST {} failed: {}", messages_url_, res.error().message);
       co_return Error(502, "parley_unreachable",
@@ -252,6 +264,7 @@ class Webchat::Impl {
           answer["status"] = s->as_string();
       json::value sent = json::parse(*body);
       if (auto* id = sent.as_object().if_contains("message_id")) answer["message_id"] = *id;
+      if (type == "customer_end_session") RecordCustomerSide(send, text);
       co_return http::Json(200, answer);
     }
     // Parley refused: pass its status and a readable error on to the page.
@@ -260,6 +273,29 @@ class Webchat::Impl {
     int status = res->status >= 400 && res->status < 600 ? res->status : 502;
     http::Response r = Error(status, "parley_refused", "Parley refused the message: " + line);
     co_return r;
+  }
+
+  // What the customer did, as a backlog event of its own (`from: "customer"`): their messages
+  // and their end of the chat. Typing is not kept.
+  void RecordCustomerSide(const SendOptions& send, const std::string& text) {
+    json::object event{{"type", send.type}, {"from", "customer"}};
+    std::string id;
+    if (send.type == "text") {
+      event["message_id"] = send.message_id;
+      if (!text.empty()) event["text"] = json::array{json::value(text)};
+      if (!send.postback.empty()) event["postback"] = send.postback;
+      id = "customer:" + send.message_id;
+    } else if (send.type != "customer_end_session") {
+      return;
+    }
+    hub_.Publish(send.customer_id, id, event, clock_.NowMs());
+  }
+
+  // Parley did not take the customer's message: the pages mark it as not sent.
+  void RecordSendFailed(const SendOptions& send) {
+    json::object event{
+        {"type", "send_failed"}, {"from", "customer"}, {"message_id", send.message_id}};
+    hub_.Publish(send.customer_id, "", event, clock_.NowMs());
   }
 
   // Parley's webhook call (PROTOCOL.md §4), verified as §2 says. Parley always sends the
@@ -288,7 +324,7 @@ class Webchat::Impl {
     std::string customer = IdString(event.if_contains("customer_id"));
     if (customer.empty() || customer.size() > kMaxIdChars)
       co_return Error(400, "invalid_customer_id", "The event has no valid customer_id.");
-    hub_.Publish(customer, IdString(event.if_contains("event_id")), event);
+    hub_.Publish(customer, IdString(event.if_contains("event_id")), event, clock_.NowMs());
     co_return http::Json(200, json::object{{"status", "success"}});
   }
 

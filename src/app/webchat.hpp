@@ -44,9 +44,10 @@ struct WebchatOptions {
 class WebchatHub {
  public:
   WebchatHub(size_t backlog, size_t max_customers, size_t max_sockets_per_customer);
-  // Records and pushes an event. False when its event_id was seen already (nothing is sent).
+  // Records and pushes an event as the frame {"n", "at": at_ms, "event"}. False when its
+  // event_id was seen already (nothing is sent).
   bool Publish(const std::string& customer_id, const std::string& event_id,
-               const boost::json::object& event);
+               const boost::json::object& event, int64_t at_ms);
   // Adds a socket and sends it the backlog after `after`. False when the customer has the
   // most sockets already.
   bool Attach(const std::string& customer_id, std::shared_ptr<http::WebSocket> socket,

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/scheme.hpp>
 
 namespace parley::channel {
 namespace json = boost::json;
@@ -20,6 +22,11 @@ Failure Invalid(std::string message) {
   return Fail(Errc::kInvalidArgument, "invalid_field", std::move(message));
 }
 
+#define PARLEY_URL_STR(var, expr)             \
+  auto var##_r = (expr);                      \
+  if (!var##_r) return Fail(var##_r.error()); \
+  std::string var = std::move(*var##_r)
+
 Result<std::string> Str(const json::object& o, std::string_view field, std::string_view where,
                         size_t max = 4096) {
   const json::value* v = o.if_contains(field);
@@ -33,6 +40,25 @@ Result<std::optional<std::string>> OptStr(const json::object& o, std::string_vie
   const json::value* v = o.if_contains(field);
   if (!v || v->is_null()) return std::optional<std::string>();
   auto s = Str(o, field, where, max);
+  if (!s) return Fail(s.error());
+  return std::optional<std::string>(std::move(*s));
+}
+
+// A link a customer's channel shows or opens: the same rule for agents, bots and actions.
+Result<std::string> Url(const json::object& o, std::string_view field, std::string_view where) {
+  PARLEY_URL_STR(s, Str(o, field, where, 2048));
+  if (auto problem = UrlProblem(s))
+    return Fail(
+        Errc::kInvalidArgument, "invalid_url",
+        fmt::format("{}{} {}: give an absolute http:// or https:// URL.", where, field, *problem));
+  return s;
+}
+
+Result<std::optional<std::string>> OptUrl(const json::object& o, std::string_view field,
+                                          std::string_view where) {
+  const json::value* v = o.if_contains(field);
+  if (!v || v->is_null()) return std::optional<std::string>();
+  auto s = Url(o, field, where);
   if (!s) return Fail(s.error());
   return std::optional<std::string>(std::move(*s));
 }
@@ -61,7 +87,12 @@ Result<OutboundBody> DecodeText(const json::object& o) {
   if (const json::array* atts = Arr(o, "attachments")) {
     size_t i = 0;
     for (const auto& a : *atts) {
-      PARLEY_TRY(att, DecodeAttachment(a, fmt::format("attachments[{}]", i++)));
+      std::string where = fmt::format("attachments[{}]", i++);
+      PARLEY_TRY(att, DecodeAttachment(a, where));
+      if (auto problem = UrlProblem(att.url))
+        return Fail(
+            Errc::kInvalidArgument, "invalid_url",
+            fmt::format("{}.url {}: give an absolute http:// or https:// URL.", where, *problem));
       t.attachments.push_back(std::move(att));
     }
   }
@@ -83,7 +114,7 @@ Result<OutboundBody> DecodeMenu(const json::object& o) {
     const auto& io = it.as_object();
     PARLEY_TRY(text, Str(io, "text", where));
     PARLEY_TRY(payload, Str(io, "payload", where, 1024));
-    PARLEY_TRY(image, OptStr(io, "image_url", where));
+    PARLEY_TRY(image, OptUrl(io, "image_url", where));
     m.items.push_back({std::move(text), std::move(payload), std::move(image)});
   }
   return m;
@@ -105,7 +136,7 @@ Result<OutboundBody> DecodeCarousel(const json::object& o) {
     item.title = std::move(t);
     PARLEY_TRY(sub, OptStr(io, "subtitle", where));
     item.subtitle = std::move(sub);
-    PARLEY_TRY(img, OptStr(io, "image_url", where));
+    PARLEY_TRY(img, OptUrl(io, "image_url", where));
     item.image_url = std::move(img);
     if (const json::array* buttons = Arr(io, "buttons")) {
       size_t j = 0;
@@ -117,7 +148,7 @@ Result<OutboundBody> DecodeCarousel(const json::object& o) {
         PARLEY_TRY(bt, Str(bo, "text", bw));
         button.text = std::move(bt);
         PARLEY_TRY(payload, OptStr(bo, "payload", bw, 1024));
-        PARLEY_TRY(url, OptStr(bo, "url", bw, 2048));
+        PARLEY_TRY(url, OptUrl(bo, "url", bw));
         if (payload.has_value() == url.has_value())
           return Invalid(bw + " needs exactly one of 'payload' and 'url'.");
         button.payload = std::move(payload);
@@ -133,13 +164,25 @@ Result<OutboundBody> DecodeCarousel(const json::object& o) {
 Result<OutboundBody> DecodeLinkButton(const json::object& o) {
   PARLEY_TRY(title, Str(o, "title", ""));
   PARLEY_TRY(label, Str(o, "label", ""));
-  PARLEY_TRY(url, Str(o, "url", "", 2048));
+  PARLEY_TRY(url, Url(o, "url", ""));
   return LinkButtonBody{std::move(title), std::move(label), std::move(url)};
 }
 
 #undef PARLEY_TRY
+#undef PARLEY_URL_STR
 
 }  // namespace
+
+std::optional<std::string> UrlProblem(std::string_view url) {
+  if (url.size() > 2048) return "is longer than 2048 characters";
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) return "is not an absolute URL";
+  auto id = parsed->scheme_id();
+  if (id != boost::urls::scheme::http && id != boost::urls::scheme::https)
+    return "must use http or https";
+  if (!parsed->has_authority() || parsed->host().empty()) return "has no host";
+  return std::nullopt;
+}
 
 const char* SenderName(Sender s) {
   switch (s) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -92,6 +93,11 @@ struct OutboundEvent {
 boost::json::object ToJson(const OutboundEvent& event);
 // The body's own fields, without the envelope (what the transcript stores).
 boost::json::object BodyToJson(const OutboundBody& body);
+
+// Why `url` may not be sent to a customer as a link or image (not an absolute http/https URL
+// with a host: `javascript:`, `data:`, relative ...), or nothing when it may. DecodeOutboundBody
+// applies it to every url and image_url, so agents, bots and actions follow one rule.
+std::optional<std::string> UrlProblem(std::string_view url);
 
 // Decodes a body written by an agent or stored in the transcript: an object with `type` and
 // that type's fields. Fails with kInvalidArgument naming the field.

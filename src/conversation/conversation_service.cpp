@@ -161,7 +161,10 @@ Result<EventRecord> ConversationService::SayOne(Tx& tx, ConversationRecord& conv
 void ConversationService::OnOutcome(Tx& tx, const EventRecord& e, routing::Effects& fx) {
   if (e.sender != "csr") return;
   auto conv = tx.GetConversation(e.conversation_id);
-  if (!conv || !*conv || (*conv)->state != "active" || !(*conv)->routing.agent) return;
+  // An ended conversation still tells its agent: the agent's own "Chat ended." is delivered
+  // after the end.
+  if (!conv || !*conv || !(*conv)->routing.agent) return;
+  if ((*conv)->state != "active" && (*conv)->state != "ended") return;
   json::object body{{"conversation", storage::ConversationJson(**conv)},
                     {"event_id", e.event_id.value_or("")},
                     {"seq", e.seq},
@@ -537,6 +540,51 @@ boost::asio::awaitable<Result<SentMessage>> ConversationService::SendAsAgent(
     return SentMessage{said->event_id.value_or(""), said->seq};
   };
   co_return co_await Act<SentMessage>(step);
+}
+
+boost::asio::awaitable<Result<EventRecord>> ConversationService::AddNote(
+    std::string id, std::string author, std::string text,
+    std::function<bool(const ConversationRecord&)> may_read) {
+  if (text.empty() || text.size() > 4096)
+    co_return Fail(Errc::kInvalidArgument, "invalid_text",
+                   "Send {\"text\": \"...\"}: the note, 1 to 4096 bytes.");
+  auto step = [this, &id, &author, &text, &may_read](Tx& tx, int64_t now,
+                                                     routing::Effects& fx) -> Result<EventRecord> {
+    auto got = tx.GetConversation(id);
+    if (!got) return Fail(got.error());
+    if (!*got)
+      return Fail(Errc::kNotFound, "conversation_not_found",
+                  "No conversation has this ID; list them with GET /api/v1/conversations.");
+    ConversationRecord conv = std::move(**got);
+    if (!may_read(conv))
+      return Fail(Errc::kPermissionDenied, "forbidden",
+                  "This conversation is neither yours nor waiting in a queue of yours.");
+    EventRecord e;
+    e.conversation_id = conv.id;
+    e.position = ++conv.last_position;
+    e.connection_id = conv.connection_id;
+    e.direction = "note";  // delivery reads only "out": a note never reaches the customer
+    e.seq = 0;
+    e.sender = "csr";
+    e.csr_name = author;
+    e.type = "note";
+    e.event_id = ids_.Uuid();
+    e.payload_json = json::serialize(json::object{{"text", text}});
+    e.created_at_ms = now;
+    auto inserted = tx.InsertEvent(e);
+    if (!inserted) return Fail(inserted.error());
+    auto saved = tx.UpdateConversation(conv);
+    if (!saved) return Fail(saved.error());
+    if (conv.state == "active" && conv.routing.agent) {
+      auto sent = routing::Emit(tx, *conv.routing.agent, "conversation.message",
+                                json::object{{"conversation", storage::ConversationJson(conv)},
+                                             {"entry", storage::EntryJson(e)}},
+                                now, fx);
+      if (!sent) return Fail(sent.error());
+    }
+    return e;
+  };
+  co_return co_await Act<EventRecord>(step);
 }
 
 boost::asio::awaitable<Result<bool>> ConversationService::AgentTyping(std::string id,

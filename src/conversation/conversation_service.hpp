@@ -84,6 +84,13 @@ class ConversationService final : public routing::Speaker, public DeliveryObserv
   boost::asio::awaitable<Result<SentMessage>> SendAsAgent(std::string id, routing::Actor actor,
                                                           channel::OutboundBody body);
   boost::asio::awaitable<Result<bool>> AgentTyping(std::string id, routing::Actor actor, bool on);
+  // An internal note in the transcript (direction "note"): for agents and admins, never sent
+  // to the customer. `author` is who wrote it (shown as its csr_name); `may_read` says whether
+  // the caller may see the conversation (403 forbidden otherwise). The owning agent is told
+  // (conversation.message). 404 conversation_not_found; 400 invalid_text.
+  boost::asio::awaitable<Result<storage::EventRecord>> AddNote(
+      std::string id, std::string author, std::string text,
+      std::function<bool(const storage::ConversationRecord&)> may_read);
 
   // routing::Speaker.
   Result<storage::EventRecord> Say(storage::Tx& tx, storage::ConversationRecord& conv,

@@ -1,12 +1,14 @@
 #include "http/api.hpp"
 
 #include "http/api_routes.hpp"
+#include "http/audit.hpp"
 
 namespace parley::http {
 
 Handler Admin(ApiDeps& deps, CallerHandler inner) {
+  CallerHandler audited = Audited(deps.audit, std::move(inner));
   return RequireAdmin(deps.auth,
-                      [&deps, inner = std::move(inner)](
+                      [&deps, inner = std::move(audited)](
                           Request& req, const Caller& caller) -> boost::asio::awaitable<Response> {
                         ++deps.metrics.admin_requests;
                         co_return co_await inner(req, caller);
@@ -25,6 +27,7 @@ void AddApiRoutes(Router& router, ApiDeps& deps) {
   AddQueueRoutes(router, deps);
   AddBotRoutes(router, deps);
   AddEventRoutes(router, deps);
+  AddAgentToolRoutes(router, deps);
 }
 
 }  // namespace parley::http

@@ -15,6 +15,7 @@
 #include "delivery/dispatcher.hpp"
 #include "http/auth.hpp"
 #include "http/router.hpp"
+#include "manager/audit_log.hpp"
 #include "manager/connection_directory.hpp"
 #include "manager/connection_service.hpp"
 #include "manager/rate_limiter.hpp"
@@ -47,6 +48,7 @@ struct ApiDeps {
   manager::RateLimiter& rate_limiter;
   Authenticator& auth;
   routing::EventHub& hub;
+  manager::AuditLog* audit = nullptr;  // admins' changes are recorded here (http/audit.hpp)
 };
 
 // Adds every route. `deps` must outlive the router.

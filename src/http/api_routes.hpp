@@ -29,5 +29,7 @@ void AddConversationRoutes(Router& router, ApiDeps& deps);
 void AddQueueRoutes(Router& router, ApiDeps& deps);
 void AddBotRoutes(Router& router, ApiDeps& deps);
 void AddEventRoutes(Router& router, ApiDeps& deps);
+// Canned responses and internal notes (agent_tools_api.cpp).
+void AddAgentToolRoutes(Router& router, ApiDeps& deps);
 
 }  // namespace parley::http

@@ -1,6 +1,8 @@
 #include "http/auth.hpp"
 
 #include <algorithm>
+#include <boost/url/parse.hpp>
+#include <boost/url/scheme.hpp>
 #include <cctype>
 
 namespace parley::http {
@@ -61,18 +63,28 @@ std::optional<std::string> CookieValue(const Request& req, std::string_view name
   return std::nullopt;
 }
 
+bool IsHttpsUrl(std::string_view public_url) {
+  auto parsed = boost::urls::parse_absolute_uri(public_url);
+  return parsed && parsed->scheme_id() == boost::urls::scheme::https;
+}
+
+const char* SessionCookieName(bool secure) {
+  return secure ? kSecureSessionCookie : kSessionCookie;
+}
+
 std::string SessionCookie(const std::string& token, bool secure) {
-  return std::string(kSessionCookie) + "=" + token + "; HttpOnly; SameSite=Strict; Path=/" +
-         (secure ? "; Secure" : "");
+  return std::string(SessionCookieName(secure)) + "=" + token +
+         "; HttpOnly; SameSite=Strict; Path=/" + (secure ? "; Secure" : "");
 }
 
 std::string ClearedSessionCookie(bool secure) {
-  return std::string(kSessionCookie) + "=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/" +
-         (secure ? "; Secure" : "");
+  return std::string(SessionCookieName(secure)) +
+         "=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/" + (secure ? "; Secure" : "");
 }
 
-Authenticator::Authenticator(manager::SessionService& sessions, std::string admin_token)
-    : sessions_(sessions), admin_token_(std::move(admin_token)) {}
+Authenticator::Authenticator(manager::SessionService& sessions, std::string admin_token,
+                             bool secure_cookie)
+    : sessions_(sessions), admin_token_(std::move(admin_token)), secure_cookie_(secure_cookie) {}
 
 asio::awaitable<Result<Identity>> Authenticator::Identify(const Request& req, bool csrf_exempt) {
   if (auto bearer = BearerToken(req)) {
@@ -89,7 +101,7 @@ asio::awaitable<Result<Identity>> Authenticator::Identify(const Request& req, bo
   }
   // An Authorization header that is not a bearer token does not fall back to the cookie.
   if (req.Header("authorization")) co_return Unauthenticated();
-  auto cookie = CookieValue(req, kSessionCookie);
+  auto cookie = CookieValue(req, SessionCookieName(secure_cookie_));
   if (!cookie) co_return Unauthenticated();
   auto info = co_await sessions_.Resolve(*cookie);
   if (!info) co_return Fail(info.error());

@@ -18,6 +18,9 @@
 namespace parley::http {
 
 inline constexpr const char* kSessionCookie = "parley_session";
+// Under https the cookie carries the __Host- prefix: the browser then takes it only with
+// Secure, Path=/ and no Domain, so no other host or plain-http page can set or overwrite it.
+inline constexpr const char* kSecureSessionCookie = "__Host-parley_session";
 inline constexpr const char* kCsrfHeader = "x-parley-csrf";
 
 struct Caller {
@@ -41,18 +44,27 @@ struct Identity {
 std::optional<std::string> BearerToken(const Request& req);
 // The value of cookie `name` across every Cookie header, or nothing.
 std::optional<std::string> CookieValue(const Request& req, std::string_view name);
-// The Set-Cookie value carrying a session token (`Secure` when the server is reached by https).
+// True when `public_url`'s scheme is https, in any case (`HTTPS://...`); false for anything
+// that does not parse as an absolute URL.
+bool IsHttpsUrl(std::string_view public_url);
+// The session cookie's name: kSecureSessionCookie when `secure`, else kSessionCookie.
+const char* SessionCookieName(bool secure);
+// The Set-Cookie value carrying a session token (`Secure` and the __Host- name when the server
+// is reached by https).
 std::string SessionCookie(const std::string& token, bool secure);
 // The Set-Cookie value that removes the session cookie.
 std::string ClearedSessionCookie(bool secure);
 
 class Authenticator {  // thread-safe
  public:
-  // `admin_token` empty: no static admin.
-  Authenticator(manager::SessionService& sessions, std::string admin_token);
+  // `admin_token` empty: no static admin. `secure_cookie`: the public URL is https, so the
+  // session cookie is the one named kSecureSessionCookie.
+  Authenticator(manager::SessionService& sessions, std::string admin_token,
+                bool secure_cookie = false);
+  manager::SessionService& sessions() { return sessions_; }
 
   // Who sends `req`: `Authorization: Bearer <static admin token>` or `Bearer <session token>`
-  // (scheme case-insensitive), or the `parley_session` cookie — then `X-Parley-CSRF` must
+  // (scheme case-insensitive), or the session cookie — then `X-Parley-CSRF` must
   // equal the session's csrf unless `csrf_exempt` (GET /api/v1/auth/me and the WebSocket
   // upgrade, which checks Origin). Fails with 401 `unauthenticated` (no/invalid/expired
   // credentials, disabled or deleted user) or 403 `csrf_failed`. Every call reads the store:
@@ -63,6 +75,7 @@ class Authenticator {  // thread-safe
  private:
   manager::SessionService& sessions_;
   std::string admin_token_;
+  bool secure_cookie_;
 };
 
 // Handler wrappers: 401 without valid credentials; RequireAdmin answers 403 `forbidden` to an

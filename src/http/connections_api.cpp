@@ -12,6 +12,12 @@ namespace json = boost::json;
 
 namespace {
 
+// An answer that carries a JWT secret: no cache (browser, proxy) may keep it.
+Response NoStore(Response r) {
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
 json::object DeliveryJson(const storage::DeliveryRecord& d) {
   const auto& e = d.event;
   json::object o;
@@ -43,8 +49,8 @@ void AddConnectionRoutes(Router& router, ApiDeps& deps) {
                auto input = manager::ConnectionService::DecodeNew(*body);
                if (!input) co_return ErrorResponse(input.error());
                auto created = co_await d->connections.Create(std::move(*input));
-               co_return Reply(201, created,
-                               [d](const auto& c) { return d->connections.ToJson(c, true); });
+               co_return NoStore(Reply(
+                   201, created, [d](const auto& c) { return d->connections.ToJson(c, true); }));
              }));
   router.Add("GET", "/api/v1/connections",
              Admin(deps, [d](Request&, const Caller&) -> asio::awaitable<Response> {
@@ -58,8 +64,8 @@ void AddConnectionRoutes(Router& router, ApiDeps& deps) {
   router.Add("GET", "/api/v1/connections/{id}",
              Admin(deps, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
                auto c = co_await d->connections.Get(req.Param("id"));
-               co_return Reply(200, c,
-                               [d](const auto& c) { return d->connections.ToJson(c, true); });
+               co_return NoStore(
+                   Reply(200, c, [d](const auto& c) { return d->connections.ToJson(c, true); }));
              }));
   router.Add("PATCH", "/api/v1/connections/{id}",
              Admin(deps, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
@@ -80,12 +86,12 @@ void AddConnectionRoutes(Router& router, ApiDeps& deps) {
   router.Add("POST", "/api/v1/connections/{id}/rotate-secret",
              Admin(deps, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
                auto c = co_await d->connections.RotateSecret(req.Param("id"));
-               co_return Reply(200, c, [](const auto& c) {
+               co_return NoStore(Reply(200, c, [](const auto& c) {
                  return json::object{
                      {"jwt_secret", c.secret},
                      {"previous_secret_valid_until",
                       FormatTimestamp(c.previous_secret_valid_until_ms.value_or(0))}};
-               });
+               }));
              }));
 
   // Deliveries.

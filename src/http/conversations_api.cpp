@@ -6,6 +6,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <cstdio>
 
 #include "conversation/assist.hpp"
 #include "http/api_routes.hpp"
@@ -59,6 +60,40 @@ Result<routing::TransferTarget> DecodeTransfer(const json::value& body) {
   return t;
 }
 
+// "2026-11-25" (the start of that day, UTC) or "2026-11-25T09:15:03Z" (seconds optional, a
+// fraction of a second ignored) as Unix ms; nothing when it is neither.
+std::optional<int64_t> ParseDay(const std::string& s) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, used = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10)
+    return std::nullopt;
+  std::string_view rest = std::string_view(s).substr(10);
+  if (!rest.empty()) {
+    std::string time(rest);
+    if (std::sscanf(time.c_str(), "T%2d:%2d%n", &h, &mi, &used) != 2 || used != 6)
+      return std::nullopt;
+    rest.remove_prefix(6);
+    if (rest.size() >= 3 && rest[0] == ':') {
+      std::string secs(rest.substr(1, 2));
+      if (std::sscanf(secs.c_str(), "%2d%n", &sec, &used) != 1 || used != 2) return std::nullopt;
+      rest.remove_prefix(3);
+      if (!rest.empty() && rest[0] == '.') {
+        size_t digits = rest.find_first_not_of("0123456789", 1);
+        rest.remove_prefix(digits == std::string_view::npos ? rest.size() : digits);
+      }
+    }
+    if (rest != "Z") return std::nullopt;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  // Days since 1970-01-01 of the civil date (H. Hinnant's days_from_civil).
+  y -= mo <= 2;
+  int era = (y >= 0 ? y : y - 399) / 400;
+  int yoe = y - era * 400;
+  int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  int64_t days = int64_t{era} * 146097 + doe - 719468;
+  return ((days * 24 + h) * 60 + mi) * 60'000 + int64_t{sec} * 1000;
+}
+
 Response ConversationReply(int status, const Result<ConversationRecord>& r) {
   return Reply(status, r, [](const ConversationRecord& c) { return storage::ConversationJson(c); });
 }
@@ -97,9 +132,34 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
           co_return ErrorResponse(Errc::kInvalidArgument, "invalid_state",
                                   "state must be bot, queued, active or ended.");
         filter.connection_id = req.Query("connection_id");
-        ListId list_id{ListKind::kConversations,
-                       filter.state.value_or("") + "\n" + filter.connection_id.value_or("") + "\n" +
-                           filter.queue.value_or("") + "\n" + filter.agent.value_or("")};
+        // History search (admins): who handled it, the customer, when it began.
+        if (auto agent = req.Query("agent"); agent && !filter.agent) {
+          if (caller.role != "admin")
+            co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
+                                    "Agents list their own conversations with mine=true.");
+          filter.agent = agent;
+        }
+        filter.customer = req.Query("customer");
+        for (auto [key, out] : {std::pair{"created_from", &filter.created_from_ms},
+                                {"created_before", &filter.created_before_ms}}) {
+          auto text = req.Query(key);
+          if (!text) continue;
+          *out = ParseDay(*text);
+          if (!*out)
+            co_return ErrorResponse(Errc::kInvalidArgument, fmt::format("invalid_{}", key),
+                                    fmt::format("{} must be a date (2026-11-25) or a UTC time "
+                                                "(2026-11-25T09:15:03Z).",
+                                                key));
+        }
+        // A cursor belongs to its filters; the history's filters are added only when given,
+        // so the cursors of the other lists stay as they were.
+        std::string filters = filter.state.value_or("") + "\n" + filter.connection_id.value_or("") +
+                              "\n" + filter.queue.value_or("") + "\n" + filter.agent.value_or("");
+        if (filter.customer || filter.created_from_ms || filter.created_before_ms)
+          filters += "\n" + filter.customer.value_or("") + "\n" +
+                     std::to_string(filter.created_from_ms.value_or(-1)) + "\n" +
+                     std::to_string(filter.created_before_ms.value_or(-1));
+        ListId list_id{ListKind::kConversations, filters};
         auto page = ParsePage(req, list_id);
         if (!page) co_return ErrorResponse(page.error());
         filter.limit = page->limit + 1;  // one more tells whether a next page exists

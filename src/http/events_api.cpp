@@ -3,9 +3,14 @@
 // the live ones; each event exactly once, in seq order.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <charconv>
 #include <mutex>
@@ -160,6 +165,29 @@ asio::awaitable<void> Closed(ApiDeps& deps, std::string user) {
   if (!r) spdlog::warn("event stream of {}: close not recorded: {}", user, r.error().message);
 }
 
+// A stream belongs to its session: it closes (1008) when the session idles out. Sign-out
+// closes it through SessionWatchers; disable, delete and a new password through the hub. The
+// timer sleeps until the session's expiry, then reads the session again: a REST request in the
+// meantime moved the expiry on.
+asio::awaitable<void> WatchExpiry(manager::SessionService& sessions, const Clock& clock,
+                                  std::shared_ptr<asio::steady_timer> timer,
+                                  std::shared_ptr<WebSocket> ws, std::string token) {
+  while (ws->IsOpen()) {
+    auto at = co_await sessions.ExpiresAt(token);
+    if (!at) {
+      if (at.error().errc == Errc::kUnauthenticated) {
+        ws->Close(1008, "session ended");
+        co_return;
+      }
+      at = clock.NowMs() + 1000;  // the store is busy: look again shortly
+    }
+    timer->expires_after(std::chrono::milliseconds(std::max<int64_t>(1, *at - clock.NowMs())));
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;  // cancelled: the stream closed
+  }
+}
+
 // A browser's stream comes with the session cookie; the page must be our own.
 bool SameOrigin(const Request& req) {
   auto origin = req.Header("origin");
@@ -174,11 +202,12 @@ void AddEventRoutes(Router& router, ApiDeps& deps) {
   ApiDeps* d = &deps;
   router.AddWebSocket("/api/v1/events", [d](Request& req) -> asio::awaitable<Upgrade> {
     Upgrade up;
-    auto caller = co_await d->auth.Authenticate(req, /*csrf_exempt=*/true);
-    if (!caller) {
-      up.refuse = ErrorResponse(caller.error());
+    auto identity = co_await d->auth.Identify(req, /*csrf_exempt=*/true);
+    if (!identity) {
+      up.refuse = ErrorResponse(identity.error());
       co_return up;
     }
+    const Caller* caller = &identity->caller;
     if (caller->username.empty()) {
       up.refuse = ErrorResponse(Errc::kPermissionDenied, "forbidden",
                                 "The admin token has no event stream; sign in as a user.");
@@ -202,15 +231,23 @@ void AddEventRoutes(Router& router, ApiDeps& deps) {
     }
     auto ex = co_await asio::this_coro::executor;
     std::string username = caller->username;
-    up.start = [d, ex, username, after](std::shared_ptr<WebSocket> ws) {
+    std::string token = identity->token;
+    up.start = [d, ex, username, after, token](std::shared_ptr<WebSocket> ws) {
       auto stream = std::make_shared<EventStream>(ws, username);
       uint64_t id = d->hub.Subscribe(
           username, [stream](const AgentEventRecord& e) { return stream->OnLive(e); },
           [ws] { ws->Close(1008, "signed out"); });
+      auto& sessions = d->auth.sessions();
+      uint64_t watch = sessions.Watchers().Watch(manager::HashSessionToken(token),
+                                                 [ws] { ws->Close(1008, "signed out"); });
+      auto timer = std::make_shared<asio::steady_timer>(ex);
+      asio::co_spawn(ex, WatchExpiry(sessions, d->clock, timer, ws, token), asio::detached);
       asio::co_spawn(ex, Open(*d, stream, after), asio::detached);
       WebSocketHandlers h;
-      h.on_close = [d, ex, id, username] {
+      h.on_close = [d, ex, id, username, watch, timer] {
         d->hub.Unsubscribe(id);
+        d->auth.sessions().Watchers().Unwatch(watch);
+        asio::post(ex, [timer] { timer->cancel(); });
         asio::co_spawn(ex, Closed(*d, username), asio::detached);
       };
       return h;

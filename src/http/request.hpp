@@ -20,7 +20,7 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
   std::map<std::string, std::string> params;  // from the route pattern, e.g. {id}
-  std::string remote_address;                 // the peer's IP address, for throttling
+  std::string remote_address;                 // the client's IP address (http/client_address.hpp)
 
   // The first header of that (lower-case) name.
   std::optional<std::string_view> Header(std::string_view lower_name) const;

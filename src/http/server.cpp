@@ -50,6 +50,8 @@ bhttp::response<bhttp::string_body> ToBeast(Response&& r, unsigned version, bool
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
   res.set(bhttp::field::server, "parley");
   res.set(bhttp::field::content_type, r.content_type);
+  // Every answer, the API's JSON included: a browser never sniffs one into HTML or script.
+  res.set("X-Content-Type-Options", "nosniff");
   for (auto& [k, v] : r.headers) res.set(k, v);
   res.body() = std::move(r.body);
   res.keep_alive(keep_alive);
@@ -213,7 +215,14 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Session> session) {
         Request req = ToRequest(parser.get());
         boost::system::error_code peer_ec;
         auto peer = stream.socket().remote_endpoint(peer_ec);
-        if (!peer_ec) req.remote_address = peer.address().to_string();
+        if (!peer_ec) {
+          std::vector<std::string> forwarded;
+          if (!options_.trusted_proxies.empty())
+            for (const auto& [k, v] : req.headers)
+              if (k == "x-forwarded-for") forwarded.push_back(v);
+          req.remote_address =
+              ClientAddress(peer.address().to_string(), forwarded, options_.trusted_proxies);
+        }
         const UpgradeHandler* upgrade = upgrade_requested ? router_.MatchWebSocket(req) : nullptr;
         Upgrade answer;
         try {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "http/client_address.hpp"
 #include "http/router.hpp"
 
 namespace parley::http {
@@ -42,6 +43,9 @@ struct ServerOptions {
   size_t websocket_max_buffered_bytes = 1024 * 1024;  // queued, unsent bytes; above: close 1013
   size_t websocket_max_message_bytes = 64 * 1024;     // one incoming message; above: close 1009
   std::chrono::milliseconds websocket_close_timeout{5000};  // for a peer to answer a close
+  // Peers whose X-Forwarded-For is believed (http/client_address.hpp): Request::remote_address
+  // is then the client's address, not the proxy's.
+  std::vector<Cidr> trusted_proxies;
 };
 
 class Server {

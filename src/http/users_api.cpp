@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "http/audit.hpp"
+
 namespace parley::http {
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -91,54 +93,65 @@ void AddUserRoutes(Router& router, UsersApiDeps& deps) {
   router.Add("POST", "/api/v1/auth/logout", [d](Request& req) { return Logout(req, *d); });
   router.Add("GET", "/api/v1/auth/me", [d](Request& req) { return Me(req, *d); });
 
-  router.Add("POST", "/api/v1/users",
-             RequireAdmin(auth, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
-               auto body = JsonBody(req);
-               if (!body) co_return ErrorResponse(body.error());
-               auto input = manager::DecodeNewUser(*body);
-               if (!input) co_return ErrorResponse(input.error());
-               auto created = co_await d->users.Create(std::move(*input));
-               co_return Reply(201, created, manager::UserJson);
-             }));
+  router.Add(
+      "POST", "/api/v1/users",
+      RequireAdmin(auth,
+                   Audited(d->audit, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
+                     auto body = JsonBody(req);
+                     if (!body) co_return ErrorResponse(body.error());
+                     auto input = manager::DecodeNewUser(*body);
+                     if (!input) co_return ErrorResponse(input.error());
+                     auto created = co_await d->users.Create(std::move(*input));
+                     co_return Reply(201, created, manager::UserJson);
+                   })));
   router.Add("GET", "/api/v1/users",
-             RequireAdmin(auth, [d](Request&, const Caller&) -> asio::awaitable<Response> {
-               auto all = co_await d->users.List();
-               co_return Reply(200, all, [](const auto& list) {
-                 json::array arr;
-                 for (const auto& u : list) arr.push_back(manager::UserJson(u));
-                 return json::object{{"users", std::move(arr)}};
-               });
-             }));
-  router.Add("GET", "/api/v1/users/{username}",
-             RequireAdmin(auth, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
-               auto u = co_await d->users.Get(req.Param("username"));
-               co_return Reply(200, u, manager::UserJson);
-             }));
-  router.Add("PATCH", "/api/v1/users/{username}",
-             RequireAdmin(auth, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
-               auto body = JsonBody(req);
-               if (!body) co_return ErrorResponse(body.error());
-               auto changes = manager::DecodeUserChanges(*body);
-               if (!changes) co_return ErrorResponse(changes.error());
-               auto u = co_await d->users.Update(req.Param("username"), std::move(*changes));
-               co_return Reply(200, u, manager::UserJson);
-             }));
-  router.Add("DELETE", "/api/v1/users/{username}",
-             RequireAdmin(auth, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
-               auto r = co_await d->users.Delete(req.Param("username"));
-               if (!r) co_return ErrorResponse(r.error());
-               co_return Json(200, json::object{{"deleted", true}});
-             }));
-  router.Add("POST", "/api/v1/users/{username}/password",
-             RequireAdmin(auth, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
-               auto body = JsonBody(req);
-               if (!body) co_return ErrorResponse(body.error());
-               auto password = manager::DecodePassword(*body);
-               if (!password) co_return ErrorResponse(password.error());
-               auto r = co_await d->users.SetPassword(req.Param("username"), std::move(*password));
-               if (!r) co_return ErrorResponse(r.error());
-               co_return Json(200, json::object{{"password_changed", true}});
-             }));
+             RequireAdmin(
+                 auth, Audited(d->audit, [d](Request&, const Caller&) -> asio::awaitable<Response> {
+                   auto all = co_await d->users.List();
+                   co_return Reply(200, all, [](const auto& list) {
+                     json::array arr;
+                     for (const auto& u : list) arr.push_back(manager::UserJson(u));
+                     return json::object{{"users", std::move(arr)}};
+                   });
+                 })));
+  router.Add(
+      "GET", "/api/v1/users/{username}",
+      RequireAdmin(auth,
+                   Audited(d->audit, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
+                     auto u = co_await d->users.Get(req.Param("username"));
+                     co_return Reply(200, u, manager::UserJson);
+                   })));
+  router.Add(
+      "PATCH", "/api/v1/users/{username}",
+      RequireAdmin(auth,
+                   Audited(d->audit, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
+                     auto body = JsonBody(req);
+                     if (!body) co_return ErrorResponse(body.error());
+                     auto changes = manager::DecodeUserChanges(*body);
+                     if (!changes) co_return ErrorResponse(changes.error());
+                     auto u = co_await d->users.Update(req.Param("username"), std::move(*changes));
+                     co_return Reply(200, u, manager::UserJson);
+                   })));
+  router.Add(
+      "DELETE", "/api/v1/users/{username}",
+      RequireAdmin(auth,
+                   Audited(d->audit, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
+                     auto r = co_await d->users.Delete(req.Param("username"));
+                     if (!r) co_return ErrorResponse(r.error());
+                     co_return Json(200, json::object{{"deleted", true}});
+                   })));
+  router.Add(
+      "POST", "/api/v1/users/{username}/password",
+      RequireAdmin(
+          auth, Audited(d->audit, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
+            auto body = JsonBody(req);
+            if (!body) co_return ErrorResponse(body.error());
+            auto password = manager::DecodePassword(*body);
+            if (!password) co_return ErrorResponse(password.error());
+            auto r = co_await d->users.SetPassword(req.Param("username"), std::move(*password));
+            if (!r) co_return ErrorResponse(r.error());
+            co_return Json(200, json::object{{"password_changed", true}});
+          })));
 }
 
 }  // namespace parley::http

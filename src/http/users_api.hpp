@@ -4,6 +4,7 @@
 
 #include "http/auth.hpp"
 #include "http/router.hpp"
+#include "manager/audit_log.hpp"
 #include "manager/session_service.hpp"
 #include "manager/user_service.hpp"
 
@@ -13,7 +14,8 @@ struct UsersApiDeps {
   manager::UserService& users;
   manager::SessionService& sessions;
   Authenticator& auth;
-  bool secure_cookie = false;  // the public URL is https: the session cookie gets `Secure`
+  bool secure_cookie = false;          // the public URL is https: the session cookie gets `Secure`
+  manager::AuditLog* audit = nullptr;  // admins' changes to users are recorded here
 };
 
 // Adds the routes. `deps` must outlive the router.

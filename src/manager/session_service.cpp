@@ -122,33 +122,137 @@ size_t LoginThrottle::Size() const {
   return entries_.size();
 }
 
+LoginBackoff::LoginBackoff(const Clock& clock, int64_t free_failures, int64_t max_delay_ms,
+                           int64_t forget_after_ms, size_t max_keys)
+    : clock_(clock),
+      free_failures_(std::max<int64_t>(0, free_failures)),
+      max_delay_ms_(std::max<int64_t>(1000, max_delay_ms)),
+      forget_after_ms_(forget_after_ms),
+      max_keys_(std::max<size_t>(1, max_keys)) {}
+
+int64_t LoginBackoff::DelayMs(int64_t failures) const {
+  int64_t beyond = failures - free_failures_;  // 0 after the last free failure
+  if (beyond < 0) return 0;
+  if (beyond >= 30) return max_delay_ms_;
+  return std::min<int64_t>(max_delay_ms_, 1000LL << beyond);
+}
+
+int64_t LoginBackoff::Begin(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  int64_t now = clock_.NowMs();
+  auto it = entries_.find(key);
+  if (it != entries_.end() && now - it->second.last_ms >= forget_after_ms_) {
+    lru_.erase(it->second.lru);
+    entries_.erase(it);
+    it = entries_.end();
+  }
+  if (it == entries_.end()) {
+    if (entries_.size() >= max_keys_) {
+      entries_.erase(lru_.back());
+      lru_.pop_back();
+    }
+    lru_.push_front(key);
+    it = entries_.emplace(key, Entry{0, now, lru_.begin()}).first;
+  } else {
+    int64_t wait_ms = it->second.last_ms + DelayMs(it->second.failures) - now;
+    if (wait_ms > 0) return (wait_ms + 999) / 1000;
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+  }
+  it->second.failures += 1;
+  it->second.last_ms = now;
+  return 0;
+}
+
+void LoginBackoff::Forgive(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  if (auto it = entries_.find(key); it != entries_.end() && it->second.failures > 0)
+    it->second.failures -= 1;
+}
+
+void LoginBackoff::Reset(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  if (auto it = entries_.find(key); it != entries_.end()) {
+    lru_.erase(it->second.lru);
+    entries_.erase(it);
+  }
+}
+
+size_t LoginBackoff::Size() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+int64_t SessionExpiresAt(const SessionOptions& options, int64_t last_used_at_ms) {
+  return last_used_at_ms + options.idle_ms + options.touch_every_ms;
+}
+
+uint64_t SessionWatchers::Watch(const std::string& token_hash, Closer closer) {
+  std::lock_guard lock(mu_);
+  uint64_t id = next_id_++;
+  watchers_.emplace(id, std::make_pair(token_hash, std::move(closer)));
+  return id;
+}
+
+void SessionWatchers::Unwatch(uint64_t id) {
+  std::lock_guard lock(mu_);
+  watchers_.erase(id);
+}
+
+void SessionWatchers::Ended(const std::string& token_hash) {
+  std::vector<Closer> closers;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = watchers_.begin(); it != watchers_.end();) {
+      if (it->second.first == token_hash) {
+        closers.push_back(std::move(it->second.second));
+        it = watchers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& close : closers) close();  // outside the lock: a closer may call Unwatch
+}
+
+size_t SessionWatchers::Size() const {
+  std::lock_guard lock(mu_);
+  return watchers_.size();
+}
+
 SessionService::SessionService(storage::Store& store, PasswordHasher& hasher, const Clock& clock,
                                SessionOptions options)
-    : store_(store), hasher_(hasher), clock_(clock), options_(options), throttle_(clock) {}
+    : store_(store),
+      hasher_(hasher),
+      clock_(clock),
+      options_(options),
+      throttle_(clock, /*max_failures=*/30),
+      backoff_(clock) {}
 
 asio::awaitable<Result<LoginResult>> SessionService::Login(std::string username,
                                                            std::string password,
                                                            std::string remote_address,
                                                            int64_t* retry_after_s) {
   // Usernames are at most 64 characters; a longer one still counts, but it cannot grow the map.
-  std::string user_key = "user:" + username.substr(0, 64);
+  // The user's key holds the address too: a stranger elsewhere cannot slow the user down.
+  std::string user_key = "user:" + username.substr(0, 64) + "\n" + remote_address;
   std::string address_key = remote_address.empty() ? "" : "addr:" + remote_address;
   // Each attempt counts as a failure from the start, so attempts running at once cannot pass
   // the limit together; a success takes its count back.
-  int64_t user_at = 0, address_at = 0;
-  int64_t wait = throttle_.Begin(user_key, &user_at);
-  if (wait == 0 && !address_key.empty()) {
-    wait = throttle_.Begin(address_key, &address_at);
-    if (wait > 0) throttle_.Forgive(user_key, user_at);
+  int64_t address_at = 0;
+  int64_t wait = 0;
+  if (!address_key.empty()) wait = throttle_.Begin(address_key, &address_at);
+  if (wait == 0) {
+    wait = backoff_.Begin(user_key);
+    if (wait > 0 && !address_key.empty()) throttle_.Forgive(address_key, address_at);
   }
   if (wait > 0) {
     if (retry_after_s) *retry_after_s = wait;
     co_return Fail(Errc::kRateLimited, "too_many_attempts",
-                   "Too many failed sign-ins for this user or from this address; wait for the "
+                   "Too many failed sign-ins for this user from this address; wait for the "
                    "Retry-After seconds and try again.");
   }
   auto forgive = [&] {
-    throttle_.Forgive(user_key, user_at);
+    backoff_.Forgive(user_key);
     if (!address_key.empty()) throttle_.Forgive(address_key, address_at);
   };
   if (username.empty() || username.size() > 64 || password.size() > kMaxPasswordLength)
@@ -168,12 +272,14 @@ asio::awaitable<Result<LoginResult>> SessionService::Login(std::string username,
     co_return Fail(ok.error());
   }
   if (!*ok || !*found || !(*found)->enabled) co_return InvalidCredentials();
-  forgive();
+  backoff_.Reset(user_key);
+  if (!address_key.empty()) throttle_.Forgive(address_key, address_at);
 
   LoginResult out{NewSessionToken(), NewSessionToken(), std::move(**found)};
   int64_t now = clock_.NowMs();
   SessionRecord s{HashSessionToken(out.token), out.user.username, out.csrf, now, now};
-  int64_t idle_before = now - options_.idle_ms;
+  // Only sessions that have surely ended (SessionExpiresAt), never one still in its time.
+  int64_t idle_before = now - options_.idle_ms - options_.touch_every_ms;
   auto write = [s, idle_before](Tx& tx) -> Result<bool> {
     // Sweeping idle sessions here keeps the table from growing without a timer.
     if (auto r = tx.DeleteIdleSessions(idle_before); !r) return Fail(r.error());
@@ -186,13 +292,34 @@ asio::awaitable<Result<LoginResult>> SessionService::Login(std::string username,
 }
 
 asio::awaitable<Result<void>> SessionService::Logout(std::string token) {
-  auto job = [hash = HashSessionToken(token)](Tx& tx) -> Result<bool> {
+  std::string hash = HashSessionToken(token);
+  auto job = [hash](Tx& tx) -> Result<bool> {
     if (auto r = tx.DeleteSession(hash); !r) return Fail(r.error());
     return true;
   };
   auto done = co_await store_.Write<bool>(job);
   if (!done) co_return Fail(done.error());
+  watchers_.Ended(hash);
   co_return Result<void>{};
+}
+
+asio::awaitable<Result<int64_t>> SessionService::ExpiresAt(std::string token) {
+  if (token.empty() || token.size() > 512) co_return Unauthenticated();
+  auto read = [hash = HashSessionToken(token)](Tx& tx) -> Result<std::optional<int64_t>> {
+    auto s = tx.GetSession(hash);
+    if (!s) return Fail(s.error());
+    if (!*s) return std::optional<int64_t>();
+    auto u = tx.GetUser((*s)->username);
+    if (!u) return Fail(u.error());
+    if (!*u || !(*u)->enabled) return std::optional<int64_t>();
+    return std::optional<int64_t>((*s)->last_used_at_ms);
+  };
+  auto found = co_await store_.Read<std::optional<int64_t>>(read);
+  if (!found) co_return Fail(found.error());
+  if (!*found) co_return Unauthenticated();
+  int64_t at = SessionExpiresAt(options_, **found);
+  if (clock_.NowMs() >= at) co_return Unauthenticated();
+  co_return at;
 }
 
 asio::awaitable<Result<SessionInfo>> SessionService::Resolve(std::string token) {
@@ -212,7 +339,7 @@ asio::awaitable<Result<SessionInfo>> SessionService::Resolve(std::string token) 
   if (!*found || !(*found)->user.enabled) co_return Unauthenticated();
   SessionInfo info = std::move(**found);
   int64_t now = clock_.NowMs();
-  if (now - info.session.last_used_at_ms > options_.idle_ms) co_return Unauthenticated();
+  if (now >= SessionExpiresAt(options_, info.session.last_used_at_ms)) co_return Unauthenticated();
   if (now - info.session.last_used_at_ms >= options_.touch_every_ms) {
     auto touch = [hash, now](Tx& tx) -> Result<bool> {
       if (auto r = tx.TouchSession(hash, now); !r) return Fail(r.error());

@@ -102,6 +102,20 @@ Result<void> CheckPassword(const std::string& password) {
     return Invalid("password_too_short", "The password must have at least 10 characters.");
   if (password.size() > kMaxPasswordLength)
     return Invalid("password_too_long", "The password must have at most 1024 characters.");
+  // Whitespace alone, or one character repeated (in any of its UTF-8 bytes), is guessed first.
+  bool blank = std::all_of(password.begin(), password.end(), [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+  });
+  if (blank) return Invalid("password_too_weak", "The password must not be only whitespace.");
+  size_t first = 1;  // the length of the first UTF-8 character
+  while (first < password.size() && (static_cast<unsigned char>(password[first]) & 0xC0) == 0x80)
+    ++first;
+  bool repeated = password.size() % first == 0;
+  for (size_t i = first; repeated && i < password.size(); i += first)
+    repeated = password.compare(i, first, password, 0, first) == 0;
+  if (repeated)
+    return Invalid("password_too_weak",
+                   "The password must not be one character repeated; choose a longer phrase.");
   return {};
 }
 
@@ -355,13 +369,19 @@ asio::awaitable<Result<UserRecord>> UserService::Update(std::string username, Us
 }
 
 asio::awaitable<Result<void>> UserService::Delete(std::string username) {
-  auto job = [username](Tx& tx) -> Result<bool> {
-    auto r = tx.DeleteUser(username);  // and its sessions
+  DeleteStep step = [username](Tx& tx) -> Result<bool> {
+    auto r = tx.DeleteUser(username);  // and its sessions; the name is retired
     if (!r) return Fail(r.error());
     if (!*r) return NotFound();
     return true;
   };
-  auto done = co_await store_.Write<bool>(job);
+  Result<bool> done = false;
+  if (remover_) {
+    done = co_await remover_(username, step);
+  } else {
+    auto job = [&step](Tx& tx) { return step(tx); };
+    done = co_await store_.Write<bool>(job);
+  }
   if (!done) co_return Fail(done.error());
   SessionsEnded(username);
   co_return Result<void>{};

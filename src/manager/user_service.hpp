@@ -28,7 +28,8 @@ inline constexpr int64_t kDefaultMaxChats = 3;
 
 // Field checks, each failing with kInvalidArgument and a field-specific code
 // (invalid_username, invalid_display_name, invalid_role, invalid_queues, invalid_max_chats,
-// password_too_short, password_too_long).
+// password_too_short, password_too_long, password_too_weak: only whitespace, or one character
+// repeated).
 Result<void> CheckUsername(const std::string& username);
 Result<void> CheckDisplayName(const std::string& display_name);
 Result<void> CheckRole(const std::string& role);
@@ -99,6 +100,16 @@ class UserService {
   // Called (on the caller's thread) with a username whose sessions were all ended.
   void SetOnSessionsEnded(std::function<void(const std::string& username)> hook);
 
+  // The store step that deletes a user (row, sessions; the name is retired): true when done,
+  // kNotFound user_not_found when there is no such user.
+  using DeleteStep = std::function<Result<bool>(storage::Tx&)>;
+  // Runs `step` as one write job together with what else deleting the user means (serve wires
+  // routing's UserRemoved here, so the user's chats go back to their queues in the same
+  // transaction). Without one, Delete runs the step alone.
+  using Remover =
+      std::function<boost::asio::awaitable<Result<bool>>(std::string username, DeleteStep step)>;
+  void SetRemover(Remover remover) { remover_ = std::move(remover); }
+
   // kConflict user_exists when the username is taken.
   boost::asio::awaitable<Result<storage::UserRecord>> Create(NewUser input);
   boost::asio::awaitable<Result<std::vector<storage::UserRecord>>> List();
@@ -107,7 +118,7 @@ class UserService {
   // Disabling ends the user's sessions.
   boost::asio::awaitable<Result<storage::UserRecord>> Update(std::string username,
                                                              UserChanges changes);
-  // Deletes the user and their sessions.
+  // Deletes the user and their sessions; the username is never given to anyone again.
   boost::asio::awaitable<Result<void>> Delete(std::string username);
   // Sets a new password and ends the user's sessions.
   boost::asio::awaitable<Result<void>> SetPassword(std::string username, std::string password);
@@ -120,6 +131,7 @@ class UserService {
   const Clock& clock_;
   std::mutex hook_mutex_;
   std::function<void(const std::string&)> on_sessions_ended_;
+  Remover remover_;
 };
 
 }  // namespace parley::manager

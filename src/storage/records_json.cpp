@@ -35,6 +35,8 @@ json::object ConversationJson(const ConversationRecord& c) {
   const ConversationRouting& r = c.routing;
   o["queue"] = OptString(r.queue);
   o["agent"] = c.state == "active" ? OptString(r.agent) : json::value(nullptr);
+  // Who had it last (kept after the end: the history shows who handled a conversation).
+  o["last_agent"] = OptString(r.agent);
   o["offered_to"] = OptString(r.offered_to);
   o["offer_expires_at"] = OptTime(r.offer_expires_at_ms);
   o["queued_at"] = c.state == "queued" ? OptTime(r.queued_at_ms) : json::value(nullptr);

@@ -6,6 +6,23 @@
 
 namespace parley::storage {
 
+namespace {
+Error NoResponses() {
+  return Error{Errc::kUnavailable, "responses_unsupported",
+               "This server's store does not keep canned responses."};
+}
+}  // namespace
+
+Result<std::vector<ResponseRecord>> Tx::ListResponses(const std::string&) {
+  return Fail(NoResponses());
+}
+Result<std::optional<ResponseRecord>> Tx::GetResponse(const std::string&) {
+  return Fail(NoResponses());
+}
+Result<void> Tx::InsertResponse(const ResponseRecord&) { return Fail(NoResponses()); }
+Result<void> Tx::UpdateResponse(const ResponseRecord&) { return Fail(NoResponses()); }
+Result<bool> Tx::DeleteResponse(const std::string&) { return Fail(NoResponses()); }
+
 void Handoff::Add(const boost::asio::any_io_executor& ex, std::move_only_function<void()> fn) {
   // A batch reaches a handful of I/O threads, so a linear search is the fast way.
   for (Group& g : groups_) {

@@ -103,6 +103,110 @@ describe('agent console', () => {
     await page.getByRole('button', { name: 'End chat' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'End chat' }).click();
     await c.waitFor((e) => e.type === 'csr_end_session', 'csr_end_session at the customer');
+    // The agent's "Chat ended." is marked delivered, not left on "Sending…".
+    const endEntry = transcript.locator('li.entry', { hasText: 'Chat ended.' });
+    await endEntry.getByText('Delivered').waitFor();
+    // An ended chat stays in the list across a reload, until the agent closes it.
+    await page.reload();
+    const chats = page.getByRole('list').filter({ has: page.getByRole('button', { name: /Mary Somerville/ }) });
+    const endedChat = page.getByRole('button', { name: 'Mary Somerville, ended' });
+    await endedChat.waitFor();
+    await endedChat.click();
+    await transcript.getByText('Good morning, Mary.').waitFor();
+    await page.getByRole('button', { name: 'Close chat' }).click();
+    await endedChat.waitFor({ state: 'detached' });
+    await page.reload();
+    await page.getByRole('heading', { name: 'My queues' }).waitFor();
+    await page.getByText('No chats.', { exact: false }).waitFor();
+    assert.equal(await chats.count(), 0, 'a closed chat stays closed after a reload');
+    await page.context().close();
+  });
+
+  test('canned responses: "/" and a shortcut pick one, names filled in; an internal note stays with the agents', async () => {
+    const made = await stack.server.admin('POST', '/api/v1/responses', { shortcut: 'greet', title: 'Greeting', text: 'Hello {customer_name}, {agent_name} here. How can I help?' });
+    assert.equal(made.status, 201, made.text);
+    const other = await stack.server.admin('POST', '/api/v1/responses', { shortcut: 'cards-only', title: 'Cards', text: 'About cards', queues: ['cards'] });
+    assert.equal(other.status, 201, other.text);
+    const c = customer(stack, conn, hook, 'Grace Hopper');
+    await intoQueue(c);
+    await waitFor(async () => (await stack.server.conversationsOf(conn, c.id)).some((x) => x.state === 'queued'), { message: 'the customer queued' });
+    const page = await newPage(stack);
+    await signIn(page, stack.origin(), '/agent', amy);
+    await page.getByRole('button', { name: 'Take the next chat from General' }).click();
+    const transcript = page.getByRole('list', { name: 'Transcript' });
+    await transcript.getByText(/virtual assistant/).first().waitFor();
+
+    const box = page.getByLabel('Message');
+    await box.fill('/');
+    await box.pressSequentially('gr');
+    const picker = page.getByRole('listbox', { name: 'Canned responses' });
+    await picker.getByRole('option', { name: /\/greet/ }).waitFor();
+    // A shared response of another queue is not offered in a General chat.
+    await box.fill('/');
+    await box.pressSequentially('c');
+    await picker.getByText('No canned response starts with this.').waitFor();
+    await box.fill('/');
+    await box.pressSequentially('gre');
+    await picker.getByRole('option', { name: /\/greet/ }).waitFor();
+    await screenshots(page, 'agent-responses');
+    await box.press('Enter');
+    assert.equal(await box.inputValue(), 'Hello Grace Hopper, Amy here. How can I help?');
+    assert.equal(await picker.isVisible(), false);
+    await box.press('Enter');
+    await c.waitFor((e) => e.from === 'csr' && e.text?.includes('Hello Grace Hopper, Amy here. How can I help?'), 'the filled-in response at the webhook');
+
+    await page.getByRole('button', { name: 'Note…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add an internal note' });
+    await dialog.getByLabel('Note').fill('Asked about a lost card; double-check the address.');
+    await dialog.getByRole('button', { name: 'Add note' }).click();
+    const note = transcript.getByRole('listitem', { name: 'Internal note' });
+    await note.getByText('Asked about a lost card; double-check the address.').waitFor();
+    await note.getByText('Internal note: only agents see this.').waitFor();
+    // A later message still goes out, and the note never does.
+    await box.fill('One moment please.');
+    await box.press('Enter');
+    await c.waitFor((e) => e.from === 'csr' && e.text?.includes('One moment please.'), 'the message after the note');
+    assert.ok(!JSON.stringify(c.received()).includes('double-check the address'), 'the note never reached the customer');
+    // After a reload the note is still in the transcript, marked.
+    await page.reload();
+    await page.getByRole('button', { name: /Grace Hopper/ }).click();
+    await transcript.getByRole('listitem', { name: 'Internal note' }).getByText('double-check the address', { exact: false }).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.getByRole('button', { name: 'End chat' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'End chat' }).click();
+    await page.context().close();
+  });
+
+  test('My queues: the oldest wait counts on; the empty chat list does not ask an available agent to go Available', async () => {
+    const c = customer(stack, conn, hook, 'Caroline Herschel');
+    await intoQueue(c);
+    await waitFor(async () => (await stack.server.conversationsOf(conn, c.id)).some((x) => x.state === 'queued'), {
+      message: 'the customer queued',
+    });
+    const page = await newPage(stack);
+    await signIn(page, stack.origin(), '/agent', bob);
+    await page.getByRole('heading', { name: 'My queues' }).waitFor();
+    const oldest = page.locator('#queues').getByText(/oldest/).first();
+    await oldest.waitFor();
+    const seconds = async () => {
+      const t = await oldest.textContent();
+      const m = /oldest (?:(\d+) min)? ?(?:(\d+) s)?/.exec(t);
+      assert.ok(m && (m[1] || m[2]), `"${t}"`);
+      return Number(m[1] || 0) * 60 + Number(m[2] || 0);
+    };
+    const first = await seconds();
+    await waitFor(async () => (await seconds()) >= first + 2, { timeout: 5000, message: `oldest counts on from ${first} s` });
+    assert.equal(await page.getByText('No chats. Go Available to get offers.').count(), 1, 'away: the hint says go Available');
+    await page.getByLabel('Available').check();
+    // Bob may get Caroline offered now; the hint must not ask him to go Available either way.
+    await waitFor(async () => (await page.getByText('Go Available to get offers').count()) === 0, { message: 'the hint changed' });
+    const offer = page.getByRole('group', { name: /New chat: Caroline Herschel/ });
+    await offer.getByRole('button', { name: 'Accept' }).click();
+    await page.getByRole('list', { name: 'Transcript' }).getByText(/virtual assistant/).first().waitFor();
+    await page.getByRole('button', { name: 'End chat' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'End chat' }).click();
+    await c.waitFor((e) => e.type === 'csr_end_session', 'csr_end_session at the customer');
+    assert.deepEqual(page.errors, []);
     await page.context().close();
   });
 

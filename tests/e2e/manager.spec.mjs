@@ -166,6 +166,8 @@ describe('Digital Messaging Manager', () => {
       await row.getByText('500').first().waitFor(); // the last error names the status
       await page.getByLabel('Status').selectOption('dead');
       await deliveries.getByRole('row').filter({ hasText: 'Dead' }).waitFor();
+      // One word for a delivery that is being retried: the filter, the badge and the overview.
+      assert.deepEqual(await page.getByLabel('Status').locator('option').allTextContents(), ['All', 'Pending', 'Failing', 'Dead', 'Delivered']);
       await screenshots(page, 'manager-deliveries');
 
       failing.mode = { status: 200 };
@@ -280,6 +282,28 @@ describe('Digital Messaging Manager', () => {
     });
     assert.equal(login.status, 200);
     await screenshots(page, 'manager-users');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('audit log: who changed what, from where, and never a secret', async () => {
+    const queue = `audited${Date.now() % 100000}`;
+    assert.equal((await stack.server.admin('POST', '/api/v1/queues', { name: queue, display_name: 'Audited' })).status, 201);
+    const conn = await stack.server.admin('POST', '/api/v1/connections', { name: `Audited ${queue}`, client_webhook: hook.url });
+    assert.equal(conn.status, 201);
+    const page = await newPage(stack);
+    await signInAsAdmin(stack, page);
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    const row = page.getByRole('row').filter({ hasText: `Created queue ${queue}` });
+    await row.waitFor();
+    assert.match(await row.innerText(), /admin token/);
+    assert.match(await row.innerText(), /127\.0\.0\.1/);
+    assert.match(await row.innerText(), /name, display_name/);
+    await page.getByRole('row').filter({ hasText: 'Created connection' }).first().waitFor();
+    const text = await page.locator('main').innerText();
+    assert.ok(!text.includes(conn.json.jwt_secret), 'no JWT secret on the page');
+    await screenshots(page, 'manager-audit');
     assert.deepEqual(page.errors, []);
     await page.context().close();
   });

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO, sign, uid } from '../integration/harness.mjs';
 import { startWebchatFixture } from '../integration/webchat_support.mjs';
+import { readyAgent } from '../integration/agent_support.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = fs.existsSync(CHROMIUM);
@@ -131,7 +132,19 @@ test('at 360 px the chat is usable; ending shows the notice, disables the compos
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Send');
   await page.screenshot({ path: path.join(SHOTS, 'chat-360.png') });
 
+  // End chat is in the header, not beside Send, and smaller than Send.
+  const send = await page.getByRole('button', { name: 'Send' }).boundingBox();
+  const end = await page.getByRole('button', { name: 'End chat' }).boundingBox();
+  assert.ok(end.height < send.height, `End chat ${end.height}px high, Send ${send.height}px`);
+  assert.ok(end.y + end.height < send.y - 100, 'End chat is away from Send');
+  // It asks first: "Keep chatting" changes nothing.
   await page.getByRole('button', { name: 'End chat' }).click();
+  const confirm = page.getByRole('dialog', { name: 'End this chat?' });
+  await confirm.getByRole('button', { name: 'Keep chatting' }).click();
+  assert.equal(await confirm.isVisible(), false);
+  assert.equal(await page.getByRole('textbox', { name: 'Message' }).isEnabled(), true);
+  await page.getByRole('button', { name: 'End chat' }).click();
+  await confirm.getByRole('button', { name: 'End chat' }).click();
   await page.getByText('The conversation has ended').first().waitFor(VISIBLE);
   assert.equal(await page.getByRole('textbox', { name: 'Message' }).isDisabled(), true);
   assert.equal(await page.getByRole('button', { name: 'Send' }).isDisabled(), true);
@@ -190,6 +203,56 @@ test('agent-side events render: typing, csr_name, wait time in place, seq order,
   await page.getByText('The conversation has ended').first().waitFor(VISIBLE);
   assert.equal(await page.getByRole('textbox', { name: 'Message' }).isDisabled(), true);
   await page.getByRole('button', { name: 'Start a new chat' }).waitFor(VISIBLE);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the wait notice shows only while waiting; a reload keeps both sides with times and no stale notice', { skip: !haveChromium }, async () => {
+  const { context, page, errors } = await openChat(1280);
+  const log = page.getByRole('list', { name: 'Conversation' });
+  await say(page, 'hello');
+  await log.getByText("I'm Ava", { exact: false }).first().waitFor(VISIBLE);
+  await say(page, 'talk to a person');
+  await log.getByRole('button', { name: 'Cards and payments', exact: true }).last().click();
+  const wait = page.locator('#wait');
+  await wait.waitFor({ state: 'visible', ...VISIBLE });
+
+  // An agent takes the conversation: the notice goes.
+  const agent = await readyAgent(fx.server, { queues: ['cards'], display_name: 'Jo Agent' });
+  try {
+    const customer_id = await page.evaluate(() => sessionStorage.getItem('parley-webchat-customer-id'));
+    let conv;
+    const deadline = Date.now() + 15000;
+    while (!conv && Date.now() < deadline) {
+      const mine = await agent.ok('GET', '/api/v1/conversations?mine=true').catch(() => null);
+      conv = mine?.conversations?.find((c) => c.customer_id === customer_id);
+      if (!conv) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(conv, 'the conversation was offered');
+    await agent.ok('POST', `/api/v1/conversations/${conv.id}/accept`, {});
+    await log.getByText('You are now chatting with Jo Agent.').waitFor(VISIBLE);
+    await wait.waitFor({ state: 'hidden', ...VISIBLE });
+    await agent.ok('POST', `/api/v1/conversations/${conv.id}/messages`, { type: 'text', text: ['How can I help?'] }, 202);
+    await log.getByText('How can I help?').waitFor(VISIBLE);
+    await say(page, 'my card is lost');
+    await page.locator('li.from-me', { hasText: 'my card is lost' }).waitFor(VISIBLE);
+    const before = await log.locator('li.msg').evaluateAll((lis) => lis.map((li) => li.querySelector('.line')?.textContent ?? li.textContent));
+
+    // A reload: the same conversation, both sides, in the same order, each with a time, and
+    // the wait notice stays hidden.
+    await page.reload();
+    await page.locator('body[data-connected="true"]').waitFor(VISIBLE);
+    await page.locator('li.from-me', { hasText: 'my card is lost' }).waitFor(VISIBLE);
+    await log.getByText('How can I help?').waitFor(VISIBLE);
+    const afterReload = await log.locator('li.msg').evaluateAll((lis) => lis.map((li) => li.querySelector('.line')?.textContent ?? li.textContent));
+    assert.deepEqual(afterReload, before);
+    assert.deepEqual(await log.locator('li.from-me .line').allTextContents(), ['hello', 'talk to a person', 'Cards and payments', 'my card is lost']);
+    const times = await log.locator('li.msg .msg-head time').count();
+    assert.equal(times, await log.locator('li.msg:not(.ended-note)').count(), 'every message has its time');
+    assert.equal(await wait.isVisible(), false, 'no wait notice after the reload');
+  } finally {
+    await agent.disconnect();
+  }
   assert.deepEqual(errors, []);
   await context.close();
 });

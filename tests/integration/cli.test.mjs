@@ -156,3 +156,53 @@ test('the CLI fails with a non-zero exit and a message on stderr for a wrong adm
   assert.notEqual(r.code, 0);
   assert.ok(r.stderr.trim().length > 0, 'an error on stderr');
 });
+
+test('parley --version prints the version', async () => {
+  const r = await runCli(['--version']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^parley \d+\.\d+\.\d+\n$/);
+});
+
+test('list commands print a table by default and the JSON answer with --json', async () => {
+  const conn = await server.createConnection({ name: `table-${uid().slice(0, 6)}`, webhook: 'http://127.0.0.1:9/unused', bot: 'none' });
+  const table = await runCli(['connection', 'list', ...adminArgs()]);
+  assert.equal(table.code, 0, table.stderr);
+  const lines = table.stdout.trimEnd().split('\n');
+  assert.match(lines[0], /^ID\s+NAME\s+BOT\s+ENABLED\s+CLIENT WEBHOOK$/);
+  const row = lines.find((l) => l.startsWith(conn.connection_id));
+  assert.ok(row, table.stdout);
+  assert.match(row, new RegExp(`^${conn.connection_id}\\s+${conn.name}\\s+none\\s+true\\s+http://127\\.0\\.0\\.1:9/unused$`));
+  // Columns line up: every row's second column starts where the heading's does.
+  const at = lines[0].indexOf('NAME');
+  assert.equal(row.indexOf(conn.name), at);
+
+  const asJson = await runCli(['connection', 'list', '--json', ...adminArgs()]);
+  assert.equal(asJson.code, 0, asJson.stderr);
+  assert.ok(JSON.parse(asJson.stdout).connections.some((c) => c.connection_id === conn.connection_id));
+
+  const q = await server.admin('POST', '/api/v1/queues', { name: `q-${uid().slice(0, 6)}`, display_name: 'Table queue' });
+  assert.equal(q.status, 201, q.text);
+  const u = await server.admin('POST', '/api/v1/users', { username: `u${uid().slice(0, 6)}`, password: 'correct-horse-battery', display_name: 'Table User', role: 'agent', queues: [q.json.name] });
+  assert.equal(u.status, 201, u.text);
+  for (const [cmd, heading, row] of [
+    [['user', 'list'], /^USERNAME\s+NAME\s+ROLE\s+QUEUES\s+MAX CHATS\s+ENABLED$/, new RegExp(`^${u.json.username}\\s+Table User\\s+agent\\s+${q.json.name}\\s+3\\s+true$`)],
+    [['queue', 'list'], /^NAME\s+DISPLAY NAME\s+WAITING\s+AGENTS AVAILABLE\s+AUTO-ACCEPT$/, new RegExp(`^${q.json.name}\\s+Table queue\\s+0\\s+0\\s+false$`)],
+  ]) {
+    const r = await runCli([...cmd, ...adminArgs()]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.split('\n')[0], heading, r.stdout);
+    assert.ok(r.stdout.split('\n').some((l) => row.test(l)), r.stdout);
+    const j = await runCli([...cmd, '--json', ...adminArgs()]);
+    assert.equal(j.code, 0, j.stderr);
+    assert.equal(typeof JSON.parse(j.stdout), 'object');
+  }
+});
+
+test('a 401 names --admin-token, PARLEY_ADMIN_TOKEN and the demo\'s admin-token file', async () => {
+  for (const args of [['connection', 'list'], ['user', 'list'], ['queue', 'list'], ['connection', 'show', 'x']]) {
+    const r = await runCli([...args, '--server', server.url, '--admin-token', 'wrong']);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^parley: 401 [a-z_]+: .+\nparley: give the admin token with --admin-token or PARLEY_ADMIN_TOKEN .*admin-token/, r.stderr);
+  }
+});

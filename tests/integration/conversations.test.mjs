@@ -116,3 +116,29 @@ test('typing_indicator alone does not open a conversation that shows up with a t
     assert.deepEqual((await server.conversation(c.id)).transcript, []);
   }
 });
+
+test('history search: customer (part of id or name, any case), created_from/created_before, agent; bad dates refused', async () => {
+  const tag = uid().slice(0, 8);
+  await server.send(conn, textEvent(`hist-${tag}-a`, 'one', { customer_name: 'Grace HOPPER' }));
+  await server.send(conn, textEvent(`hist-${tag}-b`, 'two', { customer_name: 'Alan Turing' }));
+  const list = async (q) => {
+    const r = await server.admin('GET', `/api/v1/conversations?${q}`);
+    assert.equal(r.status, 200, r.text);
+    return r.json.conversations.map((c) => c.customer_id).filter((id) => id.includes(tag)).sort();
+  };
+  assert.deepEqual(await list(`customer=${tag}`), [`hist-${tag}-a`, `hist-${tag}-b`]);
+  assert.deepEqual(await list('customer=grace%20hopper'), [`hist-${tag}-a`]);
+  assert.deepEqual(await list(`customer=${tag}-B`), [`hist-${tag}-b`]);
+  const today = new Date().toISOString().slice(0, 10);
+  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+  assert.deepEqual(await list(`customer=${tag}&created_from=${today}`), [`hist-${tag}-a`, `hist-${tag}-b`]);
+  assert.deepEqual(await list(`customer=${tag}&created_from=${tomorrow}`), []);
+  assert.deepEqual(await list(`customer=${tag}&created_before=${today}`), []);
+  assert.deepEqual(await list(`customer=${tag}&created_before=${new Date(Date.now() + 60000).toISOString()}`), [`hist-${tag}-a`, `hist-${tag}-b`]);
+  assert.deepEqual(await list(`customer=${tag}&agent=nobody`), []);
+  for (const [q, code] of [['created_from=2026-13-01', 'invalid_created_from'], ['created_before=soon', 'invalid_created_before'], ['created_from=2026-11-25T10:00', 'invalid_created_from']]) {
+    const r = await server.admin('GET', `/api/v1/conversations?${q}`);
+    assert.equal(r.status, 400, q);
+    assert.equal(r.json.error.code, code);
+  }
+});

@@ -41,7 +41,7 @@ async function startDemo(dataDir, args = ['--port', '0', '--chat-port', '0']) {
     return m[1];
   };
   const passwords = {};
-  for (const m of text.matchAll(/^ {2}(admin|ava|ben)\s+(\S+)\s+\(/gm)) passwords[m[1]] = m[2];
+  for (const m of text.matchAll(/^ {2}(admin|sam|ben)\s+(\S+)\s+\(/gm)) passwords[m[1]] = m[2];
   const conn = /^Connection "Demo web chat" \(([0-9a-f-]{36})\)/m.exec(text);
   return {
     child,
@@ -126,7 +126,53 @@ async function chatRoundTrip(chatUrl, expected) {
 }
 
 function filesUnder(dir) {
-  return fs.readdirSync(dir).map((name) => path.join(dir, name));
+  return fs.readdirSync(dir, { recursive: true }).map((name) => path.join(dir, name)).filter((f) => fs.statSync(f).isFile());
+}
+
+// One web chat customer: sends texts and menu choices through the page API and reads what
+// arrives on its WebSocket.
+async function chatCustomer(chatUrl) {
+  const customer = `c-${uid()}`;
+  const ws = new WebSocket(`${chatUrl.replace('http', 'ws')}/api/events?customer_id=${customer}&after=0`);
+  const events = [];
+  ws.on('message', (data) => {
+    const frame = JSON.parse(data.toString());
+    if (frame.event && frame.event.from !== 'customer') events.push(frame.event);
+  });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const lines = (e) => [e.text, e.title, ...(e.items || []).map((i) => i.title || i.text)].flat().filter(Boolean).join('\n');
+  let read = 0;
+  return {
+    async send(text, postback) {
+      const body = { customer_id: customer, customer_name: 'Dana', text };
+      if (postback) body.postback = postback;
+      const r = await fetch(`${chatUrl}/api/send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(15000),
+      });
+      assert.equal(r.status, 200, await r.text());
+    },
+    // Waits for a new event (after those already matched) whose lines match `pattern`.
+    async expect(pattern) {
+      let found;
+      await waitFor(
+        () => {
+          found = events.slice(read).find((e) => pattern.test(lines(e)));
+          return found !== undefined;
+        },
+        { timeout: 15000, message: () => `a reply matching ${pattern}; got ${JSON.stringify(events.slice(read).map(lines))}` },
+      );
+      read = events.indexOf(found) + 1;
+      return lines(found);
+    },
+    all: () => events.map(lines),
+    close: () => ws.close(),
+  };
 }
 
 // Resolves once nothing accepts connections on `url`'s port.
@@ -147,17 +193,22 @@ let first;
 
 test('the first run prints the three URLs and working passwords, and the pages are served', async () => {
   first = await startDemo(data);
-  assert.deepEqual(Object.keys(first.passwords).sort(), ['admin', 'ava', 'ben']);
+  assert.deepEqual(Object.keys(first.passwords).sort(), ['admin', 'ben', 'sam']);
   assert.ok(first.connectionId, first.text);
   assert.equal(new URL(first.manager).pathname, '/manager');
   assert.equal(new URL(first.agent).pathname, '/agent');
   assert.equal(new URL(first.agent).origin, first.base);
   assert.notEqual(new URL(first.chat).port, new URL(first.base).port);
 
-  const ava = await login(first.base, 'ava', first.passwords.ava);
-  assert.equal(ava.status, 200, JSON.stringify(ava.json));
-  assert.equal(ava.json.user.role, 'agent');
-  assert.deepEqual([...ava.json.user.queues].sort(), ['cards', 'general']);
+  const sam = await login(first.base, 'sam', first.passwords.sam);
+  assert.equal(sam.status, 200, JSON.stringify(sam.json));
+  assert.equal(sam.json.user.role, 'agent');
+  assert.deepEqual([...sam.json.user.queues].sort(), ['cards', 'general']);
+  // No demo agent shares the bank bot's name (Ava): customers would not know who talks.
+  for (const user of ['sam', 'ben']) {
+    const me = await login(first.base, user, first.passwords[user]);
+    assert.doesNotMatch(me.json.user.display_name, /\bAva\b/, user);
+  }
   const ben = await login(first.base, 'ben', first.passwords.ben);
   assert.equal(ben.status, 200);
   const admin = await login(first.base, 'admin', first.passwords.admin);
@@ -179,6 +230,46 @@ test('the first run prints the three URLs and working passwords, and the pages a
 test('a message sent through the web chat gets the bank bot greeting over its WebSocket', async () => {
   const texts = await chatRoundTrip(first.chat, /Parley Bank's virtual assistant/);
   assert.ok(texts.some((t) => t.includes('Hi Dana')), JSON.stringify(texts));
+});
+
+test('every flow of the bank bot works in the demo: balance, block a card, keep it, branches, a person', async () => {
+  assert.match(first.text, /The bank bot's calls \(balance, block card\) go to the demo bank at http:\/\/127\.0\.0\.1:\d+/);
+  const c = await chatCustomer(first.chat);
+  try {
+    await c.send('hello');
+    await c.expect(/What can I help you with\?/);
+    for (const [account, text] of [['current', 'Current account'], ['savings', 'Savings account']]) {
+      await c.send('Check my balance', 'flow:check_balance');
+      await c.expect(/Which account\?/);
+      await c.send(text, account);
+      const said = await c.expect(/balance of your|Sorry/);
+      assert.match(said, new RegExp(`^The balance of your ${account} account is £[0-9,.]+\\.$`), said);
+    }
+    await c.send('Block a card', 'flow:block_card');
+    await c.expect(/last four digits/);
+    await c.send('4321');
+    await c.expect(/Block the card ending 4321\?/);
+    await c.send('Yes, block it', 'yes');
+    assert.equal(await c.expect(/card ending 4321/), 'Done: the card ending 4321 is blocked. A new one is on its way.');
+    await c.send('Block a card', 'flow:block_card');
+    await c.expect(/last four digits/);
+    await c.send('8765');
+    await c.expect(/Block the card ending 8765\?/);
+    await c.send('No, keep it', 'no');
+    assert.equal(await c.expect(/card ending 8765/), 'OK, I left the card ending 8765 active.');
+    await c.send('Find a branch', 'flow:find_branch');
+    await c.expect(/Which city/);
+    await c.send('Leeds');
+    await c.expect(/Parley Bank Briggate/);
+    await c.send('Opening hours', 'intent:opening_hours');
+    await c.expect(/open 9:00-17:00/);
+    await c.send('Talk to a person', 'action:escalate');
+    await c.expect(/Let me find you a person/);
+    const failed = c.all().filter((t) => /couldn't reach|can't see your balance|Sorry, I can't do that/.test(t));
+    assert.deepEqual(failed, [], 'no flow failed');
+  } finally {
+    c.close();
+  }
 });
 
 test('the passwords are printed only: no file in the data folder holds one; the admin token is 0600', () => {
@@ -205,7 +296,7 @@ test('a second run reuses the data: same connection, new passwords work, the old
   const second = await startDemo(data);
   try {
     assert.equal(second.connectionId, first.connectionId);
-    for (const user of ['admin', 'ava', 'ben']) {
+    for (const user of ['admin', 'sam', 'ben']) {
       assert.notEqual(second.passwords[user], first.passwords[user], user);
       const fresh = await login(second.base, user, second.passwords[user]);
       assert.equal(fresh.status, 200, `${user} with the new password`);

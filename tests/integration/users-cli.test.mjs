@@ -75,7 +75,7 @@ test('user create, list, show, update, password and delete', async () => {
   assert.ok(!('password_hash' in created));
   assert.equal((await login(username, PASSWORD)).status, 200, 'the piped password signs in');
 
-  const list = ok(await cli(['user', 'list']), 'list');
+  const list = ok(await cli(['user', 'list', '--json']), 'list');
   assert.ok(list.users.some((u) => u.username === username));
 
   const shown = ok(await cli(['user', 'show', username]), 'show');
@@ -147,10 +147,10 @@ test('queue create, list and delete go to /api/v1/queues', async () => {
   assert.equal(plain.auto_accept, false);
   assert.equal(plain.max_wait_s, null);
   ok(await cli(['queue', 'delete', `${qname}-2`]), 'delete plain');
-  const list = ok(await cli(['queue', 'list']), 'queue list');
+  const list = ok(await cli(['queue', 'list', '--json']), 'queue list');
   assert.ok(JSON.stringify(list).includes(qname));
   ok(await cli(['queue', 'delete', qname]), 'queue delete');
-  const after = ok(await cli(['queue', 'list']), 'queue list after delete');
+  const after = ok(await cli(['queue', 'list', '--json']), 'queue list after delete');
   assert.ok(!JSON.stringify(after).includes(qname));
   failed(await cli(['queue', 'delete', qname]), /404 /, 'delete twice');
   failed(await cli(['queue', 'create', 'Bad Name', '--display-name', 'X']), /400 /, 'bad queue name');

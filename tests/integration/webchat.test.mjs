@@ -58,7 +58,9 @@ function webhook(body, headers) {
   });
 }
 
-const texts = (frames) => frames.filter((f) => f.event.type === 'text').map((f) => f.event.text.join('\n'));
+// Parley's texts (the customer's own side is in the backlog too, as from "customer").
+const texts = (frames) => frames.filter((f) => f.event.type === 'text' && f.event.from !== 'customer').map((f) => f.event.text.join('\n'));
+const mine = (frames) => frames.filter((f) => f.event.from === 'customer');
 
 test('the webchat prints one line on stdout: webchat on http://127.0.0.1:PORT', () => {
   assert.match(fx.webchat.url, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -74,8 +76,14 @@ test('a sent text reaches Parley signed and the bot reply comes back over the We
   assert.equal(r.json.status, 'accepted');
   assert.equal(typeof r.json.message_id, 'string');
   await waitFor(() => texts(events.frames).includes('hello webchat'), { message: 'the echo frame' });
-  const frame = events.frames.find((f) => f.event.type === 'text');
-  assert.equal(frame.n, 1);
+  // The customer's own message comes first, kept for the page's reloads, with its time.
+  const own = events.frames[0];
+  assert.equal(own.n, 1);
+  assert.deepEqual(own.event, { type: 'text', from: 'customer', message_id: r.json.message_id, text: ['hello webchat'] });
+  assert.ok(Math.abs(own.at - Date.now()) < 60000, `at ${own.at}`);
+  const frame = events.frames.find((f) => f.event.type === 'text' && f.event.from !== 'customer');
+  assert.equal(frame.n, 2);
+  assert.equal(typeof frame.at, 'number');
   assert.equal(frame.event.customer_id, customer);
   assert.equal(frame.event.from, 'bot');
   assert.equal(frame.event.seq, 1);
@@ -97,17 +105,14 @@ test('a page that reconnects with ?after=N gets only what it missed, in order', 
   await waitFor(() => texts(first.frames).length === 3, { message: 'three echoes' });
   assert.deepEqual(
     first.frames.map((f) => f.n),
-    [1, 2, 3],
+    [1, 2, 3, 4, 5, 6],
   );
+  assert.deepEqual(mine(first.frames).map((f) => f.event.text[0]), ['one', 'two', 'three']);
   first.ws.close();
-  const again = openEvents(customer, { after: 1 });
+  const again = openEvents(customer, { after: 2 });
   await again.opened;
-  await waitFor(() => again.frames.length === 2, { message: 'the backlog after 1' });
-  assert.deepEqual(texts(again.frames), ['two', 'three']);
-  assert.deepEqual(
-    again.frames.map((f) => f.n),
-    [2, 3],
-  );
+  await waitFor(() => again.frames.length === 4, { message: 'the backlog after 2' });
+  assert.deepEqual(again.frames, first.frames.slice(2));
   again.ws.close();
 });
 
@@ -206,6 +211,23 @@ test("Parley's refusal is passed on to the page as a readable error", async () =
     assert.equal(r.status, 401);
     assert.equal(body.error.code, 'parley_refused');
     assert.match(body.error.message, /HTTP 401/);
+    // The page's own message is kept, and marked as not sent, for a reload to show.
+    const customer = `c-${uid()}`;
+    const sent = await fetch(`${wrong.url}/api/send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customer_id: customer, text: 'lost', message_id: 'm-lost-1' }),
+    });
+    assert.equal(sent.status, 401);
+    const ws = new WebSocket(`${wrong.url.replace('http', 'ws')}/api/events?customer_id=${customer}&after=0`);
+    const frames = [];
+    ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
+    await waitFor(() => frames.length === 2, { message: 'the message and its failure' });
+    ws.close();
+    assert.deepEqual(frames.map((f) => f.event), [
+      { type: 'text', from: 'customer', message_id: 'm-lost-1', text: ['lost'] },
+      { type: 'send_failed', from: 'customer', message_id: 'm-lost-1' },
+    ]);
   } finally {
     await wrong.stop();
   }

@@ -221,13 +221,14 @@ TEST(BotCliTest, ChatShowsIntentsNumbersChoicesAndPerformsCalls) {
   ChatOptions options;
   options.customer_name = "Sam";
   options.allow_insecure_calls = true;
-  std::istringstream in("what is my balance\n8\ntalk to a person\n2\n");
+  std::istringstream in("what is my balance\n2\ntalk to a person\n2\n");
   std::ostringstream out, err;
   ASSERT_EQ(RunBotChat(file, options, in, out, err), 0) << err.str();
   std::string o = out.str();
   EXPECT_NE(o.find("(intent: balance "), std::string::npos) << o;
   EXPECT_NE(o.find("Ava: Hi Sam, I'm Ava"), std::string::npos) << o;
-  EXPECT_NE(o.find("  8) Savings account"), std::string::npos) << o;
+  // Each menu is numbered from 1, though the greeting's menu came in the same turn.
+  EXPECT_NE(o.find("  2) Savings account"), std::string::npos) << o;
   EXPECT_NE(o.find("(chose savings)"), std::string::npos) << o;
   EXPECT_NE(o.find("Ava: The balance of your savings account is £10.00."), std::string::npos) << o;
   EXPECT_NE(o.find("(handed over to queue 'general'"), std::string::npos) << o;
@@ -235,6 +236,22 @@ TEST(BotCliTest, ChatShowsIntentsNumbersChoicesAndPerformsCalls) {
   json::value sent = json::parse(server.bodies()[0]);
   EXPECT_EQ(sent.at("slots").at("account"), "savings");
   EXPECT_EQ(sent.at("customer_id"), "chat-customer");
+}
+
+TEST(BotCliTest, ChatNumbersEachMenuFromOneAndEchoesPipedLines) {
+  ChatOptions options;
+  options.echo_input = true;
+  // The first turn brings the greeting's main menu (6 items) and then the queue menu: "1" is
+  // the latest menu's first item, not the main menu's.
+  std::istringstream in("talk to a person\n1\n");
+  std::ostringstream out, err;
+  ASSERT_EQ(RunBotChat(BankPath(), options, in, out, err), 0) << err.str();
+  std::string o = out.str();
+  EXPECT_NE(o.find("> talk to a person\n"), std::string::npos) << o;
+  EXPECT_NE(o.find("> 1\n"), std::string::npos) << o;
+  EXPECT_NE(o.find("  1) Cards and payments\n  2) Something else\n"), std::string::npos) << o;
+  EXPECT_NE(o.find("(chose queue:cards)"), std::string::npos) << o;
+  EXPECT_NE(o.find("(handed over to queue 'cards'"), std::string::npos) << o;
 }
 
 TEST(BotCliTest, ChatRefusesABadFile) {

@@ -23,7 +23,7 @@ class ConfigTest : public ::testing::Test {
     for (const char* v :
          {"PARLEY_LISTEN", "PARLEY_DATABASE", "PARLEY_PUBLIC_URL", "PARLEY_ADMIN_TOKEN",
           "PARLEY_MASTER_KEY", "PARLEY_BOTS_DIR", "PARLEY_WEBHOOK_CA_FILE", "PARLEY_LOG_LEVEL",
-          "PARLEY_ALLOW_INSECURE_WEBHOOKS"})
+          "PARLEY_ALLOW_INSECURE_WEBHOOKS", "PARLEY_TRUSTED_PROXIES", "PARLEY_MASTER_KEY_FILE"})
       ::unsetenv(v);
   }
   parley::testing::TempDir dir_;
@@ -54,6 +54,25 @@ TEST_F(ConfigTest, LoadsEveryKindOfSetting) {
   // Untouched settings keep their defaults.
   EXPECT_EQ(c.retry_max_ms, 300'000);
   EXPECT_TRUE(Validate(c));
+}
+
+TEST_F(ConfigTest, TrustedProxiesAndKeyFile) {
+  Config c;
+  ASSERT_TRUE(LoadConfigFile(Write("trusted_proxies:\n  - 10.0.0.0/8\n  - ::1\n"
+                                   "master_key_file: /etc/parley/key\n"),
+                             c));
+  EXPECT_EQ(c.master_key_file, "/etc/parley/key");
+  EXPECT_TRUE(Validate(c));
+  Config one;
+  ASSERT_TRUE(LoadConfigFile(Write("trusted_proxies: 192.168.1.1/32, 10.1.0.0/16\n"), one));
+  EXPECT_TRUE(Validate(one));
+  one.trusted_proxies = "10.0.0.0/40";
+  auto bad = Validate(one);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("10.0.0.0/40"), std::string::npos) << bad.error().message;
+  ::setenv("PARLEY_TRUSTED_PROXIES", "172.16.0.0/12", 1);
+  ApplyEnvironment(one);
+  EXPECT_EQ(one.trusted_proxies, "172.16.0.0/12");
 }
 
 TEST_F(ConfigTest, EmptyFileKeepsDefaults) {

@@ -212,10 +212,34 @@ TEST(OutboundTest, DecodeRefusals) {
   ExpectDecodeFails(R"({"type":"carousel","items":[{"title":"x","buttons":[{"text":"b"}]}]})",
                     "invalid_field", "items[0].buttons[0]");
   ExpectDecodeFails(
-      R"({"type":"carousel","items":[{"title":"x","buttons":[{"text":"b","payload":"p","url":"u"}]}]})",
+      R"({"type":"carousel","items":[{"title":"x","buttons":[{"text":"b","payload":"p","url":"https://x.example"}]}]})",
       "invalid_field", "items[0].buttons[0]");
   ExpectDecodeFails(R"({"type":"link_button","title":"t","label":"l"})", "invalid_field", "url");
   ExpectDecodeFails(R"({"type":"link_button","title":"t","url":"u"})", "invalid_field", "label");
+}
+
+// Issue 17, defect 6: agents could send javascript: links that bot files may not hold.
+TEST(OutboundTest, LinksFollowOneRuleForEverySender) {
+  for (const char* bad : {"javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,x",
+                          "vbscript:x", "/relative", "https://", "file:///etc/passwd"}) {
+    std::string url = json::serialize(json::value(bad));
+    ExpectDecodeFails(R"({"type":"link_button","title":"t","label":"l","url":)" + url + "}",
+                      "invalid_url", "url");
+    ExpectDecodeFails(
+        R"({"type":"carousel","items":[{"title":"x","buttons":[{"text":"b","url":)" + url + "}]}]}",
+        "invalid_url", "items[0].buttons[0].url");
+    ExpectDecodeFails(R"({"type":"carousel","items":[{"title":"x","image_url":)" + url + "}]}",
+                      "invalid_url", "items[0].image_url");
+    ExpectDecodeFails(
+        R"({"type":"menu","title":"t","items":[{"text":"a","payload":"b","image_url":)" + url +
+            "}]}",
+        "invalid_url", "items[0].image_url");
+    ExpectDecodeFails(R"({"type":"text","attachments":[{"url":)" + url + "}]}", "invalid_url",
+                      "attachments[0].url");
+  }
+  EXPECT_TRUE(DecodeOutboundBody(json::parse(
+      R"({"type":"link_button","title":"t","label":"l","url":"HTTPS://example.com/x?a=1"})")));
+  EXPECT_FALSE(UrlProblem("http://example.com"));
 }
 
 // BUG (src/channel/outbound.cpp, DecodeOutboundBody "wait_time"): waitTime and queue_position

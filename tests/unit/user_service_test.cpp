@@ -68,8 +68,23 @@ TEST(UserValidation, Passwords) {
   EXPECT_EQ(CodeOf(CheckPassword("0123456789")), "");
   EXPECT_EQ(CodeOf(CheckPassword("012345678")), "password_too_short");
   EXPECT_EQ(CodeOf(CheckPassword("")), "password_too_short");
-  EXPECT_EQ(CodeOf(CheckPassword(std::string(1024, 'p'))), "");
+  EXPECT_EQ(CodeOf(CheckPassword(std::string(1023, 'p') + "q")), "");
   EXPECT_EQ(CodeOf(CheckPassword(std::string(1025, 'p'))), "password_too_long");
+}
+
+// Issue 17, defect 7: one character repeated, or whitespace alone, was accepted.
+TEST(UserValidation, PasswordsOfOneRepeatedCharacterOrWhitespaceAreRefused) {
+  EXPECT_EQ(CodeOf(CheckPassword(std::string(1024, 'p'))), "password_too_weak");
+  EXPECT_EQ(CodeOf(CheckPassword("aaaaaaaaaa")), "password_too_weak");
+  EXPECT_EQ(CodeOf(CheckPassword("          ")), "password_too_weak");
+  EXPECT_EQ(CodeOf(CheckPassword(" \t \t \t \t \t ")), "password_too_weak");
+  EXPECT_EQ(
+      CodeOf(CheckPassword(
+          "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9")),
+      "password_too_weak");
+  EXPECT_EQ(CodeOf(CheckPassword("aaaaaaaaab")), "");
+  EXPECT_EQ(CodeOf(CheckPassword(" aaaaaaaaa")), "");
+  EXPECT_EQ(CodeOf(CheckPassword("correct horse")), "");
 }
 
 TEST(UserDecode, NewUserDefaultsAndFieldErrors) {

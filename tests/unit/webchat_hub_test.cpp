@@ -53,10 +53,11 @@ TEST(WebchatHub, NumbersEventsPerCustomerAndFansOut) {
   ASSERT_TRUE(hub.Attach("a", a1, 0));
   ASSERT_TRUE(hub.Attach("a", a2, 0));
   ASSERT_TRUE(hub.Attach("b", b, 0));
-  EXPECT_TRUE(hub.Publish("a", "e1", Event("e1", 1)));
-  EXPECT_TRUE(hub.Publish("a", "e2", Event("e2", 2)));
-  EXPECT_TRUE(hub.Publish("b", "e3", Event("e3", 1)));
+  EXPECT_TRUE(hub.Publish("a", "e1", Event("e1", 1), 1000));
+  EXPECT_TRUE(hub.Publish("a", "e2", Event("e2", 2), 1000));
+  EXPECT_TRUE(hub.Publish("b", "e3", Event("e3", 1), 1000));
   EXPECT_EQ(Numbers(*a1), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(a1->frames[0].at("at").as_int64(), 1000);  // when the webchat received it
   EXPECT_EQ(Numbers(*a2), (std::vector<int64_t>{1, 2}));
   EXPECT_EQ(Numbers(*b), (std::vector<int64_t>{1}));
   EXPECT_EQ(a1->frames[1].at("event").at("event_id").as_string(), "e2");
@@ -66,14 +67,14 @@ TEST(WebchatHub, RepeatedEventIdIsDropped) {
   WebchatHub hub(200, 100, 8);
   auto s = std::make_shared<FakeSocket>();
   hub.Attach("a", s, 0);
-  EXPECT_TRUE(hub.Publish("a", "e1", Event("e1", 1)));
-  EXPECT_FALSE(hub.Publish("a", "e1", Event("e1", 1)));
+  EXPECT_TRUE(hub.Publish("a", "e1", Event("e1", 1), 1000));
+  EXPECT_FALSE(hub.Publish("a", "e1", Event("e1", 1), 1000));
   EXPECT_EQ(s->frames.size(), 1u);
 }
 
 TEST(WebchatHub, ReplaysTheBacklogAfterTheCursorAndKeepsItBounded) {
   WebchatHub hub(3, 100, 8);
-  for (int i = 1; i <= 5; ++i) hub.Publish("a", "e" + std::to_string(i), Event("x", i));
+  for (int i = 1; i <= 5; ++i) hub.Publish("a", "e" + std::to_string(i), Event("x", i), 1000);
   auto all = std::make_shared<FakeSocket>();
   hub.Attach("a", all, 0);
   EXPECT_EQ(Numbers(*all), (std::vector<int64_t>{3, 4, 5}));  // only the last 3 are kept
@@ -104,7 +105,7 @@ TEST(WebchatHub, ASlowSocketIsDroppedAndOthersStillGetEvents) {
   auto fast = std::make_shared<FakeSocket>();
   hub.Attach("a", slow, 0);
   hub.Attach("a", fast, 0);
-  for (int i = 1; i <= 3; ++i) hub.Publish("a", "e" + std::to_string(i), Event("x", i));
+  for (int i = 1; i <= 3; ++i) hub.Publish("a", "e" + std::to_string(i), Event("x", i), 1000);
   EXPECT_EQ(slow->frames.size(), 1u);
   EXPECT_FALSE(slow->IsOpen());
   EXPECT_EQ(Numbers(*fast), (std::vector<int64_t>{1, 2, 3}));
@@ -112,10 +113,10 @@ TEST(WebchatHub, ASlowSocketIsDroppedAndOthersStillGetEvents) {
 
 TEST(WebchatHub, ForgetsTheLeastRecentlyActiveCustomerPastTheCap) {
   WebchatHub hub(10, 2, 8);
-  hub.Publish("a", "e1", Event("x", 1));
-  hub.Publish("b", "e2", Event("x", 1));
-  hub.Publish("a", "e3", Event("x", 2));  // a is now more recent than b
-  hub.Publish("c", "e4", Event("x", 1));
+  hub.Publish("a", "e1", Event("x", 1), 1000);
+  hub.Publish("b", "e2", Event("x", 1), 1000);
+  hub.Publish("a", "e3", Event("x", 2), 1000);  // a is now more recent than b
+  hub.Publish("c", "e4", Event("x", 1), 1000);
   EXPECT_EQ(hub.Customers(), 2u);
   auto s = std::make_shared<FakeSocket>();
   hub.Attach("a", s, 0);

@@ -9,7 +9,10 @@ import * as api from '/lib/api.js';
 import { EventStream, statusView } from '/lib/events.js';
 import { signInForm } from '/lib/signin.js';
 import { h, replace, field, openDialog, confirmDialog, formatTime, formatDuration } from '/lib/dom.js';
+import { attachResponsePicker } from '/agent/responses.js';
 
+const ENDED_KEEP_MS = 60 * 60 * 1000; // ended chats come back after a reload for an hour
+const CLOSED_KEY = 'parley-agent-closed-chats'; // ids of ended chats the agent closed (this tab)
 const ASSIST_AUTO = 20; // the latest customer messages that get the bot's view without asking
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
@@ -91,20 +94,33 @@ async function guarded(fn, context) {
 async function resync() {
   if (!state.user) return;
   await guarded(async () => {
-    const [me, queues, active] = await Promise.all([
+    const [me, queues, active, ended] = await Promise.all([
       api.get('/api/v1/agents/me'),
       api.get('/api/v1/queues'),
       api.get('/api/v1/conversations?state=active&mine=true&limit=1000'),
+      api.get('/api/v1/conversations?state=ended&mine=true&limit=50'),
     ]);
     state.status = me.status === 'available' ? 'available' : 'away';
     const mine = new Set(me.queues || []);
     state.queues = queues.queues.filter((q) => mine.has(q.name));
+    state.queuesAt = Date.now();
     const seen = new Set();
     for (const conv of active.conversations) {
       seen.add(conv.id);
       const chat = state.chats.get(conv.id);
       if (chat) chat.conv = conv;
       else state.chats.set(conv.id, newChat(conv));
+    }
+    // Chats that ended lately stay until the agent closes them, across reloads too.
+    const closed = closedChats();
+    for (const conv of ended.conversations) {
+      if (closed.has(conv.id)) continue; // mine=true: the agent had it
+      if (!conv.ended_at || Date.now() - Date.parse(conv.ended_at) > ENDED_KEEP_MS) continue;
+      seen.add(conv.id);
+      const chat = state.chats.get(conv.id) || newChat(conv);
+      chat.conv = conv;
+      chat.ended = chat.ended || conv.ended_by || 'agent';
+      state.chats.set(conv.id, chat);
     }
     for (const [id, chat] of state.chats) if (!seen.has(id) && !chat.ended) state.chats.delete(id);
     // Offers still open (a reload during an offer); without this list, new offers still come as events.
@@ -260,7 +276,7 @@ function handleEvent(frame) {
     case 'queue.updated': {
       const i = state.queues.findIndex((q) => q.name === frame.queue?.name);
       if (i >= 0) {
-        state.queues[i] = frame.queue;
+        state.queues[i] = { ...frame.queue, at: Date.now() };
         renderQueues();
       }
       break;
@@ -269,6 +285,7 @@ function handleEvent(frame) {
       if (frame.agent?.username === state.user?.username) {
         state.status = frame.agent.status === 'available' ? 'available' : 'away';
         renderPresence();
+        renderChats();
       }
       break;
     default:
@@ -344,6 +361,26 @@ function announce(text) {
   requestAnimationFrame(() => (region.textContent = text));
 }
 
+// "oldest N s" counts on between events: the server's figure plus the time since it came.
+function oldestWait(q) {
+  const since = q.at ?? state.queuesAt ?? Date.now();
+  return (q.oldest_wait_s ?? 0) + Math.max(0, Math.floor((Date.now() - since) / 1000));
+}
+
+let oldestTimer = null;
+function tickOldest() {
+  const rows = el.queues.querySelectorAll('.oldest');
+  if (!rows.length) {
+    clearInterval(oldestTimer);
+    oldestTimer = null;
+    return;
+  }
+  for (const span of rows) {
+    const q = state.queues.find((x) => x.name === span.dataset.queue);
+    if (q) span.textContent = `oldest ${formatDuration(oldestWait(q))}`;
+  }
+}
+
 function renderQueues() {
   if (!state.queues.length) {
     replace(el.queues, h('p', { class: 'empty' }, 'You are in no queue. Ask an administrator to add you to one.'));
@@ -357,7 +394,7 @@ function renderQueues() {
         { class: 'queue-row' },
         h('span', { class: 'name' }, q.display_name || q.name),
         h('span', { class: ['badge', q.waiting ? 'warn' : null] }, `${q.waiting ?? 0} waiting`),
-        q.waiting ? h('span', { class: 'muted' }, `oldest ${formatDuration(q.oldest_wait_s)}`) : null,
+        q.waiting ? h('span', { class: 'muted oldest', dataset: { queue: q.name } }, `oldest ${formatDuration(oldestWait(q))}`) : null,
         h(
           'button',
           {
@@ -371,12 +408,15 @@ function renderQueues() {
       ),
     ),
   );
+  // A display timer, as for the offers' countdowns: the text changes in place.
+  if (!oldestTimer && el.queues.querySelector('.oldest')) oldestTimer = setInterval(tickOldest, 1000);
 }
 
 function renderChats() {
   const chats = [...state.chats.values()];
   if (!chats.length) {
-    replace(el.chats, h('li', { class: 'empty' }, 'No chats. Go Available to get offers.'));
+    const hint = state.status === 'available' ? 'No chats. Offers come here when customers wait.' : 'No chats. Go Available to get offers.';
+    replace(el.chats, h('li', { class: 'empty' }, hint));
     return;
   }
   replace(
@@ -471,6 +511,7 @@ function renderTyping() {
 const FROM_LABEL = { bot: 'Bot', system: 'System' };
 
 function whoLabel(chat, e) {
+  if (e.direction === 'note') return `Note by ${e.csr_name && e.csr_name !== myName() ? e.csr_name : `${e.csr_name || myName()} (you)`}`;
   if (e.from === 'customer') return customerLabel(chat.conv);
   if (e.from === 'csr') return e.csr_name && e.csr_name !== myName() ? e.csr_name : `${e.csr_name || myName()} (you)`;
   return FROM_LABEL[e.from] || e.from;
@@ -511,6 +552,8 @@ function payloadView(e) {
       return h('p', { class: 'line' }, 'Chat ended.');
     case 'customer_end_session':
       return h('p', { class: 'line' }, 'The customer ended the chat.');
+    case 'note':
+      return [h('p', { class: 'line note-mark' }, 'Internal note: only agents see this.'), lines(p.text)];
     default:
       return p.text ? lines(p.text) : h('p', { class: 'line muted' }, e.type);
   }
@@ -606,7 +649,7 @@ function entryNode(chat, e, key, autoAsk) {
   if (cached && cached.sig === sig) return cached.node;
   const node = h(
     'li',
-    { class: ['entry', e.direction, `from-${e.from}`] },
+    { class: ['entry', e.direction, `from-${e.from}`], 'aria-label': e.direction === 'note' ? 'Internal note' : null },
     h(
       'div',
       { class: 'bubble' },
@@ -756,7 +799,44 @@ el.message.addEventListener('keydown', (e) => {
     el.composer.requestSubmit();
   }
 });
-el.message.addEventListener('input', () => typing(el.message.value.length > 0));
+el.message.addEventListener('input', () => typing(el.message.value.length > 0 && !el.message.value.startsWith('/')));
+
+attachResponsePicker(el.message, () => {
+  const chat = state.chats.get(state.selected);
+  return { queue: chat?.conv.queue, customerName: chat?.conv.customer_name, agentName: myName() };
+});
+
+$('add-note').addEventListener('click', async () => {
+  const chat = state.chats.get(state.selected);
+  if (!chat) return;
+  const id = chat.conv.id;
+  await openDialog('Add an internal note', (close) => {
+    const text = h('textarea', { required: true, rows: 3, maxLength: 4096 });
+    const error = h('p', { class: 'error-text', role: 'alert' });
+    return h(
+      'form',
+      {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            const entry = await api.post(`/api/v1/conversations/${api.seg(id)}/notes`, { text: text.value.trim() });
+            const c = state.chats.get(id);
+            if (c && addEntry(c, entry)) {
+              c.scrollToEnd = true;
+              if (state.selected === id) renderTranscript();
+            }
+            close('saved');
+          } catch (err) {
+            error.textContent = err.message;
+          }
+        },
+      },
+      field('Note', text, 'For agents and admins only: the customer never sees it.'),
+      error,
+      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Add note')),
+    );
+  });
+});
 
 $('quick-menu').addEventListener('click', () =>
   openDialog('Send a menu', (close) => {
@@ -879,7 +959,17 @@ function dropChat(id) {
   renderChat();
 }
 
+function closedChats() {
+  try {
+    return new Set(JSON.parse(sessionStorage.getItem(CLOSED_KEY) || '[]'));
+  } catch {
+    return new Set();
+  }
+}
+
 function closeChat(id) {
+  const closed = [...closedChats(), id].slice(-200);
+  sessionStorage.setItem(CLOSED_KEY, JSON.stringify(closed));
   dropChat(id);
   const next = state.chats.keys().next();
   if (!next.done) select(next.value);
@@ -892,6 +982,7 @@ for (const radio of el.presence.querySelectorAll('input')) {
     const r = await guarded(() => api.put('/api/v1/agents/me/status', { status: want }), 'Status');
     if (r !== undefined) state.status = want;
     renderPresence();
+    renderChats();
   });
 }
 

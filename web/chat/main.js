@@ -62,7 +62,11 @@ function showError(message) {
 // ---- Rendering ----
 
 let epoch = 0; // a new conversation starts after each end
-const seen = new Set(); // event_ids shown already
+const seen = new Set(); // event_ids shown already, and "customer:<message_id>" of our own
+// The wait notice stands for the latest wait_time until a later message from Parley (an agent
+// joined, a transfer, a release, the end) says the waiting is over.
+let waitSeq = -1;
+let lastMessageSeq = -1;
 
 function safeUrl(url) {
   try {
@@ -120,14 +124,31 @@ function linkButton(label, url) {
   return a;
 }
 
-function message(event) {
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
+function stamp(ms) {
+  const when = new Date(Number.isFinite(ms) ? ms : Date.now());
+  const t = el('time', 'when', timeFormat.format(when));
+  t.dateTime = when.toISOString();
+  return t;
+}
+
+// "Sam 12:08": who, and when the message came.
+function head(name, at) {
+  const line = el('span', 'msg-head');
+  line.appendChild(el('span', 'sender', name));
+  line.appendChild(stamp(at));
+  return line;
+}
+
+function message(event, at) {
   const li = el('li', `msg from-${event.from === 'csr' ? 'csr' : event.from === 'system' ? 'system' : 'bot'}`);
-  li.appendChild(el('span', 'sender', senderName(event)));
+  li.appendChild(head(senderName(event), at));
   return li;
 }
 
-function renderText(event) {
-  const li = message(event);
+function renderText(event, at) {
+  const li = message(event, at);
   const lines = Array.isArray(event.text) ? event.text : [String(event.text ?? '')];
   for (const line of lines) li.appendChild(el('p', 'line', line));
   for (const a of event.attachments || []) {
@@ -138,8 +159,8 @@ function renderText(event) {
   return li;
 }
 
-function renderMenu(event) {
-  const li = message(event);
+function renderMenu(event, at) {
+  const li = message(event, at);
   if (event.title) li.appendChild(el('p', 'line', event.title));
   const group = el('div', 'choices');
   group.setAttribute('role', 'group');
@@ -149,8 +170,8 @@ function renderMenu(event) {
   return li;
 }
 
-function renderCarousel(event) {
-  const li = message(event);
+function renderCarousel(event, at) {
+  const li = message(event, at);
   if (event.title) li.appendChild(el('p', 'line', event.title));
   const cards = el('div', 'cards');
   for (const item of event.items || []) {
@@ -176,8 +197,8 @@ function renderCarousel(event) {
   return li;
 }
 
-function renderLinkButton(event) {
-  const li = message(event);
+function renderLinkButton(event, at) {
+  const li = message(event, at);
   if (event.title) li.appendChild(el('p', 'line', event.title));
   li.appendChild(linkButton(event.label || event.url, event.url));
   return li;
@@ -191,6 +212,10 @@ function showTyping(on) {
     typingTimer = setTimeout(() => (typing.hidden = true), TYPING_HIDE_MS);
     log.scrollTop = log.scrollHeight;
   }
+}
+
+function hideWait() {
+  wait.hidden = true;
 }
 
 function showWait(event) {
@@ -220,6 +245,8 @@ function setEnded(isEnded) {
 
 function endConversation(event) {
   const li = el('li', 'msg from-system ended-note', 'The conversation has ended');
+  waitSeq = -1;
+  lastMessageSeq = -1;
   if (event) place(li, event);
   else log.appendChild(li);
   epoch += 1;
@@ -229,7 +256,52 @@ function endConversation(event) {
 
 let endedByCustomer = false; // "End chat" was used and Parley's own close may follow
 
-function render(event) {
+// A message from Parley with this seq: the wait is over when it is later than the notice.
+function messageSeen(event) {
+  const seq = Number.isInteger(event.seq) ? event.seq : lastMessageSeq + 1;
+  lastMessageSeq = Math.max(lastMessageSeq, seq);
+  if (lastMessageSeq > waitSeq) hideWait();
+}
+
+// The customer's own side, as the webchat keeps it: shown after a reload too.
+function renderMine(event, at) {
+  if (event.type === 'send_failed') {
+    const li = log.querySelector(`li.from-me[data-message-id="${CSS.escape(String(event.message_id))}"]`);
+    li?.classList.add('failed');
+    return;
+  }
+  if (event.type === 'customer_end_session') {
+    if (!input.disabled) {
+      endConversation(null);
+      endedByCustomer = true;
+    }
+    return;
+  }
+  if (event.type !== 'text') return;
+  const key = `customer:${event.message_id}`;
+  if (seen.has(key)) return;
+  seen.add(key);
+  if (input.disabled) startNewChat(); // a new conversation began after the last one ended
+  const lines = Array.isArray(event.text) ? event.text : [String(event.text ?? '')];
+  showMine(lines.join('\n'), event.message_id, at);
+}
+
+function showMine(text, messageId, at) {
+  const li = el('li', 'msg from-me');
+  li.dataset.messageId = messageId;
+  li.dataset.epoch = String(epoch);
+  li.appendChild(head('You', at));
+  li.appendChild(el('p', 'line', text));
+  log.appendChild(li);
+  li.scrollIntoView({ block: 'end' });
+  return li;
+}
+
+function render(event, at) {
+  if (event.from === 'customer') {
+    renderMine(event, at);
+    return;
+  }
   if (event.event_id !== undefined) {
     const id = String(event.event_id);
     if (seen.has(id)) return;
@@ -240,9 +312,13 @@ function render(event) {
     case 'typing_indicator':
       showTyping(true);
       return;
-    case 'wait_time':
+    case 'wait_time': {
+      const seq = Number.isInteger(event.seq) ? event.seq : lastMessageSeq + 1;
+      if (seq < lastMessageSeq) return; // older than a message that ended the wait
+      waitSeq = seq;
       showWait(event);
       return;
+    }
     case 'csr_end_session':
       // The close of a conversation the customer ended already: nothing more to show.
       if (endedByCustomer) {
@@ -253,19 +329,23 @@ function render(event) {
       return;
     case 'text':
       showTyping(false);
-      place(renderText(event), event);
+      messageSeen(event);
+      place(renderText(event, at), event);
       return;
     case 'menu':
       showTyping(false);
-      place(renderMenu(event), event);
+      messageSeen(event);
+      place(renderMenu(event, at), event);
       return;
     case 'carousel':
       showTyping(false);
-      place(renderCarousel(event), event);
+      messageSeen(event);
+      place(renderCarousel(event, at), event);
       return;
     case 'link_button':
       showTyping(false);
-      place(renderLinkButton(event), event);
+      messageSeen(event);
+      place(renderLinkButton(event, at), event);
       return;
     default:
       // Unknown types are skipped: PROTOCOL.md lets servers add them.
@@ -276,14 +356,12 @@ function render(event) {
 
 async function send({ text, postback }) {
   if (!input.disabled && text) {
-    const li = el('li', 'msg from-me');
-    li.appendChild(el('span', 'sender', 'You'));
-    li.appendChild(el('p', 'line', text));
-    log.appendChild(li);
-    li.scrollIntoView({ block: 'end' });
+    const messageId = newCustomerId();
+    seen.add(`customer:${messageId}`); // the webchat echoes it to our other pages, not to this one
+    const li = showMine(text, messageId, Date.now());
     showError('');
     try {
-      const body = { text };
+      const body = { text, message_id: messageId };
       if (postback) body.postback = postback;
       const name = nameInput.value.trim();
       if (name) body.customer_name = name;
@@ -311,20 +389,34 @@ input.addEventListener('input', () => {
   post('/api/typing', {}).catch(() => {});
 });
 
-endButton.addEventListener('click', async () => {
+// "End chat" asks first: it sits in the header, away from Send, and ends for good.
+const confirmEnd = $('confirm-end');
+endButton.addEventListener('click', () => confirmEnd.showModal());
+confirmEnd.addEventListener('close', async () => {
+  if (confirmEnd.returnValue !== 'end') {
+    endButton.focus();
+    return;
+  }
+  confirmEnd.returnValue = '';
   try {
     await post('/api/end', {});
-    endConversation(null);
-    endedByCustomer = true;
+    if (!input.disabled) {
+      endConversation(null);
+      endedByCustomer = true;
+    }
   } catch (e) {
     showError(e.message);
   }
 });
 
-$('restart').addEventListener('click', () => {
+function startNewChat() {
   setEnded(false);
   showError('');
   log.appendChild(el('li', 'separator', 'New chat'));
+}
+
+$('restart').addEventListener('click', () => {
+  startNewChat();
   input.focus();
 });
 
@@ -351,7 +443,7 @@ function connect() {
     }
     if (!Number.isInteger(frame.n) || frame.n <= after) return;
     after = frame.n;
-    if (frame.event && typeof frame.event === 'object') render(frame.event);
+    if (frame.event && typeof frame.event === 'object') render(frame.event, frame.at);
   });
   ws.addEventListener('close', () => {
     statusLine.textContent = 'Reconnecting…';

@@ -57,20 +57,62 @@ export function field(label, control, hint) {
 
 // A modal <dialog> built from content; resolves when it closes with the returnValue. Escape
 // closes it (the browser's own behaviour). The dialog is removed from the page on close.
+// On close (Escape too) the focus goes back to the control that opened it; when the page drew
+// that control anew meanwhile, `refocusOpener(root)` finds it again by its name.
+// Typing in a field clears the dialog's error lines: an error stays only while it is true.
 export function openDialog(title, build) {
   const heading = h('h2', { id: uniqueId('dlg') }, title);
   const dialog = h('dialog', { 'aria-labelledby': heading.id });
   const close = (value = '') => dialog.close(value);
+  const opener = document.activeElement && document.activeElement !== document.body ? document.activeElement : null;
   dialog.append(heading);
   append(dialog, [build(close, dialog)]);
+  dialog.addEventListener('input', () => {
+    for (const e of dialog.querySelectorAll('.error-text')) e.textContent = '';
+  });
   document.body.append(dialog);
   dialog.showModal();
   return new Promise((resolve) => {
     dialog.addEventListener('close', () => {
       dialog.remove();
+      if (opener) {
+        pendingOpener = { el: opener, name: controlName(opener), until: Date.now() + 10000 };
+        refocusOpener(document.body);
+      }
       resolve(dialog.returnValue);
     });
   });
+}
+
+let pendingOpener = null;
+
+function controlName(node) {
+  return node.getAttribute('aria-label') || node.textContent.trim();
+}
+
+// Puts the focus back on the last dialog's opener (or the control of the same name within
+// `root` when the opener was replaced). Does nothing once the focus moved elsewhere.
+export function refocusOpener(root) {
+  if (!pendingOpener) return;
+  if (Date.now() > pendingOpener.until) {
+    pendingOpener = null;
+    return;
+  }
+  const active = document.activeElement;
+  if (active && active !== document.body && active !== pendingOpener.el) {
+    pendingOpener = null;
+    return;
+  }
+  let target = pendingOpener.el.isConnected ? pendingOpener.el : null;
+  if (!target && root) {
+    target = [...root.querySelectorAll('button, a[href], select, input')].find(
+      (x) => controlName(x) === pendingOpener.name,
+    );
+  }
+  if (target) {
+    target.focus();
+    pendingOpener.el = target; // the page may draw it anew once more (a reload after saving)
+  }
 }
 
 // Asks a yes/no question in a modal dialog; resolves true when confirmed.

@@ -4,21 +4,27 @@
 import * as api from '/lib/api.js';
 import { EventStream, statusView } from '/lib/events.js';
 import { signInForm } from '/lib/signin.js';
+import { auditSection } from '/manager/audit.js';
 import {
-  h, replace, field, openDialog, confirmDialog, copyText, formatDateTime, formatDuration,
+  h, replace, field, openDialog, confirmDialog, copyText, formatDateTime, formatDuration, refocusOpener,
 } from '/lib/dom.js';
+import * as history from '/manager/conversations.js';
+import * as responses from '/manager/responses.js';
 
 const SECTIONS = [
   ['overview', 'Overview'],
   ['connections', 'Connections'],
+  ['conversations', 'Conversations'],
   ['users', 'Users'],
   ['queues', 'Queues'],
+  ['responses', 'Responses'],
   ['bots', 'Bots'],
+  ['audit', 'Audit log'],
 ];
 const DELIVERY_FILTERS = [
   ['', 'All'],
   ['pending', 'Pending'],
-  ['failed', 'Failed'],
+  ['failed', 'Failing'],
   ['dead', 'Dead'],
   ['delivered', 'Delivered'],
 ];
@@ -53,6 +59,8 @@ const el = {
   live: document.getElementById('live'),
 };
 
+const audit = auditSection({ refresh: () => render() });
+
 const stream = new EventStream({
   onEvent: handleEvent,
   onStatus: statusView(el.live),
@@ -65,6 +73,7 @@ function parseHash() {
   const [view, id] = location.hash.replace(/^#\/?/, '').split('/');
   state.view = SECTIONS.some(([k]) => k === view) ? view : 'overview';
   state.connectionId = state.view === 'connections' && id ? decodeURIComponent(id) : null;
+  state.conversationId = state.view === 'conversations' && id ? decodeURIComponent(id) : null;
 }
 
 window.addEventListener('hashchange', () => {
@@ -97,8 +106,14 @@ async function loadSection(all = false) {
     if (state.connectionId) tasks.push(loadConnection(state.connectionId));
   }
   if (view === 'users') tasks.push(loadUsers(), loadQueues());
-  if (view === 'queues' || all) tasks.push(loadQueues());
+  if (view === 'conversations') {
+    tasks.push(guarded(() => history.load(state.conversationId), 'Conversations'));
+    if (!state.conversationId) tasks.push(loadConnections(), loadQueues(), loadAgents());
+  }
+  if (view === 'queues' || view === 'responses' || all) tasks.push(loadQueues());
+  if (view === 'responses') tasks.push(guarded(responses.load, 'Responses'));
   if (view === 'bots') tasks.push(loadBots());
+  if (view === 'audit') tasks.push(guarded(() => audit.load(), 'Audit log'));
   await Promise.all(tasks);
   render();
 }
@@ -169,22 +184,17 @@ const loadAgents = () =>
     state.agents = r ? r.agents : null;
   }, 'Agents');
 
-async function countConversations(s) {
-  const r = await api.get(`/api/v1/conversations?state=${s}&limit=1000`);
-  return { count: r.conversations.length, more: Boolean(r.next) };
-}
+const loadConversationCounts = () =>
+  guarded(async () => {
+    // Counters kept by the server: one request, whatever the number of conversations.
+    const r = await api.get('/api/v1/overview');
+    const counts = {};
+    for (const [s] of CONVERSATION_STATES) counts[s] = { count: r.conversations[s] || 0, more: false };
+    state.overview.conversations = counts;
+  }, 'Conversations');
 
 async function loadOverview() {
-  await Promise.all([
-    loadAgents(),
-    loadQueues(),
-    loadConnections(),
-    guarded(async () => {
-      const counts = {};
-      await Promise.all(CONVERSATION_STATES.map(async ([s]) => (counts[s] = await countConversations(s))));
-      state.overview.conversations = counts;
-    }, 'Conversations'),
-  ]);
+  await Promise.all([loadAgents(), loadQueues(), loadConnections(), loadConversationCounts()]);
   await guarded(async () => {
     const failing = [];
     for (const c of state.connections || []) {
@@ -201,7 +211,24 @@ async function loadOverview() {
 
 // ---- live events ----
 
+// The overview's counts (conversations by state, agents' chats) have no event of their own:
+// queue and agent events say they moved, and they are read again, at most twice a second.
+const OVERVIEW_REFRESH_MS = 500;
+let overviewTimer = null;
+let overviewLast = 0;
+function refreshOverviewSoon() {
+  if (state.view !== 'overview' || overviewTimer) return;
+  const wait = Math.max(0, overviewLast + OVERVIEW_REFRESH_MS - Date.now());
+  overviewTimer = setTimeout(async () => {
+    overviewLast = Date.now();
+    await Promise.all([loadAgents(), loadConversationCounts()]);
+    overviewTimer = null;
+    if (state.view === 'overview') render();
+  }, wait);
+}
+
 function handleEvent(frame) {
+  if (frame.type === 'queue.updated' || frame.type === 'agent.status') refreshOverviewSoon();
   if (frame.type === 'queue.updated' && frame.queue && state.queues) {
     const i = state.queues.findIndex((q) => q.name === frame.queue.name);
     if (i >= 0) state.queues[i] = frame.queue;
@@ -277,22 +304,42 @@ function render() {
   const views = {
     overview: renderOverview,
     connections: () => (state.connectionId ? renderConnection() : renderConnections()),
+    conversations: () =>
+      history.view({
+        connections: state.connections,
+        queues: state.queues,
+        agents: state.agents,
+        table,
+        guarded,
+        redraw: render,
+      }),
     users: renderUsers,
     queues: renderQueues,
+    responses: () => responses.view({ table, guarded, redraw: render, queueChecks }),
     bots: renderBots,
+    audit: audit.render,
   };
   const focused = document.activeElement?.id;
   replace(el.main, views[state.view]());
   if (focused) document.getElementById(focused)?.focus();
+  refocusOpener(el.main); // a dialog's opener, drawn anew while the dialog was open
+
 }
 
 const loading = () => h('p', { class: 'muted' }, 'Loading…');
 
 function table(caption, headers, rows, emptyText) {
   if (!rows.length) return h('p', { class: 'empty' }, emptyText);
+  // Each cell knows its column's name: on a narrow screen rows become stacked cards.
+  const names = headers.map((x) => x.replace(/^#/, ''));
+  for (const row of rows) {
+    [...row.children].forEach((td, i) => {
+      if (names[i]) td.dataset.label = names[i];
+    });
+  }
   return h(
     'div',
-    { class: 'table-wrap' },
+    { class: 'table-wrap stack-narrow' },
     h(
       'table',
       {},
@@ -370,7 +417,7 @@ function renderOverview() {
         : failing.some((f) => f.failed || f.dead)
           ? table(
               'Deliveries failing by connection',
-              ['Connection', '#Failing (retrying)', '#Dead'],
+              ['Connection', '#Failing', '#Dead'],
               failing
                 .filter((f) => f.failed || f.dead)
                 .map((f) =>
@@ -966,7 +1013,11 @@ function queueTable(withActions) {
   if (queues === null) return loading();
   return table(
     'Queues',
-    ['Queue', '#Waiting', 'Oldest wait', '#Agents available', 'Estimated wait', 'Open', ...(withActions ? [''] : [])],
+    [
+      'Queue', '#Waiting', 'Oldest wait', '#Agents available', 'Estimated wait', 'Open',
+      // The busy-day figures on the overview: today's answers, abandons and service level.
+      ...(withActions ? [''] : ['Longest wait', '#Answered today', '#Abandoned today', 'Service level']),
+    ],
     queues.map((q) =>
       h(
         'tr',
@@ -977,6 +1028,14 @@ function queueTable(withActions) {
         h('td', { class: 'num' }, String(q.agents_available ?? 0)),
         h('td', {}, formatDuration(q.estimated_wait_s)),
         h('td', {}, q.accepting === false ? h('span', { class: 'badge warn' }, 'Closed') : h('span', { class: 'badge ok' }, 'Open')),
+        ...(withActions
+          ? []
+          : [
+              h('td', {}, q.waiting ? formatDuration(q.longest_wait_s ?? 0) : '—'),
+              h('td', { class: 'num' }, String(q.answered_today ?? 0)),
+              h('td', { class: 'num' }, String(q.abandoned_today ?? 0)),
+              h('td', {}, q.service_level == null ? '—' : `${Math.round(q.service_level * 100)} % within ${formatDuration(q.service_level_s ?? 60)}`),
+            ]),
         withActions
           ? h(
               'td',
@@ -1011,6 +1070,7 @@ async function editQueue(q) {
     const auto = h('input', { type: 'checkbox', checked: Boolean(q?.auto_accept) });
     const maxWait = h('input', { type: 'number', min: 0, value: q?.max_wait_s ?? '' });
     const closed = h('textarea', { value: q?.closed_text || '' });
+    const sl = h('input', { type: 'number', min: 1, max: 86400, required: true, value: q?.service_level_s ?? 60 });
     const error = h('p', { class: 'error-text', role: 'alert' });
     return h(
       'form',
@@ -1020,6 +1080,7 @@ async function editQueue(q) {
           const body = { display_name: display.value.trim(), auto_accept: auto.checked };
           if (maxWait.value !== '') body.max_wait_s = Number(maxWait.value);
           if (closed.value.trim()) body.closed_text = closed.value.trim();
+          body.service_level_s = Number(sl.value);
           try {
             if (q) await api.patch(`/api/v1/queues/${api.seg(q.name)}`, body);
             else await api.post('/api/v1/queues', { name: name.value.trim(), ...body });
@@ -1034,6 +1095,7 @@ async function editQueue(q) {
       h('label', { class: 'check' }, auto, 'Auto-accept: assign chats to agents without an offer'),
       field('Max wait (seconds)', maxWait, 'Optional. Customers who would wait longer are told the queue is closed.'),
       field('Closed text', closed, 'Optional. What the customer reads when the queue does not take chats.'),
+      field('Service level threshold (seconds)', sl, 'Chats answered within this many seconds count for the service level (the 80/20 figure).'),
       error,
       h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Save')),
     );

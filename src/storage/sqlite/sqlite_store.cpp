@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "storage/migrations.hpp"
+#include "storage/sqlite/sqlite_secrets.hpp"
 #include "storage/sqlite/sqlite_tx.hpp"
 
 namespace parley::storage::sqlite {
@@ -73,6 +74,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   if (!writer) return Fail(writer.error());
   auto migrated = Migrate(**writer);
   if (!migrated) return Fail(migrated.error());
+  // Secrets stored before there was a key (plain:) are sealed now (storage/secrets.hpp). A
+  // wrong key is found by the first read of a sealed secret (master_key_mismatch).
+  if (store->box_.HasKey()) {
+    auto sealed = ResealSecrets(**writer, store->box_, store->box_, /*only_plain=*/true);
+    if (!sealed) return Fail(sealed.error());
+    if (*sealed > 0) spdlog::info("sealed {} connection secret(s) stored in plain", *sealed);
+  }
   auto reader = Db::Open(path);
   if (!reader) return Fail(reader.error());
   store->writer_.db = std::move(*writer);

@@ -23,6 +23,10 @@ constexpr const char* kUpdateUser =
     "UPDATE users SET display_name=?2, role=?3, queues=?4, max_chats=?5, enabled=?6, "
     "password_hash=?7, updated_at=?9 WHERE username=?1";
 constexpr const char* kDeleteUser = "DELETE FROM users WHERE username = ?1";
+constexpr const char* kRetireUsername =
+    "INSERT OR IGNORE INTO retired_usernames (username, retired_at) "
+    "VALUES (?1, CAST(strftime('%s','now') AS INTEGER) * 1000)";
+constexpr const char* kUsernameRetired = "SELECT 1 FROM retired_usernames WHERE username = ?1";
 constexpr const char* kInsertSession =
     "INSERT INTO sessions (token_hash, username, csrf, created_at, last_used_at) "
     "VALUES (?1,?2,?3,?4,?5)";
@@ -87,6 +91,15 @@ Result<std::vector<UserRecord>> SqliteTx::ListUsers() {
 }
 
 Result<void> SqliteTx::InsertUser(const UserRecord& u) {
+  {
+    PARLEY_TRY_STMT(r, kUsernameRetired);
+    r.Bind(1, u.username);
+    if (r.Step() == SQLITE_ROW)
+      return Fail(Errc::kConflict, "username_retired",
+                  fmt::format("The username '{}' belonged to a deleted user and is never reused; "
+                              "choose another username.",
+                              u.username));
+  }
   PARLEY_TRY_STMT(s, kInsertUser);
   BindUser(s, u);
   auto r = db_.Run(s, "insert user");
@@ -109,7 +122,11 @@ Result<bool> SqliteTx::DeleteUser(const std::string& username) {
   s.Bind(1, username);
   auto r = db_.Run(s, "delete user");
   if (!r) return Fail(r.error());
-  return db_.Changes() > 0;
+  if (db_.Changes() == 0) return false;
+  PARLEY_TRY_STMT(retire, kRetireUsername);
+  retire.Bind(1, username);
+  if (auto done = db_.Run(retire, "retire username"); !done) return Fail(done.error());
+  return true;
 }
 
 Result<void> SqliteTx::InsertSession(const SessionRecord& r) {
