@@ -26,7 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t nl = input.rfind('\n');
   parley::bot::CustomerTurn turn;
   turn.text = {std::string(nl == std::string_view::npos ? input : input.substr(nl + 1))};
+  turn.first_turn = true;  // greeted, and its slots looked for in the text
   parley::bot::BotReply reply = (*bot)->OnCustomerTurn(turn, nullptr);
+  turn.first_turn = false;
   // The same text again answers whatever the first turn asked (a slot pattern, choices, a
   // menu), so the fuzzer reaches the flow steps; then the customer asks for a person.
   reply = (*bot)->OnCustomerTurn(turn, reply.state);

@@ -9,9 +9,12 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 
+#include "bot/conversation_tests.hpp"
 #include "bot/definition.hpp"
 #include "bot/dialog_bot.hpp"
 #include "bot/intent_eval.hpp"
@@ -184,6 +187,10 @@ int RunBotChat(const std::string& file, const ChatOptions& options, std::istream
                          p.intent.empty() ? "-" : p.intent, p.confidence, p.probability,
                          p.similarity);
     }
+    if (traced.reply.note) {
+      for (const auto& f : traced.reply.note->filled)
+        out << fmt::format("  (slot {} = {}, from \"{}\")\n", f.slot, f.value, f.words);
+    }
     bot::BotReply reply = std::move(traced.reply);
     state = reply.state;
     PrintReply(reply, sender, out, choices);
@@ -205,6 +212,50 @@ int RunBotChat(const std::string& file, const ChatOptions& options, std::istream
   }
   out << '\n';
   return 0;
+}
+
+int RunBotTest(const std::string& file, const std::vector<std::string>& tests,
+               const std::optional<std::string>& junit, std::ostream& out, std::ostream& err) {
+  SystemClock clock;
+  // Calls are answered by the tests' stubs and never made, so any call URL may load.
+  auto bot = LoadBot(file, true, clock, err);
+  if (!bot) return 1;
+  std::vector<std::string> paths = tests;
+  if (paths.empty()) paths.push_back(bot::DefaultTestsPath(file));
+  std::vector<bot::TestOutcome> all;
+  bool broken = false;
+  for (const auto& path : paths) {
+    bot::ConversationTestFile parsed = bot::LoadConversationTests(path);
+    if (!parsed.errors.empty()) {
+      for (const auto& d : parsed.errors) err << d.ToString() << '\n';
+      broken = true;
+      continue;
+    }
+    out << path << ": " << parsed.tests.size() << " tests\n";
+    for (auto& outcome : bot::RunConversationTests(*bot, parsed)) {
+      if (outcome.passed()) {
+        out << "  ok    " << outcome.name << '\n';
+      } else {
+        out << "  FAIL  " << outcome.name << " (" << path << ":" << outcome.line << ")\n";
+        for (const auto& f : outcome.failures) out << "    " << f << '\n';
+      }
+      all.push_back(std::move(outcome));
+    }
+  }
+  size_t failed = 0;
+  for (const auto& o : all) failed += o.passed() ? 0 : 1;
+  out << fmt::format("{} tests, {} passed, {} failed\n", all.size(), all.size() - failed, failed);
+  if (junit) {
+    std::ofstream xml(*junit, std::ios::binary | std::ios::trunc);
+    std::string suite = std::filesystem::path(file).stem().string();
+    xml << bot::JUnitXml(suite, all);
+    if (!xml) {
+      err << *junit << ": cannot write the JUnit report\n";
+      return 1;
+    }
+  }
+  if (all.empty() && !broken) err << "no tests were found\n";
+  return broken || failed > 0 || all.empty() ? 1 : 0;
 }
 
 int RunEvalIntents(const std::string& dataset, bool as_json, std::optional<double> threshold,
@@ -264,6 +315,24 @@ void AddBotCommands(CLI::App& app) {
   chat->callback([chat_args] {
     chat_args->options.echo_input = !::isatty(STDIN_FILENO);
     int rc = RunBotChat(chat_args->file, chat_args->options, std::cin, std::cout, std::cerr);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+
+  struct TestArgs {
+    std::string file;
+    std::vector<std::string> tests;
+    std::string junit;
+  };
+  auto test_args = std::make_shared<TestArgs>();
+  CLI::App* test = bot->add_subcommand(
+      "test", "Run a bot's conversation tests (FILE's NAME.test.yaml beside it, or TESTS)");
+  test->add_option("FILE", test_args->file, "The bot's YAML file")->required();
+  test->add_option("TESTS", test_args->tests, "Test files (default: NAME.test.yaml beside FILE)");
+  auto* junit = test->add_option("--junit", test_args->junit, "Also write a JUnit XML report");
+  test->callback([test_args, junit] {
+    std::optional<std::string> report;
+    if (junit->count() > 0) report = test_args->junit;
+    int rc = RunBotTest(test_args->file, test_args->tests, report, std::cout, std::cerr);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 

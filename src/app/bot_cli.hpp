@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bot/bot.hpp"
 
@@ -39,6 +40,13 @@ int RunBotChat(const std::string& file, const ChatOptions& options, std::istream
 // webhook client's TLS and address rules; ok when the answer is 2xx with a JSON object body
 // within the timeout. Blocks the calling thread (fine for the CLI and tests only).
 bot::CallOutcome PerformCall(const bot::ExternalCall& call, bool allow_insecure);
+
+// `bot test FILE [TESTS...] [--junit OUT]`: runs the bot's conversation tests (TESTS, or
+// FILE's NAME.test.yaml beside it) and prints each failing turn with the expected and actual
+// replies. 0 when every test passes; 1 on a failure, a bot or test file that does not load, or
+// no tests. `junit`: also write a JUnit XML report there.
+int RunBotTest(const std::string& file, const std::vector<std::string>& tests,
+               const std::optional<std::string>& junit, std::ostream& out, std::ostream& err);
 
 // `bot eval-intents --dataset FILE [--json] [--threshold X]`.
 int RunEvalIntents(const std::string& dataset, bool json, std::optional<double> threshold,

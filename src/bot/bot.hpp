@@ -44,12 +44,43 @@ struct CallOutcome {
   std::string error;             // what went wrong, when not ok (for logs)
 };
 
+// A slot the bot took from the customer's words without asking (or from an answer that held more
+// than the value): `words` is the part of the text it came from.
+struct SlotFill {
+  std::string slot;
+  std::string value;
+  std::string words;
+};
+
+// What the bot made of a customer turn: what agent assist shows beside the message and what
+// conversation tests check. Recorded with the customer's message in the transcript.
+struct TurnNote {
+  // intent: recognised as `intent`; answer: answered the `question` of `flow`, filling `slot`
+  // with `value`; retry: did not fit that question; choice: tapped or typed an offered item
+  // (`value` its text or payload); cancel: left a flow; greeting: the greeting was the answer;
+  // kept: held while an external action runs; not_understood: the fallback (best guess in
+  // `intent`, `confidence`).
+  std::string kind;
+  std::string intent;
+  double confidence = 0;
+  std::string flow, slot, value, question;
+  std::vector<SlotFill> filled;  // slots taken from the words
+};
+
+// {"kind", "intent"?, "confidence"?, "flow"?, "slot"?, "value"?, "question"?, "filled"?: [{slot,
+// value, words}]}; FromJson reads it back (leniently: missing or odd fields are left empty).
+boost::json::object ToJson(const TurnNote& note);
+TurnNote TurnNoteFromJson(const boost::json::object& o);
+
 struct BotReply {
   std::vector<channel::OutboundBody> messages;  // sent in order, from "bot"
   enum class Next { kStay, kEscalate } next = Next::kStay;
   std::optional<std::string> queue;  // the queue to escalate to, when chosen
   boost::json::value state;          // dialog state to store (null: none)
   std::optional<ExternalCall> call;  // run after commit; result via OnCallResult
+  std::optional<TurnNote> note;      // what the customer's turn was taken as (not for calls)
+  // Every slot set during this decision (answers, words, an action's slots), in order.
+  std::vector<std::pair<std::string, std::string>> slots_set;
 };
 
 class Bot {

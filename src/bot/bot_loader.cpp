@@ -59,7 +59,11 @@ Result<DirReload> LoadFiles(const std::string& dir, BotRegistry& registry, const
   }
   std::vector<fs::path> files;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().extension() == ".yaml" && it->is_regular_file(ec)) files.push_back(it->path());
+    // NAME.test.yaml beside NAME.yaml holds the bot's conversation tests (`parley bot test`).
+    const std::string file = it->path().filename().string();
+    const bool tests = file.size() > 10 && file.ends_with(".test.yaml");
+    if (it->path().extension() == ".yaml" && !tests && it->is_regular_file(ec))
+      files.push_back(it->path());
   }
   if (ec) {
     return Fail(Errc::kUnavailable, "bots_dir_unreadable",

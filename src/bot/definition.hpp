@@ -62,6 +62,8 @@ struct AskStep {
   // Accepted answers. When empty and the question is a menu without a pattern, the menu items'
   // payloads are the accepted answers.
   std::vector<std::string> choices;
+  // (what the customer may say, the choice or menu payload it stands for), from `synonyms`.
+  std::vector<std::pair<std::string, std::string>> synonyms;
   // Answers that do not fit get `retry` this many times; the next one gets the bot's fallback
   // and the flow ends.
   int retries = 2;

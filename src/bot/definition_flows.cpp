@@ -59,9 +59,10 @@ void Parser::ParseFlows(const YAML::Node& flows) {
       if (!IsMap(s, "a step of " + where)) continue;
       FlowStep step;
       step.line = LineOf(s);
-      CheckKeys(
-          s, {"ask", "slot", "pattern", "retry", "retries", "choices", "call", "replies", "when"},
-          "a step of " + where);
+      CheckKeys(s,
+                {"ask", "slot", "pattern", "retry", "retries", "choices", "synonyms", "call",
+                 "replies", "when"},
+                "a step of " + where);
       Scope scope{&slots, after_call, name};
       if (YAML::Node w = s["when"]) {
         if (IsMap(w, "when")) {
@@ -90,7 +91,7 @@ void Parser::ParseFlows(const YAML::Node& flows) {
         continue;
       }
       if (!s["ask"]) {
-        for (const char* k : {"slot", "pattern", "retry", "retries", "choices"}) {
+        for (const char* k : {"slot", "pattern", "retry", "retries", "choices", "synonyms"}) {
           if (s[k]) Error(s[k], fmt::format("'{}' belongs to an ask step", k));
         }
       }
@@ -180,6 +181,39 @@ void Parser::ParseAsk(const YAML::Node& s, AskStep& ask, const std::string& wher
     if (IsSeq(c, "choices")) {
       for (const auto& v : c) {
         if (auto choice = Str(v, "a choice", kMaxPayloadLength)) ask.choices.push_back(*choice);
+      }
+    }
+  }
+  if (YAML::Node syn = s["synonyms"]) {
+    // What a customer may say for a choice (or, for a menu question without choices, for an
+    // item's payload): {savings: [saver, savings account]}.
+    std::vector<std::string> accepted = ask.choices;
+    if (accepted.empty()) {
+      if (const auto* m = std::get_if<MenuBody>(&ask.question.body)) {
+        for (const auto& item : m->items) accepted.push_back(item.payload);
+      }
+    }
+    if (s["pattern"]) Error(syn, "synonyms belong to choices or a menu question, not a pattern");
+    if (IsMap(syn, "synonyms")) {
+      for (const auto& kv : syn) {
+        if (!Visit(kv.first)) break;
+        std::string value = kv.first.IsScalar() ? kv.first.Scalar() : "";
+        if (std::find(accepted.begin(), accepted.end(), value) == accepted.end()) {
+          Error(kv.first, fmt::format("synonyms name '{}', which is not one of this question's "
+                                      "choices (or menu payloads)",
+                                      value));
+          continue;
+        }
+        if (!IsSeq(kv.second, "synonyms of '" + value + "'")) continue;
+        for (const auto& w : kv.second) {
+          if (auto word = Str(w, "a synonym", kMaxPayloadLength)) {
+            if (word->find_first_not_of(" \t") == std::string::npos) {
+              Error(w, "a synonym must not be empty");
+              continue;
+            }
+            ask.synonyms.emplace_back(*word, value);
+          }
+        }
       }
     }
   }

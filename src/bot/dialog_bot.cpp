@@ -61,6 +61,119 @@ std::string Simplify(std::string_view s) {
   return out;
 }
 
+// Slots are looked for in at most this much of a message, and a pattern is tried on spans of at
+// most kMaxSpanWords of its first kMaxSpanTokens words: a bound on the writer thread's work.
+constexpr size_t kMaxFillBytes = 512;
+constexpr size_t kMaxSpanWords = 3;
+constexpr size_t kMaxSpanTokens = 64;
+
+// The words of a text as written, without the punctuation around them ("4321." -> "4321").
+std::vector<std::string> Tokens(std::string_view s) {
+  std::vector<std::string> out;
+  auto edge = [](unsigned char c) { return std::ispunct(c) && c != '#' && c != '+' && c != '@'; };
+  size_t i = 0;
+  while (i < s.size() && out.size() < kMaxSpanTokens) {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    size_t j = i;
+    while (j < s.size() && !std::isspace(static_cast<unsigned char>(s[j]))) ++j;
+    std::string_view w = s.substr(i, j - i);
+    while (!w.empty() && edge(static_cast<unsigned char>(w.front()))) w.remove_prefix(1);
+    while (!w.empty() && edge(static_cast<unsigned char>(w.back()))) w.remove_suffix(1);
+    if (!w.empty()) out.emplace_back(w);
+    i = j;
+  }
+  return out;
+}
+
+// A slot value found inside a customer's words, and the words it came from.
+struct Found {
+  std::string value;
+  std::string words;
+};
+
+// What an ask step's answer may be called, as (phrase, value): its choices (and the texts of the
+// menu items whose payload is a choice), or for a menu question without choices its items' texts
+// and payloads; and the step's synonyms.
+std::vector<std::pair<std::string, std::string>> Phrases(const AskStep& ask) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto* menu = std::get_if<channel::MenuBody>(&ask.question.body);
+  if (!ask.choices.empty()) {
+    for (const auto& c : ask.choices) out.emplace_back(c, c);
+    if (menu) {
+      for (const auto& item : menu->items) {
+        if (std::find(ask.choices.begin(), ask.choices.end(), item.payload) != ask.choices.end())
+          out.emplace_back(item.text, item.payload);
+      }
+    }
+  } else if (menu && !ask.pattern) {
+    for (const auto& item : menu->items) {
+      out.emplace_back(item.text, item.payload);
+      out.emplace_back(item.payload, item.payload);
+    }
+  }
+  for (const auto& syn : ask.synonyms) out.push_back(syn);
+  return out;
+}
+
+// The value of an ask step found inside `text`: a choice, item or synonym said as whole words
+// (the longest one; nothing when the text names two different values), or a span of up to
+// three words the step's pattern matches. Free-text questions take nothing from inside a text.
+std::optional<Found> Extract(const AskStep& ask, std::string_view text) {
+  if (text.empty() || text.size() > kMaxFillBytes) return std::nullopt;
+  auto phrases = Phrases(ask);
+  if (!phrases.empty()) {
+    const std::string hay = " " + Simplify(text) + " ";
+    std::optional<Found> best;
+    bool ambiguous = false;
+    for (const auto& [phrase, value] : phrases) {
+      const std::string needle = Simplify(phrase);
+      if (needle.empty() || hay.find(" " + needle + " ") == std::string::npos) continue;
+      if (!best) {
+        best = Found{value, needle};
+      } else if (best->value != value) {
+        // "current account" inside "current account or savings": two answers, so neither.
+        if (best->words.find(needle) != std::string::npos) continue;
+        if (needle.find(best->words) != std::string::npos) {
+          best = Found{value, needle};
+          continue;
+        }
+        ambiguous = true;
+      } else if (needle.size() > best->words.size()) {
+        best->words = needle;
+      }
+    }
+    if (ambiguous) return std::nullopt;
+    return best;
+  }
+  if (!ask.pattern) return std::nullopt;
+  const std::vector<std::string> tokens = Tokens(text);
+  for (size_t len = 1; len <= kMaxSpanWords; ++len) {
+    for (size_t start = 0; start + len <= tokens.size(); ++start) {
+      std::string span = tokens[start];
+      for (size_t k = 1; k < len; ++k) span += " " + tokens[start + k];
+      if (span.size() > kMaxAnswerForPattern) continue;
+      try {
+        std::smatch m;
+        if (std::regex_search(span, m, *ask.pattern->regex) && m.length(0) > 0)
+          return Found{m.str(0), span};
+      } catch (const std::regex_error&) {
+        return std::nullopt;  // complexity or stack limit of the engine
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// The words of a question, for notes: a text's first line, a menu's title.
+std::string QuestionText(const channel::OutboundBody& body) {
+  if (const auto* t = std::get_if<channel::TextBody>(&body))
+    return t->text.empty() ? "" : t->text[0];
+  if (const auto* m = std::get_if<channel::MenuBody>(&body)) return m->title;
+  if (const auto* c = std::get_if<channel::CarouselBody>(&body)) return c->title.value_or("");
+  if (const auto* l = std::get_if<channel::LinkButtonBody>(&body)) return l->title;
+  return "";
+}
+
 int64_t IntOr(const json::object& o, std::string_view key, int64_t dflt) {
   const json::value* v = o.if_contains(key);
   return v && v->is_int64() ? v->as_int64() : dflt;
@@ -236,9 +349,11 @@ class Exec {
 
   void OnTurn() {
     Input current{turn_.text, turn_.postback};
+    out_.note = TurnNote{};
     if (s_.pending) {
       if (clock_.NowMs() - s_.pending->since_ms <= s_.pending->timeout_ms + kCallGraceMs) {
         if (s_.deferred.size() < kMaxDeferredTurns) s_.deferred.push_back(std::move(current));
+        out_.note->kind = "kept";
         return;
       }
       CallOutcome lost;
@@ -298,9 +413,36 @@ class Exec {
     return recognised_;
   }
 
+  // What this input was taken as (the last input of a decision is the customer's turn).
+  void Note(std::string kind) {
+    if (!out_.note) return;
+    out_.note->kind = std::move(kind);
+    if (recognised_) {
+      out_.note->intent = recognised_->intent;
+      out_.note->confidence = recognised_->confidence;
+    }
+  }
+  void NoteAnswer(const std::string& kind, const FlowStep& step, const std::string& value) {
+    Note(kind);
+    if (!out_.note) return;
+    out_.note->flow = s_.flow;
+    out_.note->slot = step.ask.slot;
+    out_.note->value = value;
+    out_.note->question = FillTemplate(QuestionText(step.ask.question.body), Values());
+  }
+
+  void SetSlot(const std::string& slot, const std::string& value) {
+    if (s_.slots.size() < kMaxSlots || s_.slots.contains(slot)) {
+      s_.slots[slot] = value;
+      out_.slots_set.emplace_back(slot, value);
+    }
+  }
+
   void HandleInput(const Input& in) {
     std::string text = Trim(Join(in.text));
     std::optional<std::string> payload = in.postback;
+    recognised_.reset();
+    if (out_.note) *out_.note = TurnNote{};
     if (!payload && !text.empty()) {
       for (const auto& [item_text, item_payload] : s_.offered) {
         if (EqualsIgnoreCase(Trim(item_text), text)) {
@@ -313,8 +455,16 @@ class Exec {
     bool greeted_now = false;
     if (!s_.greeted) {
       s_.greeted = true;
-      SayAll(def_.greeting);
-      greeted_now = !def_.greeting.empty();
+      // Only a conversation's first message is greeted: one that comes back to the bot (from a
+      // person, "Release to bot") has been greeted already.
+      if (turn_.first_turn) {
+        SayAll(def_.greeting);
+        greeted_now = !def_.greeting.empty();
+      }
+    }
+    if (payload && out_.note) {
+      Note("choice");
+      out_.note->value = in.postback ? *payload : text;
     }
     bool was_awaiting_queue = s_.awaiting_queue;
     s_.awaiting_queue = false;
@@ -324,6 +474,8 @@ class Exec {
       for (const auto& q : def_.escalation->queues) {
         if ((pb.kind == Postback::Kind::kQueue && pb.target == q.queue) ||
             EqualsIgnoreCase(choice, q.queue) || EqualsIgnoreCase(choice, q.text)) {
+          Note("choice");
+          if (out_.note) out_.note->value = q.text;
           EscalateTo(q.queue);
           return;
         }
@@ -342,12 +494,17 @@ class Exec {
     if (!text.empty()) {
       if (auto p = Classify(text); p && IsUnderstood(*p, def_.threshold)) {
         if (const Intent* intent = def_.FindIntent(p->intent)) {
-          HandleIntent(*intent);
+          Note("intent");
+          HandleIntent(*intent, text);
           return;
         }
       }
     }
-    if (greeted_now) return;  // "hello" as a first message: the greeting is the answer
+    if (greeted_now) {  // "hello" as a first message: the greeting is the answer
+      Note("greeting");
+      return;
+    }
+    Note("not_understood");
     if (was_awaiting_queue && def_.escalation) {
       OfferQueues();  // still choosing whom to talk to
       return;
@@ -368,6 +525,7 @@ class Exec {
     }
     const AskStep& ask = step->ask;
     if (!payload && IsCancelWord(text)) {
+      Note("cancel");
       Cancel();
       return true;
     }
@@ -376,6 +534,7 @@ class Exec {
       bool is_choice =
           std::find(ask.choices.begin(), ask.choices.end(), *payload) != ask.choices.end();
       if (pb.kind == Postback::Kind::kCancel && !is_choice) {
+        Note("cancel");
         Cancel();
         return true;
       }
@@ -385,8 +544,17 @@ class Exec {
         return true;
       }
     }
-    if (auto value = Accept(ask, payload ? *payload : text)) {
-      if (s_.slots.size() < kMaxSlots || s_.slots.contains(ask.slot)) s_.slots[ask.slot] = *value;
+    std::optional<std::string> value = Accept(ask, payload ? *payload : text);
+    if (!value && !payload) {
+      // An answer that holds more than the value: "it ends 4321", "the savings one".
+      if (auto found = Extract(ask, text)) {
+        value = found->value;
+        if (out_.note) out_.note->filled.push_back({ask.slot, found->value, found->words});
+      }
+    }
+    if (value) {
+      NoteAnswer("answer", *step, *value);
+      SetSlot(ask.slot, *value);
       s_.retries = 0;
       s_.misses = 0;
       ++s_.step;
@@ -400,11 +568,14 @@ class Exec {
       if (auto p = Classify(text); p && IsUnderstood(*p, def_.InterruptThreshold())) {
         if (const Intent* intent = def_.FindIntent(p->intent)) {
           LeaveFlow();
-          HandleIntent(*intent);
+          if (out_.note) out_.note->filled.clear();
+          Note("intent");
+          HandleIntent(*intent, text);
           return true;
         }
       }
     }
+    NoteAnswer("retry", *step, "");
     ++s_.retries;
     if (s_.retries > ask.retries) {
       LeaveFlow();
@@ -421,6 +592,9 @@ class Exec {
   static std::optional<std::string> Accept(const AskStep& ask, const std::string& raw) {
     std::string answer = Trim(raw);
     if (answer.empty()) return std::nullopt;
+    for (const auto& [word, value] : ask.synonyms) {
+      if (EqualsIgnoreCase(Trim(word), answer)) return value;
+    }
     if (!ask.choices.empty()) {
       for (const auto& c : ask.choices) {
         if (EqualsIgnoreCase(c, answer)) return c;
@@ -451,7 +625,7 @@ class Exec {
   void Route(const Postback& pb, bool was_awaiting_queue) {
     switch (pb.kind) {
       case Postback::Kind::kIntent:
-        if (const Intent* intent = def_.FindIntent(pb.target)) return HandleIntent(*intent);
+        if (const Intent* intent = def_.FindIntent(pb.target)) return HandleIntent(*intent, "");
         break;
       case Postback::Kind::kFlow:
         if (def_.FindFlow(pb.target)) return StartFlow(pb.target);
@@ -498,12 +672,14 @@ class Exec {
     if (const channel::MenuBody* m = def_.FindMenu("main")) Emit(FillBody(*m, Values()));
   }
 
-  void HandleIntent(const Intent& intent) {
+  // `text`: the customer's words that asked for it, from which a flow's questions are answered
+  // before they are asked.
+  void HandleIntent(const Intent& intent, const std::string& text) {
     s_.misses = 0;
     if (!intent.replies.empty()) {
       SayAll(intent.replies);
     } else if (!intent.flow.empty()) {
-      StartFlow(intent.flow);
+      StartFlow(intent.flow, text);
     } else if (intent.escalate && def_.escalation) {
       Escalate();
     }
@@ -552,11 +728,12 @@ class Exec {
     out_.queue = queue;
   }
 
-  void StartFlow(const std::string& name) {
+  void StartFlow(const std::string& name, const std::string& text = "") {
     LeaveFlow();
     s_.misses = 0;
     s_.flow = name;
     s_.step = 0;
+    fill_text_ = text;
     RunFlow();
   }
 
@@ -593,6 +770,16 @@ class Exec {
           ++s_.step;
           break;
         case FlowStep::Kind::kAsk:
+          // Answered by the words that started the flow: skip the question. Only up to the
+          // first question asked, so a "no" later in a long first message does not answer a
+          // confirmation that comes after a question the customer has not seen.
+          if (auto found = Extract(step.ask, fill_text_)) {
+            SetSlot(step.ask.slot, found->value);
+            if (out_.note) out_.note->filled.push_back({step.ask.slot, found->value, found->words});
+            ++s_.step;
+            break;
+          }
+          fill_text_.clear();
           Say(step.ask.question);
           s_.awaiting_slot = step.ask.slot;
           return;
@@ -605,6 +792,7 @@ class Exec {
                                       {"slots", s_.slots},
                                       {"context", turn_.context}};
           out_.call = std::move(call);
+          fill_text_.clear();
           s_.awaiting_slot.clear();
           s_.pending = Pending{s_.step, clock_.NowMs(), step.call.timeout_ms};
           return;
@@ -632,9 +820,8 @@ class Exec {
           if (key.empty() || key.size() > 64) continue;
           if (value.is_null()) {
             s_.slots.erase(key);
-          } else if (auto v = SlotValue(value);
-                     v && (s_.slots.size() < kMaxSlots || s_.slots.contains(key))) {
-            s_.slots[key] = *v;
+          } else if (auto v = SlotValue(value)) {
+            SetSlot(std::string(key), *v);
           }
         }
       }
@@ -676,6 +863,7 @@ class Exec {
   Session s_;
   BotReply out_;
   std::optional<IntentPrediction> recognised_;
+  std::string fill_text_;  // the words that started the running flow, until it asks
 };
 
 }  // namespace

@@ -148,6 +148,99 @@ struct SparseEntry {
   float value;
 };
 
+// The words of normalised text, at most `max` of them.
+std::vector<std::string_view> Words(std::string_view norm, size_t max) {
+  std::vector<std::string_view> words;
+  size_t pos = 0;
+  while (pos < norm.size() && words.size() < max) {
+    size_t end = norm.find(' ', pos);
+    if (end == std::string_view::npos) end = norm.size();
+    if (end > pos) words.push_back(norm.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return words;
+}
+
+// Whether a and b are at most `max` edits apart (insertions, deletions, substitutions and swaps
+// of neighbours: the optimal string alignment distance). Words longer than 32 bytes never are.
+bool WithinEdits(std::string_view a, std::string_view b, size_t max) {
+  const size_t n = a.size(), m = b.size();
+  if ((n > m ? n - m : m - n) > max || n > 32 || m > 32) return false;
+  size_t d[33][33];
+  for (size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (size_t i = 1; i <= n; ++i) {
+    size_t row_min = d[i][0];
+    for (size_t j = 1; j <= m; ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      row_min = std::min(row_min, d[i][j]);
+    }
+    if (row_min > max) return false;
+  }
+  return d[n][m] <= max;
+}
+
+// The words of a bot's examples, to tell gibberish ("vrop klesh dwimmer", "asdfgh") from new
+// phrasings: a word is known when an example has it or it is a near miss of one ("crad").
+class Vocabulary {
+ public:
+  Vocabulary() = default;
+  explicit Vocabulary(const std::vector<IntentExample>& examples) {
+    for (const auto& e : examples) {
+      const std::string norm = NormalizeIntentText(e.text);
+      for (std::string_view w : Words(norm, std::numeric_limits<size_t>::max()))
+        words_.emplace_back(w);
+    }
+    std::sort(words_.begin(), words_.end());
+    words_.erase(std::unique(words_.begin(), words_.end()), words_.end());
+  }
+
+  // Whether the text is gibberish to the bot: more than `share` of its words (its first 64)
+  // are neither known nor a near miss of a known word, and none of its known words says
+  // anything ("the", "my": function words), so it is close to no example. A text without
+  // words is not (the content factor already gives it 0).
+  bool Gibberish(std::string_view text, double share) const {
+    const std::string norm = NormalizeIntentText(text);
+    const std::vector<std::string_view> words = Words(norm, 64);
+    if (words.empty()) return false;
+    // Exact look-ups first: most texts share a content word with the examples, or have too
+    // few unknown words, and never pay for the near-miss scan.
+    std::vector<std::string_view> unseen;
+    for (std::string_view w : words) {
+      if (!std::binary_search(words_.begin(), words_.end(), w))
+        unseen.push_back(w);
+      else if (!IsFunctionWord(w))
+        return false;  // shares a word that means something with the examples
+    }
+    const double limit = share * static_cast<double>(words.size());
+    if (static_cast<double>(unseen.size()) <= limit) return false;
+    size_t unknown = 0;
+    for (std::string_view w : unseen) {
+      if (!NearMiss(w))
+        ++unknown;
+      else if (!IsFunctionWord(w))
+        return false;  // a misspelt content word ("crad")
+    }
+    return static_cast<double>(unknown) > limit;
+  }
+
+ private:
+  // One edit from a known word of 4 bytes or more for words of 4 to 7 bytes, two from 8.
+  bool NearMiss(std::string_view w) const {
+    const size_t edits = w.size() >= 8 ? 2 : w.size() >= 4 ? 1 : 0;
+    if (edits == 0) return false;
+    for (const auto& known : words_) {
+      if (known.size() >= 4 && WithinEdits(w, known, edits)) return true;
+    }
+    return false;
+  }
+
+  std::vector<std::string> words_;
+};
+
 // The vocabulary with its idf, shared by training and prediction so both see the same vectors.
 class FeatureSpace {
  public:
@@ -460,6 +553,8 @@ double NearestCosine(const Rows& rows, const std::vector<uint32_t>& members,
 struct Novelty {
   double power = 0.0;          // exponent of the full-vector factor (0: no novelty factor)
   double content_power = 0.0;  // exponent of the content factor
+  double unknown_share = 1.0, unknown_factor = 1.0;  // see the config
+  Vocabulary vocabulary;
   Rows full, content;
   std::vector<std::vector<uint32_t>> members;
   double typical = 0.0, typical_content = 0.0;
@@ -522,6 +617,7 @@ class LinearIntentModel final : public IntentClassifier {
     std::vector<IntentPrediction> out;
     out.reserve(k);
     std::vector<SparseEntry> content;
+    bool unknown = false;  // mostly words the bot never saw, not even misspelt
     for (size_t i = 0; i < k; ++i) {
       IntentPrediction p;
       p.intent = labels_[order[i]];
@@ -542,6 +638,8 @@ class LinearIntentModel final : public IntentClassifier {
         // calibration says (with a handful of examples it can leave every probability near
         // 1 / intents).
         if (i == 0 && p.similarity >= kSameText) p.confidence = 1.0;
+        if (i == 0) unknown = novelty_.vocabulary.Gibberish(text, novelty_.unknown_share);
+        if (unknown) p.confidence *= novelty_.unknown_factor;
       }
       out.push_back(std::move(p));
     }
@@ -725,6 +823,9 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
   if (novelty) {
     nov.power = config.novelty_power;
     nov.content_power = config.novelty_content_power;
+    nov.unknown_share = config.unknown_share;
+    nov.unknown_factor = config.unknown_factor;
+    if (config.unknown_share < 1.0) nov.vocabulary = Vocabulary(examples);
     nov.typical = median(held_sims);
     nov.typical_content = median(held_content);
     nov.members.resize(num_classes);

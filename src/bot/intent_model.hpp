@@ -46,6 +46,13 @@ struct IntentModelConfig {
   // is off for a model with an oos class. See docs/intent-classifier.md for the choice.
   double novelty_power = 0.25;
   double novelty_content_power = 0.25;
+  // Unknown words: a text more than `unknown_share` of whose words are in no example, and not
+  // a near miss of a word that is (one edit for words of 4 to 7 bytes, two from 8: "crad" is
+  // "card"), is gibberish to the bot (invented words, mashing, digits, emoji, another script):
+  // its confidence is multiplied by `unknown_factor`, so it stays below 0.1 whatever a bot's
+  // threshold. Part of the novelty factor (off with it). unknown_share 1 turns it off.
+  double unknown_share = 0.5;
+  double unknown_factor = 0.09;
   uint64_t seed = 0x5eed;
   unsigned threads = 2;  // training threads (the classes are independent)
 };

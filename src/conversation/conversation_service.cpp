@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "bot/retired_bot.hpp"
+#include "channel/capabilities.hpp"
 #include "storage/records_json.hpp"
 
 namespace parley::conversation {
@@ -105,7 +106,43 @@ Result<EventRecord> ConversationService::Say(Tx& tx, ConversationRecord& conv,
                                              channel::OutboundBody body, channel::Sender from,
                                              std::optional<std::string> csr_name, int64_t now,
                                              routing::Effects& fx) {
-  DeliveryRecord d = AppendOutbound(conv, std::move(body), from, std::move(csr_name), now);
+  // Every reply (the bot's, an agent's, the system's) is sent as the channel can show it.
+  if (std::holds_alternative<channel::TextBody>(body) ||
+      std::holds_alternative<channel::WaitTimeBody>(body) ||
+      std::holds_alternative<channel::CsrEndSessionBody>(body))
+    return SayOne(tx, conv, std::move(body), from, csr_name, now, fx, {});
+  auto connection = tx.GetConnection(conv.connection_id);
+  if (!connection) return Fail(connection.error());
+  const channel::Capabilities caps =
+      *connection ? channel::CapabilitiesFromText((*connection)->capabilities)
+                  : channel::Capabilities::All();
+  // Messages said together (one conversation, one moment, no customer message between) are
+  // numbered as one list, so a "2" is never ambiguous among them. The key is the conversation
+  // and its count of customer messages: a new customer message starts a new list.
+  const std::string burst_key = conv.id + "/" + std::to_string(conv.last_in_seq);
+  int first = 1;
+  if (burst_.conversation_id == burst_key && burst_.at_ms == now) first = burst_.next_number;
+  channel::Adapted adapted = channel::Adapt(body, caps, first);
+  if (!adapted.choices.empty()) burst_ = Burst{burst_key, now, adapted.choices.back().number + 1};
+  EventRecord first_said;
+  for (size_t i = 0; i < adapted.bodies.size(); ++i) {
+    // The numbered items go with the message that shows them (the last, for a carousel's cards
+    // all of them): what a customer's "2" is read against.
+    std::vector<channel::TextChoice> choices;
+    if (i + 1 == adapted.bodies.size()) choices = adapted.choices;
+    auto said = SayOne(tx, conv, std::move(adapted.bodies[i]), from, csr_name, now, fx, choices);
+    if (!said) return Fail(said.error());
+    if (i == 0) first_said = std::move(*said);
+  }
+  return first_said;
+}
+
+Result<EventRecord> ConversationService::SayOne(Tx& tx, ConversationRecord& conv,
+                                                channel::OutboundBody body, channel::Sender from,
+                                                std::optional<std::string> csr_name, int64_t now,
+                                                routing::Effects& fx,
+                                                const std::vector<channel::TextChoice>& choices) {
+  DeliveryRecord d = AppendOutbound(conv, std::move(body), from, std::move(csr_name), now, choices);
   auto inserted = tx.InsertEvent(d.event);
   if (!inserted) return Fail(inserted.error());
   EventRecord e = d.event;
@@ -172,10 +209,10 @@ std::shared_ptr<const bot::Bot> ConversationService::BotFor(
   return std::make_shared<bot::RetiredBot>(connection.bot);
 }
 
-DeliveryRecord ConversationService::AppendOutbound(ConversationRecord& conv,
-                                                   channel::OutboundBody body, channel::Sender from,
-                                                   std::optional<std::string> csr_name,
-                                                   int64_t now) {
+DeliveryRecord ConversationService::AppendOutbound(
+    ConversationRecord& conv, channel::OutboundBody body, channel::Sender from,
+    std::optional<std::string> csr_name, int64_t now,
+    const std::vector<channel::TextChoice>& choices) {
   channel::OutboundEvent event;
   event.event_id = ids_.Uuid();
   event.customer_id = conv.customer_id;
@@ -196,7 +233,11 @@ DeliveryRecord ConversationService::AppendOutbound(ConversationRecord& conv,
   e.event_id = event.event_id;
   if (channel::IsMessage(event.body)) e.message_id = event.event_id;
   // The stored payload is the exact wire body, so delivery and replay send what was recorded.
-  e.payload_json = json::serialize(channel::ToJson(event));
+  json::object wire = channel::ToJson(event);
+  // [Parley] a list sent as text carries its numbered items, so that the customer's "2" can be
+  // read as the item's postback (and a channel may use them).
+  if (!choices.empty()) wire["choices"] = channel::ChoicesToJson(choices);
+  e.payload_json = json::serialize(wire);
   e.created_at_ms = now;
   e.delivery_status = "pending";
   e.next_attempt_at_ms = now;
@@ -260,20 +301,30 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
   conv.last_customer_at_ms = now;
   conv.routing.idle_reminded = false;
 
-  EventRecord in =
-      CustomerEvent(conv, "text", text.message_id, json::serialize(InboundPayload(text)), now);
-  auto inserted = tx.InsertEvent(in);
-  if (!inserted) return Fail(inserted.error());
-  out.conversation_id = conv.id;
-
+  std::optional<std::string> chosen;
+  if (!opened) {
+    auto picked = TextChoicePostback(tx, connection, conv, text);
+    if (!picked) return Fail(picked.error());
+    chosen = std::move(*picked);
+  }
+  json::object payload = InboundPayload(text);
+  if (chosen) payload["postback"] = *chosen;  // "2": the second item of the list sent as text
+  std::optional<bot::BotReply> reply;
   if (conv.owner == "bot" && !escalate_to) {
     bot::CustomerTurn turn = TurnFor(conv);
     turn.text = text.text;
-    turn.postback = text.postback;
+    turn.postback = chosen ? chosen : text.postback;
     turn.first_turn = opened;
-    auto applied = ApplyBotReply(
-        tx, conv, BotFor(connection)->OnCustomerTurn(turn, ParseOrNull(conv.dialog_state_json)),
-        now, out, fx, escalate_to);
+    reply = BotFor(connection)->OnCustomerTurn(turn, ParseOrNull(conv.dialog_state_json));
+    // What the bot took the message as, kept with it: agent assist shows that, not a guess.
+    if (reply->note) payload["bot"] = bot::ToJson(*reply->note);
+  }
+  EventRecord in = CustomerEvent(conv, "text", text.message_id, json::serialize(payload), now);
+  auto inserted = tx.InsertEvent(in);
+  if (!inserted) return Fail(inserted.error());
+  out.conversation_id = conv.id;
+  if (reply) {
+    auto applied = ApplyBotReply(tx, conv, std::move(*reply), now, out, fx, escalate_to);
     if (!applied) return Fail(applied.error());
   }
   // A new conversation is written once, with its final counters, after its events.
@@ -288,6 +339,40 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
   auto finished = Finish(tx, now, fx, out);
   if (!finished) return Fail(finished.error());
   return out;
+}
+
+Result<std::optional<std::string>> ConversationService::TextChoicePostback(
+    Tx& tx, const storage::ConnectionRecord& connection, const ConversationRecord& conv,
+    const channel::CustomerText& text) {
+  const channel::Capabilities caps = channel::CapabilitiesFromText(connection.capabilities);
+  if ((caps.menu && caps.carousel) || text.postback || text.text.empty() || conv.last_out_seq == 0)
+    return std::optional<std::string>();
+  std::string said;
+  for (const auto& line : text.text) said += (said.empty() ? "" : " ") + line;
+  if (said.size() > 256) return std::optional<std::string>();
+  auto transcript = tx.Transcript(conv.id);
+  if (!transcript) return Fail(transcript.error());
+  // The items of the last list sent as text, with those said in the same burst before it.
+  std::vector<channel::TextChoice> choices;
+  std::optional<int64_t> burst_at;
+  for (auto it = transcript->rbegin(); it != transcript->rend(); ++it) {
+    if (it->direction != "out") {
+      if (burst_at) break;  // the burst ends at the customer's message before it
+      continue;
+    }
+    if (burst_at && it->created_at_ms != *burst_at) break;
+    if (it->payload_json.find("\"choices\"") == std::string::npos) continue;
+    boost::system::error_code ec;
+    json::value wire = json::parse(it->payload_json, ec);
+    if (ec || !wire.is_object() || !wire.as_object().contains("choices")) continue;
+    auto listed = channel::ChoicesFromJson(wire.as_object().at("choices"));
+    if (listed.empty()) continue;
+    burst_at = it->created_at_ms;
+    choices.insert(choices.begin(), listed.begin(), listed.end());
+  }
+  if (const channel::TextChoice* c = channel::ChoiceFor(choices, said))
+    return std::optional<std::string>(c->payload);
+  return std::optional<std::string>();
 }
 
 Result<InboundOutcome> ConversationService::ApplyEnd(Tx& tx,
@@ -514,6 +599,7 @@ boost::asio::awaitable<Result<bool>> ConversationService::AgentTyping(std::strin
     auto said =
         Say(tx, conv, channel::TypingBody{}, channel::Sender::kCsr, actor.display_name, now, fx);
     if (!said) return Fail(said.error());
+    if (!said->event_id) return false;  // the channel shows no typing indicator
     auto saved = tx.UpdateConversation(conv);
     if (!saved) return Fail(saved.error());
     return true;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bot/bot.hpp"
+#include "channel/capabilities.hpp"
 #include "channel/inbound.hpp"
 #include "core/clock.hpp"
 #include "core/ids.hpp"
@@ -132,7 +133,20 @@ class ConversationService final : public routing::Speaker, public DeliveryObserv
   Result<void> Finish(storage::Tx& tx, int64_t now, routing::Effects& fx, InboundOutcome& out);
   storage::DeliveryRecord AppendOutbound(storage::ConversationRecord& conv,
                                          channel::OutboundBody body, channel::Sender from,
-                                         std::optional<std::string> csr_name, int64_t now);
+                                         std::optional<std::string> csr_name, int64_t now,
+                                         const std::vector<channel::TextChoice>& choices);
+  // Say, for one body the channel can show as it is.
+  Result<storage::EventRecord> SayOne(storage::Tx& tx, storage::ConversationRecord& conv,
+                                      channel::OutboundBody body, channel::Sender from,
+                                      std::optional<std::string> csr_name, int64_t now,
+                                      routing::Effects& fx,
+                                      const std::vector<channel::TextChoice>& choices);
+  // A customer's "2" (or an item's text) on a channel that shows lists as text: the postback of
+  // that item of the last list sent, if there is one.
+  Result<std::optional<std::string>> TextChoicePostback(storage::Tx& tx,
+                                                        const storage::ConnectionRecord& connection,
+                                                        const storage::ConversationRecord& conv,
+                                                        const channel::CustomerText& text);
   boost::asio::awaitable<void> RunAction(storage::ConnectionRecord connection,
                                          std::string conversation_id, bot::ExternalCall call);
 
@@ -145,6 +159,14 @@ class ConversationService final : public routing::Speaker, public DeliveryObserv
   routing::EventHub* hub_;
   routing::Routing routing_;
   std::function<void(InboundOutcome&)> published_;  // an inbound job's after_commit
+  // The numbering of the lists said as text (writer thread only): messages said to one
+  // conversation at one moment with no customer message between continue one numbering.
+  struct Burst {
+    std::string conversation_id;  // the conversation and its customer message count ("id/3")
+    int64_t at_ms = -1;
+    int next_number = 1;
+  };
+  Burst burst_;
 };
 
 template <class T, class F>

@@ -251,31 +251,44 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
         auto sent = co_await d->conversations.AgentTyping(req.Param("id"), *actor, on->as_bool());
         co_return Reply(202, sent, [](bool sent) { return json::object{{"sent", sent}}; });
       }));
-  router.Add("POST", "/api/v1/conversations/{id}/assist",
-             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
-               auto body = JsonBody(req);
-               if (!body) co_return ErrorResponse(body.error());
-               const json::value* text =
-                   body->is_object() ? body->as_object().if_contains("text") : nullptr;
-               if (!text || !text->is_string() || text->as_string().size() > 4096)
-                 co_return ErrorResponse(Errc::kInvalidArgument, "invalid_text",
-                                         "Send {\"text\": \"...\"}: the customer's words, at "
-                                         "most 4096 bytes.");
-               auto got = co_await d->conversations.Get(req.Param("id"));
-               if (!got) co_return ErrorResponse(got.error());
-               if (!MayRead(caller, got->first))
-                 co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
-                                         "This conversation is neither yours nor waiting in a "
-                                         "queue of yours.");
-               auto connection = d->directory.Find(got->first.connection_id);
-               if (!connection)
-                 co_return ErrorResponse(Errc::kNotFound, "connection_not_found",
-                                         "The connection of this conversation was deleted.");
-               auto answer = conversation::Assist(d->bots, connection->bot,
-                                                  std::string_view(text->as_string()),
-                                                  got->first.customer_name);
-               co_return Reply(200, answer, [](const auto& a) { return conversation::ToJson(a); });
-             }));
+  router.Add(
+      "POST", "/api/v1/conversations/{id}/assist",
+      User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+        auto body = JsonBody(req);
+        if (!body) co_return ErrorResponse(body.error());
+        const json::value* text =
+            body->is_object() ? body->as_object().if_contains("text") : nullptr;
+        if (!text || !text->is_string() || text->as_string().size() > 4096)
+          co_return ErrorResponse(Errc::kInvalidArgument, "invalid_text",
+                                  "Send {\"text\": \"...\"}: the customer's words, at "
+                                  "most 4096 bytes.");
+        auto got = co_await d->conversations.Get(req.Param("id"));
+        if (!got) co_return ErrorResponse(got.error());
+        if (!MayRead(caller, got->first))
+          co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
+                                  "This conversation is neither yours nor waiting in a "
+                                  "queue of yours.");
+        auto connection = d->directory.Find(got->first.connection_id);
+        if (!connection)
+          co_return ErrorResponse(Errc::kNotFound, "connection_not_found",
+                                  "The connection of this conversation was deleted.");
+        std::optional<int64_t> position;
+        if (const json::value* p = body->as_object().if_contains("position"); p && !p->is_null()) {
+          if (!p->is_int64() || p->as_int64() < 1)
+            co_return ErrorResponse(Errc::kInvalidArgument, "invalid_position",
+                                    "position must be a transcript entry's position (a "
+                                    "whole number from 1).");
+          position = p->as_int64();
+        }
+        // What the bot did with that message, when it answered it: the agent's view
+        // agrees with the bot's.
+        auto note =
+            conversation::FindTurnNote(got->second, std::string_view(text->as_string()), position);
+        auto answer =
+            conversation::Assist(d->bots, connection->bot, std::string_view(text->as_string()),
+                                 got->first.customer_name, std::move(note));
+        co_return Reply(200, answer, [](const auto& a) { return conversation::ToJson(a); });
+      }));
 }
 
 }  // namespace parley::http

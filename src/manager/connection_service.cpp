@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "channel/capabilities.hpp"
 #include "delivery/address_guard.hpp"
 
 namespace parley::manager {
@@ -42,7 +43,8 @@ ConnectionService::ConnectionService(storage::Store& store, ConnectionDirectory&
 Result<ConnectionChanges> ConnectionService::DecodeChanges(const json::value& body) {
   if (!body.is_object())
     return Fail(Errc::kInvalidArgument, "invalid_payload",
-                "Send a JSON object with any of name, client_webhook, enabled, bot.");
+                "Send a JSON object with any of name, client_webhook, enabled, bot, "
+                "capabilities.");
   const json::object& o = body.as_object();
   ConnectionChanges out;
   auto name = OptionalString(o, "name");
@@ -59,6 +61,11 @@ Result<ConnectionChanges> ConnectionService::DecodeChanges(const json::value& bo
       return Fail(Errc::kInvalidArgument, "invalid_field",
                   "The field 'enabled' must be true or false.");
     out.enabled = v->as_bool();
+  }
+  if (const json::value* v = o.if_contains("capabilities"); v && !v->is_null()) {
+    auto caps = channel::CapabilitiesFromJson(*v);
+    if (!caps) return Fail(caps.error());
+    out.capabilities = channel::CapabilitiesToText(*caps);
   }
   return out;
 }
@@ -77,6 +84,7 @@ Result<NewConnection> ConnectionService::DecodeNew(const json::value& body) {
   out.client_webhook = std::move(*fields->client_webhook);
   if (fields->bot) out.bot = std::move(*fields->bot);
   if (fields->enabled) out.enabled = *fields->enabled;
+  if (fields->capabilities) out.capabilities = std::move(*fields->capabilities);
   return out;
 }
 
@@ -117,6 +125,7 @@ boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Create(NewCo
   c.client_webhook = std::move(input.client_webhook);
   c.bot = std::move(input.bot);
   c.enabled = input.enabled;
+  c.capabilities = std::move(input.capabilities);
   c.secret = ids_.Secret(32);
   c.created_at_ms = c.updated_at_ms = clock_.NowMs();
   auto job1 = [c](Tx& tx) -> Result<ConnectionRecord> {
@@ -162,6 +171,7 @@ boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Update(
     if (changes.client_webhook) c.client_webhook = *changes.client_webhook;
     if (changes.enabled) c.enabled = *changes.enabled;
     if (changes.bot) c.bot = *changes.bot;
+    if (changes.capabilities) c.capabilities = *changes.capabilities;
     c.updated_at_ms = now;
     auto r = tx.UpdateConnection(c);
     if (!r) return Fail(r.error());
@@ -212,6 +222,7 @@ json::object ConnectionService::ToJson(const ConnectionRecord& c, bool with_secr
   if (with_secret) o["jwt_secret"] = c.secret;
   o["bot"] = c.bot;
   o["enabled"] = c.enabled;
+  o["capabilities"] = channel::CapabilitiesToJson(channel::CapabilitiesFromText(c.capabilities));
   o["created_at"] = FormatTimestamp(c.created_at_ms);
   o["updated_at"] = FormatTimestamp(c.updated_at_ms);
   if (with_secret && c.previous_secret_valid_until_ms &&

@@ -30,6 +30,8 @@ struct NewConnection {
   std::string client_webhook;
   std::string bot = "echo";
   bool enabled = true;  // false: created switched off (POST /messages answers 403 until enabled)
+  // What the channel can show (channel/capabilities.hpp), in its stored form; default: all.
+  std::string capabilities = storage::ConnectionRecord{}.capabilities;
 };
 
 struct ConnectionChanges {
@@ -37,6 +39,7 @@ struct ConnectionChanges {
   std::optional<std::string> client_webhook;
   std::optional<bool> enabled;
   std::optional<std::string> bot;
+  std::optional<std::string> capabilities;  // the stored form
 };
 
 class ConnectionService {

@@ -19,6 +19,9 @@ struct ConnectionRecord {
   std::optional<int64_t> previous_secret_valid_until_ms;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
+  // What the channel can show, the names joined with ',' (channel/capabilities.hpp); "" is
+  // plain text only.
+  std::string capabilities = "menu,carousel,link_button,typing_indicator";
 };
 
 // Where a conversation stands with the people: its queue, its agent, the offer ringing, and the

@@ -107,6 +107,17 @@ describe('Digital Messaging Manager', () => {
     await page.getByText('Enabled', { exact: true }).waitFor();
     assert.equal((await stack.server.admin('GET', `/api/v1/connections/${connectionId}`)).json.enabled, true);
 
+    // What the channel can show (issue 18): all by default; the edit form turns menus off.
+    await page.getByText('The channel shows: Menus, Carousels, Link buttons, Typing indicator').waitFor();
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('dialog');
+    assert.equal(await edit.getByRole('checkbox', { name: 'Menus' }).isChecked(), true);
+    await edit.getByRole('checkbox', { name: 'Menus' }).uncheck();
+    await edit.getByRole('checkbox', { name: 'Typing indicator' }).uncheck();
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('The channel shows: Carousels, Link buttons').waitFor();
+    assert.deepEqual((await stack.server.admin('GET', `/api/v1/connections/${connectionId}`)).json.capabilities, ['carousel', 'link_button']);
+
     // Rotate: the new secret is shown once, with how long the old one still works.
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Rotate secret' }).click();

@@ -456,7 +456,9 @@ TEST(DialogBotTest, BankYamlAnswers) {
   turn.customer_id = "u";
   turn.customer_name = "Sam";
   turn.text = {"what is my balance"};
+  turn.first_turn = true;  // a new conversation: greeted (issue 18: only then)
   BotReply first = (*bot)->OnCustomerTurn(turn, nullptr);
+  turn.first_turn = false;
   ASSERT_EQ(first.messages.size(), 3u);  // greeting text, main menu, "Which account?"
   EXPECT_EQ(Describe(first.messages[0]), "text:Hi Sam, I'm Ava, Parley Bank's virtual assistant.");
   EXPECT_EQ(Describe(first.messages[2]),

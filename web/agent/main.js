@@ -597,9 +597,12 @@ function assistView(chat, e, autoAsk) {
   if (a.state === 'loading') return h('div', { class: 'assist muted' }, 'Bot: reading…');
   if (a.state === 'error') return h('div', { class: 'assist muted' }, 'Bot: no answer.');
   const r = a.result;
-  const head = r.understood
-    ? `Bot understood: ${r.intent} (${Math.round((r.confidence || 0) * 100)} %)`
-    : 'Bot: not understood';
+  // The server's label says what the bot did with the message ("answered the question …").
+  const head = r.label && r.kind && r.kind !== 'intent' && r.kind !== 'not_understood'
+    ? `Bot: ${r.label}`
+    : r.understood
+      ? `Bot understood: ${r.intent} (${Math.round((r.confidence || 0) * 100)} %)`
+      : 'Bot: not understood';
   const suggestions = (r.suggestions || []).filter((s) => s.type === 'text' && Array.isArray(s.text));
   return h(
     'div',

@@ -474,6 +474,35 @@ function renderConnections() {
   );
 }
 
+const CAPABILITIES = [
+  ['menu', 'Menus'],
+  ['carousel', 'Carousels'],
+  ['link_button', 'Link buttons'],
+  ['typing_indicator', 'Typing indicator'],
+];
+const ALL_CAPABILITIES = CAPABILITIES.map(([name]) => name);
+
+// What the connection's channel can show; what it cannot is sent as text that still works.
+function capabilityChecks(selected) {
+  const boxes = CAPABILITIES.map(([name, label]) => ({ label, input: h('input', { type: 'checkbox', value: name, checked: selected.includes(name) }) }));
+  return {
+    el: h(
+      'fieldset',
+      {},
+      h('legend', {}, 'The channel can show'),
+      h('div', { class: 'queue-checks' }, boxes.map((b) => h('label', { class: 'check' }, b.input, b.label))),
+      h('p', { class: 'hint' }, 'What it cannot show is sent as text: a menu as numbered lines (the customer answers with a number), a carousel as one text per card, a link as “label: url”.'),
+    ),
+    value: () => boxes.filter((b) => b.input.checked).map((b) => b.input.value),
+  };
+}
+
+function capabilityText(c) {
+  const caps = c.capabilities || ALL_CAPABILITIES;
+  if (!caps.length) return 'text only';
+  return CAPABILITIES.filter(([name]) => caps.includes(name)).map(([, label]) => label).join(', ');
+}
+
 function botOptions(selected) {
   const bots = state.bots || [{ name: 'echo', display_name: 'Echo' }];
   return [
@@ -539,6 +568,7 @@ async function addConnection() {
       const name = h('input', { name: 'name', required: true, maxLength: 100, autocomplete: 'off' });
       const webhook = h('input', { name: 'client_webhook', type: 'url', required: true, placeholder: 'https://bridge.example.com/parley', autocomplete: 'off' });
       const bot = h('select', { name: 'bot' }, botOptions('echo'));
+      const caps = capabilityChecks(ALL_CAPABILITIES);
       const error = h('p', { class: 'error-text', role: 'alert' });
       const save = h('button', { type: 'submit', class: 'primary' }, 'Save');
       replace(
@@ -551,7 +581,7 @@ async function addConnection() {
               save.disabled = true;
               error.textContent = '';
               try {
-                const c = await api.post('/api/v1/connections', { name: name.value.trim(), client_webhook: webhook.value.trim(), bot: bot.value });
+                const c = await api.post('/api/v1/connections', { name: name.value.trim(), client_webhook: webhook.value.trim(), bot: bot.value, capabilities: caps.value() });
                 showResult(c);
                 loadConnections().then(render);
               } catch (err) {
@@ -564,6 +594,7 @@ async function addConnection() {
           field('Name', name),
           field('Client webhook', webhook, 'Where Parley sends replies: your integration layer’s HTTPS address.'),
           field('Bot', bot, 'Answers first; a person takes over when the customer asks.'),
+          caps.el,
           error,
           h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), save),
         ),
@@ -619,6 +650,7 @@ function renderConnection() {
         ? h('p', { class: 'muted' }, `The previous secret still works until ${formatDateTime(c.previous_secret_valid_until)}.`)
         : null,
       h('p', {}, h('strong', {}, 'Bot: '), c.bot),
+      h('p', {}, h('strong', {}, 'The channel shows: '), capabilityText(c)),
       h(
         'div',
         { class: 'row' },
@@ -638,6 +670,7 @@ async function editConnection(c) {
     const name = h('input', { value: c.name, required: true, maxLength: 100 });
     const webhook = h('input', { type: 'url', value: c.client_webhook, required: true });
     const bot = h('select', {}, botOptions(c.bot));
+    const caps = capabilityChecks(c.capabilities || ALL_CAPABILITIES);
     const error = h('p', { class: 'error-text', role: 'alert' });
     return h(
       'form',
@@ -650,6 +683,7 @@ async function editConnection(c) {
               name: name.value.trim(),
               client_webhook: webhook.value.trim(),
               bot: bot.value,
+              capabilities: caps.value(),
             });
             close('saved');
           } catch (err) {
@@ -660,6 +694,7 @@ async function editConnection(c) {
       field('Name', name),
       field('Client webhook', webhook),
       field('Bot', bot),
+      caps.el,
       error,
       h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Save')),
     );

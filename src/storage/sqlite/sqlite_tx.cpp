@@ -9,16 +9,20 @@ namespace {
 
 constexpr const char* kListConnections =
     "SELECT id, name, client_webhook, bot, enabled, secret, previous_secret, "
-    "previous_secret_valid_until, created_at, updated_at FROM connections ORDER BY created_at, id";
+    "previous_secret_valid_until, created_at, updated_at, capabilities FROM connections ORDER BY "
+    "created_at, id";
 constexpr const char* kGetConnection =
     "SELECT id, name, client_webhook, bot, enabled, secret, previous_secret, "
-    "previous_secret_valid_until, created_at, updated_at FROM connections WHERE id = ?1";
+    "previous_secret_valid_until, created_at, updated_at, capabilities FROM connections WHERE id = "
+    "?1";
 constexpr const char* kInsertConnection =
     "INSERT INTO connections (id, name, client_webhook, bot, enabled, secret, previous_secret, "
-    "previous_secret_valid_until, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)";
+    "previous_secret_valid_until, created_at, updated_at, capabilities) "
+    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)";
 constexpr const char* kUpdateConnection =
     "UPDATE connections SET name=?2, client_webhook=?3, bot=?4, enabled=?5, secret=?6, "
-    "previous_secret=?7, previous_secret_valid_until=?8, updated_at=?10 WHERE id=?1";
+    "previous_secret=?7, previous_secret_valid_until=?8, updated_at=?10, capabilities=?11 WHERE "
+    "id=?1";
 constexpr const char* kDeleteConnection = "DELETE FROM connections WHERE id = ?1";
 
 constexpr const char* kFindOpenConversation =
@@ -202,6 +206,7 @@ Result<ConnectionRecord> SqliteTx::ReadConnection(const Stmt& s) {
   c.previous_secret_valid_until_ms = s.OptInt(7);
   c.created_at_ms = s.Int(8);
   c.updated_at_ms = s.Int(9);
+  c.capabilities = s.Text(10);
   return c;
 }
 
@@ -231,7 +236,7 @@ Result<void> SqliteTx::InsertConnection(const ConnectionRecord& c) {
   if (c.previous_secret) prev = box_.Seal(*c.previous_secret);
   s.Bind(1, c.id).Bind(2, c.name).Bind(3, c.client_webhook).Bind(4, c.bot).Bind(5, c.enabled);
   s.Bind(6, box_.Seal(c.secret)).Bind(7, prev).Bind(8, c.previous_secret_valid_until_ms);
-  s.Bind(9, c.created_at_ms).Bind(10, c.updated_at_ms);
+  s.Bind(9, c.created_at_ms).Bind(10, c.updated_at_ms).Bind(11, c.capabilities);
   auto r = db_.Run(s, "insert connection");
   if (!r && r.error().errc == Errc::kConflict)
     return Fail(Errc::kConflict, "name_taken",
@@ -245,7 +250,7 @@ Result<void> SqliteTx::UpdateConnection(const ConnectionRecord& c) {
   if (c.previous_secret) prev = box_.Seal(*c.previous_secret);
   s.Bind(1, c.id).Bind(2, c.name).Bind(3, c.client_webhook).Bind(4, c.bot).Bind(5, c.enabled);
   s.Bind(6, box_.Seal(c.secret)).Bind(7, prev).Bind(8, c.previous_secret_valid_until_ms);
-  s.Bind(10, c.updated_at_ms);
+  s.Bind(10, c.updated_at_ms).Bind(11, c.capabilities);
   auto r = db_.Run(s, "update connection");
   if (!r && r.error().errc == Errc::kConflict)
     return Fail(Errc::kConflict, "name_taken",
