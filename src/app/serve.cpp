@@ -218,6 +218,8 @@ int RunServe(Config config) {
 
   asio::thread_pool blocking(1);
   http::ApiMetrics metrics;
+  metrics.started_at_ms = clock.NowMs();
+  metrics.session_idle_ms = config.session_idle_s * 1000;
   double rate = static_cast<double>(config.rate_limit_per_second);
   manager::RateLimiter rate_limiter(
       rate, config.rate_limit_burst > 0 ? static_cast<double>(config.rate_limit_burst) : 2 * rate);
@@ -240,7 +242,8 @@ int RunServe(Config config) {
                      metrics,       rate_limiter,
                      authenticator, hub};
   http::AddApiRoutes(router, deps);
-  http::UsersApiDeps users_deps{users, sessions, authenticator, public_url.starts_with("https://")};
+  http::UsersApiDeps users_deps{users, sessions, authenticator, public_url.starts_with("https://"),
+                                &metrics};
   http::AddUserRoutes(router, users_deps);
   http::StaticMount pages;  // web/, compiled in; web/chat is `client webchat`'s own page
   pages.exclude = {"chat/"};

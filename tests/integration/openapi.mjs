@@ -64,17 +64,17 @@ function normalise(pathname) {
   return p;
 }
 
+// Ajv's errors as "field: problem", without repeats. For a oneOf (webhook and live-event types)
+// it lists the problems of every branch; the one of the body's `type` is among them.
 function describe(errors) {
-  return errors
-    .slice(0, 6)
-    .map((e) => {
-      const where = e.instancePath || '(body)';
-      if (e.keyword === 'required') return `${where}: field '${e.params.missingProperty}' is missing`;
-      if (e.keyword === 'enum') return `${where}: ${e.message} (${JSON.stringify(e.params.allowedValues)})`;
-      if (e.keyword === 'const') return `${where}: must be ${JSON.stringify(e.params.allowedValue)}`;
-      return `${where}: ${e.message}`;
-    })
-    .join('; ');
+  const lines = errors.map((e) => {
+    const where = e.instancePath || '(body)';
+    if (e.keyword === 'required') return `${where}: field '${e.params.missingProperty}' is missing`;
+    if (e.keyword === 'enum') return `${where}: ${e.message} (${JSON.stringify(e.params.allowedValues)})`;
+    if (e.keyword === 'const') return `${where}: must be ${JSON.stringify(e.params.allowedValue)}`;
+    return `${where}: ${e.message}`;
+  });
+  return [...new Set(lines)].slice(0, 8).join('; ');
 }
 
 export class ContractError extends Error {}

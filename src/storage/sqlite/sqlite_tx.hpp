@@ -101,6 +101,9 @@ class SqliteTx final : public Tx {
   Result<void> DeleteSession(const std::string& token_hash) override;
   Result<void> DeleteUserSessions(const std::string& username) override;
   Result<void> DeleteIdleSessions(int64_t before_ms) override;
+  // sqlite_ops.cpp
+  Result<std::vector<DeliveryCount>> CountDeliveries(const std::string& connection_id) override;
+  Result<int64_t> CountSessions(int64_t active_since_ms) override;
 
   Result<std::vector<QueueRecord>> ListQueues() override;
   Result<std::optional<QueueRecord>> GetQueue(const std::string& name) override;
