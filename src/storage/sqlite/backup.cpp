@@ -210,7 +210,7 @@ Result<BackupInfo> Restore(const std::string& from, const std::string& db_path, 
   if (!copied) return Fail(copied.error());
   if (auto r = CheckParleyDb(dst->get(), db_path); !r) return Fail(r.error());
   // The backup was written in rollback-journal mode; the server puts WAL back on start.
-  dst.reset();
+  dst->reset();
   BackupInfo info;
   info.pages = *copied;
   info.bytes = static_cast<int64_t>(fs::file_size(db_path, ec));
