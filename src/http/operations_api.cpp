@@ -7,8 +7,8 @@
 #include <boost/json.hpp>
 #include <map>
 #include <optional>
-#include <set>
 #include <string_view>
+#include <vector>
 
 #include "http/api_routes.hpp"
 #include "routing/routing.hpp"
@@ -50,29 +50,46 @@ std::string LabelValue(std::string_view v) {
   return out;
 }
 
-// Appends metric lines; HELP and TYPE once per name, before its first sample.
+// Metric families in the order they first appear, each with HELP and TYPE once and its samples
+// together (the text format wants a family's lines in one group).
 class MetricsText {
  public:
   template <class V>
   void Add(std::string_view name, std::string_view type, std::string_view help,
            std::string_view labels, V value) {
-    Header(name, type, help);
+    std::string& lines = Family(name, type, help);
     if (labels.empty())
-      out_ += fmt::format("{} {}\n", name, value);
+      lines += fmt::format("{} {}\n", name, value);
     else
-      out_ += fmt::format("{}{{{}}} {}\n", name, labels, value);
+      lines += fmt::format("{}{{{}}} {}\n", name, labels, value);
   }
-  // A name with no samples still says what it is (a dashboard then shows "no data", not an
+  // A family with no samples still says what it is (a dashboard then shows "no data", not an
   // unknown metric).
   void Header(std::string_view name, std::string_view type, std::string_view help) {
-    if (!seen_.insert(std::string(name)).second) return;
-    out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    Family(name, type, help);
   }
-  std::string& out() { return out_; }
+  // A family rendered elsewhere (histograms), header included.
+  void Raw(std::string_view name, std::string text) {
+    order_.emplace_back(name);
+    families_[std::string(name)] = std::move(text);
+  }
+  std::string Render() const {
+    std::string out;
+    for (const auto& name : order_) out += families_.at(name);
+    return out;
+  }
 
  private:
-  std::string out_;
-  std::set<std::string> seen_;
+  std::string& Family(std::string_view name, std::string_view type, std::string_view help) {
+    auto [it, fresh] = families_.try_emplace(std::string(name));
+    if (fresh) {
+      order_.emplace_back(name);
+      it->second = fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    }
+    return it->second;
+  }
+  std::vector<std::string> order_;
+  std::map<std::string, std::string> families_;
 };
 
 void AddWaitHistogram(std::string& out, std::string_view name, std::string_view help,
@@ -209,10 +226,11 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
     for (const auto& [status, n] : by_status)
       add("parley_agents", "gauge", "", fmt::format("status=\"{}\"", LabelValue(status)), n);
   }
-  std::string& out = t.out();
-  AddWaitHistogram(out, "parley_accept_latency_seconds",
+  std::string latency;
+  AddWaitHistogram(latency, "parley_accept_latency_seconds",
                    "From an offer to the agent's accept (offers taken through the API).",
                    m.accept_latency.Read());
+  t.Raw("parley_accept_latency_seconds", std::move(latency));
   add("parley_event_streams", "gauge", "Open live-event streams of agents and admins.", "",
       deps.hub.Streams());
   if (f.sessions)
@@ -230,10 +248,13 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
       st.jobs);
   add("parley_store_failed_commits_total", "counter", "Group commits that failed.", "",
       st.failed_commits);
-  AddHistogram(out, "parley_store_batch_seconds",
+  std::string batch, commit;
+  AddHistogram(batch, "parley_store_batch_seconds",
                "One group commit from BEGIN to COMMIT done: its jobs and its fsync.", st.batch);
-  AddHistogram(out, "parley_store_commit_seconds",
+  AddHistogram(commit, "parley_store_commit_seconds",
                "The COMMIT of a group commit alone: the WAL write and its fsync.", st.commit);
+  t.Raw("parley_store_batch_seconds", std::move(batch));
+  t.Raw("parley_store_commit_seconds", std::move(commit));
   add("parley_store_queued_writes", "gauge", "Write jobs waiting for the writer.", "",
       st.queued_writes);
   add("parley_store_wal_frames", "gauge", "The WAL's length in pages after the last commit.", "",
@@ -241,7 +262,7 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
   add("parley_store_checkpoints_total", "counter", "Checkpoints run.", "", st.checkpoints);
   add("parley_store_dirty_conversations", "gauge",
       "Conversation rows whose counters are waiting to be written.", "", st.dirty_conversations);
-  return std::move(out);
+  return t.Render();
 }
 
 }  // namespace

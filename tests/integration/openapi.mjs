@@ -136,25 +136,66 @@ export function checkAnswer({ method, url, status, contentType, json, text }) {
   }
 }
 
+// The `type` const a schema (or one of its allOf parts) pins, if any.
+function typeConst(node) {
+  const { node: n } = resolve(node, '');
+  if (n?.properties?.type?.const !== undefined) return n.properties.type.const;
+  for (const part of n?.allOf || []) {
+    const t = typeConst(part);
+    if (t !== undefined) return t;
+  }
+  return undefined;
+}
+
+// For a body refused by a oneOf over `type` (`branches`: pointer to the oneOf array, `common`:
+// pointers every body must also match), the errors of the branch of the body's own type: the
+// message then names the field that is wrong instead of every other type's requirements.
+function branchErrors(value, common, branches, fallback) {
+  const list = branches
+    .split('/')
+    .slice(1)
+    .reduce((n, k) => n?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], DOC);
+  const i = (list || []).findIndex((b) => typeConst(b) === value?.type);
+  if (i < 0) return { pointer: branches, errors: fallback };
+  const pointer = `${branches}/${i}`;
+  for (const p of [...common, pointer]) {
+    const v = validatorAt(p);
+    if (!v(value)) return { pointer: p, errors: v.errors };
+  }
+  return { pointer, errors: fallback };
+}
+
+const WEBHOOK = '/webhooks/clientWebhook/post/requestBody/content/application~1json/schema';
+
 // Returns null, or a message when a webhook body does not match the document.
 export function webhookViolation(body) {
-  const pointer = '/webhooks/clientWebhook/post/requestBody/content/application~1json/schema';
-  const v = validatorAt(pointer);
+  const v = validatorAt(WEBHOOK);
   if (v(body)) return null;
+  const { pointer, errors } = branchErrors(
+    body,
+    ['/components/schemas/OutboundCommon'],
+    '/components/schemas/WebhookEvent/allOf/1/oneOf',
+    v.errors,
+  );
   return (
     `OpenAPI: the webhook body ${JSON.stringify(body).slice(0, 200)} is outside ${RELATIVE} ` +
-    `(#${pointer}): ${describe(v.errors)}. If the server is right, update the document.`
+    `(#${pointer}): ${describe(errors)}. If the server is right, update the document.`
   );
 }
 
 // Returns null, or a message when a live-event frame does not match the document.
 export function liveEventViolation(frame) {
-  const pointer = '/components/schemas/LiveEvent';
-  const v = validatorAt(pointer);
+  const v = validatorAt('/components/schemas/LiveEvent');
   if (v(frame)) return null;
+  const { pointer, errors } = branchErrors(
+    frame,
+    ['/components/schemas/LiveEvent/oneOf/1/allOf/0'],
+    '/components/schemas/LiveEvent/oneOf/1/allOf/1/oneOf',
+    v.errors,
+  );
   return (
     `OpenAPI: the live event ${JSON.stringify(frame).slice(0, 200)} is outside ${RELATIVE} ` +
-    `(#${pointer}): ${describe(v.errors)}. If the server is right, update the document.`
+    `(#${pointer}): ${describe(errors)}. If the server is right, update the document.`
   );
 }
 

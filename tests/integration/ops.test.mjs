@@ -154,7 +154,7 @@ test('/metrics shows queues, agents, deliveries, sessions, sign-in failures and 
   await agent.ok('PUT', '/api/v1/agents/me/status', { status: 'away' });
   await server.send(direct, textEvent(`w-${uid()}`, 'anyone?'));
   hook.mode = { status: 503 };
-  await agent.ok('POST', `/api/v1/conversations/${offered.conversation.id}/messages`, { type: 'text', text: ['hello'] });
+  await agent.ok('POST', `/api/v1/conversations/${offered.conversation.id}/messages`, { type: 'text', text: ['hello'] }, 202);
   await waitFor(async () => (await server.deliveries(direct, 'failed')).length > 0, { message: 'a failing delivery' });
 
   const r = await server.request('GET', '/metrics');
@@ -189,9 +189,21 @@ test('/metrics shows queues, agents, deliveries, sessions, sign-in failures and 
   // Every sample's name was announced with HELP and TYPE, once.
   const types = [...m.matchAll(/^# TYPE (\S+) /gm)].map((x) => x[1]);
   assert.equal(new Set(types).size, types.length, 'one TYPE line per metric');
-  for (const line of m.split('\n').filter((l) => l && !l.startsWith('#'))) {
-    const name = line.split(/[{ ]/)[0].replace(/_(bucket|sum|count)$/, '');
-    assert.ok(types.includes(name) || types.includes(line.split(/[{ ]/)[0]), `no TYPE for ${line}`);
+  // ... and every family's samples come in one group after it (the text format's rule).
+  const done = new Set();
+  let current = null;
+  for (const line of m.split('\n').filter(Boolean)) {
+    const family = line.startsWith('#')
+      ? line.split(' ')[2]
+      : types.includes(line.split(/[{ ]/)[0])
+        ? line.split(/[{ ]/)[0]
+        : line.split(/[{ ]/)[0].replace(/_(bucket|sum|count)$/, '');
+    assert.ok(types.includes(family), `no TYPE for ${line}`);
+    if (family !== current) {
+      assert.ok(!done.has(family), `the samples of ${family} are split: ${line}`);
+      if (current) done.add(current);
+      current = family;
+    }
   }
 
   // parley status: one screen from the same figures.
