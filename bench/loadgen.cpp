@@ -140,6 +140,7 @@ struct Options {
   double warmup_s = 1;
   double rate = 5000;
   int customers = 10000;
+  bool new_customers = false;  // every request from a customer never seen (each joins a queue)
   bool json = false;
   std::string json_file;  // also append the JSON object to this file
 };
@@ -224,10 +225,14 @@ constexpr std::string_view kPhrases[] = {
 };
 
 // A body like a real channel's: type text, a customer id and name, one line of text.
-std::string MessageBody(uint64_t customer, std::string_view message_id, std::string_view text) {
+std::string MessageBody(std::string_view customer, std::string_view message_id,
+                        std::string_view text) {
   return fmt::format(R"({{"type":"text","customer_id":"cust-{}","customer_name":"Customer {}",)"
                      R"("message_id":"{}","text":["{}"]}})",
                      customer, customer, message_id, text);
+}
+std::string MessageBody(uint64_t customer, std::string_view message_id, std::string_view text) {
+  return MessageBody(std::to_string(customer), message_id, text);
 }
 
 std::string PostMessages(Worker& w, std::string_view body) {
@@ -243,6 +248,7 @@ std::string NextRequest(Worker& w) {
   uint64_t customer = w.Random() % static_cast<uint64_t>(w.options.customers);
   std::string id = fmt::format("{}-{}-{}", w.run_id, w.thread_index, n);
   std::string text = fmt::format("{} #{}", kPhrases[n % std::size(kPhrases)], n);
+  if (w.options.new_customers) return PostMessages(w, MessageBody(std::string_view(id), id, text));
   return PostMessages(w, MessageBody(customer, id, text));
 }
 
@@ -800,6 +806,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1.0, 1'000'000.0));
   app.add_option("--customers", o.customers, "distinct customers")
       ->check(CLI::Range(1, 10'000'000));
+  app.add_flag("--new-customers", o.new_customers,
+               "closed/open: every request from a new customer (a new conversation each)");
   app.add_flag("--json", o.json, "print one JSON object instead of the summary");
   app.add_option("--json-file", o.json_file, "also append the JSON object to this file");
   CLI11_PARSE(app, argc, argv);

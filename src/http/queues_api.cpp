@@ -117,6 +117,30 @@ void AddQueueRoutes(Router& router, ApiDeps& deps) {
                co_return Reply(200, view,
                                [](const auto& a) { return routing::Routing::ToJson(a); });
              }));
+  // The manager's overview in one answer, from counters: O(queues), whatever the number of
+  // conversations.
+  router.Add("GET", "/api/v1/overview",
+             Admin(deps, [d](Request&, const Caller&) -> asio::awaitable<Response> {
+               auto& routing = d->conversations.routing();
+               using Overview =
+                   std::pair<std::map<std::string, int64_t>, std::vector<routing::QueueView>>;
+               auto step = [&](Tx& tx, int64_t now) -> Result<Overview> {
+                 auto counts = tx.CountConversations();
+                 if (!counts) return Fail(counts.error());
+                 auto queues = routing.Queues(tx, now);
+                 if (!queues) return Fail(queues.error());
+                 return Overview{std::move(*counts), std::move(*queues)};
+               };
+               auto got = co_await d->conversations.Look<Overview>(step);
+               co_return Reply(200, got, [](const Overview& o) {
+                 json::object conversations;
+                 for (const auto& [state, n] : o.first) conversations[state] = n;
+                 json::array queues;
+                 for (const auto& q : o.second) queues.push_back(routing::Routing::ToJson(q));
+                 return json::object{{"conversations", std::move(conversations)},
+                                     {"queues", std::move(queues)}};
+               });
+             }));
   router.Add("GET", "/api/v1/agents",
              Admin(deps, [d](Request&, const Caller&) -> asio::awaitable<Response> {
                auto& routing = d->conversations.routing();

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <map>
 
 #include "core/clock.hpp"
 #include "routing/routing.hpp"
+#include "routing/wait_time.hpp"
 #include "storage/records_json.hpp"
 
 namespace parley::routing {
@@ -68,18 +70,19 @@ Result<std::vector<AgentView>> Routing::Agents(Tx& tx) const {
   if (!users) return Fail(users.error());
   auto presence = tx.ListPresence();
   if (!presence) return Fail(presence.error());
+  std::map<std::string, storage::PresenceRecord> by_name;
+  for (auto& p : *presence) by_name.emplace(p.username, std::move(p));
   std::vector<AgentView> out;
   for (auto& u : *users) {
     if (u.role != "agent" && u.queues.empty()) continue;  // admins who take no chats
     AgentView a;
     a.user = std::move(u);
+    auto it = by_name.find(a.user.username);
+    if (it != by_name.end()) a.presence = std::move(it->second);
     a.presence.username = a.user.username;
-    for (const auto& p : *presence)
-      if (p.username == a.user.username) a.presence = p;
     a.status = a.presence.online ? a.presence.status : "offline";
-    auto convs = tx.AgentConversations(a.user.username);
-    if (!convs) return Fail(convs.error());
-    for (const auto& c : *convs) (c.state == "active" ? a.chats : a.offers) += 1;
+    a.chats = a.presence.chats;
+    a.offers = a.presence.offers;
     out.push_back(std::move(a));
   }
   return out;
@@ -96,9 +99,8 @@ Result<AgentView> Routing::Agent(Tx& tx, const std::string& username) const {
   a.presence.username = username;
   if (*p) a.presence = **p;
   a.status = a.presence.online ? a.presence.status : "offline";
-  auto convs = tx.AgentConversations(username);
-  if (!convs) return Fail(convs.error());
-  for (const auto& c : *convs) (c.state == "active" ? a.chats : a.offers) += 1;
+  a.chats = a.presence.chats;
+  a.offers = a.presence.offers;
   return a;
 }
 
@@ -113,11 +115,11 @@ Result<void> Routing::EmitStatus(Tx& tx, const std::string& username, int64_t no
   auto view = Agent(tx, username);
   if (!view) return Fail(view.error());
   json::object agent = ToJson(*view);
-  auto users = tx.ListUsers();
-  if (!users) return Fail(users.error());
-  for (const auto& u : *users) {
-    if (u.username != username && (u.role != "admin" || !u.enabled)) continue;
-    auto sent = Emit(tx, u.username, "agent.status", json::object{{"agent", agent}}, now, fx);
+  auto admins = tx.Admins();
+  if (!admins) return Fail(admins.error());
+  if (!Contains(*admins, username)) admins->push_back(username);
+  for (const auto& to : *admins) {
+    auto sent = Emit(tx, to, "agent.status", json::object{{"agent", agent}}, now, fx);
     if (!sent) return Fail(sent.error());
   }
   for (const auto& q : view->user.queues) fx.queues_changed.insert(q);
@@ -133,60 +135,82 @@ Result<void> Routing::SayText(Tx& tx, ConversationRecord& c, const std::string& 
   return {};
 }
 
-AgentView* Routing::PickAgent(std::vector<AgentView>& agents, const std::string& queue,
-                              const ConversationRecord& c) const {
+Result<std::optional<std::string>> Routing::PickAgent(Tx& tx, const std::string& queue,
+                                                      const ConversationRecord& c) const {
   std::vector<std::string> declined = Declined(c);
   // Agents who let this conversation ring out are asked again only when nobody else can take
   // it (they were set away; once they are available again the customer is not left waiting).
-  AgentView* best = nullptr;
-  bool best_declined = false;
-  for (auto& a : agents) {
-    if (!a.user.enabled || a.status != "available" || !Contains(a.user.queues, queue)) continue;
-    if (a.chats + a.offers >= a.user.max_chats) continue;
-    bool declined_it = Contains(declined, a.user.username);
-    bool better = !best || (best_declined && !declined_it) ||
-                  (best_declined == declined_it &&
-                   a.presence.last_assigned_at_ms < best->presence.last_assigned_at_ms);
-    if (better) {  // idle longest; ties go to the first by username
-      best = &a;
-      best_declined = declined_it;
-    }
-  }
-  return best;
+  // The ready agents come idle longest first, so one more than the decliners always holds the
+  // best other agent when there is one.
+  auto ready = tx.ReadyAgents(queue, declined.size() + 1);
+  if (!ready) return Fail(ready.error());
+  if (ready->empty()) return std::optional<std::string>();
+  for (const auto& name : *ready)
+    if (!Contains(declined, name)) return std::optional<std::string>(name);
+  return std::optional<std::string>(ready->front());
 }
 
 Result<void> Routing::OfferWaiting(Tx& tx, const std::string& queue, int64_t now, Effects& fx) {
   auto q = tx.GetQueue(queue);
   if (!q) return Fail(q.error());
   bool auto_accept = *q && (*q)->auto_accept;
-  auto waiting = tx.Waiting(queue, 1000);
-  if (!waiting) return Fail(waiting.error());
-  if (waiting->empty()) return {};
-  // The agents' loads are read once and kept up to date here as offers are made.
-  auto agents = Agents(tx);
-  if (!agents) return Fail(agents.error());
-  for (auto& c : *waiting) {
-    if (c.routing.offered_to) continue;  // ringing already
-    AgentView* agent = PickAgent(*agents, queue, c);
-    if (!agent) continue;  // nobody for this one (they let it ring); a later one may differ
-    std::string username = agent->user.username;
+  // Each turn gives the first customer nobody is offered to the best ready agent; it ends when
+  // either runs out (an offer or an assignment takes the agent's room, so the ready set moves).
+  for (size_t turns = 0; turns < kSweepBatch; ++turns) {
+    auto next = tx.NextToOffer(queue);
+    if (!next) return Fail(next.error());
+    if (!*next) break;
+    ConversationRecord c = std::move(**next);
+    auto picked = PickAgent(tx, queue, c);
+    if (!picked) return Fail(picked.error());
+    if (!*picked) break;
+    const std::string& username = **picked;
     if (auto_accept) {
-      auto assigned = Assign(tx, c, username, now, fx);
+      auto assigned = Assign(tx, std::move(c), username, now, fx);
       if (!assigned) return Fail(assigned.error());
-      agent->chats += 1;
-      agent->presence.last_assigned_at_ms = now;
       continue;
     }
-    agent->offers += 1;
     c.routing.offered_to = username;
     c.routing.offer_expires_at_ms = now + settings_.offer_timeout_ms;
     auto saved = tx.UpdateConversation(c);
     if (!saved) return Fail(saved.error());
+    storage::QueueOutcome counted;
+    counted.day = Day(now);
+    counted.offers = 1;
+    auto count = tx.CountQueueOutcome(queue, counted);
+    if (!count) return Fail(count.error());
     auto sent = EmitConversation(
         tx, username, "conversation.offered", c,
         json::object{{"expires_at", FormatTimestamp(*c.routing.offer_expires_at_ms)}}, now, fx);
     if (!sent) return Fail(sent.error());
   }
+  return {};
+}
+
+Result<void> Routing::CountAnswered(Tx& tx, const ConversationRecord& c, int64_t now) {
+  if (!c.routing.queue) return {};
+  auto q = tx.GetQueue(*c.routing.queue);
+  if (!q) return Fail(q.error());
+  int64_t within_ms = (*q ? (*q)->service_level_s : storage::QueueRecord{}.service_level_s) * 1000;
+  storage::QueueOutcome counted;
+  counted.day = Day(now);
+  counted.answered = 1;
+  counted.answered_in_sl = now - c.routing.queued_at_ms.value_or(now) <= within_ms ? 1 : 0;
+  return tx.CountQueueOutcome(*c.routing.queue, counted);
+}
+
+Result<void> Routing::CountEnded(Tx& tx, const ConversationRecord& before, int64_t now) {
+  if (!before.routing.queue) return {};
+  if (before.state == "queued") {
+    storage::QueueOutcome counted;
+    counted.day = Day(now);
+    counted.abandoned = 1;
+    return tx.CountQueueOutcome(*before.routing.queue, counted);
+  }
+  if (before.state == "active" && before.routing.assigned_at_ms)
+    return tx.AddHandleSample(*before.routing.queue,
+                              std::max<int64_t>(0, now - *before.routing.assigned_at_ms),
+                              static_cast<int64_t>(kHandleSamples));
   return {};
 }
 
@@ -200,6 +224,8 @@ Result<void> Routing::Assign(Tx& tx, ConversationRecord c, const std::string& ag
                                  json::object{{"reason", "taken"}}, now, fx);
     if (!sent) return Fail(sent.error());
   }
+  auto answered = CountAnswered(tx, c, now);
+  if (!answered) return Fail(answered.error());
   c.state = "active";
   c.owner = "agent:" + agent;
   c.routing.agent = agent;
@@ -210,6 +236,7 @@ Result<void> Routing::Assign(Tx& tx, ConversationRecord c, const std::string& ag
   c.routing.wait_sent_at_ms.reset();
   c.routing.wait_position.reset();
   c.routing.wait_estimate_s.reset();
+  c.routing.wait_check_at_ms.reset();
   // The idle timers count from the moment a person is there, not from the wait.
   c.last_customer_at_ms = std::max(c.last_customer_at_ms, now);
   c.updated_at_ms = now;
@@ -240,9 +267,13 @@ Result<bool> Routing::Escalate(Tx& tx, const std::string& id, const std::string&
                                Effects& fx) {
   auto ensured = EnsureQueue(tx, queue, queue, now);
   if (!ensured) return Fail(ensured.error());
-  auto view = Queue(tx, queue, now);
+  // Only a queue with max_wait_s can turn a customer away.
+  auto record = tx.GetQueue(queue);
+  if (!record) return Fail(record.error());
+  bool may_refuse = *record && (*record)->max_wait_s;
+  auto view = may_refuse ? Queue(tx, queue, now) : Result<QueueView>(QueueView{});
   if (!view) return Fail(view.error());
-  if (!view->accepting) {
+  if (may_refuse && !view->accepting) {
     auto c = Load(tx, id);
     if (!c) return Fail(c.error());
     c->state = "bot";
@@ -267,35 +298,33 @@ Result<void> Routing::Enqueue(Tx& tx, const std::string& id, const std::string& 
   auto loaded = Load(tx, id);
   if (!loaded) return Fail(loaded.error());
   ConversationRecord c = std::move(*loaded);
-  int64_t queued_at = now;
-  if (at_head) {
-    auto waiting = tx.Waiting(queue, 1);
-    if (!waiting) return Fail(waiting.error());
-    // Back to the head: before everyone waiting, in the order it first queued when it can.
-    int64_t head = waiting->empty() ? now : waiting->front().routing.queued_at_ms.value_or(now);
-    queued_at = std::min(c.routing.queued_at_ms.value_or(head), head - 1);
-  }
+  auto key = tx.NextQueueKey(queue, at_head);
+  if (!key) return Fail(key.error());
+  // The first wait_time goes out at once. The customer is not counted yet, so the queue's view
+  // and the keys before theirs are exactly what is ahead of them; one save records it all.
+  auto view = Queue(tx, queue, now);
+  if (!view) return Fail(view.error());
+  c.routing.queue = queue;
+  c.routing.qkey = *key;
+  auto wait = WaitFor(tx, c, *view);
+  if (!wait) return Fail(wait.error());
   c.state = "queued";
   c.owner = "queue:" + queue;
-  c.routing.queue = queue;
   c.routing.agent.reset();
-  c.routing.queued_at_ms = queued_at;
+  c.routing.queued_at_ms = now;  // this wait starts now (its length counts for the service level)
   ClearOffer(c);
   c.routing.declined_by_json = "[]";
   c.routing.idle_reminded = false;
   c.updated_at_ms = now;
-  auto saved = tx.UpdateConversation(c);
-  if (!saved) return Fail(saved.error());
-  // The first wait_time goes out at once.
-  auto wait = WaitFor(tx, c, now);
-  if (!wait) return Fail(wait.error());
   channel::WaitTimeBody body{wait->second, wait->first};
   auto said = speaker_.Say(tx, c, body, channel::Sender::kSystem, std::nullopt, now, fx);
   if (!said) return Fail(said.error());
   c.routing.wait_sent_at_ms = now;
   c.routing.wait_position = wait->first;
   c.routing.wait_estimate_s = wait->second;
-  saved = tx.UpdateConversation(c);
+  c.routing.wait_check_at_ms = now + settings_.wait_time_interval_ms;
+  c.routing.wait_version = view->version;
+  auto saved = tx.UpdateConversation(c);
   if (!saved) return Fail(saved.error());
   fx.queues_changed.insert(queue);
   return OfferWaiting(tx, queue, now, fx);
@@ -319,11 +348,11 @@ Result<ConversationRecord> Routing::Accept(Tx& tx, const std::string& id, const 
   if (!offered_to_me && !Contains(actor.queues, queue))
     return Fail(Errc::kPermissionDenied, "forbidden",
                 "This conversation waits in a queue you are not in.");
-  auto mine = tx.AgentConversations(actor.username);
-  if (!mine) return Fail(mine.error());
+  // The load is kept as data: active chats and offers ringing, this one aside.
+  auto presence = tx.GetPresence(actor.username);
+  if (!presence) return Fail(presence.error());
   int64_t load = 0;
-  for (const auto& m : *mine)
-    if (m.id != c.id) ++load;
+  if (*presence) load = (*presence)->chats + (*presence)->offers - (offered_to_me ? 1 : 0);
   if (load >= actor.max_chats)
     return Fail(Errc::kConflict, "at_capacity",
                 fmt::format("You have {} chats, your maximum; end one first.", actor.max_chats));
@@ -395,15 +424,16 @@ Result<ConversationRecord> Routing::Transfer(Tx& tx, const std::string& id, cons
   }
   // To an agent: it waits in its queue, offered to that agent first; if the offer rings out it
   // goes to whoever the queue offers it to next.
-  auto head = tx.Waiting(queue, 1);
+  auto head = tx.NextQueueKey(queue, /*at_head=*/true);
   if (!head) return Fail(head.error());
   c.state = "queued";
   c.owner = "queue:" + queue;
   c.routing.queue = queue;
   c.routing.agent.reset();
   // At the head of the queue, should the offer ring out.
-  c.routing.queued_at_ms =
-      head->empty() ? now : std::min(now, head->front().routing.queued_at_ms.value_or(now) - 1);
+  c.routing.qkey = *head;
+  c.routing.queued_at_ms = now;
+  c.routing.wait_check_at_ms = now + settings_.wait_time_interval_ms;
   c.routing.offered_to = *to.agent;
   c.routing.offer_expires_at_ms = now + settings_.offer_timeout_ms;
   c.routing.declined_by_json = "[]";
@@ -449,6 +479,8 @@ Result<ConversationRecord> Routing::End(Tx& tx, const std::string& id, const Act
   auto said = speaker_.Say(tx, c, channel::CsrEndSessionBody{}, channel::Sender::kCsr,
                            actor.display_name, now, fx);
   if (!said) return Fail(said.error());
+  auto counted = CountEnded(tx, c, now);
+  if (!counted) return Fail(counted.error());
   c.state = "ended";
   c.ended_at_ms = now;
   c.routing.ended_by = "agent";
@@ -484,6 +516,8 @@ Result<void> Routing::ConversationEnded(Tx& tx, const ConversationRecord& before
   if (!after) return Fail(after.error());
   if (before.routing.queue && (before.state == "queued" || before.state == "active"))
     fx.queues_changed.insert(*before.routing.queue);
+  auto counted = CountEnded(tx, before, now);
+  if (!counted) return Fail(counted.error());
   std::optional<std::string> agent =
       before.state == "active" ? before.routing.agent : before.routing.offered_to;
   if (agent) {

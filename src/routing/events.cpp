@@ -1,11 +1,20 @@
 #include "routing/events.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "core/clock.hpp"
 
 namespace parley::routing {
 namespace json = boost::json;
+
+namespace {
+
+constexpr int64_t kKeepEventsMs = 10 * 60 * 1000;  // at least the last 10 minutes
+constexpr int64_t kKeepEvents = 10'000;            // and at least the last 10,000 of a user
+constexpr int64_t kPruneEvery = 1024;              // a user's events are pruned every this many
+
+}  // namespace
 
 Result<void> Emit(storage::Tx& tx, const std::string& username, const std::string& type,
                   json::object body, int64_t now, Effects& fx) {
@@ -24,6 +33,11 @@ Result<void> Emit(storage::Tx& tx, const std::string& username, const std::strin
   e.body_json = json::serialize(frame);
   auto inserted = tx.InsertAgentEvent(e);
   if (!inserted) return Fail(inserted.error());
+  // Pruned as they are written, one user at a time: never a pass over everyone's events.
+  if (e.seq % kPruneEvery == 0 && e.seq > kKeepEvents) {
+    auto pruned = tx.PruneAgentEvents(username, e.seq - kKeepEvents, now - kKeepEventsMs);
+    if (!pruned) return Fail(pruned.error());
+  }
   fx.events.push_back(std::move(e));
   return {};
 }
@@ -32,40 +46,55 @@ uint64_t EventHub::Subscribe(const std::string& username, Sink sink, Closer clos
   std::lock_guard lock(mu_);
   uint64_t id = next_id_++;
   subscribers_.emplace(id, Entry{username, std::move(sink), std::move(closer)});
+  by_user_[username].insert(id);
   return id;
+}
+
+void EventHub::EraseLocked(uint64_t id) {
+  auto it = subscribers_.find(id);
+  if (it == subscribers_.end()) return;
+  auto user = by_user_.find(it->second.username);
+  if (user != by_user_.end()) {
+    user->second.erase(id);
+    if (user->second.empty()) by_user_.erase(user);
+  }
+  subscribers_.erase(it);
 }
 
 void EventHub::Unsubscribe(uint64_t id) {
   std::lock_guard lock(mu_);
-  subscribers_.erase(id);
+  EraseLocked(id);
 }
 
+// Each event goes to its user's streams only (found by name): the cost is the events and their
+// streams, never every stream open on the node.
 void EventHub::Publish(const std::vector<storage::AgentEventRecord>& events) {
   if (events.empty()) return;
   std::lock_guard lock(mu_);
-  for (auto it = subscribers_.begin(); it != subscribers_.end();) {
-    bool keep = true;
-    for (const auto& e : events) {
-      if (e.username != it->second.username) continue;
-      if (!it->second.sink(e)) {
-        keep = false;
-        break;
-      }
+  std::vector<uint64_t> dropped;
+  for (const auto& e : events) {
+    auto user = by_user_.find(e.username);
+    if (user == by_user_.end()) continue;
+    for (uint64_t id : user->second) {
+      if (std::find(dropped.begin(), dropped.end(), id) != dropped.end()) continue;
+      auto it = subscribers_.find(id);
+      if (it != subscribers_.end() && !it->second.sink(e)) dropped.push_back(id);
     }
-    it = keep ? std::next(it) : subscribers_.erase(it);
   }
+  for (uint64_t id : dropped) EraseLocked(id);
 }
 
 void EventHub::Disconnect(const std::string& username) {
   std::vector<Closer> closers;
   {
     std::lock_guard lock(mu_);
-    for (auto it = subscribers_.begin(); it != subscribers_.end();) {
-      if (it->second.username == username) {
-        closers.push_back(std::move(it->second.closer));
-        it = subscribers_.erase(it);
-      } else {
-        ++it;
+    auto user = by_user_.find(username);
+    if (user != by_user_.end()) {
+      std::set<uint64_t> ids = user->second;
+      for (uint64_t id : ids) {
+        auto it = subscribers_.find(id);
+        if (it != subscribers_.end()) closers.push_back(std::move(it->second.closer));
+        EraseLocked(id);
       }
     }
   }

@@ -53,9 +53,12 @@ class EventHub {
     Sink sink;
     Closer closer;
   };
+  void EraseLocked(uint64_t id);
+
   mutable std::mutex mu_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, Entry> subscribers_;
+  std::map<std::string, std::set<uint64_t>> by_user_;  // the streams of each user
 };
 
 }  // namespace parley::routing

@@ -18,61 +18,74 @@ using storage::Tx;
 
 namespace {
 
-bool InQueue(const storage::UserRecord& u, const std::string& queue) {
-  return std::find(u.queues.begin(), u.queues.end(), queue) != u.queues.end();
-}
-
 Failure Invalid(std::string code, std::string message) {
   return Fail(Errc::kInvalidArgument, std::move(code), std::move(message));
 }
 
 }  // namespace
 
-Result<QueueView> Routing::Queue(Tx& tx, const std::string& name, int64_t now) const {
-  auto q = tx.GetQueue(name);
-  if (!q) return Fail(q.error());
-  QueueView v;
-  if (*q) {
-    v.queue = std::move(**q);
-  } else {
-    v.queue.name = name;
-    v.queue.display_name = name;
-  }
-  storage::ConversationFilter active;
-  active.state = "active";
-  active.queue = name;
-  active.limit = 100000;
-  auto actives = tx.ListConversations(active);
-  if (!actives) return Fail(actives.error());
-  v.active = static_cast<int64_t>(actives->size());
-  auto waiting = tx.Waiting(name, 100000);
-  if (!waiting) return Fail(waiting.error());
-  v.waiting = static_cast<int64_t>(waiting->size());
-  if (!waiting->empty())
-    v.oldest_wait_s =
-        std::max<int64_t>(0, (now - waiting->front().routing.queued_at_ms.value_or(now)) / 1000);
+namespace {
 
-  auto agents = Agents(tx);
-  if (!agents) return Fail(agents.error());
-  double concurrency_sum = 0;
-  int64_t members = 0;
-  for (const auto& a : *agents) {
-    if (!a.user.enabled || !InQueue(a.user, name)) continue;
-    ++members;
-    concurrency_sum += static_cast<double>(a.user.max_chats);
-    if (a.status == "offline") continue;
-    ++v.agents_signed_in;
-    if (a.status == "available" && a.chats + a.offers < a.user.max_chats) ++v.agents_available;
-  }
-  auto handle = tx.RecentHandleTimes(name, kHandleSamples);
-  if (!handle) return Fail(handle.error());
-  v.average_handle_s = AverageHandleSeconds(*handle, settings_.default_handle_s);
-  v.average_concurrency = members > 0 ? concurrency_sum / static_cast<double>(members) : 1.0;
+constexpr int64_t kDayMs = 86'400'000;
+
+// The view of a queue from its record and its counters: no list is read.
+QueueView ViewOf(QueueRecord record, const storage::QueueStats& st, int64_t now,
+                 const Settings& settings) {
+  QueueView v;
+  v.queue = std::move(record);
+  v.waiting = st.waiting;
+  v.active = st.active;
+  if (st.head_queued_at_ms)
+    v.oldest_wait_s = std::max<int64_t>(0, (now - *st.head_queued_at_ms) / 1000);
+  if (st.oldest_queued_at_ms)
+    v.longest_wait_s = std::max<int64_t>(0, (now - *st.oldest_queued_at_ms) / 1000);
+  v.agents_signed_in = st.signed_in;
+  v.agents_available = st.available;
+  int64_t samples = std::min<int64_t>(st.handle_count, static_cast<int64_t>(kHandleSamples));
+  v.average_handle_s =
+      samples >= static_cast<int64_t>(kMinHandleSamples)
+          ? static_cast<double>(st.handle_sum_ms) / 1000.0 / static_cast<double>(samples)
+          : static_cast<double>(settings.default_handle_s);
+  v.average_concurrency =
+      st.members > 0 ? static_cast<double>(st.concurrency_sum) / static_cast<double>(st.members)
+                     : 1.0;
   v.estimated_wait_s = EstimateWaitSeconds(v.average_handle_s, v.active, v.waiting,
                                            v.average_concurrency, v.agents_available);
   if (v.queue.max_wait_s)
     v.accepting = v.agents_signed_in > 0 && v.estimated_wait_s <= *v.queue.max_wait_s;
+  if (st.day == now / kDayMs) {
+    v.answered_today = st.answered_today;
+    v.answered_in_sl_today = st.answered_in_sl_today;
+    v.abandoned_today = st.abandoned_today;
+  }
+  if (v.answered_today + v.abandoned_today > 0)
+    v.service_level = static_cast<double>(v.answered_in_sl_today) /
+                      static_cast<double>(v.answered_today + v.abandoned_today);
+  v.answered_total = st.answered_total;
+  v.abandoned_total = st.abandoned_total;
+  v.offers_total = st.offers_total;
+  v.offers_rung_out_total = st.offers_rung_out_total;
+  v.version = st.version;
   return v;
+}
+
+QueueRecord Unnamed(const std::string& name) {
+  QueueRecord q;
+  q.name = name;
+  q.display_name = name;
+  return q;
+}
+
+}  // namespace
+
+int64_t Routing::Day(int64_t now) { return now / kDayMs; }
+
+Result<QueueView> Routing::Queue(Tx& tx, const std::string& name, int64_t now) const {
+  auto q = tx.GetQueue(name);
+  if (!q) return Fail(q.error());
+  auto stats = tx.GetQueueStats(name);
+  if (!stats) return Fail(stats.error());
+  return ViewOf(*q ? std::move(**q) : Unnamed(name), *stats, now, settings_);
 }
 
 Result<std::pair<int64_t, int64_t>> Routing::WaitFor(Tx& tx, const ConversationRecord& c,
@@ -80,26 +93,35 @@ Result<std::pair<int64_t, int64_t>> Routing::WaitFor(Tx& tx, const ConversationR
   std::string queue = c.routing.queue.value_or("default");
   auto view = Queue(tx, queue, now);
   if (!view) return Fail(view.error());
-  auto waiting = tx.Waiting(queue, 100000);
-  if (!waiting) return Fail(waiting.error());
-  int64_t position = 1;
-  for (const auto& w : *waiting) {
-    if (w.id == c.id) break;
-    ++position;
+  return WaitFor(tx, c, *view);
+}
+
+Result<std::pair<int64_t, int64_t>> Routing::WaitFor(Tx& tx, const ConversationRecord& c,
+                                                     const QueueView& view) const {
+  int64_t ahead = 0;
+  if (c.routing.qkey) {
+    auto counted = tx.WaitingAhead(view.queue.name, *c.routing.qkey);
+    if (!counted) return Fail(counted.error());
+    ahead = *counted;
   }
-  return std::pair{position,
-                   EstimateWaitSeconds(view->average_handle_s, view->active, position - 1,
-                                       view->average_concurrency, view->agents_available)};
+  return std::pair{ahead + 1, EstimateWaitSeconds(view.average_handle_s, view.active, ahead,
+                                                  view.average_concurrency, view.agents_available)};
 }
 
 Result<std::vector<QueueView>> Routing::Queues(Tx& tx, int64_t now) const {
   auto all = tx.ListQueues();
   if (!all) return Fail(all.error());
+  auto stats = tx.ListQueueStats();
+  if (!stats) return Fail(stats.error());
+  std::map<std::string, const storage::QueueStats*> by_name;
+  for (const auto& st : *stats) by_name.emplace(st.queue, &st);
   std::vector<QueueView> out;
-  for (const auto& q : *all) {
-    auto v = Queue(tx, q.name, now);
-    if (!v) return Fail(v.error());
-    out.push_back(std::move(*v));
+  out.reserve(all->size());
+  for (auto& q : *all) {
+    auto it = by_name.find(q.name);
+    storage::QueueStats none;
+    none.queue = q.name;
+    out.push_back(ViewOf(std::move(q), it == by_name.end() ? none : *it->second, now, settings_));
   }
   return out;
 }
@@ -132,6 +154,11 @@ Result<QueueRecord> Routing::DecodeQueue(const json::value& body, bool create) {
       } else {
         q.max_wait_s = v.as_int64();
       }
+    } else if (key == "service_level_s") {
+      if (!v.is_int64() || v.as_int64() < 1 || v.as_int64() > 86400)
+        return Invalid("invalid_service_level_s",
+                       "service_level_s must be whole seconds from 1 to 86400.");
+      q.service_level_s = v.as_int64();
     } else if (key == "closed_text") {
       if (v.is_null()) {
         q.closed_text.reset();
@@ -143,7 +170,7 @@ Result<QueueRecord> Routing::DecodeQueue(const json::value& body, bool create) {
     } else {
       return Invalid("unknown_field",
                      fmt::format("Unknown field '{}'; a queue has name, display_name, "
-                                 "auto_accept, max_wait_s and closed_text.",
+                                 "auto_accept, max_wait_s, closed_text and service_level_s.",
                                  key));
     }
   }
@@ -175,6 +202,7 @@ Result<QueueRecord> Routing::UpdateQueue(Tx& tx, const std::string& name, const 
   if (o.contains("auto_accept")) q.auto_accept = changes->auto_accept;
   if (o.contains("max_wait_s")) q.max_wait_s = changes->max_wait_s;
   if (o.contains("closed_text")) q.closed_text = changes->closed_text;
+  if (o.contains("service_level_s")) q.service_level_s = changes->service_level_s;
   q.updated_at_ms = now;
   auto updated = tx.UpdateQueue(q);
   if (!updated) return Fail(updated.error());
@@ -187,9 +215,9 @@ Result<QueueRecord> Routing::UpdateQueue(Tx& tx, const std::string& name, const 
 }
 
 Result<void> Routing::DeleteQueue(Tx& tx, const std::string& name) {
-  auto waiting = tx.Waiting(name, 1);
-  if (!waiting) return Fail(waiting.error());
-  if (!waiting->empty())
+  auto stats = tx.GetQueueStats(name);
+  if (!stats) return Fail(stats.error());
+  if (stats->waiting > 0)
     return Fail(Errc::kConflict, "queue_not_empty",
                 "Conversations wait in this queue; transfer or end them first.");
   auto deleted = tx.DeleteQueue(name);
@@ -233,17 +261,22 @@ Result<void> Routing::FlushQueueUpdates(Tx& tx, int64_t now, Effects& fx) {
     }
   }
   if (changed.empty()) return {};
-  auto users = tx.ListUsers();
-  if (!users) return Fail(users.error());
+  auto admins = tx.Admins();
+  if (!admins) return Fail(admins.error());
   for (const auto& name : changed) {
     auto view = Queue(tx, name, now);
     if (!view) return Fail(view.error());
     json::object queue = ToJson(*view);
-    for (const auto& u : *users) {
-      if (!u.enabled || (u.role != "admin" && !InQueue(u, name))) continue;
-      auto sent = Emit(tx, u.username, "queue.updated", json::object{{"queue", queue}}, now, fx);
-      if (!sent) return Fail(sent.error());
-    }
+    // Its members and the admins, each once (an admin may be a member too).
+    auto members = tx.QueueMembers(name);
+    if (!members) return Fail(members.error());
+    std::set<std::string> told;
+    for (const auto* list : {&*members, &*admins})
+      for (const auto& username : *list) {
+        if (!told.insert(username).second) continue;
+        auto sent = Emit(tx, username, "queue.updated", json::object{{"queue", queue}}, now, fx);
+        if (!sent) return Fail(sent.error());
+      }
   }
   return {};
 }
@@ -262,6 +295,11 @@ json::object Routing::ToJson(const QueueView& v) {
   o["agents_signed_in"] = v.agents_signed_in;
   o["estimated_wait_s"] = v.estimated_wait_s;
   o["accepting"] = v.accepting;
+  o["longest_wait_s"] = v.longest_wait_s;
+  o["answered_today"] = v.answered_today;
+  o["abandoned_today"] = v.abandoned_today;
+  o["service_level_s"] = v.queue.service_level_s;
+  o["service_level"] = v.service_level ? json::value(*v.service_level) : json::value(nullptr);
   return o;
 }
 

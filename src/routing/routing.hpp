@@ -56,10 +56,13 @@ class Speaker {
                                            Effects& fx) = 0;
 };
 
+// A queue as routing sees it: computed from the queue's counters (storage::QueueStats), never
+// from lists, so it costs the same at any depth.
 struct QueueView {
   storage::QueueRecord queue;
   int64_t waiting = 0;
-  int64_t oldest_wait_s = 0;
+  int64_t oldest_wait_s = 0;   // how long the customer at the head has waited
+  int64_t longest_wait_s = 0;  // the longest any waiting customer has waited
   int64_t active = 0;
   int64_t agents_available = 0;  // available, signed in, with room for one more chat
   int64_t agents_signed_in = 0;
@@ -67,6 +70,19 @@ struct QueueView {
   bool accepting = true;         // false: max_wait_s is set and would be passed, or nobody is in
   double average_handle_s = 0;
   double average_concurrency = 1;
+  // Today (UTC): answers (assignments from the queue), those within service_level_s, and
+  // customers who left or were ended while waiting. service_level: answered within
+  // service_level_s / (answered + abandoned), none before the first.
+  int64_t answered_today = 0;
+  int64_t answered_in_sl_today = 0;
+  int64_t abandoned_today = 0;
+  std::optional<double> service_level;
+  // Since the queue began (for /metrics counters).
+  int64_t answered_total = 0;
+  int64_t abandoned_total = 0;
+  int64_t offers_total = 0;
+  int64_t offers_rung_out_total = 0;
+  int64_t version = 0;
 };
 
 struct AgentView {
@@ -105,6 +121,10 @@ class Routing {
   // The position (1 = next) and estimate of a queued conversation.
   Result<std::pair<int64_t, int64_t>> WaitFor(storage::Tx& tx, const storage::ConversationRecord& c,
                                               int64_t now) const;
+  Result<std::pair<int64_t, int64_t>> WaitFor(storage::Tx& tx, const storage::ConversationRecord& c,
+                                              const QueueView& view) const;
+  // The UTC day of `now` (ms), as the *_today counters count.
+  static int64_t Day(int64_t now);
 
   // Queues (admin). Create fails with 409 queue_exists; Delete with 409 queue_not_empty.
   static Result<storage::QueueRecord> DecodeQueue(const boost::json::value& body, bool create);
@@ -172,10 +192,13 @@ class Routing {
   static boost::json::object ToJson(const AgentView& a);
 
  private:
-  // The agent of `agents` who gets `c` next (available, in the queue, with room, idle longest;
-  // one who let it ring out only when nobody else can), or nullptr.
-  AgentView* PickAgent(std::vector<AgentView>& agents, const std::string& queue,
-                       const storage::ConversationRecord& c) const;
+  // The agent who gets `c` next (available, in the queue, with room, idle longest; one who let
+  // it ring out only when nobody else can), or none.
+  Result<std::optional<std::string>> PickAgent(storage::Tx& tx, const std::string& queue,
+                                               const storage::ConversationRecord& c) const;
+  // The queue's outcome counters and handle-time ring.
+  Result<void> CountAnswered(storage::Tx& tx, const storage::ConversationRecord& c, int64_t now);
+  Result<void> CountEnded(storage::Tx& tx, const storage::ConversationRecord& before, int64_t now);
   Result<void> Assign(storage::Tx& tx, storage::ConversationRecord c, const std::string& agent,
                       int64_t now, Effects& fx);
   Result<void> EmitConversation(storage::Tx& tx, const std::string& agent, const std::string& type,
@@ -184,16 +207,18 @@ class Routing {
   Result<void> EmitStatus(storage::Tx& tx, const std::string& username, int64_t now, Effects& fx);
   Result<void> AgentGone(storage::Tx& tx, const std::string& username, int64_t now, Effects& fx);
   Result<void> IdleTimers(storage::Tx& tx, int64_t now, Effects& fx);
-  Result<void> WaitUpdates(storage::Tx& tx, const std::string& queue, int64_t now, Effects& fx);
+  Result<void> WaitUpdates(storage::Tx& tx, int64_t now, Effects& fx);
   Result<void> SayText(storage::Tx& tx, storage::ConversationRecord& c, const std::string& text,
                        int64_t now, Effects& fx);
 
   static constexpr int64_t kQueueUpdateEveryMs = 1000;
+  // Bounds of one sweep's work, so that the writer is never held long; what is left is done by
+  // the next sweep.
+  static constexpr size_t kSweepBatch = 1000;
 
   Settings settings_;
   Speaker& speaker_;
   // Used by write jobs only, so on the writer thread only.
-  int64_t last_prune_ms_ = 0;
   std::map<std::string, int64_t> queue_updated_at_;  // the last queue.updated of each queue
   std::set<std::string> queue_updates_due_;          // changed since, waiting for the sweep
 };

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cstdlib>
+#include <map>
 
 #include "routing/routing.hpp"
 #include "routing/wait_time.hpp"
@@ -19,9 +20,6 @@ using storage::Tx;
 
 namespace {
 
-constexpr int64_t kKeepEventsMs = 10 * 60 * 1000;  // at least the last 10 minutes
-constexpr int64_t kKeepEvents = 10'000;            // or the last 10,000 events of a user
-constexpr int64_t kPruneEveryMs = 60 * 1000;
 constexpr int64_t kWaitMoveS = 30;  // an estimate that moves this much is sent again
 
 Result<PresenceRecord> LoadPresence(Tx& tx, const std::string& username) {
@@ -107,10 +105,10 @@ Result<void> Routing::ResetStreams(Tx& tx, int64_t now) {
 Result<void> Routing::AgentGone(Tx& tx, const std::string& username, int64_t now, Effects& fx) {
   auto convs = tx.AgentConversations(username);
   if (!convs) return Fail(convs.error());
-  // Each one put back goes before the head, so the one that first queued last goes first: the
-  // chats then wait in the order they first queued, ahead of everyone else.
+  // Each one put back goes before the head, so the one that was last in the queue order goes
+  // first: the chats then wait in the order they had, ahead of everyone else.
   std::stable_sort(convs->begin(), convs->end(), [](const auto& a, const auto& b) {
-    return a.routing.queued_at_ms.value_or(0) > b.routing.queued_at_ms.value_or(0);
+    return a.routing.qkey.value_or(0) > b.routing.qkey.value_or(0);
   });
   std::set<std::string> queues;
   for (auto& c : *convs) {
@@ -143,7 +141,8 @@ Result<void> Routing::AgentGone(Tx& tx, const std::string& username, int64_t now
 }
 
 Result<void> Routing::IdleTimers(Tx& tx, int64_t now, Effects& fx) {
-  auto idle = tx.IdleConversations(now - settings_.customer_idle_reminder_ms);
+  auto idle = tx.IdleConversations(now - settings_.customer_idle_reminder_ms,
+                                   now - settings_.customer_idle_end_ms, kSweepBatch);
   if (!idle) return Fail(idle.error());
   for (auto& c : *idle) {
     if (c.last_customer_at_ms + settings_.customer_idle_end_ms <= now) {
@@ -172,28 +171,61 @@ Result<void> Routing::IdleTimers(Tx& tx, int64_t now, Effects& fx) {
   return {};
 }
 
-Result<void> Routing::WaitUpdates(Tx& tx, const std::string& queue, int64_t now, Effects& fx) {
-  auto waiting = tx.Waiting(queue, 1000);
-  if (!waiting) return Fail(waiting.error());
-  if (waiting->empty()) return {};
-  auto view = Queue(tx, queue, now);
-  if (!view) return Fail(view.error());
-  int64_t position = 0;
-  for (auto& c : *waiting) {
-    ++position;
-    int64_t estimate = EstimateWaitSeconds(view->average_handle_s, view->active, position - 1,
-                                           view->average_concurrency, view->agents_available);
+// wait_time updates: each waiting customer is looked at when their check is due (at most once
+// an interval), and parked when nothing in their queue changed since their last look; a change
+// of the queue (its version) re-arms the parked ones. An idle queue costs nothing, a draining
+// one a look per customer per interval.
+Result<void> Routing::WaitUpdates(Tx& tx, int64_t now, Effects& fx) {
+  auto stats = tx.ListQueueStats();
+  if (!stats) return Fail(stats.error());
+  for (const auto& st : *stats) {
+    if (st.waiting == 0 || st.version == st.armed_version) continue;
+    auto parked = tx.ParkedWaitChecks(st.queue, kSweepBatch);
+    if (!parked) return Fail(parked.error());
+    for (auto& c : *parked) {
+      c.routing.wait_check_at_ms =
+          std::max(now, c.routing.wait_sent_at_ms.value_or(0) + settings_.wait_time_interval_ms);
+      auto saved = tx.UpdateConversation(c);
+      if (!saved) return Fail(saved.error());
+    }
+    if (parked->size() < kSweepBatch) {
+      auto set = tx.SetArmedVersion(st.queue, st.version);
+      if (!set) return Fail(set.error());
+    }
+  }
+
+  auto due = tx.WaitChecksDue(now, kSweepBatch);
+  if (!due) return Fail(due.error());
+  std::map<std::string, QueueView> views;
+  for (auto& c : *due) {
+    std::string queue = c.routing.queue.value_or("default");
+    auto it = views.find(queue);
+    if (it == views.end()) {
+      auto view = Queue(tx, queue, now);
+      if (!view) return Fail(view.error());
+      it = views.emplace(queue, std::move(*view)).first;
+    }
+    const QueueView& view = it->second;
+    auto wait = WaitFor(tx, c, view);
+    if (!wait) return Fail(wait.error());
+    auto [position, estimate] = *wait;
     bool moved =
         c.routing.wait_position != position ||
         std::llabs(estimate - c.routing.wait_estimate_s.value_or(-kWaitMoveS)) >= kWaitMoveS;
-    bool due = now - c.routing.wait_sent_at_ms.value_or(0) >= settings_.wait_time_interval_ms;
-    if (!moved || !due) continue;
-    auto said = speaker_.Say(tx, c, channel::WaitTimeBody{estimate, position},
-                             channel::Sender::kSystem, std::nullopt, now, fx);
-    if (!said) return Fail(said.error());
-    c.routing.wait_sent_at_ms = now;
-    c.routing.wait_position = position;
-    c.routing.wait_estimate_s = estimate;
+    if (moved) {
+      auto said = speaker_.Say(tx, c, channel::WaitTimeBody{estimate, position},
+                               channel::Sender::kSystem, std::nullopt, now, fx);
+      if (!said) return Fail(said.error());
+      c.routing.wait_sent_at_ms = now;
+      c.routing.wait_position = position;
+      c.routing.wait_estimate_s = estimate;
+      c.routing.wait_check_at_ms = now + settings_.wait_time_interval_ms;
+    } else if (c.routing.wait_version == view.version) {
+      c.routing.wait_check_at_ms.reset();  // parked until the queue changes
+    } else {
+      c.routing.wait_check_at_ms = now + settings_.wait_time_interval_ms;
+    }
+    c.routing.wait_version = view.version;
     auto saved = tx.UpdateConversation(c);
     if (!saved) return Fail(saved.error());
   }
@@ -202,7 +234,7 @@ Result<void> Routing::WaitUpdates(Tx& tx, const std::string& queue, int64_t now,
 
 Result<void> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
   // Offers that rang out: the agent who let it ring is set away, the offer moves on.
-  auto expired = tx.ExpiredOffers(now);
+  auto expired = tx.ExpiredOffers(now, kSweepBatch);
   if (!expired) return Fail(expired.error());
   for (auto& c : *expired) {
     std::string agent = *c.routing.offered_to;
@@ -218,6 +250,11 @@ Result<void> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
                                     json::object{{"reason", "offer_expired"}}, now, fx);
     if (!removed) return Fail(removed.error());
     spdlog::info("offer of conversation {} to {} rang out; {} is set away", c.id, agent, agent);
+    storage::QueueOutcome counted;
+    counted.day = Day(now);
+    counted.offers_rung_out = 1;
+    auto count = tx.CountQueueOutcome(c.routing.queue.value_or("default"), counted);
+    if (!count) return Fail(count.error());
     auto away = SetStatus(tx, agent, "away", now, fx);
     if (!away) return Fail(away.error());
     auto offered = OfferWaiting(tx, c.routing.queue.value_or("default"), now, fx);
@@ -225,10 +262,15 @@ Result<void> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
   }
 
   // Agents whose streams stayed closed past agent_offline_after_s.
-  auto presence = tx.ListPresence();
+  auto presence = tx.OfflineDue(now, kSweepBatch);
   if (!presence) return Fail(presence.error());
   for (auto p : *presence) {
-    if (p.streams > 0 || !p.online || !p.offline_due_at_ms || *p.offline_due_at_ms > now) continue;
+    if (p.streams > 0 || !p.online) {  // nothing to do: the due time is stale
+      p.offline_due_at_ms.reset();
+      auto put = tx.PutPresence(p);
+      if (!put) return Fail(put.error());
+      continue;
+    }
     p.online = false;
     p.offline_due_at_ms.reset();
     p.updated_at_ms = now;
@@ -244,20 +286,15 @@ Result<void> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
   auto idle = IdleTimers(tx, now, fx);
   if (!idle) return Fail(idle.error());
 
+  // O(queues): each look is two index probes when there is nothing to offer.
   auto queues = tx.ListQueues();
   if (!queues) return Fail(queues.error());
   for (const auto& q : *queues) {
     auto offered = OfferWaiting(tx, q.name, now, fx);
     if (!offered) return Fail(offered.error());
-    auto waits = WaitUpdates(tx, q.name, now, fx);
-    if (!waits) return Fail(waits.error());
   }
-
-  if (now - last_prune_ms_ >= kPruneEveryMs) {
-    last_prune_ms_ = now;
-    auto pruned = tx.PruneAgentEvents(now - kKeepEventsMs, kKeepEvents);
-    if (!pruned) return Fail(pruned.error());
-  }
+  auto waits = WaitUpdates(tx, now, fx);
+  if (!waits) return Fail(waits.error());
   return FlushQueueUpdates(tx, now, fx);
 }
 

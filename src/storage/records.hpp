@@ -37,6 +37,12 @@ struct ConversationRouting {
   std::optional<int64_t> wait_estimate_s;
   std::optional<std::string> ended_by;  // customer | agent | timeout
   std::string declined_by_json = "[]";  // agents who let the current offer ring out
+  // The place in the queue: an ordered key (FIFO; a key below every other for the head).
+  std::optional<int64_t> qkey;
+  // When this waiting customer's wait_time is next looked at (none: only once the queue
+  // changes), and the queue's version at the last look.
+  std::optional<int64_t> wait_check_at_ms;
+  int64_t wait_version = 0;
   bool operator==(const ConversationRouting&) const = default;
 };
 
@@ -139,8 +145,45 @@ struct QueueRecord {
   bool auto_accept = false;
   std::optional<int64_t> max_wait_s;
   std::optional<std::string> closed_text;
+  int64_t service_level_s = 60;  // answers within this count for the service level
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
+};
+
+// A queue's routing state, kept as counters and ordered keys in the same transactions that
+// change it (migration 0006), so that reading it costs the same at any depth.
+struct QueueStats {
+  std::string queue;
+  int64_t waiting = 0;
+  int64_t active = 0;
+  int64_t version = 0;        // moves when waiting customers' positions or estimates may move
+  int64_t armed_version = 0;  // the version whose parked wait checks were re-armed
+  int64_t members = 0;        // enabled agents of the queue
+  int64_t concurrency_sum = 0;
+  int64_t signed_in = 0;
+  int64_t available = 0;  // ready: available, signed in, with room
+  int64_t handle_sum_ms = 0;
+  int64_t handle_count = 0;  // samples taken ever; the last 100 are kept
+  int64_t day = 0;           // UTC day of the *_today counters
+  int64_t answered_today = 0;
+  int64_t answered_in_sl_today = 0;
+  int64_t abandoned_today = 0;
+  int64_t answered_total = 0;
+  int64_t abandoned_total = 0;
+  int64_t offers_total = 0;
+  int64_t offers_rung_out_total = 0;
+  std::optional<int64_t> head_queued_at_ms;    // when the next customer began waiting
+  std::optional<int64_t> oldest_queued_at_ms;  // the earliest any waiting customer began
+};
+
+// What a routing decision adds to a queue's counters.
+struct QueueOutcome {
+  int64_t day = 0;  // UTC day it happened
+  int64_t answered = 0;
+  int64_t answered_in_sl = 0;
+  int64_t abandoned = 0;
+  int64_t offers = 0;
+  int64_t offers_rung_out = 0;
 };
 
 struct PresenceRecord {
@@ -151,6 +194,9 @@ struct PresenceRecord {
   std::optional<int64_t> offline_due_at_ms;
   int64_t last_assigned_at_ms = 0;
   int64_t updated_at_ms = 0;
+  // Kept by the store from the conversations (read only: PutPresence does not write them).
+  int64_t chats = 0;   // active conversations
+  int64_t offers = 0;  // offers ringing
 };
 
 // One frame of a user's live event stream, as kept for replay.

@@ -15,6 +15,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,17 +100,54 @@ class Tx {
   virtual Result<void> InsertQueue(const QueueRecord& q) = 0;
   virtual Result<void> UpdateQueue(const QueueRecord& q) = 0;
   virtual Result<bool> DeleteQueue(const std::string& name) = 0;
-  // Conversations waiting in `queue`, oldest queued_at first.
+  // Conversations waiting in `queue`, in queue order (head first), at most `limit`.
   virtual Result<std::vector<ConversationRecord>> Waiting(const std::string& queue,
                                                           size_t limit) = 0;
-  // Conversations whose offer expired by `now_ms`.
-  virtual Result<std::vector<ConversationRecord>> ExpiredOffers(int64_t now_ms) = 0;
-  // Open conversations (bot or active) whose customer is silent since before `before_ms`.
-  virtual Result<std::vector<ConversationRecord>> IdleConversations(int64_t before_ms) = 0;
+  // Conversations whose offer expired by `now_ms`, at most `limit`, the earliest first.
+  virtual Result<std::vector<ConversationRecord>> ExpiredOffers(int64_t now_ms, size_t limit) = 0;
+  // Open conversations (bot or active) whose customer is silent: not yet reminded and silent
+  // since before `remind_before_ms`, or silent since before `end_before_ms`; at most `limit`.
+  virtual Result<std::vector<ConversationRecord>> IdleConversations(int64_t remind_before_ms,
+                                                                    int64_t end_before_ms,
+                                                                    size_t limit) = 0;
   // Active conversations owned by `agent` and queued ones offered to them.
   virtual Result<std::vector<ConversationRecord>> AgentConversations(const std::string& agent) = 0;
-  // Handle times (assigned to ended, ms) of the last `n` ended conversations of the queue.
-  virtual Result<std::vector<int64_t>> RecentHandleTimes(const std::string& queue, size_t n) = 0;
+
+  // Routing state kept as data (migration 0006; docs/architecture.md "Routing state"). Each of
+  // these reads or writes a bounded number of rows through indexes, whatever the depth of the
+  // queue or the number of agents.
+  // The queue's counters (all zero when nothing ever happened in it).
+  virtual Result<QueueStats> GetQueueStats(const std::string& queue) = 0;
+  // Every queue's counters, by name (O(queues)).
+  virtual Result<std::vector<QueueStats>> ListQueueStats() = 0;
+  // The next key of the queue's order: at the back, or at the head (before every key so far).
+  virtual Result<int64_t> NextQueueKey(const std::string& queue, bool at_head) = 0;
+  // How many conversations wait in `queue` before the key `qkey`.
+  virtual Result<int64_t> WaitingAhead(const std::string& queue, int64_t qkey) = 0;
+  // The first waiting conversation of the queue that rings for nobody.
+  virtual Result<std::optional<ConversationRecord>> NextToOffer(const std::string& queue) = 0;
+  // Members of `queue` ready for an offer (available, signed in, with room), assigned least
+  // recently first (ties by username), at most `limit`.
+  virtual Result<std::vector<std::string>> ReadyAgents(const std::string& queue, size_t limit) = 0;
+  // Enabled agents of the queue (by username).
+  virtual Result<std::vector<std::string>> QueueMembers(const std::string& queue) = 0;
+  // Enabled admins (by username).
+  virtual Result<std::vector<std::string>> Admins() = 0;
+  // Waiting conversations whose wait_time check is due by `now_ms`, the earliest first.
+  virtual Result<std::vector<ConversationRecord>> WaitChecksDue(int64_t now_ms, size_t limit) = 0;
+  // Waiting conversations of the queue whose wait check is parked (none due), at most `limit`.
+  virtual Result<std::vector<ConversationRecord>> ParkedWaitChecks(const std::string& queue,
+                                                                   size_t limit) = 0;
+  virtual Result<void> SetArmedVersion(const std::string& queue, int64_t version) = 0;
+  // A handle time (ms): the queue keeps the last `keep` in a ring.
+  virtual Result<void> AddHandleSample(const std::string& queue, int64_t ms, int64_t keep) = 0;
+  // Adds `o` to the queue's counters (the *_today ones start over on a new day).
+  virtual Result<void> CountQueueOutcome(const std::string& queue, const QueueOutcome& o) = 0;
+  // Conversations per state (bot, queued, active, ended), kept as counters.
+  virtual Result<std::map<std::string, int64_t>> CountConversations() = 0;
+  // Agents whose streams stayed closed until their offline_due_at passed (by `now_ms`).
+  virtual Result<std::vector<PresenceRecord>> OfflineDue(int64_t now_ms, size_t limit) = 0;
+
   virtual Result<std::optional<PresenceRecord>> GetPresence(const std::string& username) = 0;
   virtual Result<std::vector<PresenceRecord>> ListPresence() = 0;
   virtual Result<void> PutPresence(const PresenceRecord& p) = 0;
@@ -120,8 +158,9 @@ class Tx {
                                                                  int64_t after, size_t limit) = 0;
   // The oldest seq still kept for `username` (0 when none).
   virtual Result<int64_t> FirstAgentEventSeq(const std::string& username) = 0;
-  // Drops events older than `before_ms` beyond the newest `keep` of each user.
-  virtual Result<void> PruneAgentEvents(int64_t before_ms, int64_t keep) = 0;
+  // Drops the user's events with seq <= `up_to_seq` that are older than `before_ms`.
+  virtual Result<void> PruneAgentEvents(const std::string& username, int64_t up_to_seq,
+                                        int64_t before_ms) = 0;
 };
 
 // Hands the continuations of one batch of store jobs to their executors: one post per

@@ -169,19 +169,16 @@ const loadAgents = () =>
     state.agents = r ? r.agents : null;
   }, 'Agents');
 
-async function countConversations(s) {
-  const r = await api.get(`/api/v1/conversations?state=${s}&limit=1000`);
-  return { count: r.conversations.length, more: Boolean(r.next) };
-}
-
 async function loadOverview() {
   await Promise.all([
     loadAgents(),
     loadQueues(),
     loadConnections(),
     guarded(async () => {
+      // Counters kept by the server: one request, whatever the number of conversations.
+      const r = await api.get('/api/v1/overview');
       const counts = {};
-      await Promise.all(CONVERSATION_STATES.map(async ([s]) => (counts[s] = await countConversations(s))));
+      for (const [s] of CONVERSATION_STATES) counts[s] = { count: r.conversations[s] || 0, more: false };
       state.overview.conversations = counts;
     }, 'Conversations'),
   ]);
@@ -931,7 +928,11 @@ function queueTable(withActions) {
   if (queues === null) return loading();
   return table(
     'Queues',
-    ['Queue', '#Waiting', 'Oldest wait', '#Agents available', 'Estimated wait', 'Open', ...(withActions ? [''] : [])],
+    [
+      'Queue', '#Waiting', 'Oldest wait', '#Agents available', 'Estimated wait', 'Open',
+      // The busy-day figures on the overview: today's answers, abandons and service level.
+      ...(withActions ? [''] : ['Longest wait', '#Answered today', '#Abandoned today', 'Service level']),
+    ],
     queues.map((q) =>
       h(
         'tr',
@@ -942,6 +943,14 @@ function queueTable(withActions) {
         h('td', { class: 'num' }, String(q.agents_available ?? 0)),
         h('td', {}, formatDuration(q.estimated_wait_s)),
         h('td', {}, q.accepting === false ? h('span', { class: 'badge warn' }, 'Closed') : h('span', { class: 'badge ok' }, 'Open')),
+        ...(withActions
+          ? []
+          : [
+              h('td', {}, q.waiting ? formatDuration(q.longest_wait_s ?? 0) : '—'),
+              h('td', { class: 'num' }, String(q.answered_today ?? 0)),
+              h('td', { class: 'num' }, String(q.abandoned_today ?? 0)),
+              h('td', {}, q.service_level == null ? '—' : `${Math.round(q.service_level * 100)} % within ${formatDuration(q.service_level_s ?? 60)}`),
+            ]),
         withActions
           ? h(
               'td',
@@ -976,6 +985,7 @@ async function editQueue(q) {
     const auto = h('input', { type: 'checkbox', checked: Boolean(q?.auto_accept) });
     const maxWait = h('input', { type: 'number', min: 0, value: q?.max_wait_s ?? '' });
     const closed = h('textarea', { value: q?.closed_text || '' });
+    const sl = h('input', { type: 'number', min: 1, max: 86400, required: true, value: q?.service_level_s ?? 60 });
     const error = h('p', { class: 'error-text', role: 'alert' });
     return h(
       'form',
@@ -985,6 +995,7 @@ async function editQueue(q) {
           const body = { display_name: display.value.trim(), auto_accept: auto.checked };
           if (maxWait.value !== '') body.max_wait_s = Number(maxWait.value);
           if (closed.value.trim()) body.closed_text = closed.value.trim();
+          body.service_level_s = Number(sl.value);
           try {
             if (q) await api.patch(`/api/v1/queues/${api.seg(q.name)}`, body);
             else await api.post('/api/v1/queues', { name: name.value.trim(), ...body });
@@ -999,6 +1010,7 @@ async function editQueue(q) {
       h('label', { class: 'check' }, auto, 'Auto-accept: assign chats to agents without an offer'),
       field('Max wait (seconds)', maxWait, 'Optional. Customers who would wait longer are told the queue is closed.'),
       field('Closed text', closed, 'Optional. What the customer reads when the queue does not take chats.'),
+      field('Service level threshold (seconds)', sl, 'Chats answered within this many seconds count for the service level (the 80/20 figure).'),
       error,
       h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Save')),
     );

@@ -63,6 +63,36 @@ Result<std::unique_ptr<Stmt>> Db::Prepare(const char* sql) {
   return std::make_unique<Stmt>(it->second);
 }
 
+Db::StepCounts Db::Steps() const {
+  StepCounts out;
+  for (const auto& [sql, stmt] : cache_) {
+    out.vm += sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_VM_STEP, 0);
+    out.fullscan += sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
+  }
+  return out;
+}
+
+std::vector<std::string> Db::PreparedSql() const {
+  std::vector<std::string> out;
+  out.reserve(cache_.size());
+  for (const auto& [sql, stmt] : cache_) out.emplace_back(sql);
+  return out;
+}
+
+Result<std::vector<std::string>> Db::QueryPlan(const std::string& sql) {
+  std::string explain = "EXPLAIN QUERY PLAN " + sql;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, explain.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
+    return Fail(StoreFailure(fmt::format("explaining SQL failed: {}", sqlite3_errmsg(db_))));
+  std::vector<std::string> out;
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    const auto* detail = sqlite3_column_text(stmt, 3);
+    out.emplace_back(detail ? reinterpret_cast<const char*>(detail) : "");
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
 Result<void> Db::ExecCached(const char* sql) {
   auto stmt = Prepare(sql);
   if (!stmt) return Fail(stmt.error());

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -93,6 +94,18 @@ class Db {
   // readers of old WAL frames, copies everything, and lets the next transaction rewind the WAL.
   bool CheckpointRestart();
   int64_t Changes() const { return sqlite3_changes64(db_); }
+
+  // What the cached statements did so far: virtual-machine steps (all work, triggers included)
+  // and steps of full table scans. The scan guard of the unit tests reads them.
+  struct StepCounts {
+    int64_t vm = 0;
+    int64_t fullscan = 0;
+  };
+  StepCounts Steps() const;
+  // The SQL of every cached statement.
+  std::vector<std::string> PreparedSql() const;
+  // EXPLAIN QUERY PLAN of `sql`: one line a step ("SEARCH conversations USING INDEX …").
+  Result<std::vector<std::string>> QueryPlan(const std::string& sql);
   int64_t LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
 
  private:

@@ -6,31 +6,34 @@
 namespace parley::storage::sqlite {
 namespace {
 
-constexpr const char* kListQueues =
-    "SELECT name, display_name, auto_accept, max_wait_s, closed_text, created_at, updated_at "
-    "FROM queues ORDER BY name";
-constexpr const char* kGetQueue =
-    "SELECT name, display_name, auto_accept, max_wait_s, closed_text, created_at, updated_at "
-    "FROM queues WHERE name = ?1";
+#define PARLEY_QUEUE_COLUMNS                                                           \
+  "name, display_name, auto_accept, max_wait_s, closed_text, created_at, updated_at, " \
+  "service_level_s"
+constexpr const char* kListQueues = "SELECT " PARLEY_QUEUE_COLUMNS " FROM queues ORDER BY name";
+constexpr const char* kGetQueue = "SELECT " PARLEY_QUEUE_COLUMNS " FROM queues WHERE name = ?1";
 constexpr const char* kInsertQueue =
-    "INSERT INTO queues (name, display_name, auto_accept, max_wait_s, closed_text, created_at, "
-    "updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7)";
+    "INSERT INTO queues (" PARLEY_QUEUE_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8)";
 constexpr const char* kUpdateQueue =
     "UPDATE queues SET display_name=?2, auto_accept=?3, max_wait_s=?4, closed_text=?5, "
-    "updated_at=?7 WHERE name=?1";
+    "updated_at=?7, service_level_s=?8 WHERE name=?1";
 constexpr const char* kDeleteQueue = "DELETE FROM queues WHERE name = ?1";
 
+// Every statement below reads through an index: the unit test routing_scan_test checks their
+// plans and that their cost does not grow with the depth of a queue.
 constexpr const char* kWaiting =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
-    " FROM conversations WHERE state = 'queued' AND queue = ?1 ORDER BY queued_at, id LIMIT ?2";
+    " FROM conversations WHERE state = 'queued' AND queue = ?1 ORDER BY qkey LIMIT ?2";
 constexpr const char* kExpiredOffers =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
     " FROM conversations WHERE state = 'queued' AND offered_to IS NOT NULL"
-    " AND offer_expires_at <= ?1";
+    " AND offer_expires_at <= ?1 ORDER BY offer_expires_at LIMIT ?2";
 // last_customer_at lags the cache by up to a flush interval; callers re-read each candidate.
 constexpr const char* kIdleConversations =
-    "SELECT " PARLEY_CONVERSATION_COLUMNS
-    " FROM conversations WHERE state IN ('bot', 'active') AND last_customer_at < ?1";
+    "SELECT * FROM (SELECT " PARLEY_CONVERSATION_COLUMNS
+    " FROM conversations WHERE state IN ('bot', 'active') AND idle_reminded = 0"
+    " AND last_customer_at < ?1 LIMIT ?3) UNION SELECT * FROM (SELECT " PARLEY_CONVERSATION_COLUMNS
+    " FROM conversations WHERE state IN ('bot', 'active') AND idle_reminded = 1"
+    " AND last_customer_at < ?2 LIMIT ?3)";
 // Two indexed halves (conversations_by_agent, conversations_offered): an OR scanned every
 // queued conversation.
 constexpr const char* kAgentConversations =
@@ -38,16 +41,88 @@ constexpr const char* kAgentConversations =
     " FROM conversations WHERE state = 'active' AND agent = ?1 UNION ALL "
     "SELECT " PARLEY_CONVERSATION_COLUMNS
     " FROM conversations WHERE state = 'queued' AND offered_to = ?1) ORDER BY assigned_at, id";
-constexpr const char* kRecentHandleTimes =
-    "SELECT ended_at - assigned_at FROM conversations WHERE state = 'ended' AND queue = ?1"
-    " AND assigned_at IS NOT NULL ORDER BY ended_at DESC LIMIT ?2";
 
+#define PARLEY_QUEUE_STATS_COLUMNS                                                           \
+  "s.queue, s.waiting, s.active, s.version, s.armed_version, s.members, s.concurrency_sum, " \
+  "s.signed_in, s.available, s.handle_sum_ms, s.handle_count, s.day, s.answered_today, "     \
+  "s.answered_in_sl_today, s.abandoned_today, s.answered_total, s.abandoned_total, "         \
+  "s.offers_total, s.offers_rung_out_total, "                                                \
+  "(SELECT queued_at FROM conversations c WHERE c.state = 'queued' AND c.queue = s.queue "   \
+  "ORDER BY c.qkey LIMIT 1), "                                                               \
+  "(SELECT MIN(queued_at) FROM conversations c WHERE c.state = 'queued' AND c.queue = s.queue)"
+constexpr const char* kGetQueueStats =
+    "SELECT " PARLEY_QUEUE_STATS_COLUMNS " FROM queue_stats s WHERE s.queue = ?1";
+constexpr const char* kListQueueStats =
+    "SELECT " PARLEY_QUEUE_STATS_COLUMNS " FROM queue_stats s ORDER BY s.queue";
+constexpr const char* kNextTailKey =
+    "INSERT INTO queue_stats (queue, tail_key) VALUES (?1, 1099511627777) ON CONFLICT (queue) "
+    "DO UPDATE SET tail_key = tail_key + 1 RETURNING tail_key";
+constexpr const char* kNextHeadKey =
+    "INSERT INTO queue_stats (queue, head_key) VALUES (?1, 1099511627776) ON CONFLICT (queue) "
+    "DO UPDATE SET head_key = head_key - 1 RETURNING head_key";
+// The keys before k: the waiting rows of k's level-1 bucket (at most 31, through
+// conversations_queue_order), then the level-1 buckets of k's level-2 bucket, the level-2
+// buckets of k's level-3 bucket (at most 31 each), and the level-3 buckets before k's.
+constexpr const char* kWaitingAhead =
+    "SELECT (SELECT COUNT(*) FROM conversations WHERE state = 'queued' AND queue = ?1"
+    " AND qkey >= ?2 AND qkey < ?3)"
+    " + (SELECT COALESCE(SUM(n), 0) FROM queue_rank WHERE queue = ?1 AND level = 1"
+    " AND bucket >= ?4 AND bucket < ?5)"
+    " + (SELECT COALESCE(SUM(n), 0) FROM queue_rank WHERE queue = ?1 AND level = 2"
+    " AND bucket >= ?6 AND bucket < ?7)"
+    " + (SELECT COALESCE(SUM(n), 0) FROM queue_rank WHERE queue = ?1 AND level = 3"
+    " AND bucket < ?8)";
+constexpr const char* kNextToOffer =
+    "SELECT " PARLEY_CONVERSATION_COLUMNS
+    " FROM conversations WHERE state = 'queued' AND offered_to IS NULL AND queue = ?1"
+    " ORDER BY qkey LIMIT 1";
+constexpr const char* kReadyAgents =
+    "SELECT username FROM agent_queues WHERE queue = ?1 AND ready = 1"
+    " ORDER BY last_assigned_at, username LIMIT ?2";
+constexpr const char* kQueueMembers =
+    "SELECT username FROM agent_queues WHERE queue = ?1 ORDER BY username";
+constexpr const char* kAdmins =
+    "SELECT username FROM users WHERE role = 'admin' AND enabled = 1 ORDER BY username";
+constexpr const char* kWaitChecksDue =
+    "SELECT " PARLEY_CONVERSATION_COLUMNS
+    " FROM conversations WHERE state = 'queued' AND wait_check_at IS NOT NULL"
+    " AND wait_check_at <= ?1 ORDER BY wait_check_at LIMIT ?2";
+constexpr const char* kParkedWaitChecks =
+    "SELECT " PARLEY_CONVERSATION_COLUMNS
+    " FROM conversations WHERE state = 'queued' AND wait_check_at IS NULL AND queue = ?1 LIMIT ?2";
+constexpr const char* kSetArmedVersion =
+    "UPDATE queue_stats SET armed_version = ?2 WHERE queue = ?1";
+constexpr const char* kHandleSlotOld = "SELECT ms FROM queue_handle WHERE queue = ?1 AND slot = ?2";
+constexpr const char* kPutHandleSlot =
+    "INSERT INTO queue_handle (queue, slot, ms) VALUES (?1, ?2, ?3) ON CONFLICT (queue, slot) "
+    "DO UPDATE SET ms = ?3";
+constexpr const char* kAddHandle =
+    "INSERT INTO queue_stats (queue, handle_sum_ms, handle_count, version) VALUES (?1, ?2, 1, 1)"
+    " ON CONFLICT (queue) DO UPDATE SET handle_sum_ms = handle_sum_ms + ?2,"
+    " handle_count = handle_count + 1, version = version + 1";
+constexpr const char* kHandleCount = "SELECT handle_count FROM queue_stats WHERE queue = ?1";
+constexpr const char* kCountOutcome =
+    "INSERT INTO queue_stats (queue, day, answered_today, answered_in_sl_today, abandoned_today,"
+    " answered_total, abandoned_total, offers_total, offers_rung_out_total)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?5, ?6, ?7) ON CONFLICT (queue) DO UPDATE SET"
+    " answered_today = CASE WHEN day = ?2 THEN answered_today ELSE 0 END + ?3,"
+    " answered_in_sl_today = CASE WHEN day = ?2 THEN answered_in_sl_today ELSE 0 END + ?4,"
+    " abandoned_today = CASE WHEN day = ?2 THEN abandoned_today ELSE 0 END + ?5,"
+    " day = ?2, answered_total = answered_total + ?3, abandoned_total = abandoned_total + ?5,"
+    " offers_total = offers_total + ?6, offers_rung_out_total = offers_rung_out_total + ?7";
+
+constexpr const char* kCountConversations = "SELECT state, n FROM conversation_counts";
+
+#define PARLEY_PRESENCE_COLUMNS \
+  "username, status, streams, online, offline_due_at, last_assigned_at, updated_at, chats, offers"
 constexpr const char* kGetPresence =
-    "SELECT username, status, streams, online, offline_due_at, last_assigned_at, updated_at "
-    "FROM agent_presence WHERE username = ?1";
+    "SELECT " PARLEY_PRESENCE_COLUMNS " FROM agent_presence WHERE username = ?1";
 constexpr const char* kListPresence =
-    "SELECT username, status, streams, online, offline_due_at, last_assigned_at, updated_at "
-    "FROM agent_presence ORDER BY username";
+    "SELECT " PARLEY_PRESENCE_COLUMNS " FROM agent_presence ORDER BY username";
+constexpr const char* kOfflineDue = "SELECT " PARLEY_PRESENCE_COLUMNS
+                                    " FROM agent_presence WHERE offline_due_at IS NOT NULL"
+                                    " AND offline_due_at <= ?1 ORDER BY offline_due_at LIMIT ?2";
+// The load (chats, offers) is kept by the conversation triggers and never written here.
 constexpr const char* kPutPresence =
     "INSERT INTO agent_presence (username, status, streams, online, offline_due_at, "
     "last_assigned_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT (username) DO UPDATE "
@@ -64,8 +139,7 @@ constexpr const char* kAgentEventsAfter =
     "?2"
     " ORDER BY seq LIMIT ?3";
 constexpr const char* kPruneAgentEvents =
-    "DELETE FROM agent_events WHERE created_at < ?1 AND seq <= (SELECT MAX(a.seq) - ?2 FROM "
-    "agent_events a WHERE a.username = agent_events.username)";
+    "DELETE FROM agent_events WHERE username = ?1 AND seq <= ?2 AND created_at < ?3";
 
 QueueRecord ReadQueue(const Stmt& s) {
   QueueRecord q;
@@ -76,12 +150,14 @@ QueueRecord ReadQueue(const Stmt& s) {
   q.closed_text = s.OptText(4);
   q.created_at_ms = s.Int(5);
   q.updated_at_ms = s.Int(6);
+  q.service_level_s = s.Int(7);
   return q;
 }
 
 void BindQueue(Stmt& s, const QueueRecord& q) {
   s.Bind(1, q.name).Bind(2, q.display_name).Bind(3, q.auto_accept).Bind(4, q.max_wait_s);
   s.Bind(5, q.closed_text).Bind(6, q.created_at_ms).Bind(7, q.updated_at_ms);
+  s.Bind(8, q.service_level_s);
 }
 
 PresenceRecord ReadPresence(const Stmt& s) {
@@ -93,7 +169,41 @@ PresenceRecord ReadPresence(const Stmt& s) {
   p.offline_due_at_ms = s.OptInt(4);
   p.last_assigned_at_ms = s.Int(5);
   p.updated_at_ms = s.Int(6);
+  p.chats = s.Int(7);
+  p.offers = s.Int(8);
   return p;
+}
+
+QueueStats ReadQueueStats(const Stmt& s) {
+  QueueStats q;
+  q.queue = s.Text(0);
+  q.waiting = s.Int(1);
+  q.active = s.Int(2);
+  q.version = s.Int(3);
+  q.armed_version = s.Int(4);
+  q.members = s.Int(5);
+  q.concurrency_sum = s.Int(6);
+  q.signed_in = s.Int(7);
+  q.available = s.Int(8);
+  q.handle_sum_ms = s.Int(9);
+  q.handle_count = s.Int(10);
+  q.day = s.Int(11);
+  q.answered_today = s.Int(12);
+  q.answered_in_sl_today = s.Int(13);
+  q.abandoned_today = s.Int(14);
+  q.answered_total = s.Int(15);
+  q.abandoned_total = s.Int(16);
+  q.offers_total = s.Int(17);
+  q.offers_rung_out_total = s.Int(18);
+  q.head_queued_at_ms = s.OptInt(19);
+  q.oldest_queued_at_ms = s.OptInt(20);
+  return q;
+}
+
+std::vector<std::string> Names(Stmt& s) {
+  std::vector<std::string> out;
+  while (s.Step() == SQLITE_ROW) out.push_back(s.Text(0));
+  return out;
 }
 
 }  // namespace
@@ -160,19 +270,22 @@ Result<std::vector<ConversationRecord>> SqliteTx::Waiting(const std::string& que
   return Conversations(s);
 }
 
-Result<std::vector<ConversationRecord>> SqliteTx::ExpiredOffers(int64_t now_ms) {
+Result<std::vector<ConversationRecord>> SqliteTx::ExpiredOffers(int64_t now_ms, size_t limit) {
   PARLEY_TRY_STMT(s, kExpiredOffers);
-  s.Bind(1, now_ms);
+  s.Bind(1, now_ms).Bind(2, static_cast<int64_t>(limit));
   return Conversations(s);
 }
 
-Result<std::vector<ConversationRecord>> SqliteTx::IdleConversations(int64_t before_ms) {
+Result<std::vector<ConversationRecord>> SqliteTx::IdleConversations(int64_t remind_before_ms,
+                                                                    int64_t end_before_ms,
+                                                                    size_t limit) {
   PARLEY_TRY_STMT(s, kIdleConversations);
-  s.Bind(1, before_ms);
+  s.Bind(1, remind_before_ms).Bind(2, end_before_ms).Bind(3, static_cast<int64_t>(limit));
   auto all = Conversations(s);
   if (!all) return all;
-  std::erase_if(*all,
-                [&](const ConversationRecord& c) { return c.last_customer_at_ms >= before_ms; });
+  std::erase_if(*all, [&](const ConversationRecord& c) {
+    return c.last_customer_at_ms >= (c.routing.idle_reminded ? end_before_ms : remind_before_ms);
+  });
   return all;
 }
 
@@ -182,11 +295,133 @@ Result<std::vector<ConversationRecord>> SqliteTx::AgentConversations(const std::
   return Conversations(s);
 }
 
-Result<std::vector<int64_t>> SqliteTx::RecentHandleTimes(const std::string& queue, size_t n) {
-  PARLEY_TRY_STMT(s, kRecentHandleTimes);
-  s.Bind(1, queue).Bind(2, static_cast<int64_t>(n));
-  std::vector<int64_t> out;
-  while (s.Step() == SQLITE_ROW) out.push_back(s.Int(0));
+Result<QueueStats> SqliteTx::GetQueueStats(const std::string& queue) {
+  PARLEY_TRY_STMT(s, kGetQueueStats);
+  s.Bind(1, queue);
+  if (s.Step() != SQLITE_ROW) {
+    QueueStats none;
+    none.queue = queue;
+    return none;
+  }
+  return ReadQueueStats(s);
+}
+
+Result<std::vector<QueueStats>> SqliteTx::ListQueueStats() {
+  PARLEY_TRY_STMT(s, kListQueueStats);
+  std::vector<QueueStats> out;
+  while (s.Step() == SQLITE_ROW) out.push_back(ReadQueueStats(s));
+  return out;
+}
+
+Result<int64_t> SqliteTx::NextQueueKey(const std::string& queue, bool at_head) {
+  PARLEY_TRY_STMT(s, at_head ? kNextHeadKey : kNextTailKey);
+  s.Bind(1, queue);
+  if (s.Step() != SQLITE_ROW)
+    return Fail(Errc::kInternal, "store_error", "Taking a queue key failed: " + db_.LastError());
+  return s.Int(0);
+}
+
+Result<int64_t> SqliteTx::WaitingAhead(const std::string& queue, int64_t qkey) {
+  PARLEY_TRY_STMT(s, kWaitingAhead);
+  s.Bind(1, queue);
+  s.Bind(2, (qkey >> 5) << 5).Bind(3, qkey);
+  s.Bind(4, (qkey >> 10) << 5).Bind(5, qkey >> 5);
+  s.Bind(6, (qkey >> 15) << 5).Bind(7, qkey >> 10);
+  s.Bind(8, qkey >> 15);
+  if (s.Step() != SQLITE_ROW)
+    return Fail(Errc::kInternal, "store_error", "Counting a queue failed: " + db_.LastError());
+  return s.Int(0);
+}
+
+Result<std::optional<ConversationRecord>> SqliteTx::NextToOffer(const std::string& queue) {
+  PARLEY_TRY_STMT(s, kNextToOffer);
+  s.Bind(1, queue);
+  auto found = Conversations(s);
+  if (!found) return Fail(found.error());
+  if (found->empty()) return std::optional<ConversationRecord>();
+  return std::optional<ConversationRecord>(std::move(found->front()));
+}
+
+Result<std::vector<std::string>> SqliteTx::ReadyAgents(const std::string& queue, size_t limit) {
+  PARLEY_TRY_STMT(s, kReadyAgents);
+  s.Bind(1, queue).Bind(2, static_cast<int64_t>(limit));
+  return Names(s);
+}
+
+Result<std::vector<std::string>> SqliteTx::QueueMembers(const std::string& queue) {
+  PARLEY_TRY_STMT(s, kQueueMembers);
+  s.Bind(1, queue);
+  return Names(s);
+}
+
+Result<std::vector<std::string>> SqliteTx::Admins() {
+  PARLEY_TRY_STMT(s, kAdmins);
+  return Names(s);
+}
+
+Result<std::vector<ConversationRecord>> SqliteTx::WaitChecksDue(int64_t now_ms, size_t limit) {
+  PARLEY_TRY_STMT(s, kWaitChecksDue);
+  s.Bind(1, now_ms).Bind(2, static_cast<int64_t>(limit));
+  return Conversations(s);
+}
+
+Result<std::vector<ConversationRecord>> SqliteTx::ParkedWaitChecks(const std::string& queue,
+                                                                   size_t limit) {
+  PARLEY_TRY_STMT(s, kParkedWaitChecks);
+  s.Bind(1, queue).Bind(2, static_cast<int64_t>(limit));
+  return Conversations(s);
+}
+
+Result<void> SqliteTx::SetArmedVersion(const std::string& queue, int64_t version) {
+  PARLEY_TRY_STMT(s, kSetArmedVersion);
+  s.Bind(1, queue).Bind(2, version);
+  return db_.Run(s, "set armed version");
+}
+
+Result<void> SqliteTx::AddHandleSample(const std::string& queue, int64_t ms, int64_t keep) {
+  int64_t count = 0;
+  {
+    PARLEY_TRY_STMT(s, kHandleCount);
+    s.Bind(1, queue);
+    if (s.Step() == SQLITE_ROW) count = s.Int(0);
+  }
+  int64_t slot = count % keep;
+  int64_t old = 0;
+  if (count >= keep) {
+    PARLEY_TRY_STMT(s, kHandleSlotOld);
+    s.Bind(1, queue).Bind(2, slot);
+    if (s.Step() == SQLITE_ROW) old = s.Int(0);
+  }
+  {
+    PARLEY_TRY_STMT(s, kPutHandleSlot);
+    s.Bind(1, queue).Bind(2, slot).Bind(3, ms);
+    auto r = db_.Run(s, "put handle sample");
+    if (!r) return r;
+  }
+  PARLEY_TRY_STMT(s, kAddHandle);
+  s.Bind(1, queue).Bind(2, ms - old);
+  return db_.Run(s, "add handle sample");
+}
+
+Result<void> SqliteTx::CountQueueOutcome(const std::string& queue, const QueueOutcome& o) {
+  PARLEY_TRY_STMT(s, kCountOutcome);
+  s.Bind(1, queue).Bind(2, o.day).Bind(3, o.answered).Bind(4, o.answered_in_sl);
+  s.Bind(5, o.abandoned).Bind(6, o.offers).Bind(7, o.offers_rung_out);
+  return db_.Run(s, "count queue outcome");
+}
+
+Result<std::map<std::string, int64_t>> SqliteTx::CountConversations() {
+  PARLEY_TRY_STMT(s, kCountConversations);
+  std::map<std::string, int64_t> out{{"bot", 0}, {"queued", 0}, {"active", 0}, {"ended", 0}};
+  while (s.Step() == SQLITE_ROW) out[s.Text(0)] = s.Int(1);
+  return out;
+}
+
+Result<std::vector<PresenceRecord>> SqliteTx::OfflineDue(int64_t now_ms, size_t limit) {
+  PARLEY_TRY_STMT(s, kOfflineDue);
+  s.Bind(1, now_ms).Bind(2, static_cast<int64_t>(limit));
+  std::vector<PresenceRecord> out;
+  while (s.Step() == SQLITE_ROW) out.push_back(ReadPresence(s));
   return out;
 }
 
@@ -240,9 +475,10 @@ Result<std::vector<AgentEventRecord>> SqliteTx::AgentEventsAfter(const std::stri
   return out;
 }
 
-Result<void> SqliteTx::PruneAgentEvents(int64_t before_ms, int64_t keep) {
+Result<void> SqliteTx::PruneAgentEvents(const std::string& username, int64_t up_to_seq,
+                                        int64_t before_ms) {
   PARLEY_TRY_STMT(s, kPruneAgentEvents);
-  s.Bind(1, before_ms).Bind(2, keep);
+  s.Bind(1, username).Bind(2, up_to_seq).Bind(3, before_ms);
   return db_.Run(s, "prune agent events");
 }
 

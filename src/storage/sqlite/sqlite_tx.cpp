@@ -35,7 +35,7 @@ constexpr const char* kListConversations =
 constexpr const char* kInsertConversation =
     "INSERT INTO conversations (" PARLEY_CONVERSATION_COLUMNS
     ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
-    "?23,?24,?25,?26,?27,?28)";
+    "?23,?24,?25,?26,?27,?28,?29,?30,?31)";
 // When only the counters and the per-turn fields change, no indexed column is written.
 constexpr const char* kUpdateConversationTurn =
     "UPDATE conversations SET customer_name=?4, context=?7, dialog_state=?8, last_in_seq=?9, "
@@ -52,8 +52,8 @@ constexpr const char* kUpdateConversation =
     "last_in_seq=?9, last_out_seq=?10, last_position=?11, updated_at=?13, ended_at=?14, "
     "last_customer_at=?15, queue=?16, agent=?17, queued_at=?18, offered_to=?19, "
     "offer_expires_at=?20, assigned_at=?21, transfer_note=?22, idle_reminded=?23, "
-    "wait_sent_at=?24, wait_position=?25, wait_estimate_s=?26, ended_by=?27, declined_by=?28 "
-    "WHERE id=?1";
+    "wait_sent_at=?24, wait_position=?25, wait_estimate_s=?26, ended_by=?27, declined_by=?28, "
+    "qkey=?29, wait_check_at=?30, wait_version=?31 WHERE id=?1";
 
 #define PARLEY_EVENT_COLUMNS                                                                   \
   "e.conversation_id, e.position, e.connection_id, e.direction, e.seq, e.sender, e.csr_name, " \
@@ -126,6 +126,9 @@ ConversationRecord ReadConversation(const Stmt& s) {
   r.wait_estimate_s = s.OptInt(25);
   r.ended_by = s.OptText(26);
   r.declined_by_json = s.Text(27);
+  r.qkey = s.OptInt(28);
+  r.wait_check_at_ms = s.OptInt(29);
+  r.wait_version = s.Int(30);
   return c;
 }
 
@@ -142,6 +145,7 @@ void BindConversation(Stmt& s, const ConversationRecord& c) {
   s.Bind(20, r.offer_expires_at_ms).Bind(21, r.assigned_at_ms).Bind(22, r.transfer_note);
   s.Bind(23, r.idle_reminded).Bind(24, r.wait_sent_at_ms).Bind(25, r.wait_position);
   s.Bind(26, r.wait_estimate_s).Bind(27, r.ended_by).Bind(28, r.declined_by_json);
+  s.Bind(29, r.qkey).Bind(30, r.wait_check_at_ms).Bind(31, r.wait_version);
 }
 
 EventRecord ReadEvent(const Stmt& s) {

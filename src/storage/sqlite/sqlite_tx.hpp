@@ -19,9 +19,9 @@ namespace parley::storage::sqlite {
   "last_in_seq, last_out_seq, last_position, created_at, updated_at, ended_at, "           \
   "last_customer_at, queue, agent, queued_at, offered_to, offer_expires_at, assigned_at, " \
   "transfer_note, idle_reminded, wait_sent_at, wait_position, wait_estimate_s, ended_by, " \
-  "declined_by"
+  "declined_by, qkey, wait_check_at, wait_version"
 // The column after PARLEY_CONVERSATION_COLUMNS (e.g. rowid).
-constexpr int kConversationColumnCount = 28;
+constexpr int kConversationColumnCount = 31;
 
 // Prepares `sql` as `var` inside a SqliteTx member, or returns the error.
 #define PARLEY_TRY_STMT(var, sql)             \
@@ -42,6 +42,9 @@ class SqliteTx final : public Tx {
   SqliteTx(Db& db, const SecretBox& box, size_t open_conversation_cache = 0,
            std::chrono::milliseconds flush_interval = std::chrono::seconds(1))
       : db_(db), box_(box), cache_limit_(open_conversation_cache), flush_every_(flush_interval) {}
+
+  // The connection, for the scan guard of the unit tests (statement plans and step counts).
+  Db& db() { return db_; }
 
   // The writer calls these around each job of a group commit.
   void JobStarted() { touched_.clear(); }
@@ -111,10 +114,27 @@ class SqliteTx final : public Tx {
   Result<void> UpdateQueue(const QueueRecord& q) override;
   Result<bool> DeleteQueue(const std::string& name) override;
   Result<std::vector<ConversationRecord>> Waiting(const std::string& queue, size_t limit) override;
-  Result<std::vector<ConversationRecord>> ExpiredOffers(int64_t now_ms) override;
-  Result<std::vector<ConversationRecord>> IdleConversations(int64_t before_ms) override;
+  Result<std::vector<ConversationRecord>> ExpiredOffers(int64_t now_ms, size_t limit) override;
+  Result<std::vector<ConversationRecord>> IdleConversations(int64_t remind_before_ms,
+                                                            int64_t end_before_ms,
+                                                            size_t limit) override;
   Result<std::vector<ConversationRecord>> AgentConversations(const std::string& agent) override;
-  Result<std::vector<int64_t>> RecentHandleTimes(const std::string& queue, size_t n) override;
+  Result<QueueStats> GetQueueStats(const std::string& queue) override;
+  Result<std::vector<QueueStats>> ListQueueStats() override;
+  Result<int64_t> NextQueueKey(const std::string& queue, bool at_head) override;
+  Result<int64_t> WaitingAhead(const std::string& queue, int64_t qkey) override;
+  Result<std::optional<ConversationRecord>> NextToOffer(const std::string& queue) override;
+  Result<std::vector<std::string>> ReadyAgents(const std::string& queue, size_t limit) override;
+  Result<std::vector<std::string>> QueueMembers(const std::string& queue) override;
+  Result<std::vector<std::string>> Admins() override;
+  Result<std::vector<ConversationRecord>> WaitChecksDue(int64_t now_ms, size_t limit) override;
+  Result<std::vector<ConversationRecord>> ParkedWaitChecks(const std::string& queue,
+                                                           size_t limit) override;
+  Result<void> SetArmedVersion(const std::string& queue, int64_t version) override;
+  Result<void> AddHandleSample(const std::string& queue, int64_t ms, int64_t keep) override;
+  Result<void> CountQueueOutcome(const std::string& queue, const QueueOutcome& o) override;
+  Result<std::vector<PresenceRecord>> OfflineDue(int64_t now_ms, size_t limit) override;
+  Result<std::map<std::string, int64_t>> CountConversations() override;
   Result<std::optional<PresenceRecord>> GetPresence(const std::string& username) override;
   Result<std::vector<PresenceRecord>> ListPresence() override;
   Result<void> PutPresence(const PresenceRecord& p) override;
@@ -123,7 +143,8 @@ class SqliteTx final : public Tx {
   Result<std::vector<AgentEventRecord>> AgentEventsAfter(const std::string& username, int64_t after,
                                                          size_t limit) override;
   Result<int64_t> FirstAgentEventSeq(const std::string& username) override;
-  Result<void> PruneAgentEvents(int64_t before_ms, int64_t keep) override;
+  Result<void> PruneAgentEvents(const std::string& username, int64_t up_to_seq,
+                                int64_t before_ms) override;
 
  private:
   Result<ConnectionRecord> ReadConnection(const Stmt& s);

@@ -1,0 +1,245 @@
+// The busy-day benchmark (issue 14): one node on SQLite on a bad morning, measured the way a
+// contact centre meets it. Each part starts its own `parley serve` (free loopback port, fresh
+// SQLite database under $BENCH_DB_DIR or /tmp) with a webhook receiver on a worker thread, and
+// drives /messages with build/loadgen (C++, 32 keep-alive connections) on a connection with bot
+// `none`, so every new customer joins queue `default`.
+//
+//   ingest   the durable ingest of a plain inbound message: 1,000 customers already waiting
+//            write again and again (the warm-up makes them; the window counts only follow-ups)
+//   join     new customers joining: a fresh server with an empty queue, then the same server
+//            filled to --waiting (10,000) and to --deep (100,000) customers: the rate of joins
+//            at each depth (as ratios of one run), the server's CPU per join and its memory
+//   agents   --waiting customers queued, --agents agents (max_chats --max-chats) signed in with
+//            their event streams open but away: the idle server's CPU over --idle-seconds; then
+//            they all go available and accept every offer as it arrives (auto_accept off):
+//            the whole drain, accept answers p50/p99, the wait_time updates the customers got
+//            per second meanwhile, and whether any customer got two within
+//            wait_time_interval_s (10 s; read from the transcripts of a sample)
+//
+// Usage: node bench/busy_day.mjs [ingest] [join] [agents] [--waiting 10000] [--deep 100000]
+//        [--agents 1000] [--max-chats 10] [--seconds 5] [--idle-seconds 20]
+//        [--drain-timeout 600] [--json-file F]
+// Needs build/parley and build/loadgen (make bench builds them) and tests/' npm packages.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO } from '../tests/integration/harness.mjs';
+import {
+  agent, boundRun, closeAgents, cpuWindow, drain, makeAgents, ms, now, ok, pct, pool, printCpu,
+  request, startReceiver, startServer, stopServer, writeJson,
+} from './support.mjs';
+
+const LOADGEN = path.resolve(process.env.LOADGEN_BIN || path.join(REPO, 'build/loadgen'));
+const argv = process.argv.slice(2);
+const parts = [];
+const opt = {
+  waiting: 10000,
+  deep: 100000,
+  agents: 1000,
+  'max-chats': 10,
+  seconds: 5,
+  'idle-seconds': 20,
+  'drain-timeout': 600,
+  'json-file': '',
+};
+while (argv.length) {
+  const a = argv.shift();
+  if (!a.startsWith('--')) {
+    if (!['ingest', 'join', 'agents'].includes(a)) usage(`unknown part '${a}'`);
+    parts.push(a);
+    continue;
+  }
+  const k = a.slice(2);
+  if (!(k in opt) || !argv.length) usage(`unknown or incomplete option --${k}`);
+  const v = argv.shift();
+  opt[k] = typeof opt[k] === 'number' ? Number(v) : v;
+  if (typeof opt[k] === 'number' && !(opt[k] >= 0)) usage(`--${k} needs a number`);
+}
+if (!parts.length) parts.push('ingest', 'join', 'agents');
+function usage(why) {
+  process.stderr.write(`bench/busy_day.mjs: ${why}\nusage: node bench/busy_day.mjs [ingest] [join] [agents] [--waiting N] ...\n`);
+  process.exit(2);
+}
+if (!fs.existsSync(LOADGEN)) usage(`${LOADGEN} is missing: run make bench (or set LOADGEN_BIN)`);
+boundRun('bench/busy_day.mjs', 40);
+const json = (obj) => writeJson(opt['json-file'], obj);
+
+// ---- the load generator ----------------------------------------------------------------------
+function loadgen(server, conn, { seconds, warmup = 0, customers, fresh = false }) {
+  const args = ['--mode', 'closed', '--port', String(server.port), '--connection-id', conn.connection_id,
+    '--secret', conn.jwt_secret, '--connections', '32', '--threads', '1', '--duration', String(seconds),
+    '--warmup', String(warmup), '--json'];
+  if (fresh) args.push('--new-customers');
+  if (customers) args.push('--customers', String(customers));
+  return new Promise((resolve, reject) => {
+    const child = spawn(LOADGEN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`loadgen exited ${code}: ${err.trim()}`));
+      try {
+        resolve(JSON.parse(out));
+      } catch {
+        reject(new Error(`loadgen printed no JSON: ${out.slice(0, 200)} ${err.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+async function queueView(server) {
+  const r = await ok(server.port, 'GET', '/api/v1/queues/default', { token: server.adminToken });
+  return r.queue ?? r;
+}
+
+// Resident memory of the server, from /proc (MiB).
+function rssMiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+// Measures `seconds` of joins (every request a new customer) and prints the figures.
+async function measureJoins(server, conn, label) {
+  const before = await queueView(server);
+  const cpu = cpuWindow(server.child.pid);
+  const r = await loadgen(server, conn, { seconds: opt.seconds, warmup: 1, fresh: true });
+  const c = cpu();
+  const after = await queueView(server);
+  const errors = Object.values(r.non_200).reduce((x, y) => x + y, 0) + r.transport_errors;
+  const perJoin = (c.server_cores * c.wall_s * 1e6) / Math.max(1, after.waiting - before.waiting);
+  console.log(`  ${label.padEnd(16)} ${r.accepted_per_s.toFixed(0)} joins/s (waiting ${before.waiting} → ${after.waiting}); latency p50 ${r.latency.p50_ms.toFixed(2)} ms p99 ${r.latency.p99_ms.toFixed(2)} ms; ${errors} not 2xx; ${perJoin.toFixed(0)} us server CPU a join; server RSS ${rssMiB(server.child.pid).toFixed(0)} MiB`);
+  return { rate: r.accepted_per_s, before: before.waiting, after: after.waiting, errors, cpu_us_per_join: perJoin, latency: r.latency, rss_mib: rssMiB(server.child.pid) };
+}
+
+// Adds new customers until `target` wait (each loadgen run a few seconds).
+async function fillTo(server, conn, target) {
+  const t = now();
+  for (;;) {
+    const v = await queueView(server);
+    if (v.waiting >= target) break;
+    const left = target - v.waiting;
+    await loadgen(server, conn, { seconds: Math.max(0.2, Math.min(5, left / 3000)), fresh: true });
+  }
+  return (now() - t) / 1000;
+}
+
+async function withServer(fn) {
+  const hook = await startReceiver();
+  const server = await startServer();
+  let failed = false;
+  try {
+    const conn = await server.createConnection({ webhook: hook.url, bot: 'none' });
+    // The queue a bot-less connection's customers join (it would be made by the first of them).
+    await ok(server.port, 'POST', '/api/v1/queues', { token: server.adminToken, body: { name: 'default' } }, 201);
+    return await fn(server, conn, hook);
+  } catch (e) {
+    failed = true;
+    throw e;
+  } finally {
+    closeAgents();
+    await stopServer(server, failed);
+    await hook.close();
+  }
+}
+
+// ---- ingest ------------------------------------------------------------------------------------
+async function ingest() {
+  console.log('== ingest: the durable ingest of a plain inbound message (1,000 waiting customers write again)');
+  return withServer(async (server, conn) => {
+    const cpu = cpuWindow(server.child.pid);
+    const r = await loadgen(server, conn, { seconds: opt.seconds, warmup: 3, customers: 1000 });
+    const c = cpu();
+    console.log(`  ingest           ${r.accepted_per_s.toFixed(0)} msgs/s; latency p50 ${r.latency.p50_ms.toFixed(2)} ms p99 ${r.latency.p99_ms.toFixed(2)} ms`);
+    printCpu(c);
+    json({ part: 'ingest', rate: r.accepted_per_s, latency: r.latency, cpu: c });
+    return r.accepted_per_s;
+  });
+}
+
+// ---- join ----------------------------------------------------------------------------------------
+async function join(ingestRate) {
+  console.log(`== join: new customers joining queue default with 0, ${opt.waiting} and ${opt.deep} already waiting`);
+  return withServer(async (server, conn) => {
+    const empty = await measureJoins(server, conn, 'empty queue');
+    const t1 = await fillTo(server, conn, opt.waiting);
+    console.log(`  (filled to ${opt.waiting} in ${t1.toFixed(1)} s)`);
+    const mid = await measureJoins(server, conn, `${opt.waiting} waiting`);
+    const t2 = await fillTo(server, conn, opt.deep);
+    console.log(`  (filled to ${opt.deep} in ${t2.toFixed(1)} s)`);
+    const deep = await measureJoins(server, conn, `${opt.deep} waiting`);
+    console.log(`  ratios           ${opt.waiting} waiting / empty = ${(mid.rate / empty.rate).toFixed(2)}; ${opt.deep} waiting / empty = ${(deep.rate / empty.rate).toFixed(2)}${ingestRate ? `; empty / ingest = ${(empty.rate / ingestRate).toFixed(2)}` : ''}`);
+    json({ part: 'join', empty, mid, deep, ingest_rate: ingestRate ?? null });
+  });
+}
+
+// ---- agents ----------------------------------------------------------------------------------------
+async function agents() {
+  const n = opt.agents;
+  const m = opt['max-chats'];
+  console.log(`== agents: ${opt.waiting} waiting, ${n} agents × max_chats ${m}: idle, then the drain (auto_accept off)`);
+  return withServer(async (server, conn, hook) => {
+    let t = now();
+    await fillTo(server, conn, opt.waiting);
+    const tFill = (now() - t) / 1000;
+    t = now();
+    const team = await makeAgents(server, n, m);
+    console.log(`  setup            ${opt.waiting} customers queued in ${tFill.toFixed(1)} s; ${n} agents created, signed in, streams open (away) in ${((now() - t) / 1000).toFixed(1)} s`);
+
+    // Idle: nothing happens (agents away, nobody writes); the sweep runs every second.
+    await new Promise((r) => setTimeout(r, 12000)); // past one wait_time interval: checks park
+    const idleCpu = cpuWindow(server.child.pid);
+    await new Promise((r) => setTimeout(r, opt['idle-seconds'] * 1000));
+    const idle = idleCpu();
+    console.log(`  idle             server ${(idle.server_cores * 100).toFixed(1)} % of a core over ${idle.wall_s.toFixed(0)} s (10,000 waiting, ${n} streams open); RSS ${rssMiB(server.child.pid).toFixed(0)} MiB`);
+
+    const before = await hook.collect();
+    const t0 = now();
+    const r = await drain(server, team, opt.waiting, false, opt['drain-timeout'] * 1000);
+    const t1 = now();
+    const after = await hook.collect();
+    // wait_time updates that reached the customers during the drain.
+    let waits = 0;
+    for (const [id, a] of after.arrivals) {
+      if (before.arrivals.has(id) || a[1] !== 'wait_time') continue;
+      if (a[0] >= t0 && a[0] <= t1) waits++;
+    }
+    const s = r.elapsed_ms / 1000;
+    const acc = r.acceptTimes;
+    console.log(`  drain            ${r.complete ? '' : 'NOT COMPLETE: '}${r.done} of ${opt.waiting} accepted in ${s.toFixed(1)} s (${(r.done / s).toFixed(0)}/s); accept answer p50 ${ms(pct(acc, 50))} p99 ${ms(pct(acc, 99))} max ${ms(acc.at(-1))}`);
+    console.log(`  wait_time        ${waits} updates reached customers during the drain, ${(waits / s).toFixed(0)}/s`);
+    printCpu(r.cpu);
+
+    // Never two within wait_time_interval_s: the transcripts of a sample of the customers.
+    const sample = r.owned.filter((_, i) => i % Math.max(1, Math.floor(r.owned.length / 200)) === 0).slice(0, 200);
+    let minGap = Infinity;
+    let tooSoon = 0;
+    let counted = 0;
+    await pool(sample, 8, async ({ id }) => {
+      const got = await request(server.port, 'GET', `/api/v1/conversations/${id}`, { token: server.adminToken, timeout: 60000 });
+      const times = (got.json?.transcript ?? []).filter((e) => e.type === 'wait_time').map((e) => Date.parse(e.created_at)).sort((x, y) => x - y);
+      counted += times.length;
+      for (let i = 1; i < times.length; i++) {
+        const gap = times[i] - times[i - 1];
+        minGap = Math.min(minGap, gap);
+        if (gap < 10000) tooSoon++;
+      }
+    });
+    console.log(`  interval         ${sample.length} customers' transcripts: ${counted} wait_time events, shortest gap ${Number.isFinite(minGap) ? `${(minGap / 1000).toFixed(1)} s` : '-'}, ${tooSoon} gaps under 10 s`);
+    json({ part: 'agents', waiting: opt.waiting, agents: n, max_chats: m, idle, drain_ms: r.elapsed_ms, complete: r.complete, accepted: r.done,
+      accept_p50_ms: pct(acc, 50), accept_p99_ms: pct(acc, 99), accept_max_ms: acc.at(-1), wait_updates: waits, wait_updates_per_s: waits / s,
+      drain_cpu: r.cpu, interval_sample: sample.length, wait_events: counted, min_gap_ms: minGap, gaps_under_interval: tooSoon });
+  });
+}
+
+try {
+  let ingestRate;
+  if (parts.includes('ingest')) ingestRate = await ingest();
+  if (parts.includes('join')) await join(ingestRate);
+  if (parts.includes('agents')) await agents();
+  agent.destroy();
+} catch (e) {
+  process.stderr.write(`bench/busy_day.mjs: ${e.stack ?? e}\n`);
+  process.exit(1);
+}

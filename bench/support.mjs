@@ -1,0 +1,387 @@
+// What the benchmarks written in Node.js share (bench/agents.mjs, bench/busy_day.mjs): HTTP with
+// keep-alive, a JWT as an integration layer signs it, a webhook receiver on a worker thread,
+// CPU figures from /proc, the server through the black-box test harness, agents with event
+// streams, and the drain of a queue by agents who accept every offer.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { REPO, Server, uid } from '../tests/integration/harness.mjs';
+
+const WebSocket = createRequire(path.join(REPO, 'tests/package.json'))('ws');
+
+// The whole run is bounded: whatever hangs, the process ends (and the harness kills the server).
+export function boundRun(name, minutes) {
+  setTimeout(() => {
+    process.stderr.write(`${name}: gave up after ${minutes} minutes\n`);
+    process.exit(1);
+  }, minutes * 60 * 1000).unref();
+}
+
+export const now = () => Number(process.hrtime.bigint()) / 1e6; // ms, CLOCK_MONOTONIC (same in workers)
+export const PASSWORD = 'correct-horse-battery';
+
+// ---- HTTP with keep-alive (fetch costs more CPU per request than node:http) ----------------
+export const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+export function request(port, method, pathname, { token, body, headers = {}, timeout = 30000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const h = { ...headers };
+    if (token) h.authorization = `Bearer ${token}`;
+    if (data) {
+      h['content-type'] ??= 'application/json';
+      h['content-length'] = data.length;
+    }
+    const req = http.request({ host: '127.0.0.1', port, method, path: pathname, headers: h, agent, timeout }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let json = null;
+        try {
+          json = text ? JSON.parse(text) : null;
+        } catch {
+          // not JSON
+        }
+        resolve({ status: res.statusCode, json, text });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${pathname}: no answer in ${timeout} ms`)));
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+// Setup calls: a long bound, since with many queued customers each sign-in costs the writer much.
+export async function ok(port, method, pathname, opts, status = 200) {
+  const r = await request(port, method, pathname, { timeout: 120000, ...opts });
+  if (r.status !== status) throw new Error(`${method} ${pathname}: ${r.status} ${r.text}`);
+  return r.json;
+}
+
+// Runs fn over items with at most `limit` in flight.
+export async function pool(items, limit, fn) {
+  let next = 0;
+  const out = new Array(items.length);
+  const run = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+  return out;
+}
+
+// An HS256 token as an integration layer signs it ({iss, iat}).
+export function sign(conn) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ iss: conn.connection_id, iat: Math.floor(Date.now() / 1000) })}`;
+  const sig = crypto.createHmac('sha256', conn.jwt_secret).update(head).digest('base64url');
+  return `${head}.${sig}`;
+}
+
+// ---- the webhook receiver: a worker thread that answers 200 at once and records, per
+// event_id, when it arrived (CLOCK_MONOTONIC), the type and the `from` --------------------------
+const RECEIVER = `
+const http = require('node:http');
+const { parentPort } = require('node:worker_threads');
+const arrivals = new Map();
+let total = 0;
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const at = Number(process.hrtime.bigint()) / 1e6;
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2 });
+    res.end('{}');
+    try {
+      const e = JSON.parse(Buffer.concat(chunks).toString());
+      total++;
+      if (e.event_id && !arrivals.has(e.event_id)) arrivals.set(e.event_id, [at, e.type, e.from, e.customer_id]);
+      else if (e.event_id) arrivals.get(e.event_id).push('again');
+    } catch {}
+  });
+});
+server.keepAliveTimeout = 60000;
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+parentPort.on('message', (m) => {
+  if (m === 'collect') parentPort.postMessage({ arrivals: [...arrivals], total });
+  if (m === 'close') { server.closeAllConnections(); server.close(() => process.exit(0)); }
+});
+`;
+
+export async function startReceiver() {
+  const worker = new Worker(RECEIVER, { eval: true });
+  const port = await new Promise((resolve, reject) => {
+    worker.once('message', (m) => resolve(m.port));
+    worker.once('error', reject);
+  });
+  const ask = (what) =>
+    new Promise((resolve) => {
+      worker.once('message', resolve);
+      worker.postMessage(what);
+    });
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    collect: async () => {
+      const m = await ask('collect');
+      return { arrivals: new Map(m.arrivals), total: m.total };
+    },
+    close: async () => {
+      worker.postMessage('close');
+      await new Promise((resolve) => worker.once('exit', resolve));
+    },
+  };
+}
+
+// ---- CPU figures from /proc, as bench/run prints them ------------------------------------------
+const HZ = 100; // USER_HZ on Linux
+export function procCpu(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / HZ; // utime + stime
+  } catch {
+    return NaN;
+  }
+}
+export function machineCpu() {
+  const c = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { busy: (c[0] + c[1] + c[2] + c[5] + c[6]) / HZ, idle: (c[3] + c[4]) / HZ, stolen: c[7] / HZ };
+}
+export function cpuWindow(serverPid) {
+  const t0 = now();
+  const s0 = procCpu(serverPid);
+  const m0 = machineCpu();
+  const self0 = process.cpuUsage();
+  return () => {
+    const w = (now() - t0) / 1000;
+    const m1 = machineCpu();
+    const self = process.cpuUsage(self0);
+    return {
+      wall_s: w,
+      server_cores: (procCpu(serverPid) - s0) / w,
+      bench_cores: (self.user + self.system) / 1e6 / w,
+      busy: (m1.busy - m0.busy) / w,
+      idle: (m1.idle - m0.idle) / w,
+      stolen: (m1.stolen - m0.stolen) / w,
+    };
+  };
+}
+export function printCpu(c) {
+  console.log(`  server CPU       ${c.server_cores.toFixed(2)} cores over the measured window (${c.wall_s.toFixed(1)} s wall)`);
+  console.log(`  bench CPU        ${c.bench_cores.toFixed(2)} cores (this Node process, receiver and WebSockets included)`);
+  console.log(`  machine          ${c.busy.toFixed(2)} cores busy, ${c.idle.toFixed(2)} idle, ${c.stolen.toFixed(2)} stolen by the hypervisor`);
+}
+
+export function writeJson(file, obj) {
+  if (file) fs.appendFileSync(file, JSON.stringify(obj) + '\n');
+}
+
+export const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
+export const ms = (v) => (Number.isFinite(v) ? `${v.toFixed(2)} ms` : '-');
+
+// ---- server, connection, agents --------------------------------------------------------------
+export async function startServer() {
+  const dir = process.env.BENCH_DB_DIR;
+  const prevTmp = process.env.TMPDIR;
+  if (dir) process.env.TMPDIR = dir; // the harness makes its folder in os.tmpdir()
+  const server = await Server.start({});
+  if (dir && prevTmp === undefined) delete process.env.TMPDIR;
+  else if (dir) process.env.TMPDIR = prevTmp;
+  return server;
+}
+
+// Stops the server (SIGTERM, bounded) without hiding an error the phase already threw.
+export async function stopServer(server, failed) {
+  try {
+    await server.stop();
+  } catch (e) {
+    if (!failed) throw e;
+    process.stderr.write(`bench: also, stopping the server: ${String(e.message).split('\n')[0]}\n`);
+  } finally {
+    await server.cleanup();
+  }
+}
+
+const allAgents = new Set(); // every agent whose stream may be open, closed before the server stops
+export function closeAgents() {
+  for (const a of allAgents) a.close();
+  allAgents.clear();
+}
+
+export class BenchAgent {
+  constructor(port, username) {
+    this.port = port;
+    this.username = username;
+    this.ws = null;
+    this.onFrame = () => {};
+    allAgents.add(this);
+  }
+  async login() {
+    const r = await ok(this.port, 'POST', '/api/v1/auth/login', { body: { username: this.username, password: PASSWORD } });
+    this.token = r.token;
+  }
+  api(method, pathname, body) {
+    return request(this.port, method, pathname, { token: this.token, body });
+  }
+  async connect() {
+    const ws = new WebSocket(`ws://127.0.0.1:${this.port}/api/v1/events`, { headers: { authorization: `Bearer ${this.token}` } });
+    this.ws = ws;
+    ws.on('message', (data) => this.onFrame(JSON.parse(data.toString())));
+    ws.on('close', (code, reason) => {
+      if (this.ws === ws) process.stderr.write(`bench: ${this.username}'s event stream closed: ${code} ${reason}\n`);
+    });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_q, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    });
+  }
+  close() {
+    const ws = this.ws;
+    this.ws = null;
+    ws?.terminate();
+  }
+}
+
+// Creates `count` agents in queue default (admin API), signs them in and opens their streams.
+export async function makeAgents(server, count, maxChats) {
+  const prefix = uid().slice(0, 6);
+  const agents = await pool([...Array(count).keys()], 4, async (i) => {
+    const username = `bench${prefix}${i}`;
+    await ok(server.port, 'POST', '/api/v1/users', {
+      token: server.adminToken,
+      body: { username, password: PASSWORD, display_name: `Agent ${i}`, role: 'agent', queues: ['default'], max_chats: maxChats },
+    }, 201);
+    const a = new BenchAgent(server.port, username);
+    await a.login();
+    await a.connect();
+    return a;
+  });
+  return agents;
+}
+
+// Queues `count` customers: one inbound text each on a connection with bot none.
+export async function queueCustomers(server, conn, count) {
+  const token = sign(conn);
+  const customers = [...Array(count).keys()].map((i) => `cust-${i}-${uid().slice(0, 8)}`);
+  await pool(customers, 16, async (customer_id) => {
+    const r = await request(server.port, 'POST', '/messages', {
+      token,
+      timeout: 120000,
+      headers: { connection_id: conn.connection_id },
+      body: { type: 'text', customer_id, customer_name: 'Bench Customer', message_id: uid(), text: ['I need a person'] },
+    });
+    if (r.status !== 200 || r.json?.status !== 'accepted') throw new Error(`POST /messages: ${r.status} ${r.text}`);
+  });
+  return customers;
+}
+
+// Waits (bounded) until pred() is true, checking every 10 ms.
+export async function until(pred, timeoutMs, what) {
+  const end = now() + timeoutMs;
+  while (!pred()) {
+    if (now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+// All agents go available at once, and each accepts every offer as it arrives (unless the
+// queue auto-accepts: then they only count the conversation.assigned frames). Resolves with
+// the figures once `target` conversations are assigned.
+export async function drain(server, agents, target, autoAccept, timeoutMs) {
+  let offers = 0;
+  let acceptsOk = 0;
+  let acceptsRefused = 0;
+  let assigned = 0;
+  let tLast = NaN;
+  const refusals = new Map();
+  const acceptTimes = [];
+  const owned = []; // {agent, id} of every conversation assigned
+  const doneAt = []; // ms after the first `available` at which each assignment was seen
+  let t0 = NaN;
+  for (const a of agents) {
+    a.onFrame = (f) => {
+      if (f.type === 'conversation.offered') {
+        offers++;
+        if (autoAccept) return;
+        const t = now();
+        request(a.port, 'POST', `/api/v1/conversations/${f.conversation.id}/accept`, { token: a.token, timeout: 120000 }).then(
+          (r) => {
+            if (r.status === 200) {
+              acceptsOk++;
+              doneAt.push(now() - t0);
+              owned.push({ agent: a, id: f.conversation.id });
+              acceptTimes.push(now() - t);
+              if (acceptsOk === target) tLast = now();
+            } else {
+              acceptsRefused++;
+              const code = r.json?.error?.code ?? String(r.status);
+              refusals.set(code, (refusals.get(code) ?? 0) + 1);
+            }
+          },
+          (e) => {
+            acceptsRefused++;
+            refusals.set(String(e.message), (refusals.get(String(e.message)) ?? 0) + 1);
+          },
+        );
+      } else if (f.type === 'conversation.assigned') {
+        assigned++;
+        if (autoAccept) {
+          owned.push({ agent: a, id: f.conversation.id });
+          doneAt.push(now() - t0);
+        }
+        if (autoAccept && assigned === target) tLast = now();
+      }
+    };
+  }
+  const cpu = cpuWindow(server.child.pid);
+  t0 = now();
+  // Not awaited here: with many queued, the status changes themselves may not all be answered
+  // within the drain's bound, which is then reported, not thrown.
+  let tAvailable = NaN;
+  const statusesP = Promise.all(
+    agents.map((a) =>
+      request(a.port, 'PUT', '/api/v1/agents/me/status', { token: a.token, body: { status: 'available' }, timeout: timeoutMs }).catch(
+        (e) => ({ status: -1, text: String(e.message) }),
+      ),
+    ),
+  ).then((all) => {
+    tAvailable = now() - t0;
+    return all;
+  });
+  // The server's own view, independent of the frames: when queue default has none waiting.
+  let emptyAt = NaN;
+  let polling = true;
+  const poll = (async () => {
+    while (polling && !Number.isFinite(emptyAt)) {
+      const r = await request(server.port, 'GET', '/api/v1/queues/default', { token: server.adminToken, timeout: 120000 }).catch(() => null);
+      const v = r?.json?.queue ?? r?.json;
+      if (v && v.waiting === 0) emptyAt = now() - t0;
+      else await new Promise((res) => setTimeout(res, 50));
+    }
+  })();
+  let complete = true;
+  try {
+    await until(() => Number.isFinite(tLast), timeoutMs, `${target} conversations assigned`);
+  } catch {
+    complete = false; // reported as such, with how far it got
+  }
+  polling = false;
+  await poll;
+  const statuses = await statusesP;
+  const refused = statuses.filter((r) => r.status >= 400 && r.status < 500);
+  if (refused.length) throw new Error(`${refused.length} status changes refused: ${refused[0].status} ${refused[0].text}`);
+  const availableOk = statuses.filter((r) => r.status === 200).length;
+  const c = cpu();
+  acceptTimes.sort((x, y) => x - y);
+  const done = autoAccept ? assigned : acceptsOk;
+  return { complete, emptyAt, availableOk, done, doneAt, owned, elapsed_ms: complete ? tLast - t0 : now() - t0, available_ms: tAvailable, offers, acceptsOk, acceptsRefused, refusals, assigned, acceptTimes, cpu: c };
+}
+
