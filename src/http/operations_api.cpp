@@ -200,22 +200,40 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
   // Queues and agents, as GET /api/v1/queues and /api/v1/agents show them.
   t.Header("parley_queue_waiting", "gauge", "Customers waiting in the queue now.");
   t.Header("parley_queue_longest_wait_seconds", "gauge",
-           "How long the first customer of the queue has waited.");
+           "How long the customer who has waited longest in the queue has waited.");
   t.Header("parley_queue_active", "gauge", "Conversations of the queue with an agent now.");
   t.Header("parley_queue_agents_available", "gauge",
            "Agents of the queue available, signed in, with room for one more chat.");
   t.Header("parley_queue_agents_signed_in", "gauge", "Agents of the queue signed in.");
   t.Header("parley_queue_estimated_wait_seconds", "gauge",
            "The wait-time estimate for a customer joining the queue now.");
+  t.Header("parley_queue_answered_total", "counter",
+           "Conversations taken by an agent from the queue (accept, pull, auto_accept).");
+  t.Header("parley_queue_abandoned_total", "counter",
+           "Customers who left, or were ended, while waiting in the queue.");
+  t.Header("parley_queue_offers_total", "counter", "Offers made to agents for the queue.");
+  t.Header("parley_queue_offers_rung_out_total", "counter",
+           "Offers of the queue not accepted within offer_timeout_s.");
+  t.Header("parley_queue_service_level_ratio", "gauge",
+           "Today (UTC): answered within service_level_s / (answered + abandoned); absent before "
+           "the first.");
+  t.Header("parley_queue_service_level_seconds", "gauge", "The queue's service-level threshold.");
   if (f.queues) {
     for (const auto& q : *f.queues) {
       std::string l = fmt::format("queue=\"{}\"", LabelValue(q.queue.name));
       add("parley_queue_waiting", "gauge", "", l, q.waiting);
-      add("parley_queue_longest_wait_seconds", "gauge", "", l, q.oldest_wait_s);
+      add("parley_queue_longest_wait_seconds", "gauge", "", l, q.longest_wait_s);
       add("parley_queue_active", "gauge", "", l, q.active);
       add("parley_queue_agents_available", "gauge", "", l, q.agents_available);
       add("parley_queue_agents_signed_in", "gauge", "", l, q.agents_signed_in);
       add("parley_queue_estimated_wait_seconds", "gauge", "", l, q.estimated_wait_s);
+      add("parley_queue_answered_total", "counter", "", l, q.answered_total);
+      add("parley_queue_abandoned_total", "counter", "", l, q.abandoned_total);
+      add("parley_queue_offers_total", "counter", "", l, q.offers_total);
+      add("parley_queue_offers_rung_out_total", "counter", "", l, q.offers_rung_out_total);
+      if (q.service_level)
+        add("parley_queue_service_level_ratio", "gauge", "", l, *q.service_level);
+      add("parley_queue_service_level_seconds", "gauge", "", l, q.queue.service_level_s);
     }
   }
   t.Header("parley_agents", "gauge", "Enabled users by presence: available, away or offline.");
