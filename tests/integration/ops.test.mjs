@@ -172,6 +172,12 @@ test('/metrics shows queues, agents, deliveries, sessions, sign-in failures and 
   assert.equal(value(/^parley_queue_waiting\{queue="default"\} (\d+)$/m), 1);
   assert.ok(value(/^parley_queue_longest_wait_seconds\{queue="default"\} (\d+)$/m) >= 0);
   assert.equal(value(/^parley_queue_active\{queue="default"\} (\d+)$/m), 1);
+  assert.equal(value(/^parley_queue_answered_total\{queue="default"\} (\d+)$/m), 1);
+  assert.equal(value(/^parley_queue_offers_total\{queue="default"\} (\d+)$/m), 1);
+  assert.equal(value(/^parley_queue_offers_rung_out_total\{queue="default"\} (\d+)$/m), 0);
+  assert.equal(value(/^parley_queue_abandoned_total\{queue="default"\} (\d+)$/m), 0);
+  assert.equal(value(/^parley_queue_service_level_seconds\{queue="default"\} (\d+)$/m), 60);
+  assert.equal(value(/^parley_queue_service_level_ratio\{queue="default"\} (\S+)$/m), 1);
   assert.equal(value(/^parley_agents\{status="away"\} (\d+)$/m), 1);
   assert.equal(value(/^parley_agents\{status="available"\} (\d+)$/m), 0);
   assert.equal(value(/^parley_event_streams (\d+)$/m), 1);
