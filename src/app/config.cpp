@@ -49,6 +49,7 @@ Result<void> LoadConfigFile(const std::string& path, Config& c) {
       {"bots_dir", [&](const YAML::Node& n) { c.bots_dir = n.as<std::string>(); }},
       {"webhook_ca_file", [&](const YAML::Node& n) { c.webhook_ca_file = n.as<std::string>(); }},
       {"log_level", [&](const YAML::Node& n) { c.log_level = n.as<std::string>(); }},
+      {"log_format", [&](const YAML::Node& n) { c.log_format = n.as<std::string>(); }},
       {"assigned_text", [&](const YAML::Node& n) { c.texts.assigned_text = n.as<std::string>(); }},
       {"transfer_text", [&](const YAML::Node& n) { c.texts.transfer_text = n.as<std::string>(); }},
       {"requeue_text", [&](const YAML::Node& n) { c.texts.requeue_text = n.as<std::string>(); }},
@@ -116,6 +117,7 @@ void ApplyEnvironment(Config& c) {
   if (auto v = env("PARLEY_BOTS_DIR")) c.bots_dir = *v;
   if (auto v = env("PARLEY_WEBHOOK_CA_FILE")) c.webhook_ca_file = *v;
   if (auto v = env("PARLEY_LOG_LEVEL")) c.log_level = *v;
+  if (auto v = env("PARLEY_LOG_FORMAT")) c.log_format = *v;
   if (auto v = env("PARLEY_ALLOW_INSECURE_WEBHOOKS"))
     c.allow_insecure_webhooks = *v == "1" || *v == "true" || *v == "yes";
 }
@@ -139,6 +141,8 @@ Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& listen
 
 Result<void> Validate(const Config& c) {
   if (auto hp = SplitHostPort(c.listen); !hp) return Fail(hp.error());
+  if (c.log_format != "text" && c.log_format != "json")
+    return Fail(Errc::kInvalidArgument, "invalid_config", "log_format must be text or json.");
   struct Range {
     const char* name;
     int64_t value, min, max;

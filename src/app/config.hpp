@@ -40,6 +40,7 @@ struct Config {
   int64_t rate_limit_per_second = 0;  // inbound events per connection; 0 = no limit
   int64_t rate_limit_burst = 0;       // 0 = twice the rate
   std::string log_level = "info";
+  std::string log_format = "text";  // text | json (one JSON object a line)
 
   // Agents and routing (docs/api.md, "Agents and routing").
   int64_t session_idle_s = 12 * 3600;      // a sign-in ends after this long without use
@@ -58,7 +59,8 @@ Result<void> LoadConfigFile(const std::string& path, Config& config);
 
 // Applies PARLEY_LISTEN, PARLEY_DATABASE, PARLEY_PUBLIC_URL, PARLEY_ADMIN_TOKEN,
 // PARLEY_MASTER_KEY, PARLEY_MASTER_KEY_FILE, PARLEY_TRUSTED_PROXIES, PARLEY_BOTS_DIR,
-// PARLEY_WEBHOOK_CA_FILE, PARLEY_ALLOW_INSECURE_WEBHOOKS, PARLEY_LOG_LEVEL when set.
+// PARLEY_WEBHOOK_CA_FILE, PARLEY_ALLOW_INSECURE_WEBHOOKS, PARLEY_LOG_LEVEL, PARLEY_LOG_FORMAT when
+// set.
 void ApplyEnvironment(Config& config);
 
 // Checks ranges and formats; the message names the setting.

@@ -11,16 +11,22 @@
 #include "app/connection_cli.hpp"
 #include "app/demo.hpp"
 #include "app/key_cli.hpp"
+#include "app/ops_cli.hpp"
 #include "app/queue_cli.hpp"
 #include "app/serve.hpp"
 #include "app/user_cli.hpp"
+#include "core/json_log.hpp"
 #include "storage/store.hpp"
 
 namespace {
 
-void UseStderrLogging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("parley");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+void UseStderrLogging(const std::string& level, const std::string& format = "text") {
+  auto logger = spdlog::get("parley");
+  if (!logger) logger = spdlog::stderr_color_mt("parley");
+  if (format == "json")
+    logger->set_formatter(std::make_unique<parley::JsonLogFormatter>());
+  else
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(level));
 }
@@ -35,7 +41,7 @@ int main(int argc, char** argv) {
   // serve
   parley::app::Config config;
   std::string config_file;
-  std::optional<std::string> listen, database, public_url, bots_dir, ca_file, log_level;
+  std::optional<std::string> listen, database, public_url, bots_dir, ca_file, log_level, log_format;
   std::optional<int64_t> retry_initial, retry_max, retry_for, webhook_timeout, header_timeout,
       body_timeout, max_body, io_threads, rate_limit;
   bool insecure = false;
@@ -58,6 +64,7 @@ int main(int argc, char** argv) {
   serve->add_option("--io-threads", io_threads, "I/O threads");
   serve->add_option("--rate-limit", rate_limit, "inbound events a second per connection (0: none)");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  serve->add_option("--log-format", log_format, "text (default) or json: one JSON object a line");
   int exit_code = 0;
   serve->callback([&] {
     if (!config_file.empty()) {
@@ -85,7 +92,8 @@ int main(int argc, char** argv) {
     if (io_threads) config.io_threads = *io_threads;
     if (rate_limit) config.rate_limit_per_second = *rate_limit;
     if (log_level) config.log_level = *log_level;
-    UseStderrLogging(config.log_level);
+    if (log_format) config.log_format = *log_format;
+    UseStderrLogging(config.log_level, config.log_format == "json" ? "json" : "text");
     exit_code = parley::app::RunServe(config);
     if (exit_code != 0) throw CLI::RuntimeError(exit_code);
   });
@@ -112,6 +120,7 @@ int main(int argc, char** argv) {
   parley::app::AddQueueCommands(app);
   parley::app::AddDemoCommand(app);
   parley::app::AddKeyCommands(app);
+  parley::app::AddOpsCommands(app);
 
   CLI11_PARSE(app, argc, argv);
   return exit_code;

@@ -222,6 +222,8 @@ int RunServe(Config config) {
 
   asio::thread_pool blocking(1);
   http::ApiMetrics metrics;
+  metrics.started_at_ms = clock.NowMs();
+  metrics.session_idle_ms = config.session_idle_s * 1000;
   double rate = static_cast<double>(config.rate_limit_per_second);
   manager::RateLimiter rate_limiter(
       rate, config.rate_limit_burst > 0 ? static_cast<double>(config.rate_limit_burst) : 2 * rate);
@@ -263,7 +265,7 @@ int RunServe(Config config) {
   manager::AuditLog audit(**store, clock);
   deps.audit = &audit;  // before the routes: Admin() takes it when a route is added
   http::AddApiRoutes(router, deps);
-  http::UsersApiDeps users_deps{users, sessions, authenticator, https, &audit};
+  http::UsersApiDeps users_deps{users, sessions, authenticator, https, &audit, &metrics};
   http::AddUserRoutes(router, users_deps);
   http::AddAuditRoutes(router, authenticator, audit);
   http::StaticMount pages;  // web/, compiled in; web/chat is `client webchat`'s own page

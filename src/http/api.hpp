@@ -12,6 +12,7 @@
 #include "bot/bot.hpp"
 #include "conversation/conversation_service.hpp"
 #include "core/clock.hpp"
+#include "core/wait_histogram.hpp"
 #include "delivery/dispatcher.hpp"
 #include "http/auth.hpp"
 #include "http/router.hpp"
@@ -30,6 +31,13 @@ struct ApiMetrics {
   std::atomic<uint64_t> inbound_refused{0};
   std::atomic<uint64_t> inbound_rate_limited{0};
   std::atomic<uint64_t> admin_requests{0};
+  // Sign-ins refused: wrong credentials, and refused by the throttle (users_api.cpp).
+  std::atomic<uint64_t> sign_in_invalid{0};
+  std::atomic<uint64_t> sign_in_throttled{0};
+  // From an offer to its accept, for offers accepted through the API (conversations_api.cpp).
+  WaitHistogram accept_latency;
+  int64_t started_at_ms = 0;    // when the process started (parley_process_start_time_seconds)
+  int64_t session_idle_ms = 0;  // a session unused this long is over (parley_sessions)
 };
 
 struct ApiDeps {

@@ -34,6 +34,8 @@ asio::awaitable<Response> Login(Request& req, UsersApiDeps& d) {
       co_await d.sessions.Login(std::string(user->as_string()), std::string(pass->as_string()),
                                 req.remote_address, &retry_after);
   if (!done) {
+    if (d.metrics && done.error().code == "invalid_credentials") ++d.metrics->sign_in_invalid;
+    if (d.metrics && done.error().code == "too_many_attempts") ++d.metrics->sign_in_throttled;
     Response r = ErrorResponse(done.error());
     if (done.error().errc == Errc::kRateLimited)
       for (auto& [k, v] : r.headers)

@@ -2,6 +2,7 @@
 // Users and sign-in over REST: POST /api/v1/auth/login, POST /api/v1/auth/logout,
 // GET /api/v1/auth/me, and the admin's /api/v1/users CRUD with password changes.
 
+#include "http/api.hpp"
 #include "http/auth.hpp"
 #include "http/router.hpp"
 #include "manager/audit_log.hpp"
@@ -16,6 +17,7 @@ struct UsersApiDeps {
   Authenticator& auth;
   bool secure_cookie = false;          // the public URL is https: the session cookie gets `Secure`
   manager::AuditLog* audit = nullptr;  // admins' changes to users are recorded here
+  ApiMetrics* metrics = nullptr;       // counts refused sign-ins when set
 };
 
 // Adds the routes. `deps` must outlive the router.

@@ -33,4 +33,12 @@ size_t ConnectionDirectory::Size() const {
   return by_id_.size();
 }
 
+std::vector<ConnectionDirectory::Entry> ConnectionDirectory::All() const {
+  std::shared_lock lock(mu_);
+  std::vector<Entry> out;
+  out.reserve(by_id_.size());
+  for (const auto& [id, entry] : by_id_) out.push_back(entry);
+  return out;
+}
+
 }  // namespace parley::manager

@@ -24,6 +24,8 @@ class ConnectionDirectory {
   // The connection, or null.
   Entry Find(const std::string& id) const;
   size_t Size() const;
+  // Every connection, by ID.
+  std::vector<Entry> All() const;
 
  private:
   mutable std::shared_mutex mu_;

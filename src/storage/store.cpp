@@ -52,6 +52,14 @@ void Handoff::Post() {
   groups_.clear();
 }
 
+Result<std::vector<DeliveryCount>> Tx::CountDeliveries(const std::string&) {
+  return Fail(Errc::kUnavailable, "unsupported", "This store does not count deliveries.");
+}
+
+Result<int64_t> Tx::CountSessions(int64_t) {
+  return Fail(Errc::kUnavailable, "unsupported", "This store does not count sessions.");
+}
+
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const std::string& master_key) {
   constexpr std::string_view kSqlite = "sqlite://";
   if (url == "sqlite::memory:" || url.starts_with(kSqlite)) {

@@ -28,6 +28,15 @@
 
 namespace parley::storage {
 
+// Outbound events of one connection in one undelivered state (`pending` or `dead`), for
+// /metrics and `parley status`.
+struct DeliveryCount {
+  std::string status;
+  int64_t count = 0;
+  int64_t failing = 0;                  // of them, with at least one failed attempt
+  std::optional<int64_t> oldest_at_ms;  // creation time of the oldest
+};
+
 // The operations a job can do. Valid only inside the job; not thread-safe.
 class Tx {
  public:
@@ -94,6 +103,13 @@ class Tx {
   virtual Result<void> InsertResponse(const ResponseRecord& r);
   virtual Result<void> UpdateResponse(const ResponseRecord& r);
   virtual Result<bool> DeleteResponse(const std::string& id);
+
+  // Operations figures (/metrics, `parley status`; sqlite/sqlite_ops.cpp). Not pure: a backend
+  // without them answers kUnavailable `unsupported` and /metrics leaves those lines out.
+  // The pending and dead events of one connection (delivered ones are counted by the dispatcher).
+  virtual Result<std::vector<DeliveryCount>> CountDeliveries(const std::string& connection_id);
+  // Sessions used since `active_since_ms`.
+  virtual Result<int64_t> CountSessions(int64_t active_since_ms);
 
   // Queues, presence, routing and agents' events (sqlite_routing.cpp).
   virtual Result<std::vector<QueueRecord>> ListQueues() = 0;

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { liveEventViolation, reportViolation } from './openapi.mjs';
 import { REPO, Receiver, Server, makeTempDir, textEvent, uid, waitFor } from './harness.mjs';
 
 export const PASSWORD = 'correct-horse-battery';
@@ -66,7 +67,12 @@ export class Agent {
     const url = `${this.server.url.replace('http', 'ws')}/api/v1/events${q}`;
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.token}` } });
     this.ws = ws;
-    ws.on('message', (data) => this.frames.push(JSON.parse(data.toString())));
+    ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString());
+      const violation = liveEventViolation(frame);
+      if (violation) reportViolation(`${this.username}: ${violation}`);
+      this.frames.push(frame);
+    });
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);

@@ -15,6 +15,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import jwt from 'jsonwebtoken';
+import { checkAnswer, reportViolation, webhookViolation } from './openapi.mjs';
 
 export { jwt };
 
@@ -106,6 +107,8 @@ async function httpRequest(url, { method = 'GET', headers = {}, body, timeout = 
   } catch {
     // not JSON: callers assert on it
   }
+  // Every answer must match the OpenAPI document (openapi.mjs); a mismatch fails the test.
+  checkAnswer({ method, url, status: r.status, contentType: r.headers.get('content-type'), json, text });
   return { status: r.status, headers: r.headers, json, text };
 }
 
@@ -493,6 +496,8 @@ export class Receiver {
         res.writeHead(400).end('bad json');
         return;
       }
+      const violation = webhookViolation(event);
+      if (violation) reportViolation(`${this.name}: ${violation}`);
       const key = `${connId}|${event.customer_id}`;
       const attempt = { event, key, connId, claims, token: auth.slice(7), t: Date.now(), outcome: 'pending' };
       this.attempts.push(attempt);

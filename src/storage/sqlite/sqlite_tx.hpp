@@ -113,6 +113,10 @@ class SqliteTx final : public Tx {
   Result<void> UpdateResponse(const ResponseRecord& r) override;
   Result<bool> DeleteResponse(const std::string& id) override;
 
+  // sqlite_ops.cpp
+  Result<std::vector<DeliveryCount>> CountDeliveries(const std::string& connection_id) override;
+  Result<int64_t> CountSessions(int64_t active_since_ms) override;
+
   Result<std::vector<QueueRecord>> ListQueues() override;
   Result<std::optional<QueueRecord>> GetQueue(const std::string& name) override;
   Result<void> InsertQueue(const QueueRecord& q) override;
