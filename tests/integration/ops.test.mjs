@@ -108,6 +108,7 @@ test('a backup taken under load restores every acknowledged message and delivery
   assert.equal(restore.code, 0, restore.stderr);
   const restored = new Server(opts);
   restored.dbPath = restoredPath;
+  restored.database = `sqlite://${restoredPath}`;  // start() opens `database`
   restored.adminToken = server.adminToken;
   await restored.start();
   cleanups.push(() => restored.cleanup());
