@@ -224,6 +224,9 @@ test('reconnect with after replays what was missed, also after kill -9; assignme
     const id = offer.conversation.id;
     await gus.ok('POST', `/api/v1/conversations/${id}/accept`);
     await gus.event(gus.of('conversation.assigned', id));
+    // The assigned text reaches the agent too, in the same commit: wait for it, so that `seen`
+    // never depends on whether its frame had arrived yet.
+    await gus.event((f) => f.type === 'conversation.message' && f.entry?.payload.text?.[0]?.startsWith('You are now chatting'));
     const seen = gus.lastSeq();
     await gus.disconnect();
     await server.send(direct, textEvent(customer, 'while you were away 1'));
