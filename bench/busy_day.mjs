@@ -11,14 +11,16 @@
 //            at each depth (as ratios of one run), the server's CPU per join and its memory
 //   agents   --waiting customers queued, --agents agents (max_chats --max-chats) signed in with
 //            their event streams open but away: the idle server's CPU over --idle-seconds; then
-//            they all go available and accept every offer as it arrives (auto_accept off):
+//            they all go available and accept their offers as people do (auto_accept off): each
+//            agent one offer at a time, after a think time of 0.5-1.5 × --think-ms (0: every
+//            offer the moment it arrives, all at once):
 //            the whole drain, accept answers p50/p99, the wait_time updates the customers got
 //            per second meanwhile, and whether any customer got two within
 //            wait_time_interval_s (10 s; read from the transcripts of a sample)
 //
 // Usage: node bench/busy_day.mjs [ingest] [join] [agents] [--waiting 10000] [--deep 100000]
 //        [--agents 1000] [--max-chats 10] [--seconds 5] [--idle-seconds 20]
-//        [--drain-timeout 600] [--json-file F]
+//        [--drain-timeout 600] [--think-ms 1000] [--json-file F]
 // Needs build/parley and build/loadgen (make bench builds them) and tests/' npm packages.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,7 +28,7 @@ import path from 'node:path';
 import { REPO } from '../tests/integration/harness.mjs';
 import {
   agent, boundRun, closeAgents, cpuWindow, drain, makeAgents, ms, now, ok, pct, pool, printCpu,
-  request, startReceiver, startServer, stopServer, writeJson,
+  printWriter, request, sign, startReceiver, startServer, stopServer, writeJson, writerWindow,
 } from './support.mjs';
 
 const LOADGEN = path.resolve(process.env.LOADGEN_BIN || path.join(REPO, 'build/loadgen'));
@@ -40,6 +42,7 @@ const opt = {
   seconds: 5,
   'idle-seconds': 20,
   'drain-timeout': 600,
+  'think-ms': 1000,
   'json-file': '',
 };
 while (argv.length) {
@@ -184,20 +187,33 @@ async function agents() {
     let t = now();
     await fillTo(server, conn, opt.waiting);
     const tFill = (now() - t) / 1000;
+    const queued = (await queueView(server)).waiting; // the last fill may pass the target a little
     t = now();
     const team = await makeAgents(server, n, m);
-    console.log(`  setup            ${opt.waiting} customers queued in ${tFill.toFixed(1)} s; ${n} agents created, signed in, streams open (away) in ${((now() - t) / 1000).toFixed(1)} s`);
+    console.log(`  setup            ${queued} customers queued in ${tFill.toFixed(1)} s; ${n} agents created, signed in, streams open (away) in ${((now() - t) / 1000).toFixed(1)} s`);
 
     // Idle: nothing happens (agents away, nobody writes); the sweep runs every second.
-    await new Promise((r) => setTimeout(r, 12000)); // past one wait_time interval: checks park
+    // First the setup's own work settles: each agent created changes the queue (its members and
+    // their concurrency move every estimate), so every waiting customer is looked at again, at
+    // most 1,000 re-armed and 1,000 looked at a second, and then parked. Nothing happens after.
+    const settle = Math.ceil(12 + (2 * queued) / 1000);
+    await new Promise((r) => setTimeout(r, settle * 1000));
     const idleCpu = cpuWindow(server.child.pid);
     await new Promise((r) => setTimeout(r, opt['idle-seconds'] * 1000));
     const idle = idleCpu();
-    console.log(`  idle             server ${(idle.server_cores * 100).toFixed(1)} % of a core over ${idle.wall_s.toFixed(0)} s (10,000 waiting, ${n} streams open); RSS ${rssMiB(server.child.pid).toFixed(0)} MiB`);
+    console.log(`  idle             (after ${settle} s to settle) server ${(idle.server_cores * 100).toFixed(1)} % of a core over ${idle.wall_s.toFixed(0)} s (${queued} waiting, ${n} streams open); RSS ${rssMiB(server.child.pid).toFixed(0)} MiB`);
+
+    // wait_time alone: the customer at the head leaves, so everyone behind moves up one place
+    // and is told within wait_time_interval_s. The server's CPU over that window (until no new
+    // update came for 3 s) divided by the updates is the cost of one update, sweep included.
+    const shift = await positionShift(server, conn, hook);
+    console.log(`  wait_time        the head customer left: ${shift.updates} updates (to ${shift.customers} customers) in ${shift.wall_s.toFixed(1)} s (${(shift.updates / shift.wall_s).toFixed(0)}/s), server ${(shift.cpu.server_cores * 100).toFixed(0)} % of a core: ${shift.us_per_update.toFixed(0)} us of server CPU an update`);
 
     const before = await hook.collect();
     const t0 = now();
-    const r = await drain(server, team, opt.waiting, false, opt['drain-timeout'] * 1000);
+    const writer = await writerWindow(server.port);
+    const r = await drain(server, team, opt.waiting, false, opt['drain-timeout'] * 1000, opt['think-ms']);
+    const w = await writer();
     const t1 = now();
     const after = await hook.collect();
     // wait_time updates that reached the customers during the drain.
@@ -208,9 +224,10 @@ async function agents() {
     }
     const s = r.elapsed_ms / 1000;
     const acc = r.acceptTimes;
-    console.log(`  drain            ${r.complete ? '' : 'NOT COMPLETE: '}${r.done} of ${opt.waiting} accepted in ${s.toFixed(1)} s (${(r.done / s).toFixed(0)}/s); accept answer p50 ${ms(pct(acc, 50))} p99 ${ms(pct(acc, 99))} max ${ms(acc.at(-1))}`);
+    console.log(`  drain            ${r.complete ? '' : 'NOT COMPLETE: '}${r.done} of ${opt.waiting} accepted in ${s.toFixed(1)} s (${(r.done / s).toFixed(0)}/s); accept answer p50 ${ms(pct(acc, 50))} p99 ${ms(pct(acc, 99))} max ${ms(acc.at(-1))} (think time ${opt['think-ms']} ms)`);
     console.log(`  wait_time        ${waits} updates reached customers during the drain, ${(waits / s).toFixed(0)}/s`);
     printCpu(r.cpu);
+    printWriter(w);
 
     // Never two within wait_time_interval_s: the transcripts of a sample of the customers.
     const sample = r.owned.filter((_, i) => i % Math.max(1, Math.floor(r.owned.length / 200)) === 0).slice(0, 200);
@@ -228,10 +245,47 @@ async function agents() {
       }
     });
     console.log(`  interval         ${sample.length} customers' transcripts: ${counted} wait_time events, shortest gap ${Number.isFinite(minGap) ? `${(minGap / 1000).toFixed(1)} s` : '-'}, ${tooSoon} gaps under 10 s`);
-    json({ part: 'agents', waiting: opt.waiting, agents: n, max_chats: m, idle, drain_ms: r.elapsed_ms, complete: r.complete, accepted: r.done,
+    json({ part: 'agents', waiting: opt.waiting, agents: n, max_chats: m, think_ms: opt['think-ms'], idle, shift, drain_ms: r.elapsed_ms, complete: r.complete, accepted: r.done,
       accept_p50_ms: pct(acc, 50), accept_p99_ms: pct(acc, 99), accept_max_ms: acc.at(-1), wait_updates: waits, wait_updates_per_s: waits / s,
-      drain_cpu: r.cpu, interval_sample: sample.length, wait_events: counted, min_gap_ms: minGap, gaps_under_interval: tooSoon });
+      drain_cpu: r.cpu, writer: w, interval_sample: sample.length, wait_events: counted, min_gap_ms: minGap, gaps_under_interval: tooSoon });
   });
+}
+
+// The first customer told a wait_time (the head of the queue) ends the chat; returns the
+// wait_time updates that reached the others and the server's CPU meanwhile.
+async function positionShift(server, conn, hook) {
+  const wt = (m) => [...m.arrivals.values()].filter((a) => a[1] === 'wait_time');
+  const start = await hook.collect();
+  let head;
+  for (const a of wt(start)) if (!head || a[0] < head[0]) head = a;
+  if (!head) throw new Error('no customer was told a wait_time');
+  const known = start.arrivals.size;
+  const count = async () => {
+    const m = await hook.collect();
+    const fresh = [...m.arrivals.entries()].slice(known).filter(([, a]) => a[1] === 'wait_time');
+    customers = new Set(fresh.map(([, a]) => a[3])).size;
+    return fresh.length;
+  };
+  let customers = 0;
+  const cpu = cpuWindow(server.child.pid);
+  const t0 = now();
+  const r = await request(server.port, 'POST', '/messages', {
+    token: sign(conn), timeout: 60000, headers: { connection_id: conn.connection_id },
+    body: { type: 'customer_end_session', customer_id: head[3] },
+  });
+  if (r.status !== 200) throw new Error(`customer_end_session: ${r.status} ${r.text}`);
+  let last = 0;
+  let lastAt = now();
+  while (now() - lastAt < 3000 && now() - t0 < 120000) {
+    await new Promise((res) => setTimeout(res, 250));
+    const n = await count();
+    if (n !== last) {
+      last = n;
+      lastAt = now();
+    }
+  }
+  const c = cpu();
+  return { updates: last, customers, wall_s: (lastAt - t0) / 1000, cpu: c, us_per_update: (c.server_cores * c.wall_s * 1e6) / Math.max(1, last) };
 }
 
 try {

@@ -179,6 +179,33 @@ export function printCpu(c) {
   console.log(`  machine          ${c.busy.toFixed(2)} cores busy, ${c.idle.toFixed(2)} idle, ${c.stolen.toFixed(2)} stolen by the hypervisor`);
 }
 
+// The store's writer over a window, from the server's /metrics: commits, jobs, and the share of
+// the wall time spent in group commits (jobs and fsync) and in their COMMIT alone (the fsync).
+export async function writerWindow(port) {
+  const read = async () => {
+    const r = await request(port, 'GET', '/metrics', { timeout: 30000 });
+    const v = (name) => {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(r.text);
+      return m ? Number(m[1]) : NaN;
+    };
+    return { t: now(), commits: v('parley_store_commits_total'), jobs: v('parley_store_committed_jobs_total'),
+      batch_s: v('parley_store_batch_seconds_sum'), commit_s: v('parley_store_commit_seconds_sum') };
+  };
+  const a = await read();
+  return async () => {
+    const b = await read();
+    const wall = (b.t - a.t) / 1000;
+    const commits = b.commits - a.commits;
+    return { wall_s: wall, commits, jobs: b.jobs - a.jobs, jobs_per_commit: (b.jobs - a.jobs) / Math.max(1, commits),
+      busy: (b.batch_s - a.batch_s) / wall, in_commit: (b.commit_s - a.commit_s) / wall,
+      commit_ms: (1000 * (b.commit_s - a.commit_s)) / Math.max(1, commits) };
+  };
+}
+
+export function printWriter(w) {
+  console.log(`  writer           ${w.commits} group commits of ${w.jobs_per_commit.toFixed(1)} jobs on average (${w.jobs} jobs); busy ${(100 * w.busy).toFixed(0)} % of the time, ${(100 * w.in_commit).toFixed(0)} % in COMMIT (${w.commit_ms.toFixed(2)} ms each)`);
+}
+
 export function writeJson(file, obj) {
   if (file) fs.appendFileSync(file, JSON.stringify(obj) + '\n');
 }
@@ -295,7 +322,10 @@ export async function until(pred, timeoutMs, what) {
 // All agents go available at once, and each accepts every offer as it arrives (unless the
 // queue auto-accepts: then they only count the conversation.assigned frames). Resolves with
 // the figures once `target` conversations are assigned.
-export async function drain(server, agents, target, autoAccept, timeoutMs) {
+// thinkMs > 0 paces the agents as people: each accepts its offers one at a time, each after a
+// think time drawn uniformly from [0.5, 1.5] × thinkMs once the previous accept was answered
+// (a console shows the offers; a person reads one and clicks). 0: every offer at once.
+export async function drain(server, agents, target, autoAccept, timeoutMs, thinkMs = 0) {
   let offers = 0;
   let acceptsOk = 0;
   let acceptsRefused = 0;
@@ -306,31 +336,51 @@ export async function drain(server, agents, target, autoAccept, timeoutMs) {
   const owned = []; // {agent, id} of every conversation assigned
   const doneAt = []; // ms after the first `available` at which each assignment was seen
   let t0 = NaN;
+  // One accept, timed from the request to its answer.
+  const accept = (a, id) => {
+    const t = now();
+    return request(a.port, 'POST', `/api/v1/conversations/${id}/accept`, { token: a.token, timeout: 120000 }).then(
+      (r) => {
+        if (r.status === 200) {
+          acceptsOk++;
+          doneAt.push(now() - t0);
+          owned.push({ agent: a, id });
+          acceptTimes.push(now() - t);
+          if (acceptsOk === target) tLast = now();
+        } else {
+          acceptsRefused++;
+          const code = r.json?.error?.code ?? String(r.status);
+          refusals.set(code, (refusals.get(code) ?? 0) + 1);
+        }
+      },
+      (e) => {
+        acceptsRefused++;
+        refusals.set(String(e.message), (refusals.get(String(e.message)) ?? 0) + 1);
+      },
+    );
+  };
+  // A paced agent: the next offer on its screen, after a person's think time.
+  const nextAccept = (a) => {
+    const id = a.pending.shift();
+    if (id === undefined) {
+      a.busy = false;
+      return;
+    }
+    a.busy = true;
+    setTimeout(() => accept(a, id).then(() => nextAccept(a)), thinkMs * (0.5 + Math.random()));
+  };
   for (const a of agents) {
     a.onFrame = (f) => {
       if (f.type === 'conversation.offered') {
         offers++;
         if (autoAccept) return;
-        const t = now();
-        request(a.port, 'POST', `/api/v1/conversations/${f.conversation.id}/accept`, { token: a.token, timeout: 120000 }).then(
-          (r) => {
-            if (r.status === 200) {
-              acceptsOk++;
-              doneAt.push(now() - t0);
-              owned.push({ agent: a, id: f.conversation.id });
-              acceptTimes.push(now() - t);
-              if (acceptsOk === target) tLast = now();
-            } else {
-              acceptsRefused++;
-              const code = r.json?.error?.code ?? String(r.status);
-              refusals.set(code, (refusals.get(code) ?? 0) + 1);
-            }
-          },
-          (e) => {
-            acceptsRefused++;
-            refusals.set(String(e.message), (refusals.get(String(e.message)) ?? 0) + 1);
-          },
-        );
+        if (thinkMs > 0) {
+          a.pending ??= [];
+          a.pending.push(f.conversation.id);
+          if (!a.busy) nextAccept(a);
+          return;
+        }
+        accept(a, f.conversation.id);
       } else if (f.type === 'conversation.assigned') {
         assigned++;
         if (autoAccept) {
