@@ -38,6 +38,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
 
 Db::~Db() {
   for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  for (auto& [sql, stmt] : text_cache_) sqlite3_finalize(stmt);
   sqlite3_close(db_);
 }
 
@@ -63,19 +64,34 @@ Result<std::unique_ptr<Stmt>> Db::Prepare(const char* sql) {
   return std::make_unique<Stmt>(it->second);
 }
 
+Result<std::unique_ptr<Stmt>> Db::PrepareText(std::string_view sql) {
+  auto it = text_cache_.find(sql);
+  if (it == text_cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                           SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+      return Fail(StoreFailure(fmt::format("preparing SQL failed: {}", sqlite3_errmsg(db_))));
+    it = text_cache_.emplace(std::string(sql), stmt).first;
+  }
+  return std::make_unique<Stmt>(it->second);
+}
+
 Db::StepCounts Db::Steps() const {
   StepCounts out;
-  for (const auto& [sql, stmt] : cache_) {
+  auto add = [&out](sqlite3_stmt* stmt) {
     out.vm += sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_VM_STEP, 0);
     out.fullscan += sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
-  }
+  };
+  for (const auto& [sql, stmt] : cache_) add(stmt);
+  for (const auto& [sql, stmt] : text_cache_) add(stmt);
   return out;
 }
 
 std::vector<std::string> Db::PreparedSql() const {
   std::vector<std::string> out;
-  out.reserve(cache_.size());
+  out.reserve(cache_.size() + text_cache_.size());
   for (const auto& [sql, stmt] : cache_) out.emplace_back(sql);
+  for (const auto& [sql, stmt] : text_cache_) out.emplace_back(sql);
   return out;
 }
 

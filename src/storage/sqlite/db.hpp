@@ -78,6 +78,8 @@ class Db {
   Result<void> Exec(std::string_view sql);
   // A cached prepared statement, reset when the returned Stmt goes out of scope.
   Result<std::unique_ptr<Stmt>> Prepare(const char* sql);
+  // The same for SQL built at run time (a few shapes of one statement): cached by its text.
+  Result<std::unique_ptr<Stmt>> PrepareText(std::string_view sql);
   // Runs one statement without parameters through the statement cache (no parse per call).
   Result<void> ExecCached(const char* sql);
   // Steps a statement expected to finish without rows.
@@ -112,6 +114,7 @@ class Db {
   explicit Db(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::map<const char*, sqlite3_stmt*> cache_;
+  std::map<std::string, sqlite3_stmt*, std::less<>> text_cache_;  // PrepareText's
   std::function<void(int)> wal_hook_;
 };
 
