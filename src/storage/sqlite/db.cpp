@@ -68,8 +68,8 @@ Result<std::unique_ptr<Stmt>> Db::PrepareText(std::string_view sql) {
   auto it = text_cache_.find(sql);
   if (it == text_cache_.end()) {
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
-                           SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &stmt, nullptr) != SQLITE_OK)
       return Fail(StoreFailure(fmt::format("preparing SQL failed: {}", sqlite3_errmsg(db_))));
     it = text_cache_.emplace(std::string(sql), stmt).first;
   }
