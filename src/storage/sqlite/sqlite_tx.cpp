@@ -158,8 +158,8 @@ void BindConversation(Stmt& s, const ConversationRecord& c) {
 // The UPDATE of a conversation that writes only what changed since `was` (the row as it is in
 // the database, from the writer's cache): the per-turn columns always (the row's copy of the
 // counters may lag, see FlushConversations), the others when they differ. SQLite then rewrites
-// only the indexes on the columns named and runs only the triggers that name them: an accept
-// touches 5 of the 12 indexes of conversations, a wait-time look 2. Parameters are those of
+// only the indexes on (or filtered by) the columns named and runs only the triggers that name
+// them: a wait-time look touches 3 of the 12 indexes of conversations. Parameters are those of
 // BindConversation. There are few such shapes; Db::PrepareText keeps each prepared.
 std::string ChangedColumnsUpdate(const ConversationRecord& was, const ConversationRecord& c) {
   const ConversationRouting& a = was.routing;
