@@ -492,7 +492,10 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
     nov.content_power = config.novelty_content_power;
     nov.unknown_share = config.unknown_share;
     nov.unknown_factor = config.unknown_factor;
-    if (config.unknown_share < 1.0) nov.vocabulary = Vocabulary(examples);
+    if (config.unknown_share < 1.0) {
+      nov.vocabulary =
+          Vocabulary(examples, config.unknown_stem_suffix, config.unknown_numbers_neutral);
+    }
     nov.typical = median(held_sims);
     nov.typical_content = median(held_content);
     nov.members.resize(num_classes);

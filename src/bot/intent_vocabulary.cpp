@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "bot/intent_features.hpp"
 #include "bot/intent_model.hpp"
@@ -31,13 +32,28 @@ bool WithinEdits(std::string_view a, std::string_view b, size_t max) {
   return d[n][m] <= max;
 }
 
+bool IsNumber(std::string_view w) {
+  return !w.empty() && std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Whether one word is the other with at most `suffix` bytes added at its end, the shorter one
+// at least 4 bytes long ("fast" and "faster"; not "car" and "card").
+bool SameStem(std::string_view a, std::string_view b, size_t suffix) {
+  if (a.size() > b.size()) std::swap(a, b);
+  return a.size() >= 4 && b.size() - a.size() <= suffix && b.substr(0, a.size()) == a;
+}
+
 }  // namespace
 
-Vocabulary::Vocabulary(const std::vector<IntentExample>& examples) {
+Vocabulary::Vocabulary(const std::vector<IntentExample>& examples, int stem_suffix,
+                       bool numbers_neutral)
+    : stem_suffix_(std::max(stem_suffix, 0)), numbers_neutral_(numbers_neutral) {
   for (const auto& e : examples) {
     const std::string norm = NormalizeIntentText(e.text);
-    for (std::string_view w : Words(norm, std::numeric_limits<size_t>::max()))
+    for (std::string_view w : Words(norm, std::numeric_limits<size_t>::max())) {
       words_.emplace_back(w);
+      has_numbers_ = has_numbers_ || IsNumber(w);
+    }
   }
   std::sort(words_.begin(), words_.end());
   words_.erase(std::unique(words_.begin(), words_.end()), words_.end());
@@ -45,7 +61,9 @@ Vocabulary::Vocabulary(const std::vector<IntentExample>& examples) {
 
 bool Vocabulary::Gibberish(std::string_view text, double share) const {
   const std::string norm = NormalizeIntentText(text);
-  const std::vector<std::string_view> words = Words(norm, 64);
+  std::vector<std::string_view> words = Words(norm, 64);
+  if (numbers_neutral_ && has_numbers_ && !std::all_of(words.begin(), words.end(), IsNumber))
+    std::erase_if(words, IsNumber);
   if (words.empty()) return false;
   // Exact look-ups first: most texts share a content word with the examples, or have too
   // few unknown words, and never pay for the near-miss scan.
@@ -70,9 +88,11 @@ bool Vocabulary::Gibberish(std::string_view text, double share) const {
 
 bool Vocabulary::NearMiss(std::string_view w) const {
   const size_t edits = w.size() >= 8 ? 2 : w.size() >= 4 ? 1 : 0;
-  if (edits == 0) return false;
+  if (edits == 0 && (stem_suffix_ == 0 || w.size() < 4)) return false;
+  const auto suffix = static_cast<size_t>(stem_suffix_);
   for (const auto& known : words_) {
-    if (known.size() >= 4 && WithinEdits(w, known, edits)) return true;
+    if (suffix > 0 && SameStem(w, known, suffix)) return true;
+    if (edits > 0 && known.size() >= 4 && WithinEdits(w, known, edits)) return true;
   }
   return false;
 }
