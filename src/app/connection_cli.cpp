@@ -1,5 +1,6 @@
 #include "app/connection_cli.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -8,6 +9,7 @@
 
 #include "app/cli_output.hpp"
 #include "app/rest_client.hpp"
+#include "channel/capabilities.hpp"
 
 namespace parley::app {
 namespace json = boost::json;
@@ -43,6 +45,47 @@ void Finish(int rc) {
   if (rc != 0) throw CLI::RuntimeError(rc);
 }
 
+// `--capabilities menu,link_button`: the names separated by commas, or `none` for a channel that
+// shows only text. The JSON array the API takes, or an error saying what to write instead.
+std::optional<json::array> CapabilityList(const std::string& text, std::string& error) {
+  const std::vector<std::string> known = channel::CapabilityNames(channel::Capabilities::All());
+  json::array out;
+  std::string trimmed;
+  for (char ch : text) {
+    if (ch != ' ') trimmed.push_back(ch);
+  }
+  if (trimmed == "none") return out;
+  size_t pos = 0;
+  while (pos <= trimmed.size()) {
+    size_t end = trimmed.find(',', pos);
+    if (end == std::string::npos) end = trimmed.size();
+    const std::string name = trimmed.substr(pos, end - pos);
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      error =
+          "write menu, carousel, link_button and typing_indicator separated by commas, or "
+          "none for text only";
+      error += name.empty() ? " (an empty name)" : "; '" + name.substr(0, 64) + "' is none of them";
+      return std::nullopt;
+    }
+    out.emplace_back(name);
+    pos = end + 1;
+  }
+  return out;
+}
+
+CLI::Validator CapabilityListValidator() {
+  return CLI::Validator(
+      [](std::string& value) {
+        std::string error;
+        return CapabilityList(value, error) ? std::string() : error;
+      },
+      "LIST");
+}
+
+constexpr const char* kCapabilitiesHelp =
+    "what the channel can show: menu,carousel,link_button,typing_indicator (comma-separated), "
+    "or none for text only; the rest is sent as text";
+
 void AddTargetOptions(CLI::App* cmd, Target& t) {
   cmd->add_option("--server", t.server, "Parley base URL (env PARLEY_URL)")
       ->default_str("http://127.0.0.1:8080");
@@ -67,8 +110,16 @@ void AddConnectionCommands(CLI::App& app) {
   create->add_option("--name", *name, "unique name, 1-100 characters")->required();
   create->add_option("--webhook", *webhook, "the client webhook (https://...)")->required();
   create->add_option("--bot", *bot, "bot name, or none")->capture_default_str();
+  auto capabilities = std::make_shared<std::optional<std::string>>();
+  create
+      ->add_option_function<std::string>(
+          "--capabilities", [=](const std::string& v) { *capabilities = v; },
+          std::string(kCapabilitiesHelp) + " (default: all)")
+      ->check(CapabilityListValidator());
   create->callback([=] {
     json::object body{{"name", *name}, {"client_webhook", *webhook}, {"bot", *bot}};
+    std::string unused;
+    if (*capabilities) body["capabilities"] = *CapabilityList(**capabilities, unused);
     Finish(Report(RestCall("POST", target->server, "/api/v1/connections", target->token,
                            json::serialize(body))));
   });
@@ -94,7 +145,8 @@ void AddConnectionCommands(CLI::App& app) {
     Finish(Report(RestCall("GET", target->server, "/api/v1/connections/" + *id, target->token)));
   });
 
-  auto* update = conn->add_subcommand("update", "Change name, webhook, bot or enabled");
+  auto* update =
+      conn->add_subcommand("update", "Change name, webhook, bot, enabled or capabilities");
   AddTargetOptions(update, *target);
   update->add_option("id", *id, "connection ID")->required();
   auto new_name = std::make_shared<std::optional<std::string>>();
@@ -107,8 +159,15 @@ void AddConnectionCommands(CLI::App& app) {
   update->add_option_function<std::string>("--bot", [=](const std::string& v) { *new_bot = v; });
   update->add_flag_function("--enable", [=](int64_t) { *enabled = true; });
   update->add_flag_function("--disable", [=](int64_t) { *enabled = false; });
+  auto new_capabilities = std::make_shared<std::optional<std::string>>();
+  update
+      ->add_option_function<std::string>(
+          "--capabilities", [=](const std::string& v) { *new_capabilities = v; }, kCapabilitiesHelp)
+      ->check(CapabilityListValidator());
   update->callback([=] {
     json::object body;
+    std::string unused;
+    if (*new_capabilities) body["capabilities"] = *CapabilityList(**new_capabilities, unused);
     if (*new_name) body["name"] = **new_name;
     if (*new_hook) body["client_webhook"] = **new_hook;
     if (*new_bot) body["bot"] = **new_bot;

@@ -5,35 +5,29 @@
 #include <cctype>
 #include <deque>
 
+#include "bot/dialog_state.hpp"
+#include "bot/slot_filling.hpp"
 #include "bot/template.hpp"
 
 namespace parley::bot {
 namespace json = boost::json;
 namespace {
 
+using detail::AcceptAnswer;
+using detail::EqualsIgnoreCase;
+using detail::ExtractAnswer;
+using detail::Input;
+using detail::kMaxOfferedItems;
+using detail::Pending;
+using detail::Session;
+using detail::Simplify;
+using detail::SlotValue;
+using detail::Trim;
+
 // The classifier sees at most this much of a message: enough for any real sentence, and a
 // bound on the writer thread's work.
 constexpr size_t kMaxClassifiedBytes = 4096;
-constexpr size_t kMaxOfferedItems = 50;
 constexpr size_t kMaxCallReplies = 10;
-constexpr int kStateVersion = 1;
-
-std::string Trim(std::string_view s) {
-  auto space = [](unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return std::string(s);
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
 
 std::string Join(const std::vector<std::string>& lines) {
   std::string out;
@@ -45,125 +39,6 @@ std::string Join(const std::vector<std::string>& lines) {
   return out;
 }
 
-// Lower-case ASCII letters and digits, runs of anything else as one space, trimmed: "Never
-// mind!" and "never  mind" are the same cancel word.
-std::string Simplify(std::string_view s) {
-  std::string out;
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c >= 0x80) {
-      out.push_back(static_cast<char>(std::tolower(c)));
-    } else if (!out.empty() && out.back() != ' ') {
-      out.push_back(' ');
-    }
-  }
-  if (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
-
-// Slots are looked for in at most this much of a message, and a pattern is tried on spans of at
-// most kMaxSpanWords of its first kMaxSpanTokens words: a bound on the writer thread's work.
-constexpr size_t kMaxFillBytes = 512;
-constexpr size_t kMaxSpanWords = 3;
-constexpr size_t kMaxSpanTokens = 64;
-
-// The words of a text as written, without the punctuation around them ("4321." -> "4321").
-std::vector<std::string> Tokens(std::string_view s) {
-  std::vector<std::string> out;
-  auto edge = [](unsigned char c) { return std::ispunct(c) && c != '#' && c != '+' && c != '@'; };
-  size_t i = 0;
-  while (i < s.size() && out.size() < kMaxSpanTokens) {
-    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-    size_t j = i;
-    while (j < s.size() && !std::isspace(static_cast<unsigned char>(s[j]))) ++j;
-    std::string_view w = s.substr(i, j - i);
-    while (!w.empty() && edge(static_cast<unsigned char>(w.front()))) w.remove_prefix(1);
-    while (!w.empty() && edge(static_cast<unsigned char>(w.back()))) w.remove_suffix(1);
-    if (!w.empty()) out.emplace_back(w);
-    i = j;
-  }
-  return out;
-}
-
-// A slot value found inside a customer's words, and the words it came from.
-struct Found {
-  std::string value;
-  std::string words;
-};
-
-// What an ask step's answer may be called, as (phrase, value): its choices (and the texts of the
-// menu items whose payload is a choice), or for a menu question without choices its items' texts
-// and payloads; and the step's synonyms.
-std::vector<std::pair<std::string, std::string>> Phrases(const AskStep& ask) {
-  std::vector<std::pair<std::string, std::string>> out;
-  const auto* menu = std::get_if<channel::MenuBody>(&ask.question.body);
-  if (!ask.choices.empty()) {
-    for (const auto& c : ask.choices) out.emplace_back(c, c);
-    if (menu) {
-      for (const auto& item : menu->items) {
-        if (std::find(ask.choices.begin(), ask.choices.end(), item.payload) != ask.choices.end())
-          out.emplace_back(item.text, item.payload);
-      }
-    }
-  } else if (menu && !ask.pattern) {
-    for (const auto& item : menu->items) {
-      out.emplace_back(item.text, item.payload);
-      out.emplace_back(item.payload, item.payload);
-    }
-  }
-  for (const auto& syn : ask.synonyms) out.push_back(syn);
-  return out;
-}
-
-// The value of an ask step found inside `text`: a choice, item or synonym said as whole words
-// (the longest one; nothing when the text names two different values), or a span of up to
-// three words the step's pattern matches. Free-text questions take nothing from inside a text.
-std::optional<Found> Extract(const AskStep& ask, std::string_view text) {
-  if (text.empty() || text.size() > kMaxFillBytes) return std::nullopt;
-  auto phrases = Phrases(ask);
-  if (!phrases.empty()) {
-    const std::string hay = " " + Simplify(text) + " ";
-    std::optional<Found> best;
-    bool ambiguous = false;
-    for (const auto& [phrase, value] : phrases) {
-      const std::string needle = Simplify(phrase);
-      if (needle.empty() || hay.find(" " + needle + " ") == std::string::npos) continue;
-      if (!best) {
-        best = Found{value, needle};
-      } else if (best->value != value) {
-        // "current account" inside "current account or savings": two answers, so neither.
-        if (best->words.find(needle) != std::string::npos) continue;
-        if (needle.find(best->words) != std::string::npos) {
-          best = Found{value, needle};
-          continue;
-        }
-        ambiguous = true;
-      } else if (needle.size() > best->words.size()) {
-        best->words = needle;
-      }
-    }
-    if (ambiguous) return std::nullopt;
-    return best;
-  }
-  if (!ask.pattern) return std::nullopt;
-  const std::vector<std::string> tokens = Tokens(text);
-  for (size_t len = 1; len <= kMaxSpanWords; ++len) {
-    for (size_t start = 0; start + len <= tokens.size(); ++start) {
-      std::string span = tokens[start];
-      for (size_t k = 1; k < len; ++k) span += " " + tokens[start + k];
-      if (span.size() > kMaxAnswerForPattern) continue;
-      try {
-        std::smatch m;
-        if (std::regex_search(span, m, *ask.pattern->regex) && m.length(0) > 0)
-          return Found{m.str(0), span};
-      } catch (const std::regex_error&) {
-        return std::nullopt;  // complexity or stack limit of the engine
-      }
-    }
-  }
-  return std::nullopt;
-}
-
 // The words of a question, for notes: a text's first line, a menu's title.
 std::string QuestionText(const channel::OutboundBody& body) {
   if (const auto* t = std::get_if<channel::TextBody>(&body))
@@ -172,140 +47,6 @@ std::string QuestionText(const channel::OutboundBody& body) {
   if (const auto* c = std::get_if<channel::CarouselBody>(&body)) return c->title.value_or("");
   if (const auto* l = std::get_if<channel::LinkButtonBody>(&body)) return l->title;
   return "";
-}
-
-int64_t IntOr(const json::object& o, std::string_view key, int64_t dflt) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_int64() ? v->as_int64() : dflt;
-}
-
-std::string StrOr(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-// What the customer said in one turn, as the engine needs it (also what is kept while a call
-// is pending).
-struct Input {
-  std::vector<std::string> text;
-  std::optional<std::string> postback;
-};
-
-struct Pending {
-  int64_t step = 0;
-  int64_t since_ms = 0;
-  int64_t timeout_ms = 0;
-};
-
-// The stored dialog state. Parsed leniently: a state written by another version of the bot
-// (after a reload) or damaged degrades to "no flow", never to a crash.
-struct Session {
-  bool greeted = false;
-  int64_t misses = 0;  // consecutive misunderstandings
-  std::string flow;
-  int64_t step = 0;
-  std::string awaiting_slot;  // the slot the current ask step fills
-  int64_t retries = 0;        // consecutive answers that did not fit the question
-  json::object slots;
-  bool awaiting_queue = false;
-  std::vector<std::pair<std::string, std::string>> offered;  // (text, payload)
-  std::optional<Pending> pending;
-  std::deque<Input> deferred;
-
-  static Session From(const json::value& v) {
-    Session s;
-    if (!v.is_object()) return s;
-    const json::object& o = v.as_object();
-    if (IntOr(o, "v", 0) != kStateVersion) return s;
-    if (const json::value* g = o.if_contains("greeted"); g && g->is_bool())
-      s.greeted = g->as_bool();
-    s.misses = std::max<int64_t>(0, IntOr(o, "misses", 0));
-    s.flow = StrOr(o, "flow");
-    s.step = IntOr(o, "step", 0);
-    s.awaiting_slot = StrOr(o, "awaiting_slot");
-    s.retries = std::max<int64_t>(0, IntOr(o, "retries", 0));
-    if (const json::value* sl = o.if_contains("slots"); sl && sl->is_object())
-      s.slots = sl->as_object();
-    if (const json::value* q = o.if_contains("awaiting_queue"); q && q->is_bool())
-      s.awaiting_queue = q->as_bool();
-    if (const json::value* off = o.if_contains("offered"); off && off->is_array()) {
-      for (const auto& item : off->as_array()) {
-        if (!item.is_object() || s.offered.size() >= kMaxOfferedItems) continue;
-        s.offered.emplace_back(StrOr(item.as_object(), "text"), StrOr(item.as_object(), "payload"));
-      }
-    }
-    if (const json::value* p = o.if_contains("pending"); p && p->is_object()) {
-      const json::object& po = p->as_object();
-      s.pending =
-          Pending{IntOr(po, "step", -1), IntOr(po, "since_ms", 0), IntOr(po, "timeout_ms", 0)};
-    }
-    if (const json::value* d = o.if_contains("deferred"); d && d->is_array()) {
-      for (const auto& item : d->as_array()) {
-        if (!item.is_object() || s.deferred.size() >= kMaxDeferredTurns) continue;
-        Input in;
-        if (const json::value* t = item.as_object().if_contains("text"); t && t->is_array()) {
-          for (const auto& line : t->as_array()) {
-            if (line.is_string()) in.text.emplace_back(line.as_string());
-          }
-        }
-        if (const json::value* pb = item.as_object().if_contains("postback"); pb && pb->is_string())
-          in.postback = std::string(pb->as_string());
-        s.deferred.push_back(std::move(in));
-      }
-    }
-    return s;
-  }
-
-  json::value ToJson() const {
-    json::object o;
-    o["v"] = kStateVersion;
-    o["greeted"] = greeted;
-    o["misses"] = misses;
-    if (!flow.empty()) {
-      o["flow"] = flow;
-      o["step"] = step;
-      o["retries"] = retries;
-      if (!awaiting_slot.empty()) o["awaiting_slot"] = awaiting_slot;
-    }
-    o["slots"] = slots;
-    if (awaiting_queue) o["awaiting_queue"] = true;
-    if (!offered.empty()) {
-      json::array arr;
-      for (const auto& [text, payload] : offered)
-        arr.push_back(json::object{{"text", text}, {"payload", payload}});
-      o["offered"] = std::move(arr);
-    }
-    if (pending) {
-      o["pending"] = json::object{{"step", pending->step},
-                                  {"since_ms", pending->since_ms},
-                                  {"timeout_ms", pending->timeout_ms}};
-    }
-    if (!deferred.empty()) {
-      json::array arr;
-      for (const auto& in : deferred) {
-        json::object item;
-        json::array lines;
-        for (const auto& l : in.text) lines.emplace_back(l);
-        item["text"] = std::move(lines);
-        if (in.postback) item["postback"] = *in.postback;
-        arr.push_back(std::move(item));
-      }
-      o["deferred"] = std::move(arr);
-    }
-    return o;
-  }
-};
-
-std::optional<std::string> SlotValue(const json::value& v) {
-  std::string s;
-  if (v.is_string())
-    s = std::string(v.as_string());
-  else if (v.is_number() || v.is_bool())
-    s = json::serialize(v);
-  else
-    return std::nullopt;
-  if (s.size() > kMaxSlotValueBytes) return std::nullopt;
-  return s;
 }
 
 // A reply the external action sent: a body in the outbound wire form, a bare string, or an
@@ -544,10 +285,10 @@ class Exec {
         return true;
       }
     }
-    std::optional<std::string> value = Accept(ask, payload ? *payload : text);
+    std::optional<std::string> value = AcceptAnswer(ask, payload ? *payload : text);
     if (!value && !payload) {
       // An answer that holds more than the value: "it ends 4321", "the savings one".
-      if (auto found = Extract(ask, text)) {
+      if (auto found = ExtractAnswer(ask, text)) {
         value = found->value;
         if (out_.note) out_.note->filled.push_back({ask.slot, found->value, found->words});
       }
@@ -586,40 +327,6 @@ class Exec {
     if (!ask.retry || !std::holds_alternative<channel::TextBody>(ask.question.body))
       Say(ask.question);
     return true;
-  }
-
-  // The slot value for an answer, or nullopt when it does not fit the question.
-  static std::optional<std::string> Accept(const AskStep& ask, const std::string& raw) {
-    std::string answer = Trim(raw);
-    if (answer.empty()) return std::nullopt;
-    for (const auto& [word, value] : ask.synonyms) {
-      if (EqualsIgnoreCase(Trim(word), answer)) return value;
-    }
-    if (!ask.choices.empty()) {
-      for (const auto& c : ask.choices) {
-        if (EqualsIgnoreCase(c, answer)) return c;
-      }
-      return std::nullopt;
-    }
-    if (ask.pattern) {
-      if (answer.size() > kMaxAnswerForPattern) return std::nullopt;
-      try {
-        std::smatch m;
-        if (!std::regex_search(answer, m, *ask.pattern->regex)) return std::nullopt;
-        // An unanchored pattern keeps the part that matched ("ends in 1234" -> "1234").
-        return m.length(0) > 0 ? m.str(0) : answer;
-      } catch (const std::regex_error&) {
-        return std::nullopt;  // complexity or stack limit of the engine
-      }
-    }
-    if (const auto* menu = std::get_if<channel::MenuBody>(&ask.question.body)) {
-      for (const auto& item : menu->items) {
-        if (item.payload == answer || EqualsIgnoreCase(item.text, answer)) return item.payload;
-      }
-      return std::nullopt;
-    }
-    if (answer.size() > kMaxSlotValueBytes) return std::nullopt;
-    return answer;
   }
 
   void Route(const Postback& pb, bool was_awaiting_queue) {
@@ -773,7 +480,7 @@ class Exec {
           // Answered by the words that started the flow: skip the question. Only up to the
           // first question asked, so a "no" later in a long first message does not answer a
           // confirmation that comes after a question the customer has not seen.
-          if (auto found = Extract(step.ask, fill_text_)) {
+          if (auto found = ExtractAnswer(step.ask, fill_text_)) {
             SetSlot(step.ask.slot, found->value);
             if (out_.note) out_.note->filled.push_back({step.ask.slot, found->value, found->words});
             ++s_.step;

@@ -2,7 +2,7 @@
 // The dialog engine: a Bot driven by a BotDefinition and an intent classifier trained from its
 // examples. Pure decisions over (turn, stored state): no I/O, safe to call from any thread.
 //
-// Dialog state (a JSON object stored by the conversation layer, see dialog_bot.cpp) holds the
+// Dialog state (a JSON object stored by the conversation layer, see dialog_state.hpp) holds the
 // active flow and step, the slots, the consecutive misunderstanding count, the items offered
 // in the last menus, a pending external call and the customer messages that arrived while it
 // ran. While a call is pending a new message gets no reply at once: it is kept (at most

@@ -48,11 +48,20 @@ struct IntentModelConfig {
   double novelty_content_power = 0.25;
   // Unknown words: a text more than `unknown_share` of whose words are in no example, and not
   // a near miss of a word that is (one edit for words of 4 to 7 bytes, two from 8: "crad" is
-  // "card"), is gibberish to the bot (invented words, mashing, digits, emoji, another script):
-  // its confidence is multiplied by `unknown_factor`, so it stays below 0.1 whatever a bot's
-  // threshold. Part of the novelty factor (off with it). unknown_share 1 turns it off.
+  // "card"; or another form of it, below), is gibberish to the bot (invented words, mashing,
+  // digits, emoji, another script): its confidence is multiplied by `unknown_factor`, so it stays
+  // below 0.1 whatever a bot's threshold. Part of the novelty factor (off with it). unknown_share 1
+  // turns it off.
   double unknown_share = 0.5;
   double unknown_factor = 0.09;
+  // A word is also known when it is a known word of at least 4 bytes with at most this many
+  // bytes added at the end, or the other way round ("faster" and "fast", "speak" and
+  // "speaker"): another form of a word the bot was taught. 0 turns it off.
+  int unknown_stem_suffix = 3;
+  // When the examples have numbers, the numbers in a text with other words are neither known
+  // nor unknown words ("what is 1100 minus 2347" to a calculator taught other numbers); a text
+  // of numbers only is still gibberish. False counts them as unknown words.
+  bool unknown_numbers_neutral = true;
   uint64_t seed = 0x5eed;
   unsigned threads = 2;  // training threads (the classes are independent)
 };

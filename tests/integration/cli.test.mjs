@@ -206,3 +206,46 @@ test('a 401 names --admin-token, PARLEY_ADMIN_TOKEN and the demo\'s admin-token 
     assert.match(r.stderr, /^parley: 401 [a-z_]+: .+\nparley: give the admin token with --admin-token or PARLEY_ADMIN_TOKEN .*admin-token/, r.stderr);
   }
 });
+
+test('connection create and update --capabilities: a comma-separated list or none; a wrong name is refused and changes nothing', async () => {
+  const ALL = ['menu', 'carousel', 'link_button', 'typing_indicator'];
+  const name = `caps-${uid().slice(0, 8)}`;
+  const created = await runCli(['connection', 'create', ...adminArgs(), '--name', name, '--webhook', 'http://127.0.0.1:9/unused', '--bot', 'none', '--capabilities', 'link_button, menu']);
+  assert.equal(created.code, 0, created.stderr);
+  const conn = parseJson(created.stdout, 'connection create');
+  assert.deepEqual(conn.capabilities, ['menu', 'link_button']);
+  assert.deepEqual((await server.admin('GET', `/api/v1/connections/${conn.connection_id}`)).json.capabilities, ['menu', 'link_button']);
+
+  const plain = await runCli(['connection', 'update', conn.connection_id, ...adminArgs(), '--capabilities', 'none']);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.deepEqual(parseJson(plain.stdout, 'connection update').capabilities, []);
+
+  const back = await runCli(['connection', 'update', conn.connection_id, ...adminArgs(), '--capabilities', 'typing_indicator,carousel,link_button,menu']);
+  assert.equal(back.code, 0, back.stderr);
+  assert.deepEqual(parseJson(back.stdout, 'connection update').capabilities, ALL);
+
+  // Without the option, update leaves the capabilities alone and create gives all four.
+  const renamed = await runCli(['connection', 'update', conn.connection_id, ...adminArgs(), '--name', `${name}-2`, '--capabilities', 'menu']);
+  assert.equal(renamed.code, 0, renamed.stderr);
+  const untouched = await runCli(['connection', 'update', conn.connection_id, ...adminArgs(), '--enable']);
+  assert.deepEqual(parseJson(untouched.stdout, 'connection update').capabilities, ['menu']);
+  const plainCreate = await runCli(['connection', 'create', ...adminArgs(), '--name', `${name}-d`, '--webhook', 'http://127.0.0.1:9/unused', '--bot', 'none']);
+  assert.equal(plainCreate.code, 0, plainCreate.stderr);
+  assert.deepEqual(parseJson(plainCreate.stdout, 'connection create').capabilities, ALL);
+
+  // A name that is not a capability, or an empty one: refused before any request, saying what
+  // to write; nothing is created or changed.
+  for (const bad of ['menu,buttons', 'menu,,carousel', '']) {
+    const upd = await runCli(['connection', 'update', conn.connection_id, ...adminArgs(), '--capabilities', bad]);
+    assert.notEqual(upd.code, 0, `update --capabilities '${bad}' was accepted`);
+    assert.equal(upd.stdout, '');
+    assert.match(upd.stderr, /--capabilities.*menu, carousel, link_button and typing_indicator separated by commas, or none/, upd.stderr);
+    if (bad === 'menu,buttons') assert.match(upd.stderr, /'buttons' is none of them/);
+    const badName = `${name}-bad`;
+    const cr = await runCli(['connection', 'create', ...adminArgs(), '--name', badName, '--webhook', 'http://127.0.0.1:9/unused', '--capabilities', bad]);
+    assert.notEqual(cr.code, 0, `create --capabilities '${bad}' was accepted`);
+    const list = await server.admin('GET', '/api/v1/connections');
+    assert.ok(!list.json.connections.some((c) => c.name === badName), 'no connection created');
+  }
+  assert.deepEqual((await server.admin('GET', `/api/v1/connections/${conn.connection_id}`)).json.capabilities, ['menu']);
+});

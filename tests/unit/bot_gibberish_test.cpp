@@ -12,6 +12,7 @@
 
 #include "bot/definition.hpp"
 #include "bot/dialog_bot.hpp"
+#include "bot/intent_vocabulary.hpp"
 #include "core/clock.hpp"
 
 namespace parley::bot {
@@ -141,3 +142,43 @@ INSTANTIATE_TEST_SUITE_P(ThreeBots, GibberishTest, ::testing::Values(0, 1, 2),
 
 }  // namespace
 }  // namespace parley::bot
+
+namespace parley::bot::detail {
+namespace {
+
+std::vector<IntentExample> Examples(std::initializer_list<const char*> texts) {
+  std::vector<IntentExample> out;
+  for (const char* t : texts) out.push_back({t, "x"});
+  return out;
+}
+
+// Another form of a word the bot was taught is a word it knows: "go faster" to a bot taught
+// "too fast", "speak louder" to one taught "speaker"; a stem under 4 bytes is not ("car").
+TEST(GibberishGate, AnotherFormOfAKnownWordIsKnown) {
+  const Vocabulary v(Examples({"you talk too fast", "turn up the speaker", "my car"}), 3, true);
+  EXPECT_FALSE(v.Gibberish("go faster", 0.5));
+  EXPECT_FALSE(v.Gibberish("speak louder", 0.5));
+  EXPECT_FALSE(v.Gibberish("fasting", 0.5));  // three bytes added
+  EXPECT_TRUE(v.Gibberish("fastidious", 0.5));
+  EXPECT_TRUE(v.Gibberish("cards", 0.5));  // "car" is under 4 bytes
+  EXPECT_TRUE(v.Gibberish("vrop klesh dwimmer", 0.5));
+  const Vocabulary off(Examples({"you talk too fast", "turn up the speaker"}), 0, true);
+  EXPECT_TRUE(off.Gibberish("go faster", 0.5));
+}
+
+// Numbers in a text with words do not count when the bot was taught numbers (a calculator);
+// numbers alone are still gibberish, and to a bot taught no numbers they are unknown words.
+TEST(GibberishGate, NumbersAmongWordsAreNeutralWhenTheExamplesHaveNumbers) {
+  const auto taught = Examples({"what is 5 plus 7", "what is 12 times 3", "add 4 and 9"});
+  const Vocabulary v(taught, 3, true);
+  EXPECT_FALSE(v.Gibberish("what is 1100 minus 2347", 0.5));
+  EXPECT_TRUE(v.Gibberish("1100 2347", 0.5));
+  EXPECT_TRUE(v.Gibberish("42", 0.5));
+  EXPECT_TRUE(v.Gibberish("blorf 1100 2347", 0.5));
+  EXPECT_TRUE(Vocabulary(taught, 3, false).Gibberish("what is 1100 minus 2347", 0.5));
+  const Vocabulary words_only(Examples({"what is the weather", "is it raining"}), 3, true);
+  EXPECT_TRUE(words_only.Gibberish("what 1100 2347", 0.5));
+}
+
+}  // namespace
+}  // namespace parley::bot::detail

@@ -1,0 +1,57 @@
+#pragma once
+// The intent classifier's view of a text (intent_classifier.cpp): words, hashed word and
+// character n-gram features, and the TF-IDF feature space learnt from the training examples,
+// shared by training and prediction. Internal to src/bot.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "bot/intent_classifier.hpp"
+#include "bot/intent_model.hpp"
+
+namespace parley::bot::detail {
+
+// A 64-bit finaliser (MurmurHash3's): feature hashing, and the per-intent training seeds.
+uint64_t Mix(uint64_t h);
+
+// Whether a normalised word is one of about a hundred English function words ("how", "do",
+// "i", "the"), which say nothing about a text's subject.
+bool IsFunctionWord(std::string_view w);
+
+// The words of normalised text (NormalizeIntentText), at most `max` of them.
+std::vector<std::string_view> Words(std::string_view norm, size_t max);
+
+struct SparseEntry {
+  uint32_t index;
+  float value;
+};
+
+// The features seen in training, with their idf, shared by training and prediction so both
+// see the same vectors.
+class FeatureSpace {
+ public:
+  FeatureSpace(IntentModelConfig config, std::unordered_map<uint64_t, uint32_t> index,
+               std::vector<float> idf)
+      : config_(std::move(config)), index_(std::move(index)), idf_(std::move(idf)) {}
+
+  size_t size() const { return idf_.size(); }
+
+  // Sublinear tf times idf, each block L2-normalised and weighted, then the whole vector
+  // L2-normalised. Unknown features are dropped.
+  void Vectorize(std::string_view text, std::vector<SparseEntry>& out,
+                 bool content_only = false) const;
+
+ private:
+  IntentModelConfig config_;
+  std::unordered_map<uint64_t, uint32_t> index_;
+  std::vector<float> idf_;
+};
+
+FeatureSpace BuildFeatureSpace(const std::vector<IntentExample>& examples,
+                               const IntentModelConfig& config);
+
+}  // namespace parley::bot::detail
