@@ -214,6 +214,8 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
   t.Header("parley_queue_offers_total", "counter", "Offers made to agents for the queue.");
   t.Header("parley_queue_offers_rung_out_total", "counter",
            "Offers of the queue not accepted within offer_timeout_s.");
+  t.Header("parley_queue_offers_declined_total", "counter",
+           "Offers of the queue an agent let pass (POST .../decline).");
   t.Header("parley_queue_service_level_ratio", "gauge",
            "Today (UTC): answered within service_level_s / (answered + abandoned); absent before "
            "the first.");
@@ -231,6 +233,7 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
       add("parley_queue_abandoned_total", "counter", "", l, q.abandoned_total);
       add("parley_queue_offers_total", "counter", "", l, q.offers_total);
       add("parley_queue_offers_rung_out_total", "counter", "", l, q.offers_rung_out_total);
+      add("parley_queue_offers_declined_total", "counter", "", l, q.offers_declined_total);
       if (q.service_level)
         add("parley_queue_service_level_ratio", "gauge", "", l, *q.service_level);
       add("parley_queue_service_level_seconds", "gauge", "", l, q.queue.service_level_s);
