@@ -34,23 +34,24 @@ std::string JoinedText(const json::object& payload) {
 // the conversation first waited for a person. A tapped "talk to a person" item or an intent
 // that hands over both count; with no bot, the channel sends everyone straight to a person.
 json::object Handover(const ContextInput& in) {
-  if (in.connection && in.connection->bot == "none")
-    return json::object{{"reason", "no_bot"}, {"text", "No bot: straight to a person"}};
   const storage::EventRecord* last = nullptr;
   for (const auto& e : in.transcript) {
     if (e.direction == "out" && e.type == "wait_time") break;  // the wait began
     if (e.direction == "in" && e.type == "text") last = &e;
   }
-  if (!last) return json::object{{"reason", "unknown"}};
-  json::object payload = ParseObject(last->payload_json);
+  json::object payload = last ? ParseObject(last->payload_json) : json::object();
   std::string said = JoinedText(payload);
+  json::object out;
   const json::value* bot = payload.if_contains("bot");
   const json::object* note = bot ? bot->if_object() : nullptr;
   const json::value* kind = note ? note->if_contains("kind") : nullptr;
   const json::value* intent = note ? note->if_contains("intent") : nullptr;
-  json::object out;
-  if (kind && kind->is_string() && kind->as_string() == "intent" && intent && intent->is_string() &&
-      !intent->as_string().empty()) {
+  if (in.connection && in.connection->bot == "none") {
+    out["reason"] = "no_bot";
+  } else if (!last) {
+    out["reason"] = "unknown";
+  } else if (kind && kind->is_string() && kind->as_string() == "intent" && intent &&
+             intent->is_string() && !intent->as_string().empty()) {
     out["reason"] = "intent";
     out["intent"] = intent->as_string();
   } else {

@@ -89,6 +89,7 @@ TEST(CustomerContextTest, ATappedPersonItemOrNoBot) {
   EXPECT_EQ(CustomerContext(in).at("handover").at("reason"), "asked_for_person");
   in.connection->bot = "none";
   EXPECT_EQ(CustomerContext(in).at("handover").at("reason"), "no_bot");
+  EXPECT_EQ(CustomerContext(in).at("handover").at("text"), "Talk to a person");  // their words
   in.connection.reset();
   in.transcript.clear();
   json::object o = CustomerContext(in);
