@@ -160,10 +160,12 @@ function entryText(e) {
   if (e.type === 'wait_time') lines.push(`Estimated wait sent: ${p.waitTime} s`);
   if (e.type === 'csr_end_session') lines.push('Chat ended.');
   if (e.type === 'customer_end_session') lines.push('The customer ended the chat.');
+  if (e.type === 'wrap_up') lines.push(`Wrap-up: ${[p.code, p.note].filter(Boolean).join(' — ') || 'none'}`);
   return lines.length ? lines : [e.type];
 }
 
 function who(e) {
+  if (e.direction === 'note' && e.from === 'system') return 'System note';
   if (e.direction === 'note') return `Note by ${e.csr_name || 'an agent'}`;
   if (e.from === 'csr') return e.csr_name || 'Agent';
   return { customer: 'Customer', bot: 'Bot', system: 'System' }[e.from] || e.from;
