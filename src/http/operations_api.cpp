@@ -239,9 +239,11 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
       add("parley_queue_service_level_seconds", "gauge", "", l, q.queue.service_level_s);
     }
   }
-  t.Header("parley_agents", "gauge", "Enabled users by presence: available, away or offline.");
+  t.Header("parley_agents", "gauge",
+           "Enabled users by presence: available, after_chat (after-chat work), away or offline.");
   if (f.agents) {
-    std::map<std::string, int64_t> by_status{{"available", 0}, {"away", 0}, {"offline", 0}};
+    std::map<std::string, int64_t> by_status{
+        {"available", 0}, {"after_chat", 0}, {"away", 0}, {"offline", 0}};
     for (const auto& a : *f.agents)
       if (a.user.enabled) ++by_status[a.status];
     for (const auto& [status, n] : by_status)

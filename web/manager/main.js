@@ -358,7 +358,7 @@ function sectionHead(title, ...actions) {
 
 function renderOverview() {
   const agents = state.agents;
-  const byStatus = { available: 0, away: 0, offline: 0 };
+  const byStatus = { available: 0, after_chat: 0, away: 0, offline: 0 };
   for (const a of agents || []) byStatus[a.status] = (byStatus[a.status] || 0) + 1;
   const conv = state.overview.conversations;
   const failing = state.overview.failing;
@@ -376,7 +376,7 @@ function renderOverview() {
         : agents === null
           ? loading()
           : [
-              h('div', { class: 'stat-grid' }, stat('Available', byStatus.available), stat('Away', byStatus.away), stat('Offline', byStatus.offline)),
+              h('div', { class: 'stat-grid' }, stat('Available', byStatus.available), stat('After-chat work', byStatus.after_chat), stat('Away', byStatus.away), stat('Offline', byStatus.offline)),
               table(
                 'Agents',
                 ['Agent', 'Status', '#Chats', 'Queues'],
@@ -437,8 +437,8 @@ function renderOverview() {
 }
 
 function statusBadge(status) {
-  const cls = { available: 'ok', away: 'warn', offline: null }[status];
-  const label = { available: 'Available', away: 'Away', offline: 'Offline' }[status] || status;
+  const cls = { available: 'ok', after_chat: 'warn', away: 'warn', offline: null }[status];
+  const label = { available: 'Available', after_chat: 'After-chat work', away: 'Away', offline: 'Offline' }[status] || status;
   return h('span', { class: ['badge', cls] }, label);
 }
 
