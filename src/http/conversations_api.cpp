@@ -202,6 +202,7 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
           filter.agent = agent;
         }
         filter.customer = req.Query("customer");
+        filter.wrap_up = req.Query("wrap_up");
         for (auto [key, out] : {std::pair{"created_from", &filter.created_from_ms},
                                 {"created_before", &filter.created_before_ms}}) {
           auto text = req.Query(key);
@@ -221,6 +222,7 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
           filters += "\n" + filter.customer.value_or("") + "\n" +
                      std::to_string(filter.created_from_ms.value_or(-1)) + "\n" +
                      std::to_string(filter.created_before_ms.value_or(-1));
+        if (filter.wrap_up) filters += "\nwrap_up\n" + *filter.wrap_up;
         ListId list_id{ListKind::kConversations, filters};
         auto page = ParsePage(req, list_id);
         if (!page) co_return ErrorResponse(page.error());

@@ -125,6 +125,8 @@ struct ConversationFilter {
   std::optional<std::string> customer;
   std::optional<int64_t> created_from_ms;
   std::optional<int64_t> created_before_ms;
+  // History search: wrapped up with this code (a "wrap_up" entry of the transcript).
+  std::optional<std::string> wrap_up;
   size_t limit = 100;
   std::optional<ListCursor> after;  // by (updated_at, id)
 };

@@ -46,6 +46,10 @@ test('wrap-up on end: required, known codes only, in the transcript; then after-
     assert.equal(ended.state, 'ended');
     const entry = (await server.conversation(id)).transcript.find((e) => e.type === 'wrap_up');
     assert.deepEqual([entry.direction, entry.from, entry.csr_name, entry.payload], ['note', 'csr', 'Ann', { code: 'resolved', note: 'Card blocked' }]);
+    // The history finds it by its code, and only it.
+    const found = await server.admin('GET', '/api/v1/conversations?wrap_up=resolved');
+    assert.deepEqual(found.json.conversations.map((c) => c.id), [id]);
+    assert.deepEqual((await server.admin('GET', '/api/v1/conversations?wrap_up=callback')).json.conversations, []);
 
     // After-chat work: a new customer is not offered to Ann until she is ready.
     const me = await ann.ok('GET', '/api/v1/agents/me');

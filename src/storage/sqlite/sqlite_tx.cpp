@@ -42,6 +42,9 @@ constexpr const char* kListConversations =
     " AND (?8 IS NULL OR instr(lower(customer_id), lower(?8)) > 0"
     "      OR instr(lower(COALESCE(customer_name, '')), lower(?8)) > 0)"
     " AND (?9 IS NULL OR created_at >= ?9) AND (?10 IS NULL OR created_at < ?10)"
+    " AND (?11 IS NULL OR EXISTS (SELECT 1 FROM events e WHERE e.conversation_id ="
+    " conversations.id AND e.direction = 'note' AND e.type = 'wrap_up'"
+    " AND json_extract(e.payload, '$.code') = ?11))"
     " ORDER BY updated_at DESC, id DESC LIMIT ?3";
 constexpr const char* kInsertConversation =
     "INSERT INTO conversations (" PARLEY_CONVERSATION_COLUMNS
@@ -410,6 +413,7 @@ Result<std::vector<ConversationRecord>> SqliteTx::ListConversations(const Conver
   if (f.after) s.Bind(4, f.after->at_ms).Bind(5, f.after->id);
   s.Bind(6, f.queue).Bind(7, f.agent);
   s.Bind(8, f.customer).Bind(9, f.created_from_ms).Bind(10, f.created_before_ms);
+  s.Bind(11, f.wrap_up);
   std::vector<ConversationRecord> out;
   while (s.Step() == SQLITE_ROW) out.push_back(ReadConversation(s));
   return out;
