@@ -81,7 +81,7 @@ describe('agent console: offers let pass, reloads, transfer targets', () => {
     assert.equal(await metric(stack, 'parley_queue_offers_rung_out_total'), 0);
     await amyPage.reload();
     await amyPage.getByRole('heading', { name: 'My queues' }).waitFor();
-    assert.ok(await amyPage.getByLabel('Available').isChecked(), 'still available after the reload');
+    await waitFor(async () => amyPage.getByLabel('Available').isChecked(), { message: 'still available after the reload' });
     assert.equal(await amyPage.getByRole('group', { name: /New chat: Grace Hopper/ }).count(), 0);
 
     // Bob reloads while it rings: the offer is back, with its countdown.

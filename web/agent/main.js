@@ -101,6 +101,8 @@ async function guarded(fn, context) {
 // Re-reads everything by REST: at sign-in, and when the event stream could not resume.
 async function resync() {
   if (!state.user) return;
+  // A status the agent chose while this read was under way is newer than what it reads.
+  const statusSeq = state.statusSeq;
   await guarded(async () => {
     const [me, queues, active, ended] = await Promise.all([
       api.get('/api/v1/agents/me'),
@@ -108,8 +110,10 @@ async function resync() {
       api.get('/api/v1/conversations?state=active&mine=true&limit=1000'),
       api.get('/api/v1/conversations?state=ended&mine=true&limit=50'),
     ]);
-    state.status = statusOf(me);
-    state.readyAt = me.ready_at;
+    if (state.statusSeq === statusSeq) {
+      state.status = statusOf(me);
+      state.readyAt = me.ready_at;
+    }
     const mine = new Set(me.queues || []);
     state.queues = queues.queues.filter((q) => mine.has(q.name));
     state.queuesAt = Date.now();
@@ -847,13 +851,17 @@ el.composer.addEventListener('submit', async (e) => {
   el.message.value = '';
   clearTimeout(typingState.idle);
   typingState.on = false;
+  // The box is empty from now on, and so is the kept draft (a reload while it is being sent
+  // must not bring it back); a send that fails puts both back.
   const sentFrom = state.selected;
+  const sentChat = state.chats.get(sentFrom);
+  if (sentChat) sentChat.draft = '';
+  if (sentFrom) clearDraft(state.user.username, sentFrom);
   const ok = await send({ type: 'text', text: lines });
-  if (!ok) el.message.value = text;
-  else if (sentFrom) {
-    const chat = state.chats.get(sentFrom);
-    if (chat) chat.draft = '';
-    clearDraft(state.user.username, sentFrom);
+  if (!ok) {
+    el.message.value = text;
+    if (sentChat) sentChat.draft = text;
+    if (sentFrom) saveDraft(state.user.username, sentFrom, text);
   }
   el.message.focus();
 });
@@ -1075,10 +1083,16 @@ function closeChat(id) {
 }
 
 async function setStatus(want) {
+  state.statusSeq = (state.statusSeq || 0) + 1;
+  // Shown at once (a redraw meanwhile keeps the agent's choice); put back if the server refuses.
+  const before = state.status;
+  state.status = want;
   const r = await guarded(() => api.put('/api/v1/agents/me/status', { status: want }), 'Status');
   if (r !== undefined) {
     state.status = statusOf(r);
     state.readyAt = r.ready_at;
+  } else {
+    state.status = before;
   }
   if (state.status === 'available') hideNotice();
   renderPresence();
