@@ -57,6 +57,8 @@ Result<void> LoadConfigFile(const std::string& path, Config& c) {
       {"idle_reminder_text",
        [&](const YAML::Node& n) { c.texts.idle_reminder_text = n.as<std::string>(); }},
       {"idle_end_text", [&](const YAML::Node& n) { c.texts.idle_end_text = n.as<std::string>(); }},
+      {"no_agents_text",
+       [&](const YAML::Node& n) { c.texts.no_agents_text = n.as<std::string>(); }},
       {"allow_insecure_webhooks",
        [&](const YAML::Node& n) { c.allow_insecure_webhooks = n.as<bool>(); }},
   };

@@ -106,10 +106,16 @@ void AddConnectionCommands(CLI::App& app) {
   AddTargetOptions(create, *target);
   auto name = std::make_shared<std::string>();
   auto webhook = std::make_shared<std::string>();
-  auto bot = std::make_shared<std::string>("echo");
+  auto bot = std::make_shared<std::string>();
+  auto queue = std::make_shared<std::string>();
   create->add_option("--name", *name, "unique name, 1-100 characters")->required();
   create->add_option("--webhook", *webhook, "the client webhook (https://...)")->required();
-  create->add_option("--bot", *bot, "bot name, or none")->capture_default_str();
+  create->add_option("--bot", *bot,
+                     "bot name, or none (default: the only loaded bot when there is one, else "
+                     "none)");
+  create->add_option("--queue", *queue,
+                     "where its customers wait without a bot or when the bot names no queue "
+                     "(default: default)");
   auto capabilities = std::make_shared<std::optional<std::string>>();
   create
       ->add_option_function<std::string>(
@@ -117,7 +123,9 @@ void AddConnectionCommands(CLI::App& app) {
           std::string(kCapabilitiesHelp) + " (default: all)")
       ->check(CapabilityListValidator());
   create->callback([=] {
-    json::object body{{"name", *name}, {"client_webhook", *webhook}, {"bot", *bot}};
+    json::object body{{"name", *name}, {"client_webhook", *webhook}};
+    if (!bot->empty()) body["bot"] = *bot;
+    if (!queue->empty()) body["queue"] = *queue;
     std::string unused;
     if (*capabilities) body["capabilities"] = *CapabilityList(**capabilities, unused);
     Finish(Report(RestCall("POST", target->server, "/api/v1/connections", target->token,
@@ -145,18 +153,21 @@ void AddConnectionCommands(CLI::App& app) {
     Finish(Report(RestCall("GET", target->server, "/api/v1/connections/" + *id, target->token)));
   });
 
-  auto* update =
-      conn->add_subcommand("update", "Change name, webhook, bot, enabled or capabilities");
+  auto* update = conn->add_subcommand(
+      "update", "Change name, webhook, bot, queue, enabled or capabilities");
   AddTargetOptions(update, *target);
   update->add_option("id", *id, "connection ID")->required();
   auto new_name = std::make_shared<std::optional<std::string>>();
   auto new_hook = std::make_shared<std::optional<std::string>>();
   auto new_bot = std::make_shared<std::optional<std::string>>();
+  auto new_queue = std::make_shared<std::optional<std::string>>();
   auto enabled = std::make_shared<std::optional<bool>>();
   update->add_option_function<std::string>("--name", [=](const std::string& v) { *new_name = v; });
   update->add_option_function<std::string>("--webhook",
                                            [=](const std::string& v) { *new_hook = v; });
   update->add_option_function<std::string>("--bot", [=](const std::string& v) { *new_bot = v; });
+  update->add_option_function<std::string>("--queue",
+                                           [=](const std::string& v) { *new_queue = v; });
   update->add_flag_function("--enable", [=](int64_t) { *enabled = true; });
   update->add_flag_function("--disable", [=](int64_t) { *enabled = false; });
   auto new_capabilities = std::make_shared<std::optional<std::string>>();
@@ -171,6 +182,7 @@ void AddConnectionCommands(CLI::App& app) {
     if (*new_name) body["name"] = **new_name;
     if (*new_hook) body["client_webhook"] = **new_hook;
     if (*new_bot) body["bot"] = **new_bot;
+    if (*new_queue) body["queue"] = **new_queue;
     if (*enabled) body["enabled"] = **enabled;
     Finish(Report(RestCall("PATCH", target->server, "/api/v1/connections/" + *id, target->token,
                            json::serialize(body))));

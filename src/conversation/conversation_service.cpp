@@ -257,7 +257,8 @@ Result<void> ConversationService::ApplyBotReply(Tx& tx, ConversationRecord& conv
   else
     conv.dialog_state_json = json::serialize(reply.state);
   // Routing takes over once the conversation is saved (it reads it fresh).
-  if (reply.next == bot::BotReply::Next::kEscalate) escalate_to = reply.queue.value_or("default");
+  // A handover that names no queue goes to the connection's queue (set by the caller).
+  if (reply.next == bot::BotReply::Next::kEscalate) escalate_to = reply.queue.value_or("");
   out.call = std::move(reply.call);
   return {};
 }
@@ -287,7 +288,7 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
     conv.owner = "bot";
     conv.created_at_ms = now;
     // Without a bot, every customer goes straight to a person.
-    if (connection.bot == "none") escalate_to = "default";
+    if (connection.bot == "none") escalate_to = connection.queue;
   } else {
     conv = std::move(**found);
   }
@@ -333,7 +334,8 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
   auto told = routing_.CustomerMessage(tx, conv, in, now, fx);
   if (!told) return Fail(told.error());
   if (escalate_to) {
-    auto escalated = routing_.Escalate(tx, conv.id, *escalate_to, now, fx);
+    auto escalated = routing_.Escalate(
+        tx, conv.id, escalate_to->empty() ? connection.queue : *escalate_to, now, fx);
     if (!escalated) return Fail(escalated.error());
   }
   auto finished = Finish(tx, now, fx, out);
@@ -474,7 +476,8 @@ boost::asio::awaitable<void> ConversationService::RunAction(storage::ConnectionR
     auto updated = tx.UpdateConversation(conv);
     if (!updated) return Fail(updated.error());
     if (escalate_to) {
-      auto escalated = routing_.Escalate(tx, conv.id, *escalate_to, now, fx);
+      auto escalated = routing_.Escalate(
+          tx, conv.id, escalate_to->empty() ? connection.queue : *escalate_to, now, fx);
       if (!escalated) return Fail(escalated.error());
     }
     auto finished = Finish(tx, now, fx, out);

@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "conversation/assist.hpp"
+#include "conversation/context.hpp"
 #include "http/api_routes.hpp"
 #include "http/paging.hpp"
 #include "storage/records_json.hpp"
@@ -94,6 +95,54 @@ std::optional<int64_t> ParseDay(const std::string& s) {
   return ((days * 24 + h) * 60 + mi) * 60'000 + int64_t{sec} * 1000;
 }
 
+// The optional body of a decline: nothing, or {"reason"}.
+Result<std::optional<std::string>> DecodeDecline(const Request& req) {
+  if (req.body.empty()) return std::optional<std::string>();
+  auto body = JsonBody(req);
+  if (!body) return Fail(body.error());
+  if (!body->is_object())
+    return Fail(Errc::kInvalidArgument, "invalid_body", "Send a JSON object.");
+  std::optional<std::string> reason;
+  for (const auto& kv : body->as_object()) {
+    if (kv.key() != "reason")
+      return Fail(Errc::kInvalidArgument, "unknown_field",
+                  fmt::format("Unknown field '{}'; send nothing or {{\"reason\": \"...\"}}.",
+                              std::string_view(kv.key()).substr(0, 64)));
+    const json::value& v = kv.value();
+    if (v.is_null()) continue;
+    if (!v.is_string() || v.as_string().empty() || v.as_string().size() > 500)
+      return Fail(Errc::kInvalidArgument, "invalid_reason",
+                  "reason must be 1-500 characters (or left out).");
+    reason = std::string(v.as_string());
+  }
+  return reason;
+}
+
+// The optional body of an end: nothing, or {"wrap_up"?, "note"?}.
+Result<routing::WrapUp> DecodeWrapUp(const Request& req) {
+  routing::WrapUp wrap;
+  if (req.body.empty()) return wrap;
+  auto body = JsonBody(req);
+  if (!body) return Fail(body.error());
+  if (!body->is_object())
+    return Fail(Errc::kInvalidArgument, "invalid_body", "Send a JSON object.");
+  for (const auto& kv : body->as_object()) {
+    std::string_view key = kv.key();
+    if (key != "wrap_up" && key != "note")
+      return Fail(Errc::kInvalidArgument, "unknown_field",
+                  fmt::format("Unknown field '{}'; send wrap_up (a code of the queue) and note.",
+                              key.substr(0, 64)));
+    const json::value& v = kv.value();
+    if (v.is_null()) continue;
+    if (!v.is_string())
+      return Fail(Errc::kInvalidArgument, key == "note" ? "invalid_note" : "invalid_wrap_up",
+                  fmt::format("{} must be a string.", key));
+    if (key == "wrap_up") wrap.code = std::string(v.as_string());
+    if (key == "note") wrap.note = std::string(v.as_string());
+  }
+  return wrap;
+}
+
 Response ConversationReply(int status, const Result<ConversationRecord>& r) {
   return Reply(status, r, [](const ConversationRecord& c) { return storage::ConversationJson(c); });
 }
@@ -153,6 +202,7 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
           filter.agent = agent;
         }
         filter.customer = req.Query("customer");
+        filter.wrap_up = req.Query("wrap_up");
         for (auto [key, out] : {std::pair{"created_from", &filter.created_from_ms},
                                 {"created_before", &filter.created_before_ms}}) {
           auto text = req.Query(key);
@@ -172,6 +222,7 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
           filters += "\n" + filter.customer.value_or("") + "\n" +
                      std::to_string(filter.created_from_ms.value_or(-1)) + "\n" +
                      std::to_string(filter.created_before_ms.value_or(-1));
+        if (filter.wrap_up) filters += "\nwrap_up\n" + *filter.wrap_up;
         ListId list_id{ListKind::kConversations, filters};
         auto page = ParsePage(req, list_id);
         if (!page) co_return ErrorResponse(page.error());
@@ -192,7 +243,17 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
   router.Add("GET", "/api/v1/conversations/{id}",
              User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
                auto got = co_await d->conversations.Get(req.Param("id"));
-               if (got && !MayRead(caller, got->first))
+               bool allowed = got && MayRead(caller, got->first);
+               // ?via=ID: an earlier conversation of the customer of one the caller may read
+               // (the context panel's "previous conversations").
+               if (got && !allowed)
+                 if (auto via = req.Query("via"); via && *via != got->first.id) {
+                   auto current = co_await d->conversations.Get(*via);
+                   allowed = current && MayRead(caller, current->first) &&
+                             current->first.connection_id == got->first.connection_id &&
+                             current->first.customer_id == got->first.customer_id;
+                 }
+               if (got && !allowed)
                  co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
                                          "This conversation is neither yours nor waiting in a "
                                          "queue of yours.");
@@ -205,12 +266,34 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
                  return o;
                });
              }));
-  // accept, release and end: a routing step on the conversation, answering it.
+  router.Add("GET", "/api/v1/conversations/{id}/context",
+             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+               auto got = co_await d->conversations.Get(req.Param("id"));
+               if (!got) co_return ErrorResponse(got.error());
+               if (!MayRead(caller, got->first))
+                 co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
+                                         "This conversation is neither yours nor waiting in a "
+                                         "queue of yours.");
+               conversation::ContextInput in;
+               in.conversation = got->first;
+               in.transcript = std::move(got->second);
+               if (auto connection = d->directory.Find(got->first.connection_id))
+                 in.connection = *connection;
+               storage::ConversationFilter filter;
+               filter.connection_id = got->first.connection_id;
+               filter.customer = got->first.customer_id;
+               filter.limit = 100;
+               auto others = co_await d->conversations.List(filter);
+               if (!others) co_return ErrorResponse(others.error());
+               in.others = std::move(*others);
+               in.now_ms = d->clock.NowMs();
+               co_return Json(200, conversation::CustomerContext(in));
+             }));
+  // accept and release: a routing step on the conversation, answering it.
   using Action = Result<ConversationRecord> (routing::Routing::*)(
       Tx&, const std::string&, const routing::Actor&, int64_t, routing::Effects&);
   for (auto [verb, action] : {std::pair<const char*, Action>{"accept", &routing::Routing::Accept},
-                              {"release", &routing::Routing::Release},
-                              {"end", &routing::Routing::End}}) {
+                              {"release", &routing::Routing::Release}}) {
     router.Add(
         "POST", fmt::format("/api/v1/conversations/{{id}}/{}", verb),
         User(deps, [d, action](Request& req, const Caller& caller) -> asio::awaitable<Response> {
@@ -228,6 +311,30 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
           co_return r;
         }));
   }
+  router.Add("POST", "/api/v1/conversations/{id}/end",
+             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+               auto wrap = DecodeWrapUp(req);
+               if (!wrap) co_return ErrorResponse(wrap.error());
+               std::string id = req.Param("id");
+               auto& routing = d->conversations.routing();
+               co_return co_await Step(
+                   *d, caller,
+                   [&](Tx& tx, const routing::Actor& a, int64_t now, routing::Effects& fx) {
+                     return routing.End(tx, id, a, *wrap, now, fx);
+                   });
+             }));
+  router.Add("POST", "/api/v1/conversations/{id}/decline",
+             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+               auto reason = DecodeDecline(req);
+               if (!reason) co_return ErrorResponse(reason.error());
+               std::string id = req.Param("id");
+               auto& routing = d->conversations.routing();
+               co_return co_await Step(
+                   *d, caller,
+                   [&](Tx& tx, const routing::Actor& a, int64_t now, routing::Effects& fx) {
+                     return routing.Decline(tx, id, a, *reason, now, fx);
+                   });
+             }));
   router.Add("POST", "/api/v1/conversations/{id}/transfer",
              User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
                auto body = JsonBody(req);

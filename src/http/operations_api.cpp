@@ -214,6 +214,8 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
   t.Header("parley_queue_offers_total", "counter", "Offers made to agents for the queue.");
   t.Header("parley_queue_offers_rung_out_total", "counter",
            "Offers of the queue not accepted within offer_timeout_s.");
+  t.Header("parley_queue_offers_declined_total", "counter",
+           "Offers of the queue an agent let pass (POST .../decline).");
   t.Header("parley_queue_service_level_ratio", "gauge",
            "Today (UTC): answered within service_level_s / (answered + abandoned); absent before "
            "the first.");
@@ -231,14 +233,17 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
       add("parley_queue_abandoned_total", "counter", "", l, q.abandoned_total);
       add("parley_queue_offers_total", "counter", "", l, q.offers_total);
       add("parley_queue_offers_rung_out_total", "counter", "", l, q.offers_rung_out_total);
+      add("parley_queue_offers_declined_total", "counter", "", l, q.offers_declined_total);
       if (q.service_level)
         add("parley_queue_service_level_ratio", "gauge", "", l, *q.service_level);
       add("parley_queue_service_level_seconds", "gauge", "", l, q.queue.service_level_s);
     }
   }
-  t.Header("parley_agents", "gauge", "Enabled users by presence: available, away or offline.");
+  t.Header("parley_agents", "gauge",
+           "Enabled users by presence: available, after_chat (after-chat work), away or offline.");
   if (f.agents) {
-    std::map<std::string, int64_t> by_status{{"available", 0}, {"away", 0}, {"offline", 0}};
+    std::map<std::string, int64_t> by_status{
+        {"available", 0}, {"after_chat", 0}, {"away", 0}, {"offline", 0}};
     for (const auto& a : *f.agents)
       if (a.user.enabled) ++by_status[a.status];
     for (const auto& [status, n] : by_status)

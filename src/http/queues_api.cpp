@@ -3,7 +3,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include "core/clock.hpp"
 #include "http/api_routes.hpp"
+#include "storage/records_json.hpp"
 
 namespace parley::http {
 namespace asio = boost::asio;
@@ -141,10 +143,36 @@ void AddQueueRoutes(Router& router, ApiDeps& deps) {
                                      {"queues", std::move(queues)}};
                });
              }));
-  router.Add("GET", "/api/v1/agents",
-             Admin(deps, [d](Request&, const Caller&) -> asio::awaitable<Response> {
+  router.Add("GET", "/api/v1/agents/me/offers",
+             User(deps, [d](Request&, const Caller& caller) -> asio::awaitable<Response> {
+               if (caller.username.empty())
+                 co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
+                                         "The admin token gets no offers; sign in as a user.");
                auto& routing = d->conversations.routing();
-               auto step = [&](Tx& tx, int64_t) { return routing.Agents(tx); };
+               auto step = [&](Tx& tx, int64_t) { return routing.Offers(tx, caller.username); };
+               auto offers =
+                   co_await d->conversations.Look<std::vector<storage::ConversationRecord>>(step);
+               co_return Reply(200, offers, [](const auto& list) {
+                 json::array arr;
+                 for (const auto& c : list) {
+                   json::object o = storage::ConversationJson(c);
+                   o["expires_at"] = FormatTimestamp(*c.routing.offer_expires_at_ms);
+                   arr.push_back(std::move(o));
+                 }
+                 return json::object{{"offers", std::move(arr)}};
+               });
+             }));
+  // Every agent (admins), or the agents of one queue (anyone signed in: whom to transfer to).
+  router.Add("GET", "/api/v1/agents",
+             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+               auto queue = req.Query("queue");
+               if (!queue && caller.role != "admin")
+                 co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
+                                         "Agents list the agents of one queue: add ?queue=NAME.");
+               auto& routing = d->conversations.routing();
+               auto step = [&](Tx& tx, int64_t) {
+                 return queue ? routing.QueueAgents(tx, *queue) : routing.Agents(tx);
+               };
                auto all = co_await d->conversations.Look<std::vector<routing::AgentView>>(step);
                co_return Reply(200, all, [](const auto& list) {
                  json::array arr;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
+#include <regex>
 
 #include "channel/capabilities.hpp"
 #include "delivery/address_guard.hpp"
@@ -43,7 +44,7 @@ ConnectionService::ConnectionService(storage::Store& store, ConnectionDirectory&
 Result<ConnectionChanges> ConnectionService::DecodeChanges(const json::value& body) {
   if (!body.is_object())
     return Fail(Errc::kInvalidArgument, "invalid_payload",
-                "Send a JSON object with any of name, client_webhook, enabled, bot, "
+                "Send a JSON object with any of name, client_webhook, enabled, bot, queue, "
                 "capabilities.");
   const json::object& o = body.as_object();
   ConnectionChanges out;
@@ -56,6 +57,13 @@ Result<ConnectionChanges> ConnectionService::DecodeChanges(const json::value& bo
   out.name = std::move(*name);
   out.client_webhook = std::move(*hook);
   out.bot = std::move(*bot);
+  auto queue = OptionalString(o, "queue");
+  if (!queue) return Fail(queue.error());
+  static const std::regex kQueueName("[a-z0-9._-]{1,64}");
+  if (*queue && !std::regex_match(**queue, kQueueName))
+    return Fail(Errc::kInvalidArgument, "invalid_queue",
+                "queue must be a queue's name: 1-64 of a-z, 0-9, '.', '_' and '-'.");
+  out.queue = std::move(*queue);
   if (const json::value* v = o.if_contains("enabled"); v && !v->is_null()) {
     if (!v->is_bool())
       return Fail(Errc::kInvalidArgument, "invalid_field",
@@ -82,7 +90,8 @@ Result<NewConnection> ConnectionService::DecodeNew(const json::value& body) {
   NewConnection out;
   out.name = std::move(*fields->name);
   out.client_webhook = std::move(*fields->client_webhook);
-  if (fields->bot) out.bot = std::move(*fields->bot);
+  out.bot = std::move(fields->bot);
+  if (fields->queue) out.queue = std::move(*fields->queue);
   if (fields->enabled) out.enabled = *fields->enabled;
   if (fields->capabilities) out.capabilities = std::move(*fields->capabilities);
   return out;
@@ -107,6 +116,13 @@ Result<void> ConnectionService::CheckBot(const std::string& bot) const {
                           bot.substr(0, 64)));
 }
 
+std::string ConnectionService::DefaultBot() const {
+  std::vector<std::string> loaded;
+  for (const auto& info : bots_.List())
+    if (info.source != "built-in") loaded.push_back(info.name);
+  return loaded.size() == 1 ? loaded.front() : "none";
+}
+
 boost::asio::awaitable<Result<size_t>> ConnectionService::LoadDirectory() {
   auto job0 = [](Tx& tx) { return tx.ListConnections(); };
   auto all = co_await store_.Read<std::vector<ConnectionRecord>>(job0);
@@ -118,12 +134,14 @@ boost::asio::awaitable<Result<size_t>> ConnectionService::LoadDirectory() {
 boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Create(NewConnection input) {
   if (auto r = CheckName(input.name); !r) co_return Fail(r.error());
   if (auto r = CheckWebhook(input.client_webhook); !r) co_return Fail(r.error());
-  if (auto r = CheckBot(input.bot); !r) co_return Fail(r.error());
+  std::string bot = input.bot ? *input.bot : DefaultBot();
+  if (auto r = CheckBot(bot); !r) co_return Fail(r.error());
   ConnectionRecord c;
   c.id = ids_.Uuid();
   c.name = std::move(input.name);
   c.client_webhook = std::move(input.client_webhook);
-  c.bot = std::move(input.bot);
+  c.bot = std::move(bot);
+  c.queue = std::move(input.queue);
   c.enabled = input.enabled;
   c.capabilities = std::move(input.capabilities);
   c.secret = ids_.Secret(32);
@@ -171,6 +189,7 @@ boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Update(
     if (changes.client_webhook) c.client_webhook = *changes.client_webhook;
     if (changes.enabled) c.enabled = *changes.enabled;
     if (changes.bot) c.bot = *changes.bot;
+    if (changes.queue) c.queue = *changes.queue;
     if (changes.capabilities) c.capabilities = *changes.capabilities;
     c.updated_at_ms = now;
     auto r = tx.UpdateConnection(c);
@@ -221,6 +240,7 @@ json::object ConnectionService::ToJson(const ConnectionRecord& c, bool with_secr
   o["digital_messaging_webhook"] = options_.public_url + "/messages";
   if (with_secret) o["jwt_secret"] = c.secret;
   o["bot"] = c.bot;
+  o["queue"] = c.queue;
   o["enabled"] = c.enabled;
   o["capabilities"] = channel::CapabilitiesToJson(channel::CapabilitiesFromText(c.capabilities));
   o["created_at"] = FormatTimestamp(c.created_at_ms);

@@ -28,7 +28,9 @@ struct ConnectionOptions {
 struct NewConnection {
   std::string name;
   std::string client_webhook;
-  std::string bot = "echo";
+  // None: the only bot loaded from a file when exactly one is, otherwise "none" (DefaultBot).
+  std::optional<std::string> bot;
+  std::string queue = "default";
   bool enabled = true;  // false: created switched off (POST /messages answers 403 until enabled)
   // What the channel can show (channel/capabilities.hpp), in its stored form; default: all.
   std::string capabilities = storage::ConnectionRecord{}.capabilities;
@@ -39,6 +41,7 @@ struct ConnectionChanges {
   std::optional<std::string> client_webhook;
   std::optional<bool> enabled;
   std::optional<std::string> bot;
+  std::optional<std::string> queue;
   std::optional<std::string> capabilities;  // the stored form
 };
 
@@ -72,6 +75,9 @@ class ConnectionService {
   Result<void> CheckName(const std::string& name) const;
   Result<void> CheckWebhook(const std::string& url) const;
   Result<void> CheckBot(const std::string& bot) const;
+  // A new connection's bot when none is named: the only bot loaded from a file when exactly one
+  // is (the built-in Echo bot is for testing and never the default), otherwise "none".
+  std::string DefaultBot() const;
 
   storage::Store& store_;
   ConnectionDirectory& directory_;

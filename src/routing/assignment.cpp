@@ -22,13 +22,22 @@ bool Contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-std::vector<std::string> Declined(const ConversationRecord& c) {
-  std::vector<std::string> out;
+// Who declined the conversation or let it ring out, and from when each may be offered it again
+// when nobody else can take it: a name alone (rang out: they were set away, so at once once they
+// are back) or {"agent","until"} (declined: after offer_timeout).
+std::map<std::string, int64_t> Declined(const ConversationRecord& c) {
+  std::map<std::string, int64_t> out;
   boost::system::error_code ec;
   json::value v = json::parse(c.routing.declined_by_json, ec);
-  if (!ec && v.is_array())
-    for (const auto& x : v.as_array())
-      if (x.is_string()) out.emplace_back(x.as_string());
+  if (ec || !v.is_array()) return out;
+  for (const auto& x : v.as_array()) {
+    if (x.is_string()) out[std::string(x.as_string())] = 0;
+    const json::object* o = x.if_object();
+    const json::value* agent = o ? o->if_contains("agent") : nullptr;
+    const json::value* until = o ? o->if_contains("until") : nullptr;
+    if (agent && agent->is_string() && until && until->is_int64())
+      out[std::string(agent->as_string())] = until->as_int64();
+  }
   return out;
 }
 
@@ -136,18 +145,21 @@ Result<void> Routing::SayText(Tx& tx, ConversationRecord& c, const std::string& 
 }
 
 Result<std::optional<std::string>> Routing::PickAgent(Tx& tx, const std::string& queue,
-                                                      const ConversationRecord& c) const {
-  std::vector<std::string> declined = Declined(c);
-  // Agents who let this conversation ring out are asked again only when nobody else can take
-  // it (they were set away; once they are available again the customer is not left waiting).
+                                                      const ConversationRecord& c,
+                                                      int64_t now) const {
+  std::map<std::string, int64_t> declined = Declined(c);
+  // Agents who let this conversation ring out or declined it are asked again only when nobody
+  // else can take it (one who let it ring was set away; once they are available again the
+  // customer is not left waiting; one who declined not before their offer would have rung out).
   // The ready agents come idle longest first, so one more than the decliners always holds the
   // best other agent when there is one.
   auto ready = tx.ReadyAgents(queue, declined.size() + 1);
   if (!ready) return Fail(ready.error());
-  if (ready->empty()) return std::optional<std::string>();
   for (const auto& name : *ready)
-    if (!Contains(declined, name)) return std::optional<std::string>(name);
-  return std::optional<std::string>(ready->front());
+    if (!declined.contains(name)) return std::optional<std::string>(name);
+  for (const auto& name : *ready)
+    if (declined[name] <= now) return std::optional<std::string>(name);
+  return std::optional<std::string>();
 }
 
 Result<void> Routing::OfferWaiting(Tx& tx, const std::string& queue, int64_t now, Effects& fx) {
@@ -161,7 +173,7 @@ Result<void> Routing::OfferWaiting(Tx& tx, const std::string& queue, int64_t now
     if (!next) return Fail(next.error());
     if (!*next) break;
     ConversationRecord c = std::move(**next);
-    auto picked = PickAgent(tx, queue, c);
+    auto picked = PickAgent(tx, queue, c, now);
     if (!picked) return Fail(picked.error());
     if (!*picked) break;
     const std::string& username = **picked;
@@ -232,6 +244,7 @@ Result<void> Routing::Assign(Tx& tx, ConversationRecord c, const std::string& ag
   c.routing.assigned_at_ms = now;
   ClearOffer(c);
   c.routing.declined_by_json = "[]";
+  c.routing.transfer_note.reset();  // it belonged to the transfer; the transcript keeps it
   c.routing.idle_reminded = false;
   c.routing.wait_sent_at_ms.reset();
   c.routing.wait_position.reset();
@@ -316,13 +329,8 @@ Result<void> Routing::Enqueue(Tx& tx, const std::string& id, const std::string& 
   c.routing.declined_by_json = "[]";
   c.routing.idle_reminded = false;
   c.updated_at_ms = now;
-  channel::WaitTimeBody body{wait->second, wait->first};
-  auto said = speaker_.Say(tx, c, body, channel::Sender::kSystem, std::nullopt, now, fx);
-  if (!said) return Fail(said.error());
-  c.routing.wait_sent_at_ms = now;
-  c.routing.wait_position = wait->first;
-  c.routing.wait_estimate_s = wait->second;
-  c.routing.wait_check_at_ms = now + settings_.wait_time_interval_ms;
+  auto told = TellWait(tx, c, *view, wait->first, wait->second, now, fx);
+  if (!told) return Fail(told.error());
   c.routing.wait_version = view->version;
   auto saved = tx.UpdateConversation(c);
   if (!saved) return Fail(saved.error());
@@ -412,6 +420,11 @@ Result<ConversationRecord> Routing::Transfer(Tx& tx, const std::string& id, cons
   auto said = SayText(tx, c, Fill(settings_.texts.transfer_text, "target", target_name), now, fx);
   if (!said) return Fail(said.error());
   c.routing.transfer_note = to.note;
+  if (to.note) {
+    auto noted = SystemNote(
+        tx, c, fmt::format("Transfer note from {}: {}", actor.display_name, *to.note), now);
+    if (!noted) return Fail(noted.error());
+  }
   auto saved = tx.UpdateConversation(c);
   if (!saved) return Fail(saved.error());
   auto removed = EmitConversation(tx, actor.username, "conversation.removed", c,
@@ -473,12 +486,28 @@ Result<ConversationRecord> Routing::Release(Tx& tx, const std::string& id, const
 
 Result<ConversationRecord> Routing::End(Tx& tx, const std::string& id, const Actor& actor,
                                         int64_t now, Effects& fx) {
+  return End(tx, id, actor, WrapUp{}, now, fx);
+}
+
+Result<ConversationRecord> Routing::End(Tx& tx, const std::string& id, const Actor& actor,
+                                        const WrapUp& wrap, int64_t now, Effects& fx) {
+  if (!wrap.empty()) {
+    auto late = WrapUpEnded(tx, id, actor, wrap, now);
+    if (!late) return Fail(late.error());
+    if (*late) return Load(tx, id);
+  }
   auto owned = Owned(tx, id, actor);
   if (!owned) return Fail(owned.error());
   ConversationRecord c = std::move(*owned);
+  auto checked = CheckWrapUp(tx, c, wrap);
+  if (!checked) return Fail(checked.error());
   auto said = speaker_.Say(tx, c, channel::CsrEndSessionBody{}, channel::Sender::kCsr,
                            actor.display_name, now, fx);
   if (!said) return Fail(said.error());
+  if (!wrap.empty()) {
+    auto noted = RecordWrapUp(tx, c, actor, wrap, now);
+    if (!noted) return Fail(noted.error());
+  }
   auto counted = CountEnded(tx, c, now);
   if (!counted) return Fail(counted.error());
   c.state = "ended";
@@ -491,6 +520,8 @@ Result<ConversationRecord> Routing::End(Tx& tx, const std::string& id, const Act
                                 json::object{{"by", "agent"}}, now, fx);
   if (!ended) return Fail(ended.error());
   if (c.routing.queue) fx.queues_changed.insert(*c.routing.queue);
+  auto after = StartAfterChatWork(tx, actor.username, c.routing.queue, now, fx);
+  if (!after) return Fail(after.error());
   auto offered = OfferWaiting(tx, c.routing.queue.value_or("default"), now, fx);
   if (!offered) return Fail(offered.error());
   return c;
@@ -524,6 +555,10 @@ Result<void> Routing::ConversationEnded(Tx& tx, const ConversationRecord& before
     auto sent = EmitConversation(tx, *agent, "conversation.ended", *after, json::object{{"by", by}},
                                  now, fx);
     if (!sent) return Fail(sent.error());
+  }
+  if (before.state == "active" && before.routing.agent) {
+    auto after = StartAfterChatWork(tx, *before.routing.agent, before.routing.queue, now, fx);
+    if (!after) return Fail(after.error());
   }
   if (before.state == "active" && before.routing.queue)
     return OfferWaiting(tx, *before.routing.queue, now, fx);

@@ -51,6 +51,7 @@ QueueView ViewOf(QueueRecord record, const storage::QueueStats& st, int64_t now,
                      : 1.0;
   v.estimated_wait_s = EstimateWaitSeconds(v.average_handle_s, v.active, v.waiting,
                                            v.average_concurrency, v.agents_available);
+  v.nobody_there = v.agents_signed_in == 0 || (v.agents_available == 0 && v.active == 0);
   if (v.queue.max_wait_s)
     v.accepting = v.agents_signed_in > 0 && v.estimated_wait_s <= *v.queue.max_wait_s;
   if (st.day == now / kDayMs) {
@@ -65,6 +66,7 @@ QueueView ViewOf(QueueRecord record, const storage::QueueStats& st, int64_t now,
   v.abandoned_total = st.abandoned_total;
   v.offers_total = st.offers_total;
   v.offers_rung_out_total = st.offers_rung_out_total;
+  v.offers_declined_total = st.offers_declined_total;
   v.version = st.version;
   return v;
 }
@@ -159,6 +161,42 @@ Result<QueueRecord> Routing::DecodeQueue(const json::value& body, bool create) {
         return Invalid("invalid_service_level_s",
                        "service_level_s must be whole seconds from 1 to 86400.");
       q.service_level_s = v.as_int64();
+    } else if (key == "no_agents_text") {
+      if (v.is_null()) {
+        q.no_agents_text.reset();
+      } else if (!v.is_string() || v.as_string().empty() || v.as_string().size() > 1000) {
+        return Invalid("invalid_no_agents_text",
+                       "no_agents_text must be 1-1000 characters (with {position} where the "
+                       "customer's place goes) or null for the default.");
+      } else {
+        q.no_agents_text = std::string(v.as_string());
+      }
+    } else if (key == "wrap_up_codes") {
+      if (!v.is_array() || v.as_array().size() > 50)
+        return Invalid("invalid_wrap_up_codes",
+                       "wrap_up_codes must be a list of at most 50 codes (or [] for none).");
+      q.wrap_up_codes.clear();
+      for (const auto& code : v.as_array()) {
+        bool ok = code.is_string() && !code.as_string().empty() && code.as_string().size() <= 64;
+        if (ok)
+          for (char ch : code.as_string()) ok = ok && static_cast<unsigned char>(ch) >= 0x20;
+        if (!ok)
+          return Invalid("invalid_wrap_up_codes",
+                         "Each wrap-up code must be 1-64 characters with no line breaks.");
+        std::string text(code.as_string());
+        if (std::find(q.wrap_up_codes.begin(), q.wrap_up_codes.end(), text) ==
+            q.wrap_up_codes.end())
+          q.wrap_up_codes.push_back(std::move(text));
+      }
+    } else if (key == "wrap_up_required") {
+      if (!v.is_bool())
+        return Invalid("invalid_wrap_up_required", "wrap_up_required must be true or false.");
+      q.wrap_up_required = v.as_bool();
+    } else if (key == "after_chat_work_s") {
+      if (!v.is_int64() || v.as_int64() < 0 || v.as_int64() > 3600)
+        return Invalid("invalid_after_chat_work_s",
+                       "after_chat_work_s must be whole seconds from 0 (none) to 3600.");
+      q.after_chat_work_s = v.as_int64();
     } else if (key == "closed_text") {
       if (v.is_null()) {
         q.closed_text.reset();
@@ -170,13 +208,18 @@ Result<QueueRecord> Routing::DecodeQueue(const json::value& body, bool create) {
     } else {
       return Invalid("unknown_field",
                      fmt::format("Unknown field '{}'; a queue has name, display_name, "
-                                 "auto_accept, max_wait_s, closed_text and service_level_s.",
+                                 "auto_accept, max_wait_s, closed_text, no_agents_text, "
+                                 "service_level_s, wrap_up_codes, wrap_up_required and "
+                                 "after_chat_work_s.",
                                  key));
     }
   }
   if (create && q.name.empty())
     return Invalid("invalid_name", "name is required: 1-64 of a-z, 0-9, '.', '_' and '-'.");
   if (create && q.display_name.empty()) q.display_name = q.name;
+  if (create && q.wrap_up_required && q.wrap_up_codes.empty())
+    return Invalid("invalid_wrap_up_required",
+                   "wrap_up_required needs at least one code in wrap_up_codes.");
   return q;
 }
 
@@ -203,6 +246,13 @@ Result<QueueRecord> Routing::UpdateQueue(Tx& tx, const std::string& name, const 
   if (o.contains("max_wait_s")) q.max_wait_s = changes->max_wait_s;
   if (o.contains("closed_text")) q.closed_text = changes->closed_text;
   if (o.contains("service_level_s")) q.service_level_s = changes->service_level_s;
+  if (o.contains("no_agents_text")) q.no_agents_text = changes->no_agents_text;
+  if (o.contains("wrap_up_codes")) q.wrap_up_codes = changes->wrap_up_codes;
+  if (o.contains("wrap_up_required")) q.wrap_up_required = changes->wrap_up_required;
+  if (o.contains("after_chat_work_s")) q.after_chat_work_s = changes->after_chat_work_s;
+  if (q.wrap_up_required && q.wrap_up_codes.empty())
+    return Invalid("invalid_wrap_up_required",
+                   "wrap_up_required needs at least one code in wrap_up_codes.");
   q.updated_at_ms = now;
   auto updated = tx.UpdateQueue(q);
   if (!updated) return Fail(updated.error());
@@ -288,6 +338,13 @@ json::object Routing::ToJson(const QueueView& v) {
   o["auto_accept"] = v.queue.auto_accept;
   o["max_wait_s"] = v.queue.max_wait_s ? json::value(*v.queue.max_wait_s) : json::value(nullptr);
   o["closed_text"] = v.queue.closed_text ? json::value(*v.queue.closed_text) : json::value(nullptr);
+  o["no_agents_text"] =
+      v.queue.no_agents_text ? json::value(*v.queue.no_agents_text) : json::value(nullptr);
+  json::array codes;
+  for (const auto& code : v.queue.wrap_up_codes) codes.emplace_back(code);
+  o["wrap_up_codes"] = std::move(codes);
+  o["wrap_up_required"] = v.queue.wrap_up_required;
+  o["after_chat_work_s"] = v.queue.after_chat_work_s;
   o["waiting"] = v.waiting;
   o["oldest_wait_s"] = v.oldest_wait_s;
   o["active"] = v.active;
@@ -316,6 +373,9 @@ json::object Routing::ToJson(const AgentView& a) {
   o["offers"] = a.offers;
   o["max_chats"] = a.user.max_chats;
   o["enabled"] = a.user.enabled;
+  o["ready_at"] = a.status == "after_chat" && a.presence.ready_at_ms
+                      ? json::value(FormatTimestamp(*a.presence.ready_at_ms))
+                      : json::value(nullptr);
   o["last_assigned_at"] = a.presence.last_assigned_at_ms
                               ? json::value(FormatTimestamp(a.presence.last_assigned_at_ms))
                               : json::value(nullptr);

@@ -32,6 +32,9 @@ struct Texts {
   std::string idle_reminder_text = "Are you still there? This chat will close soon.";
   std::string idle_end_text = "This chat was closed because it was inactive.";
   std::string closed_text = "All our agents are busy; please try again later.";
+  // Instead of the wait estimate while nobody of the queue is there; {position} is filled in.
+  std::string no_agents_text =
+      "All our agents are busy right now. You are number {position} in the queue.";
 };
 
 struct Settings {
@@ -68,6 +71,9 @@ struct QueueView {
   int64_t agents_signed_in = 0;
   int64_t estimated_wait_s = 0;  // for a customer joining now
   bool accepting = true;         // false: max_wait_s is set and would be passed, or nobody is in
+  // Nobody of the queue is there for a customer: none signed in, or none available with room and
+  // none chatting from it (all away). Customers are told no_agents_text then, not an estimate.
+  bool nobody_there = false;
   double average_handle_s = 0;
   double average_concurrency = 1;
   // Today (UTC): answers (assignments from the queue), those within service_level_s, and
@@ -82,6 +88,7 @@ struct QueueView {
   int64_t abandoned_total = 0;
   int64_t offers_total = 0;
   int64_t offers_rung_out_total = 0;
+  int64_t offers_declined_total = 0;
   int64_t version = 0;
 };
 
@@ -97,6 +104,14 @@ struct TransferTarget {
   std::optional<std::string> queue;
   std::optional<std::string> agent;
   std::optional<std::string> note;
+};
+
+// What an agent says of a chat as it ends (wrap_up.cpp): a code of the queue's wrap_up_codes and
+// a note, each optional unless the queue requires a code.
+struct WrapUp {
+  std::optional<std::string> code;
+  std::optional<std::string> note;
+  bool empty() const { return !code && !note; }
 };
 
 // The user who acts, as the caller authenticated.
@@ -149,6 +164,23 @@ class Routing {
   // each to the available agent of the queue with room who was assigned least recently.
   Result<void> OfferWaiting(storage::Tx& tx, const std::string& queue, int64_t now, Effects& fx);
 
+  // The agent lets an offer ringing for them pass (decline.cpp): it moves on at once to the next
+  // agent, the decliner stays available and is offered it again only when nobody else can take
+  // it and offer_timeout has passed since. 409 not_offered when no offer of it rings for them.
+  Result<storage::ConversationRecord> Decline(storage::Tx& tx, const std::string& id,
+                                              const Actor& actor,
+                                              const std::optional<std::string>& reason, int64_t now,
+                                              Effects& fx);
+  // The offers ringing for `username`, oldest first.
+  Result<std::vector<storage::ConversationRecord>> Offers(storage::Tx& tx,
+                                                          const std::string& username) const;
+  // The agents of `queue` (404 queue_not_found): one look per member.
+  Result<std::vector<AgentView>> QueueAgents(storage::Tx& tx, const std::string& queue) const;
+  // An entry of the transcript for agents and admins only (direction "note", from "system"):
+  // advances `conv`'s position; the caller saves `conv`.
+  static Result<void> SystemNote(storage::Tx& tx, storage::ConversationRecord& conv,
+                                 const std::string& text, int64_t now);
+
   // An agent takes a conversation: its offer, or (pull) any waiting one of their queues.
   Result<storage::ConversationRecord> Accept(storage::Tx& tx, const std::string& id,
                                              const Actor& actor, int64_t now, Effects& fx);
@@ -162,6 +194,15 @@ class Routing {
                                               const Actor& actor, int64_t now, Effects& fx);
   Result<storage::ConversationRecord> End(storage::Tx& tx, const std::string& id,
                                           const Actor& actor, int64_t now, Effects& fx);
+  // End with a wrap-up (400 wrap_up_required / invalid_wrap_up against the queue's codes). On a
+  // conversation the customer ended, its last agent may still wrap it up within
+  // kWrapUpWindowMs of the end (403 forbidden, 409 wrap_up_closed, 409 already_wrapped_up).
+  // The wrap-up is a transcript entry (direction "note", type "wrap_up"); the queue's
+  // after_chat_work_s then starts.
+  Result<storage::ConversationRecord> End(storage::Tx& tx, const std::string& id,
+                                          const Actor& actor, const WrapUp& wrap, int64_t now,
+                                          Effects& fx);
+  static constexpr int64_t kWrapUpWindowMs = 10 * 60 * 1000;
 
   // Presence.
   Result<AgentView> SetStatus(storage::Tx& tx, const std::string& username,
@@ -197,9 +238,32 @@ class Routing {
 
  private:
   // The agent who gets `c` next (available, in the queue, with room, idle longest; one who let
-  // it ring out only when nobody else can), or none.
+  // it ring out or declined it only when nobody else can, a decliner not before offer_timeout
+  // has passed since), or none.
   Result<std::optional<std::string>> PickAgent(storage::Tx& tx, const std::string& queue,
-                                               const storage::ConversationRecord& c) const;
+                                               const storage::ConversationRecord& c,
+                                               int64_t now) const;
+  // Tells a waiting customer their place: the wait_time event, or the queue's no_agents_text
+  // while nobody of it is there (recorded as estimate kNoAgentsSent); the caller saves `c`.
+  Result<void> TellWait(storage::Tx& tx, storage::ConversationRecord& c, const QueueView& view,
+                        int64_t position, int64_t estimate, int64_t now, Effects& fx);
+  // After-chat work (wrap_up.cpp): an available agent who finished a chat of a queue with
+  // after_chat_work_s gets no offer until it passes (status "after_chat", ready_at) or they
+  // set themselves available; AfterChatOver ends the ones that passed (from the sweep).
+  Result<void> StartAfterChatWork(storage::Tx& tx, const std::string& agent,
+                                  const std::optional<std::string>& queue, int64_t now,
+                                  Effects& fx);
+  Result<void> AfterChatOver(storage::Tx& tx, int64_t now, Effects& fx);
+  // 400 wrap_up_required / invalid_wrap_up / invalid_note for a wrap-up of `c`'s queue.
+  Result<void> CheckWrapUp(storage::Tx& tx, const storage::ConversationRecord& c,
+                           const WrapUp& wrap) const;
+  // The wrap-up entry of the transcript; advances `c`'s position (the caller saves `c`).
+  static Result<void> RecordWrapUp(storage::Tx& tx, storage::ConversationRecord& c,
+                                   const Actor& actor, const WrapUp& wrap, int64_t now);
+  // A wrap-up of a conversation that has ended already (true: recorded); false when it has not
+  // ended (the caller ends it).
+  Result<bool> WrapUpEnded(storage::Tx& tx, const std::string& id, const Actor& actor,
+                           const WrapUp& wrap, int64_t now);
   // The queue's outcome counters and handle-time ring.
   Result<void> CountAnswered(storage::Tx& tx, const storage::ConversationRecord& c, int64_t now);
   Result<void> CountEnded(storage::Tx& tx, const storage::ConversationRecord& before, int64_t now);
@@ -216,6 +280,8 @@ class Routing {
                        int64_t now, Effects& fx);
 
   static constexpr int64_t kQueueUpdateEveryMs = 1000;
+  // wait_estimate_s of a customer last told no_agents_text rather than an estimate.
+  static constexpr int64_t kNoAgentsSent = -1;
   // Bounds of one sweep's work, so that the writer is never held long; what is left is done by
   // the next sweep.
   static constexpr size_t kSweepBatch = 1000;

@@ -39,6 +39,7 @@ Result<AgentView> Routing::SetStatus(Tx& tx, const std::string& username, const 
   auto p = LoadPresence(tx, username);
   if (!p) return Fail(p.error());
   p->status = status;
+  p->ready_at_ms.reset();  // "Ready" ends after-chat work; "away" too
   p->updated_at_ms = now;
   auto put = tx.PutPresence(*p);
   if (!put) return Fail(put.error());
@@ -209,17 +210,18 @@ Result<void> Routing::WaitUpdates(Tx& tx, int64_t now, Effects& fx) {
     auto wait = WaitFor(tx, c, view);
     if (!wait) return Fail(wait.error());
     auto [position, estimate] = *wait;
+    // The estimate goes out once someone is there again, no_agents_text once nobody is (an
+    // empty text turns that off).
+    bool nobody = view.nobody_there &&
+                  !view.queue.no_agents_text.value_or(settings_.texts.no_agents_text).empty();
+    bool told_nobody = c.routing.wait_estimate_s == kNoAgentsSent;
     bool moved =
-        c.routing.wait_position != position ||
-        std::llabs(estimate - c.routing.wait_estimate_s.value_or(-kWaitMoveS)) >= kWaitMoveS;
+        c.routing.wait_position != position || told_nobody != nobody ||
+        (!nobody &&
+         std::llabs(estimate - c.routing.wait_estimate_s.value_or(-kWaitMoveS)) >= kWaitMoveS);
     if (moved) {
-      auto said = speaker_.Say(tx, c, channel::WaitTimeBody{estimate, position},
-                               channel::Sender::kSystem, std::nullopt, now, fx);
-      if (!said) return Fail(said.error());
-      c.routing.wait_sent_at_ms = now;
-      c.routing.wait_position = position;
-      c.routing.wait_estimate_s = estimate;
-      c.routing.wait_check_at_ms = now + settings_.wait_time_interval_ms;
+      auto told = TellWait(tx, c, view, position, estimate, now, fx);
+      if (!told) return Fail(told.error());
     } else if (c.routing.wait_version == view.version) {
       c.routing.wait_check_at_ms.reset();  // parked until the queue changes
     } else {
@@ -282,6 +284,9 @@ Result<void> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
     auto sent = EmitStatus(tx, p.username, now, fx);
     if (!sent) return Fail(sent.error());
   }
+
+  auto ready = AfterChatOver(tx, now, fx);
+  if (!ready) return Fail(ready.error());
 
   auto idle = IdleTimers(tx, now, fx);
   if (!idle) return Fail(idle.error());

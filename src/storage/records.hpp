@@ -22,6 +22,8 @@ struct ConnectionRecord {
   // What the channel can show, the names joined with ',' (channel/capabilities.hpp); "" is
   // plain text only.
   std::string capabilities = "menu,carousel,link_button,typing_indicator";
+  // Where its customers wait when it has no bot, or its bot hands over without naming a queue.
+  std::string queue = "default";
 };
 
 // Where a conversation stands with the people: its queue, its agent, the offer ringing, and the
@@ -123,6 +125,8 @@ struct ConversationFilter {
   std::optional<std::string> customer;
   std::optional<int64_t> created_from_ms;
   std::optional<int64_t> created_before_ms;
+  // History search: wrapped up with this code (a "wrap_up" entry of the transcript).
+  std::optional<std::string> wrap_up;
   size_t limit = 100;
   std::optional<ListCursor> after;  // by (updated_at, id)
 };
@@ -168,6 +172,14 @@ struct QueueRecord {
   std::optional<int64_t> max_wait_s;
   std::optional<std::string> closed_text;
   int64_t service_level_s = 60;  // answers within this count for the service level
+  // Sent instead of the wait estimate while nobody of the queue is there; {position} is filled
+  // in. None: routing's default.
+  std::optional<std::string> no_agents_text;
+  // Wrap-up: the codes an agent picks from when a chat of the queue ends (none: no codes),
+  // whether ending needs one, and the seconds of after-chat work with no new offer after a chat.
+  std::vector<std::string> wrap_up_codes;
+  bool wrap_up_required = false;
+  int64_t after_chat_work_s = 0;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
 };
@@ -207,6 +219,7 @@ struct QueueStats {
   int64_t abandoned_total = 0;
   int64_t offers_total = 0;
   int64_t offers_rung_out_total = 0;
+  int64_t offers_declined_total = 0;
   std::optional<int64_t> head_queued_at_ms;    // when the next customer began waiting
   std::optional<int64_t> oldest_queued_at_ms;  // the earliest any waiting customer began
 };
@@ -219,6 +232,7 @@ struct QueueOutcome {
   int64_t abandoned = 0;
   int64_t offers = 0;
   int64_t offers_rung_out = 0;
+  int64_t offers_declined = 0;
 };
 
 struct PresenceRecord {
@@ -229,6 +243,8 @@ struct PresenceRecord {
   std::optional<int64_t> offline_due_at_ms;
   int64_t last_assigned_at_ms = 0;
   int64_t updated_at_ms = 0;
+  // While in after-chat work (status "after_chat"): when it ends and they are available again.
+  std::optional<int64_t> ready_at_ms;
   // Kept by the store from the conversations (read only: PutPresence does not write them).
   int64_t chats = 0;   // active conversations
   int64_t offers = 0;  // offers ringing

@@ -165,6 +165,8 @@ class Tx {
   virtual Result<std::map<std::string, int64_t>> CountConversations() = 0;
   // Agents whose streams stayed closed until their offline_due_at passed (by `now_ms`).
   virtual Result<std::vector<PresenceRecord>> OfflineDue(int64_t now_ms, size_t limit) = 0;
+  // Agents whose after-chat work ended (ready_at passed by `now_ms`).
+  virtual Result<std::vector<PresenceRecord>> ReadyDue(int64_t now_ms, size_t limit) = 0;
 
   virtual Result<std::optional<PresenceRecord>> GetPresence(const std::string& username) = 0;
   virtual Result<std::vector<PresenceRecord>> ListPresence() = 0;

@@ -262,7 +262,9 @@ describe('agent console', () => {
     await goAvailable(bobPage);
     await page.getByRole('button', { name: 'Transfer' }).click();
     const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('Or an agent').fill('bob');
+    // The dialog lists the queue's agents with their status; Bob is available with room.
+    await dialog.getByRole('option', { name: 'Bob (available, 0 of 3 chats)' }).waitFor({ state: 'attached' });
+    await dialog.getByLabel('Agent', { exact: true }).selectOption('bob');
     await dialog.getByLabel('Note').fill('Lost card, wants it blocked');
     await dialog.getByRole('button', { name: 'Transfer' }).click();
     await dialog.waitFor({ state: 'detached' });
@@ -272,7 +274,10 @@ describe('agent console', () => {
     await waitFor(async () => (await bobOffer.count()) > 0 || (await bobChat.count()) > 0, { message: 'the transfer at Bob' });
     if (await bobOffer.count()) await bobOffer.getByRole('button', { name: 'Accept' }).click();
     await bobChat.click();
-    await bobPage.getByText('Transfer note: Lost card, wants it blocked').waitFor();
+    // The note belonged to the transfer: once Bob has the chat it is a system note in the
+    // transcript, not a label that would follow the customer into later chats.
+    await bobPage.getByRole('list', { name: 'Transcript' }).getByText('Transfer note from Amy: Lost card, wants it blocked').waitFor();
+    assert.equal(await bobPage.getByText('Transfer note: Lost card, wants it blocked').count(), 0);
     await bobPage.getByRole('list', { name: 'Transcript' }).getByText('Hi, I am Amy. How can I help?').waitFor();
     await bobPage.getByRole('button', { name: 'End chat' }).click();
     await bobPage.getByRole('dialog').getByRole('button', { name: 'End chat' }).click();
@@ -403,6 +408,14 @@ describe('agent console against a scripted API', () => {
           return json({ status: api.status });
         }
         if (p === '/api/v1/agents/me') return json({ username: 'amy', display_name: 'Amy', status: api.status, queues: ['general'], chats: api.active.length, max_chats: 3 });
+        if (p === '/api/v1/agents/me/offers') return json({ offers: api.queued.filter((q) => q.offered_to === 'amy').map((q) => ({ ...q, expires_at: q.offer_expires_at })) });
+        if (p === '/api/v1/agents') return json({ agents: [] });
+        if (p === '/api/v1/queues/general') return json({ name: 'general', display_name: 'General', waiting: api.queued.length, wrap_up_codes: [], wrap_up_required: false, after_chat_work_s: 0 });
+        const ctx = /^\/api\/v1\/conversations\/([^/]+)\/context$/.exec(p);
+        if (ctx) {
+          const c = api.active.find((x) => x.id === ctx[1]) || conv(Number(ctx[1].split('-')[1]));
+          return json({ conversation_id: c.id, customer: { id: c.customer_id, name: c.customer_name }, connection: { id: 'conn', name: 'Scripted chat', bot: 'bank' }, queue: c.queue, waited_s: 12, handover: { reason: 'asked_for_person' }, collected: { slots: {}, context: {} }, previous: [] });
+        }
         if (p === '/api/v1/queues') return json({ queues: [{ name: 'general', display_name: 'General', waiting: api.queued.length, oldest_wait_s: 12, agents_available: 1, estimated_wait_s: 30, accepting: true }] });
         if (p === '/api/v1/conversations') {
           const s = url.searchParams.get('state');

@@ -70,6 +70,13 @@ describe('Digital Messaging Manager', () => {
     await page.getByRole('button', { name: 'Client Channel API' }).click();
     await page.getByLabel('Name').fill('Acme Teams');
     await page.getByLabel('Client webhook').fill(hook.url);
+    // The bot defaults to the only loaded bot (never Echo, which is labelled as a test bot); the
+    // queue its customers wait in is a field too (issue 16).
+    const form = page.getByRole('dialog');
+    assert.equal(await form.getByLabel('Bot').inputValue(), 'bank');
+    await form.getByRole('option', { name: 'Echo (echo): repeats the customer, for testing' }).waitFor({ state: 'attached' });
+    assert.equal(await form.getByLabel('Queue').inputValue(), 'default');
+    await form.getByLabel('Queue').fill('vip');
     await page.getByRole('button', { name: 'Save' }).click();
 
     const dialog = page.getByRole('dialog');
@@ -85,7 +92,7 @@ describe('Digital Messaging Manager', () => {
     await screenshots(page, 'manager-connection-saved');
     await dialog.getByRole('button', { name: 'Done' }).click();
 
-    // The settings work for an integration layer: parley client send with them, and the echo
+    // The settings work for an integration layer: parley client send with them, and the bank
     // bot's reply reaches the webhook signed with that secret.
     hook.trust({ connection_id: connectionId, jwt_secret: secret });
     const sent = await runCli(['client', 'send', '--url', dmWebhook, '--connection-id', connectionId, '--customer', 'c-1', 'Hello from the page'], {
@@ -98,6 +105,8 @@ describe('Digital Messaging Manager', () => {
     // The list shows it, enabled; its page disables and enables it.
     await page.getByRole('link', { name: 'Acme Teams' }).click();
     await page.getByRole('heading', { name: 'Acme Teams' }).waitFor();
+    await page.getByText('Queue: vip').waitFor();
+    assert.equal((await stack.server.admin('GET', `/api/v1/connections/${connectionId}`)).json.queue, 'vip');
     await page.getByRole('button', { name: 'Disable' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Disable' }).click();
     await page.getByText('Disabled', { exact: true }).waitFor();

@@ -87,10 +87,10 @@ test('a customer chats with the bank bot: menu, carousel, link button, handover'
   await log.getByText('Let me find you a person to talk to.').waitFor(VISIBLE);
   // The bot offers the queues; choosing one queues the conversation for an agent.
   await log.getByRole('button', { name: 'Cards and payments', exact: true }).last().click();
-  // The routing layer queues the conversation and sends wait_time at once.
-  const wait = page.locator('#wait');
-  await wait.waitFor({ state: 'visible', ...VISIBLE });
-  assert.match(await wait.textContent(), /^Estimated wait: about \d+ minutes?\. You are number 1 in the queue$/);
+  // The routing layer queues the conversation at once. No agent is signed in, so the customer
+  // is told their place rather than an estimate (issue 16), and no wait notice shows.
+  await log.getByText('All our agents are busy right now. You are number 1 in the queue.').waitFor(VISIBLE);
+  assert.equal(await page.locator('#wait').isVisible(), false);
 
   // Messages from Parley appear once each, in seq order.
   const seqs = await log.locator('li[data-seq]').evaluateAll((lis) => lis.map((li) => Number(li.dataset.seq)));
@@ -212,14 +212,15 @@ test('the wait notice shows only while waiting; a reload keeps both sides with t
   const log = page.getByRole('list', { name: 'Conversation' });
   await say(page, 'hello');
   await log.getByText("I'm Ava", { exact: false }).first().waitFor(VISIBLE);
-  await say(page, 'talk to a person');
-  await log.getByRole('button', { name: 'Cards and payments', exact: true }).last().click();
-  const wait = page.locator('#wait');
-  await wait.waitFor({ state: 'visible', ...VISIBLE });
-
-  // An agent takes the conversation: the notice goes.
+  // An agent is there (so the customer gets an estimate, shown as the wait notice).
   const agent = await readyAgent(fx.server, { queues: ['cards'], display_name: 'Jo Agent' });
   try {
+    await say(page, 'talk to a person');
+    await log.getByRole('button', { name: 'Cards and payments', exact: true }).last().click();
+    const wait = page.locator('#wait');
+    await wait.waitFor({ state: 'visible', ...VISIBLE });
+
+    // The agent takes the conversation: the notice goes.
     const customer_id = await page.evaluate(() => sessionStorage.getItem('parley-webchat-customer-id'));
     let conv;
     const deadline = Date.now() + 15000;

@@ -115,10 +115,11 @@ test('a connection with bot "none" queues the customer for a person: only the wa
   assert.equal(convs.length, 1, 'the message opened a conversation');
   assert.equal(convs[0].state, 'queued');
   assert.equal(convs[0].queue, 'default');
-  await waitFor(() => hook.deliveredTo(quiet, cid).length === 1, { message: 'the wait time' });
+  // No agent is signed in: the customer is told their place rather than an estimate.
+  await waitFor(() => hook.deliveredTo(quiet, cid).length === 1, { message: 'the wait notice' });
   const [wait] = hook.deliveredTo(quiet, cid);
-  assert.equal(wait.type, 'wait_time');
-  assert.equal(wait.queue_position, 1);
+  assert.equal(wait.type, 'text');
+  assert.deepEqual(wait.text, ['All our agents are busy right now. You are number 1 in the queue.']);
   assert.equal(wait.from, 'system');
 });
 

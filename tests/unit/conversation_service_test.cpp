@@ -333,15 +333,17 @@ TEST_F(ConversationServiceTest, TypingIsNotStored) {
   EXPECT_TRUE(list->empty());
 }
 
-// Without a bot the customer goes straight to queue "default" and is told the wait; the next
-// message waits with them and causes nothing.
+// Without a bot the customer goes straight to the connection's queue ("default") and is told
+// their place (no agent is signed in, so no estimate); the next message waits with them and
+// causes nothing.
 TEST_F(ConversationServiceTest, BotNoneQueuesAndSendsOnlyTheWaitTime) {
   auto none = Connection("conn-none", "none");
   InboundOutcome out = Handle(none, Text("cust", "m1", {"hello?"}));
   ASSERT_EQ(out.outbound.size(), 1u);
-  EXPECT_EQ(out.outbound[0].event.type, "wait_time");
+  EXPECT_EQ(out.outbound[0].event.type, "text");
   EXPECT_EQ(out.outbound[0].event.sender, "system");
-  EXPECT_EQ(Payload(out.outbound[0]).at("queue_position"), 1);
+  EXPECT_EQ(Payload(out.outbound[0]).at("text").as_array().at(0),
+            "All our agents are busy right now. You are number 1 in the queue.");
   auto [conv, transcript] = Get(out.conversation_id);
   EXPECT_EQ(conv.state, "queued");
   EXPECT_EQ(conv.owner, "queue:default");
@@ -357,10 +359,12 @@ TEST_F(ConversationServiceTest, EscalationLeavesTheBot) {
   ASSERT_EQ(first.outbound.size(), 2u);  // welcome + bot:hi
   EXPECT_EQ(scripted_->turns.load(), 1);
   InboundOutcome esc = Handle(conn, Text("cust", "m2", {"agent"}));
-  ASSERT_EQ(esc.outbound.size(), 2u);  // the bot's words, then the wait time
+  ASSERT_EQ(esc.outbound.size(), 2u);  // the bot's words, then the wait (nobody is there)
   EXPECT_EQ(esc.outbound[0].event.seq, 3);
   EXPECT_EQ(esc.outbound[1].event.seq, 4);
-  EXPECT_EQ(esc.outbound[1].event.type, "wait_time");
+  EXPECT_EQ(esc.outbound[1].event.sender, "system");
+  EXPECT_EQ(Payload(esc.outbound[1]).at("text").as_array().at(0),
+            "All our agents are busy right now. You are number 1 in the queue.");
   EXPECT_EQ(scripted_->turns.load(), 2);
   auto [conv, transcript] = Get(first.conversation_id);
   EXPECT_EQ(conv.state, "queued");
@@ -380,11 +384,12 @@ TEST_F(ConversationServiceTest, EscalationLeavesTheBot) {
 TEST_F(ConversationServiceTest, BotThatIsNotLoadedHandsTheCustomerToAPerson) {
   auto conn = Connection("conn-gone", "gone");
   InboundOutcome out = Handle(conn, Text("cust", "m1", {"hello"}));
-  ASSERT_EQ(out.outbound.size(), 2u);  // the notice, then the wait time
+  ASSERT_EQ(out.outbound.size(), 2u);  // the notice, then the wait (nobody is there)
   EXPECT_EQ(out.outbound[0].event.seq, 1);
   EXPECT_EQ(Payload(out.outbound[0]).at("text").as_array().at(0).as_string(),
             bot::kRetiredBotNotice);
-  EXPECT_EQ(out.outbound[1].event.type, "wait_time");
+  EXPECT_EQ(Payload(out.outbound[1]).at("text").as_array().at(0),
+            "All our agents are busy right now. You are number 1 in the queue.");
   auto [conv, transcript] = Get(out.conversation_id);
   EXPECT_EQ(conv.state, "queued");
   EXPECT_EQ(conv.owner, "queue:default");

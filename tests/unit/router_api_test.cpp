@@ -404,10 +404,12 @@ TEST_F(RouterApiTest, MessagesAcceptedThenDuplicate) {
   std::string conv_id = std::string(convs[0].at("id").as_string());
   Response show = Admin("GET", "/api/v1/conversations/" + conv_id);
   ASSERT_EQ(show.status, 200);
-  // The customer's message, and the wait_time the queue sends at once.
+  // The customer's message, and what the queue tells them at once: with no agent signed in,
+  // their place rather than an estimate.
   json::array transcript = Body(show).at("transcript").as_array();
   ASSERT_EQ(transcript.size(), 2u);
-  EXPECT_EQ(transcript[1].at("type"), "wait_time");
+  EXPECT_EQ(transcript[1].at("type"), "text");
+  EXPECT_EQ(transcript[1].at("from"), "system");
   EXPECT_EQ(Admin("GET", "/api/v1/conversations/nope").status, 404);
   EXPECT_EQ(metrics_.inbound_accepted.load(), 1u);
   EXPECT_EQ(metrics_.inbound_duplicate.load(), 1u);
@@ -472,10 +474,12 @@ TEST_F(RouterApiTest, MessagesRefusals) {
   ASSERT_EQ(convs.size(), 1u);
   Response show = Admin(
       "GET", std::string("/api/v1/conversations/") + std::string(convs[0].at("id").as_string()));
-  // The customer's message, and the wait_time the queue sends at once.
+  // The customer's message, and what the queue tells them at once: with no agent signed in,
+  // their place rather than an estimate.
   json::array transcript = Body(show).at("transcript").as_array();
   ASSERT_EQ(transcript.size(), 2u);
-  EXPECT_EQ(transcript[1].at("type"), "wait_time");
+  EXPECT_EQ(transcript[1].at("type"), "text");
+  EXPECT_EQ(transcript[1].at("from"), "system");
 }
 
 TEST_F(RouterApiTest, RateLimitedConnectionGets429WithRetryAfter) {

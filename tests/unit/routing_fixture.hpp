@@ -82,6 +82,14 @@ class RoutingTest : public ::testing::Test {
 
   Routing& routing() { return service_->routing(); }
 
+  // For tests of the wait estimate itself with nobody of the queue there: no_agents_text ""
+  // (as in a config file) sends the estimate anyway. Call it first, before anything is stored.
+  void EstimatesEvenWithNobody() {
+    settings_.texts.no_agents_text = "";
+    service_ = std::make_unique<conversation::ConversationService>(*store_, bots_, clock_, ids_,
+                                                                   sink_, actions_, settings_);
+  }
+
   // Runs `step(tx, now, fx) -> Result<T>` as one write job (plus its queue.updated events).
   template <class T, class F>
   Result<T> TryAct(F step) {

@@ -15,6 +15,7 @@ namespace {
 using Strings = std::vector<std::string>;
 
 TEST_F(RoutingTest, CustomersAreOfferedInTheOrderTheyQueued) {
+  EstimatesEvenWithNobody();
   AddAgent("ann", {"q"}, /*max_chats=*/1);
   std::string c1 = Queued("c1", "q");
   clock_.Advance(1000);

@@ -104,6 +104,7 @@ TEST_F(RoutingTimersTest, AnOfferThatRingsOutMovesOnAndSetsTheAgentAway) {
 }
 
 TEST_F(RoutingTimersTest, AnAgentWhoseStreamStaysClosedGoesOfflineAndTheirChatsGoBackFirst) {
+  EstimatesEvenWithNobody();
   AddAgent("ann", {"q"}, /*max_chats=*/2);
   AddAgent("bob", {"q"});
   SignIn("ann");
@@ -300,6 +301,7 @@ TEST_F(RoutingTimersTest, AnIdleCustomerWithAnAgentIsRemindedThenEndedAndTheAgen
 }
 
 TEST_F(RoutingTimersTest, WaitTimeIsSentWhenThePositionOrEstimateMovesAtMostEveryInterval) {
+  EstimatesEvenWithNobody();
   ASSERT_EQ(settings_.wait_time_interval_ms, 10'000);
   int64_t t0 = clock_.NowMs();
   std::string c1 = Queued("c1", "q");

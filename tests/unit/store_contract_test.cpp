@@ -650,8 +650,11 @@ TEST_P(StoreContractTest, QueuesPresenceAndAgentEvents) {
     q.closed_text.reset();
     q.auto_accept = true;
     if (auto r = tx.InsertQueue(q); !r) return r;
-    if (auto r = tx.PutPresence({"ann", "available", 1, true, std::nullopt, 5, 10}); !r) return r;
-    if (auto r = tx.PutPresence({"ann", "away", 2, true, 99, 6, 11}); !r) return r;  // replaces
+    if (auto r = tx.PutPresence({"ann", "available", 1, true, std::nullopt, 5, 10, std::nullopt});
+        !r)
+      return r;
+    if (auto r = tx.PutPresence({"ann", "away", 2, true, 99, 6, 11, std::nullopt}); !r)
+      return r;  // replaces
     for (int i = 1; i <= 5; ++i)
       if (auto r = tx.InsertAgentEvent({"ann", i, "t", "{}", i * 100}); !r) return r;
     return {};
@@ -740,8 +743,10 @@ TEST_P(StoreContractTest, RoutingStateFollowsTheConversations) {
     u.queues = {};
     if (auto r = tx.InsertUser(u); !r) return r;
     // ann is ready (online, available, room); bob is away.
-    if (auto r = tx.PutPresence({"ann", "available", 1, true, std::nullopt, 5, 10}); !r) return r;
-    if (auto r = tx.PutPresence({"bob", "away", 1, true, 700, 0, 10}); !r) return r;
+    if (auto r = tx.PutPresence({"ann", "available", 1, true, std::nullopt, 5, 10, std::nullopt});
+        !r)
+      return r;
+    if (auto r = tx.PutPresence({"bob", "away", 1, true, 700, 0, 10, std::nullopt}); !r) return r;
     // Five customers join sales: four at the back, then one at the head.
     for (int i = 0; i < 5; ++i) {
       ConversationRecord c = Conversation("q" + std::to_string(i), "conn", "c" + std::to_string(i));
@@ -812,7 +817,9 @@ TEST_P(StoreContractTest, RoutingStateFollowsTheConversations) {
     c.routing.offered_to = "ann";
     c.routing.offer_expires_at_ms = 500;
     if (auto r = tx.UpdateConversation(c); !r) return r;
-    if (auto r = tx.PutPresence({"bob", "available", 1, true, std::nullopt, 0, 20}); !r) return r;
+    if (auto r = tx.PutPresence({"bob", "available", 1, true, std::nullopt, 0, 20, std::nullopt});
+        !r)
+      return r;
     auto q0 = tx.GetConversation("q0");
     if (!q0 || !*q0) return Fail(Errc::kNotFound, "missing", "q0");
     ConversationRecord a = **q0;

@@ -10,6 +10,9 @@ import { EventStream, statusView } from '/lib/events.js';
 import { signInForm } from '/lib/signin.js';
 import { h, replace, field, openDialog, confirmDialog, formatTime, formatDuration } from '/lib/dom.js';
 import { attachResponsePicker } from '/agent/responses.js';
+import { loadDraft, saveDraft, clearDraft, loadSelected, saveSelected } from '/agent/drafts.js';
+import { wrapUpDialog, canWrapUpLater, wrapUpText, afterChatNotice } from '/agent/wrapup.js';
+import { createContextPanel } from '/agent/context.js';
 
 const ENDED_KEEP_MS = 60 * 60 * 1000; // ended chats come back after a reload for an hour
 const CLOSED_KEY = 'parley-agent-closed-chats'; // ids of ended chats the agent closed (this tab)
@@ -66,6 +69,8 @@ const el = {
   chatEnded: $('chat-ended'),
   composer: $('composer'),
   message: $('message'),
+  notice: $('notice'),
+  context: $('context'),
 };
 
 const stream = new EventStream({
@@ -78,6 +83,9 @@ const myName = () => state.user?.display_name || state.user?.username || '';
 const isMine = (conv) => conv && state.user && conv.agent === state.user.username;
 const queueLabel = (name) => state.queues.find((q) => q.name === name)?.display_name || name || '';
 const customerLabel = (conv) => conv.customer_name || conv.customer_id || 'Customer';
+const contextPanel = createContextPanel(el.context, { customerLabel, queueLabel });
+// available | away | after_chat (the server's word; offline is not a choice)
+const statusOf = (agent) => (agent.status === 'available' || agent.status === 'after_chat' ? agent.status : 'away');
 
 async function guarded(fn, context) {
   try {
@@ -93,6 +101,8 @@ async function guarded(fn, context) {
 // Re-reads everything by REST: at sign-in, and when the event stream could not resume.
 async function resync() {
   if (!state.user) return;
+  // A status the agent chose while this read was under way is newer than what it reads.
+  const statusSeq = state.statusSeq;
   await guarded(async () => {
     const [me, queues, active, ended] = await Promise.all([
       api.get('/api/v1/agents/me'),
@@ -100,7 +110,10 @@ async function resync() {
       api.get('/api/v1/conversations?state=active&mine=true&limit=1000'),
       api.get('/api/v1/conversations?state=ended&mine=true&limit=50'),
     ]);
-    state.status = me.status === 'available' ? 'available' : 'away';
+    if (state.statusSeq === statusSeq) {
+      state.status = statusOf(me);
+      state.readyAt = me.ready_at;
+    }
     const mine = new Set(me.queues || []);
     state.queues = queues.queues.filter((q) => mine.has(q.name));
     state.queuesAt = Date.now();
@@ -123,13 +136,21 @@ async function resync() {
       state.chats.set(conv.id, chat);
     }
     for (const [id, chat] of state.chats) if (!seen.has(id) && !chat.ended) state.chats.delete(id);
-    // Offers still open (a reload during an offer); without this list, new offers still come as events.
-    const queued = await api.get('/api/v1/conversations?state=queued&limit=1000').catch(() => ({ conversations: [] }));
+    // Offers still ringing (a reload during an offer); new ones come as events.
+    const offers = await api.get('/api/v1/agents/me/offers');
     state.offers.clear();
-    for (const conv of queued.conversations) {
-      if (conv.offered_to === state.user.username) state.offers.set(conv.id, { conversation: conv, expires_at: conv.offer_expires_at });
-    }
+    for (const offer of offers.offers) state.offers.set(offer.id, { conversation: offer, expires_at: offer.expires_at });
   }, 'Loading');
+  // After a reload: the chat that was open, with what was being written in it.
+  if (!state.selected) {
+    const before = loadSelected(state.user.username);
+    if (before && state.chats.has(before)) {
+      state.selected = before;
+      const chat = state.chats.get(before);
+      chat.draft = chat.draft || loadDraft(state.user.username, before);
+      el.message.value = chat.draft;
+    }
+  }
   if (state.selected && !state.chats.has(state.selected)) state.selected = null;
   if (state.selected) await loadTranscript(state.chats.get(state.selected));
   renderAll();
@@ -252,6 +273,10 @@ function handleEvent(frame) {
     }
     case 'conversation.removed':
       state.offers.delete(conv.id);
+      if (frame.reason === 'offer_expired') {
+        showNotice('You missed an offer, so you are now Away. Choose Available to get offers again.');
+        announce('You missed an offer, so you are now Away.');
+      }
       if (state.chats.has(conv.id) && !isMine(conv)) {
         state.chats.delete(conv.id);
         if (state.selected === conv.id) state.selected = null;
@@ -283,7 +308,9 @@ function handleEvent(frame) {
     }
     case 'agent.status':
       if (frame.agent?.username === state.user?.username) {
-        state.status = frame.agent.status === 'available' ? 'available' : 'away';
+        state.status = statusOf(frame.agent);
+        state.readyAt = frame.agent.ready_at;
+        if (state.status === 'available') hideNotice();
         renderPresence();
         renderChats();
       }
@@ -305,6 +332,12 @@ function renderAll() {
 
 function renderPresence() {
   for (const radio of el.presence.querySelectorAll('input')) radio.checked = radio.value === state.status;
+  if (state.status === 'after_chat') {
+    replace(el.notice, afterChatNotice(state.readyAt, () => setStatus('available')));
+    el.notice.hidden = false;
+  } else if (el.notice.dataset.kind !== 'missed') {
+    el.notice.hidden = true;
+  }
 }
 
 let countdownTimer = null;
@@ -450,9 +483,11 @@ async function select(id) {
   const prev = state.chats.get(state.selected);
   if (prev) prev.draft = el.message.value;
   state.selected = id;
+  saveSelected(state.user?.username, id);
   const chat = state.chats.get(id);
   if (!chat) return renderChat();
   chat.unread = 0;
+  chat.draft = chat.draft || loadDraft(state.user.username, id);
   el.message.value = chat.draft;
   renderChats();
   renderChat();
@@ -471,6 +506,7 @@ function renderChat() {
   el.transcript.hidden = !has;
   el.chatActions.hidden = !has || Boolean(chat?.ended);
   el.composer.hidden = !has || Boolean(chat?.ended);
+  contextPanel.show(chat?.conv);
   if (!has) {
     el.chatTitle.textContent = 'No chat selected';
     el.chatMeta.textContent = '';
@@ -496,6 +532,8 @@ function renderChat() {
       el.chatEnded,
       endedText[chat.ended] || 'The chat has ended.',
       ' ',
+      canWrapUpLater(chat) ? h('button', { type: 'button', onclick: () => wrapUpLater(chat) }, 'Wrap up…') : null,
+      ' ',
       h('button', { type: 'button', onclick: () => closeChat(c.id) }, 'Close chat'),
     );
   }
@@ -511,6 +549,7 @@ function renderTyping() {
 const FROM_LABEL = { bot: 'Bot', system: 'System' };
 
 function whoLabel(chat, e) {
+  if (e.direction === 'note' && e.from === 'system') return 'System note';
   if (e.direction === 'note') return `Note by ${e.csr_name && e.csr_name !== myName() ? e.csr_name : `${e.csr_name || myName()} (you)`}`;
   if (e.from === 'customer') return customerLabel(chat.conv);
   if (e.from === 'csr') return e.csr_name && e.csr_name !== myName() ? e.csr_name : `${e.csr_name || myName()} (you)`;
@@ -554,6 +593,8 @@ function payloadView(e) {
       return h('p', { class: 'line' }, 'The customer ended the chat.');
     case 'note':
       return [h('p', { class: 'line note-mark' }, 'Internal note: only agents see this.'), lines(p.text)];
+    case 'wrap_up':
+      return [h('p', { class: 'line note-mark' }, 'Wrap-up: only agents see this.'), lines(wrapUpText(p))];
     default:
       return p.text ? lines(p.text) : h('p', { class: 'line muted' }, e.type);
   }
@@ -712,9 +753,31 @@ async function accept(id) {
   el.message.focus();
 }
 
-function letPass(id) {
+// The offer moves on to the next agent at once; this agent stays available.
+async function letPass(id) {
   state.offers.delete(id);
   renderOffers();
+  try {
+    await api.post(`/api/v1/conversations/${api.seg(id)}/decline`, {});
+  } catch (e) {
+    // Gone already (taken, rung out): nothing to let pass.
+    if (e.status !== 401 && e.status !== 409) api.showError(e, 'Let pass');
+  }
+}
+
+function showNotice(text) {
+  el.notice.dataset.kind = 'missed';
+  replace(
+    el.notice,
+    h('span', {}, text),
+    h('button', { type: 'button', onclick: () => hideNotice() }, 'Dismiss'),
+  );
+  el.notice.hidden = false;
+}
+
+function hideNotice() {
+  el.notice.hidden = true;
+  delete el.notice.dataset.kind;
 }
 
 async function takeNext(queue) {
@@ -788,8 +851,18 @@ el.composer.addEventListener('submit', async (e) => {
   el.message.value = '';
   clearTimeout(typingState.idle);
   typingState.on = false;
+  // The box is empty from now on, and so is the kept draft (a reload while it is being sent
+  // must not bring it back); a send that fails puts both back.
+  const sentFrom = state.selected;
+  const sentChat = state.chats.get(sentFrom);
+  if (sentChat) sentChat.draft = '';
+  if (sentFrom) clearDraft(state.user.username, sentFrom);
   const ok = await send({ type: 'text', text: lines });
-  if (!ok) el.message.value = text;
+  if (!ok) {
+    el.message.value = text;
+    if (sentChat) sentChat.draft = text;
+    if (sentFrom) saveDraft(state.user.username, sentFrom, text);
+  }
   el.message.focus();
 });
 
@@ -799,7 +872,14 @@ el.message.addEventListener('keydown', (e) => {
     el.composer.requestSubmit();
   }
 });
-el.message.addEventListener('input', () => typing(el.message.value.length > 0 && !el.message.value.startsWith('/')));
+el.message.addEventListener('input', () => {
+  typing(el.message.value.length > 0 && !el.message.value.startsWith('/'));
+  const chat = state.chats.get(state.selected);
+  if (chat) {
+    chat.draft = el.message.value;
+    saveDraft(state.user.username, state.selected, chat.draft);
+  }
+});
 
 attachResponsePicker(el.message, () => {
   const chat = state.chats.get(state.selected);
@@ -894,17 +974,45 @@ $('transfer').addEventListener('click', async () => {
   const all = await guarded(() => api.get('/api/v1/queues'), 'Queues');
   if (all) queues = all.queues;
   const result = await openDialog(`Transfer ${customerLabel(chat.conv)}`, (close) => {
-    const queue = h('select', {}, queues.map((q) => h('option', { value: q.name }, `${q.display_name || q.name} (${q.waiting ?? 0} waiting)`)));
-    const agent = h('input', { autocomplete: 'off', placeholder: 'username' });
+    const queue = h(
+      'select',
+      {},
+      queues.map((q) => h('option', { value: q.name, selected: q.name === chat.conv.queue }, `${q.display_name || q.name} (${q.waiting ?? 0} waiting)`)),
+    );
+    const agent = h('select', {}, h('option', { value: '' }, 'Nobody in particular: the queue'));
     const note = h('textarea', { rows: 2 });
     const error = h('p', { class: 'error-text', role: 'alert' });
-    agent.addEventListener('input', () => (queue.disabled = agent.value.trim() !== ''));
+    // The agents of the chosen queue with their status: whom the chat can go to now.
+    const listAgents = async () => {
+      const wanted = queue.value;
+      const r = await api.get(`/api/v1/agents?queue=${encodeURIComponent(wanted)}`).catch((err) => {
+        error.textContent = err.message;
+        return null;
+      });
+      if (!r || queue.value !== wanted) return;
+      const others = r.agents.filter((a) => a.username !== state.user.username && a.enabled !== false);
+      replace(
+        agent,
+        h('option', { value: '' }, 'Nobody in particular: the queue'),
+        others.map((a) => {
+          const full = a.chats + a.offers >= a.max_chats;
+          const status = a.status === 'offline' ? 'signed out' : a.status;
+          return h(
+            'option',
+            { value: a.username, disabled: a.status === 'offline' || full },
+            `${a.display_name} (${status}, ${a.chats} of ${a.max_chats} chats${full ? ', full' : ''})`,
+          );
+        }),
+      );
+    };
+    queue.addEventListener('change', listAgents);
+    listAgents();
     return h(
       'form',
       {
         onsubmit: async (e) => {
           e.preventDefault();
-          const body = agent.value.trim() ? { agent: agent.value.trim() } : { queue: queue.value };
+          const body = agent.value ? { agent: agent.value } : { queue: queue.value };
           if (note.value.trim()) body.note = note.value.trim();
           try {
             await api.post(`/api/v1/conversations/${api.seg(id)}/transfer`, body);
@@ -915,7 +1023,7 @@ $('transfer').addEventListener('click', async () => {
         },
       },
       field('Queue', queue),
-      field('Or an agent', agent, 'The agent’s username; leave empty to transfer to the queue.'),
+      field('Agent', agent, 'Someone of the queue who is signed in and has room, or the queue (the next available agent).'),
       field('Note', note, 'For the next agent: what the customer needs.'),
       error,
       h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Transfer')),
@@ -939,13 +1047,11 @@ $('release').addEventListener('click', async () => {
 $('end').addEventListener('click', async () => {
   const chat = state.chats.get(state.selected);
   if (!chat) return;
-  const ok = await confirmDialog('End chat?', `The chat with ${customerLabel(chat.conv)} ends and the customer is told so.`, 'End chat', { danger: true });
-  if (!ok) return;
-  const done = await guarded(async () => {
-    await api.post(`/api/v1/conversations/${api.seg(chat.conv.id)}/end`);
-    return true;
-  }, 'End chat');
+  const done = (await wrapUpDialog(chat.conv, { ending: true, customer: customerLabel(chat.conv) })) === 'done';
   if (done) {
+    // The wrap-up is in the transcript now (an entry for agents, not sent as an event).
+    chat.transcript = null;
+    await loadTranscript(chat);
     chat.ended = 'agent';
     renderChats();
     renderChat();
@@ -954,6 +1060,7 @@ $('end').addEventListener('click', async () => {
 
 function dropChat(id) {
   state.chats.delete(id);
+  if (state.user) clearDraft(state.user.username, id);
   if (state.selected === id) state.selected = null;
   renderChats();
   renderChat();
@@ -975,14 +1082,35 @@ function closeChat(id) {
   if (!next.done) select(next.value);
 }
 
+async function setStatus(want) {
+  state.statusSeq = (state.statusSeq || 0) + 1;
+  // Shown at once (a redraw meanwhile keeps the agent's choice); put back if the server refuses.
+  const before = state.status;
+  state.status = want;
+  const r = await guarded(() => api.put('/api/v1/agents/me/status', { status: want }), 'Status');
+  if (r !== undefined) {
+    state.status = statusOf(r);
+    state.readyAt = r.ready_at;
+  } else {
+    state.status = before;
+  }
+  if (state.status === 'available') hideNotice();
+  renderPresence();
+  renderChats();
+}
+
+// A chat the customer ended: its wrap-up, within 10 minutes.
+async function wrapUpLater(chat) {
+  if ((await wrapUpDialog(chat.conv, { ending: false, customer: customerLabel(chat.conv) })) !== 'done') return;
+  chat.transcript = null;
+  await loadTranscript(chat);
+  if (state.selected === chat.conv.id) renderChat();
+}
+
 for (const radio of el.presence.querySelectorAll('input')) {
   radio.addEventListener('change', async () => {
     if (!radio.checked) return;
-    const want = radio.value;
-    const r = await guarded(() => api.put('/api/v1/agents/me/status', { status: want }), 'Status');
-    if (r !== undefined) state.status = want;
-    renderPresence();
-    renderChats();
+    await setStatus(radio.value);
   });
 }
 

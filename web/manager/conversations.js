@@ -1,5 +1,5 @@
 // The manager's Conversations section: search the history (customer, connection, queue, agent,
-// state, dates) with GET /api/v1/conversations, open one transcript read-only with the delivery
+// state, wrap-up code, dates) with GET /api/v1/conversations, open one transcript read-only with the delivery
 // state of every message sent, and export it as JSON. Its own state; main.js calls load() and
 // view() and redraws when told.
 import * as api from '/lib/api.js';
@@ -15,7 +15,7 @@ const STATES = [
 const DELIVERY = { pending: 'Sending', delivered: 'Delivered', dead: 'Dead' };
 
 const history = {
-  filters: { customer: '', connection_id: '', queue: '', agent: '', state: '', from: '', to: '' },
+  filters: { customer: '', connection_id: '', queue: '', agent: '', state: '', wrap_up: '', from: '', to: '' },
   items: null,
   next: null,
   open: null, // the conversation shown, with its transcript
@@ -32,7 +32,7 @@ function dayAfter(day) {
 function query(after) {
   const f = history.filters;
   const q = new URLSearchParams({ limit: '50' });
-  for (const key of ['customer', 'connection_id', 'queue', 'agent', 'state']) if (f[key]) q.set(key, f[key]);
+  for (const key of ['customer', 'connection_id', 'queue', 'agent', 'state', 'wrap_up']) if (f[key]) q.set(key, f[key]);
   if (f.from) q.set('created_from', f.from);
   if (f.to) q.set('created_before', dayAfter(f.to));
   if (after) q.set('after', after);
@@ -93,6 +93,7 @@ function listView(ctx) {
     select('Queue', 'queue', queues, f.queue),
     select('Agent', 'agent', agents, f.agent),
     select('State', 'state', STATES, f.state),
+    field('Wrap-up code', h('input', { name: 'wrap_up', value: f.wrap_up, autocomplete: 'off' })),
     field('Started from', h('input', { name: 'from', type: 'date', value: f.from })),
     field('Started until', h('input', { name: 'to', type: 'date', value: f.to })),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Search')),
@@ -160,10 +161,12 @@ function entryText(e) {
   if (e.type === 'wait_time') lines.push(`Estimated wait sent: ${p.waitTime} s`);
   if (e.type === 'csr_end_session') lines.push('Chat ended.');
   if (e.type === 'customer_end_session') lines.push('The customer ended the chat.');
+  if (e.type === 'wrap_up') lines.push(`Wrap-up: ${[p.code, p.note].filter(Boolean).join(' — ') || 'none'}`);
   return lines.length ? lines : [e.type];
 }
 
 function who(e) {
+  if (e.direction === 'note' && e.from === 'system') return 'System note';
   if (e.direction === 'note') return `Note by ${e.csr_name || 'an agent'}`;
   if (e.from === 'csr') return e.csr_name || 'Agent';
   return { customer: 'Customer', bot: 'Bot', system: 'System' }[e.from] || e.from;

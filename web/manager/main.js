@@ -358,7 +358,7 @@ function sectionHead(title, ...actions) {
 
 function renderOverview() {
   const agents = state.agents;
-  const byStatus = { available: 0, away: 0, offline: 0 };
+  const byStatus = { available: 0, after_chat: 0, away: 0, offline: 0 };
   for (const a of agents || []) byStatus[a.status] = (byStatus[a.status] || 0) + 1;
   const conv = state.overview.conversations;
   const failing = state.overview.failing;
@@ -376,7 +376,7 @@ function renderOverview() {
         : agents === null
           ? loading()
           : [
-              h('div', { class: 'stat-grid' }, stat('Available', byStatus.available), stat('Away', byStatus.away), stat('Offline', byStatus.offline)),
+              h('div', { class: 'stat-grid' }, stat('Available', byStatus.available), stat('After-chat work', byStatus.after_chat), stat('Away', byStatus.away), stat('Offline', byStatus.offline)),
               table(
                 'Agents',
                 ['Agent', 'Status', '#Chats', 'Queues'],
@@ -437,8 +437,8 @@ function renderOverview() {
 }
 
 function statusBadge(status) {
-  const cls = { available: 'ok', away: 'warn', offline: null }[status];
-  const label = { available: 'Available', away: 'Away', offline: 'Offline' }[status] || status;
+  const cls = { available: 'ok', after_chat: 'warn', away: 'warn', offline: null }[status];
+  const label = { available: 'Available', after_chat: 'After-chat work', away: 'Away', offline: 'Offline' }[status] || status;
   return h('span', { class: ['badge', cls] }, label);
 }
 
@@ -503,12 +503,29 @@ function capabilityText(c) {
   return CAPABILITIES.filter(([name]) => caps.includes(name)).map(([, label]) => label).join(', ');
 }
 
+// A new connection's bot, as the server chooses it: the only bot loaded from a file when exactly
+// one is, otherwise none. The built-in Echo bot only repeats the customer: it is for testing.
+function defaultBot() {
+  const loaded = (state.bots || []).filter((b) => b.source !== 'built-in');
+  return loaded.length === 1 ? loaded[0].name : 'none';
+}
+
 function botOptions(selected) {
-  const bots = state.bots || [{ name: 'echo', display_name: 'Echo' }];
+  const bots = state.bots || [{ name: 'echo', display_name: 'Echo', source: 'built-in' }];
   return [
-    ...bots.map((b) => h('option', { value: b.name, selected: b.name === selected }, `${b.display_name} (${b.name})`)),
+    ...bots.map((b) =>
+      h('option', { value: b.name, selected: b.name === selected }, b.source === 'built-in' ? `${b.display_name} (${b.name}): repeats the customer, for testing` : `${b.display_name} (${b.name})`),
+    ),
     h('option', { value: 'none', selected: selected === 'none' }, 'No bot: straight to a person'),
   ];
+}
+
+// The queue a connection's customers wait in: a name, with the known queues to pick from.
+function queueInput(value) {
+  const list = h('datalist', { id: `queues-${Math.random().toString(36).slice(2)}` }, (state.queues || []).map((q) => h('option', { value: q.name }, q.display_name || q.name)));
+  const input = h('input', { name: 'queue', value: value || 'default', required: true, autocomplete: 'off' });
+  input.setAttribute('list', list.id);
+  return { input, list };
 }
 
 // One read-only setting with a copy button.
@@ -546,6 +563,7 @@ function secretWarning(extra) {
 
 async function addConnection() {
   if (!state.bots) await loadBots();
+  if (!state.queues) await loadQueues();
   await openDialog('Add connection', (close, dialog) => {
     const body = h('div', {});
     const chooseKind = () =>
@@ -567,7 +585,8 @@ async function addConnection() {
     function showForm() {
       const name = h('input', { name: 'name', required: true, maxLength: 100, autocomplete: 'off' });
       const webhook = h('input', { name: 'client_webhook', type: 'url', required: true, placeholder: 'https://bridge.example.com/parley', autocomplete: 'off' });
-      const bot = h('select', { name: 'bot' }, botOptions('echo'));
+      const bot = h('select', { name: 'bot' }, botOptions(defaultBot()));
+      const queue = queueInput('default');
       const caps = capabilityChecks(ALL_CAPABILITIES);
       const error = h('p', { class: 'error-text', role: 'alert' });
       const save = h('button', { type: 'submit', class: 'primary' }, 'Save');
@@ -581,7 +600,7 @@ async function addConnection() {
               save.disabled = true;
               error.textContent = '';
               try {
-                const c = await api.post('/api/v1/connections', { name: name.value.trim(), client_webhook: webhook.value.trim(), bot: bot.value, capabilities: caps.value() });
+                const c = await api.post('/api/v1/connections', { name: name.value.trim(), client_webhook: webhook.value.trim(), bot: bot.value, queue: queue.input.value.trim(), capabilities: caps.value() });
                 showResult(c);
                 loadConnections().then(render);
               } catch (err) {
@@ -593,7 +612,9 @@ async function addConnection() {
           h('p', { class: 'muted' }, 'Client Channel API'),
           field('Name', name),
           field('Client webhook', webhook, 'Where Parley sends replies: your integration layer’s HTTPS address.'),
-          field('Bot', bot, 'Answers first; a person takes over when the customer asks.'),
+          field('Bot', bot, 'Answers first and hands the customer to a person when they ask for one; with no bot, customers go straight to the queue below.'),
+          field('Queue', queue.input, 'Where customers wait for a person: at once with no bot, or when the bot hands over without naming a queue.'),
+          queue.list,
           caps.el,
           error,
           h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), save),
@@ -650,6 +671,7 @@ function renderConnection() {
         ? h('p', { class: 'muted' }, `The previous secret still works until ${formatDateTime(c.previous_secret_valid_until)}.`)
         : null,
       h('p', {}, h('strong', {}, 'Bot: '), c.bot),
+      h('p', {}, h('strong', {}, 'Queue: '), c.queue || 'default'),
       h('p', {}, h('strong', {}, 'The channel shows: '), capabilityText(c)),
       h(
         'div',
@@ -666,10 +688,12 @@ function renderConnection() {
 
 async function editConnection(c) {
   if (!state.bots) await loadBots();
+  if (!state.queues) await loadQueues();
   await openDialog(`Edit ${c.name}`, (close) => {
     const name = h('input', { value: c.name, required: true, maxLength: 100 });
     const webhook = h('input', { type: 'url', value: c.client_webhook, required: true });
     const bot = h('select', {}, botOptions(c.bot));
+    const queue = queueInput(c.queue);
     const caps = capabilityChecks(c.capabilities || ALL_CAPABILITIES);
     const error = h('p', { class: 'error-text', role: 'alert' });
     return h(
@@ -683,6 +707,7 @@ async function editConnection(c) {
               name: name.value.trim(),
               client_webhook: webhook.value.trim(),
               bot: bot.value,
+              queue: queue.input.value.trim(),
               capabilities: caps.value(),
             });
             close('saved');
@@ -694,6 +719,8 @@ async function editConnection(c) {
       field('Name', name),
       field('Client webhook', webhook),
       field('Bot', bot),
+      field('Queue', queue.input, 'Where customers wait for a person: at once with no bot, or when the bot hands over without naming a queue.'),
+      queue.list,
       caps.el,
       error,
       h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Save')),
@@ -1071,6 +1098,10 @@ async function editQueue(q) {
     const maxWait = h('input', { type: 'number', min: 0, value: q?.max_wait_s ?? '' });
     const closed = h('textarea', { value: q?.closed_text || '' });
     const sl = h('input', { type: 'number', min: 1, max: 86400, required: true, value: q?.service_level_s ?? 60 });
+    const noAgents = h('textarea', { value: q?.no_agents_text || '' });
+    const codes = h('textarea', { rows: 3, value: (q?.wrap_up_codes || []).join('\n') });
+    const required = h('input', { type: 'checkbox', checked: Boolean(q?.wrap_up_required) });
+    const acw = h('input', { type: 'number', min: 0, max: 3600, required: true, value: q?.after_chat_work_s ?? 0 });
     const error = h('p', { class: 'error-text', role: 'alert' });
     return h(
       'form',
@@ -1081,6 +1112,10 @@ async function editQueue(q) {
           if (maxWait.value !== '') body.max_wait_s = Number(maxWait.value);
           if (closed.value.trim()) body.closed_text = closed.value.trim();
           body.service_level_s = Number(sl.value);
+          body.no_agents_text = noAgents.value.trim() || null;
+          body.wrap_up_codes = codes.value.split('\n').map((c) => c.trim()).filter(Boolean);
+          body.wrap_up_required = required.checked;
+          body.after_chat_work_s = Number(acw.value);
           try {
             if (q) await api.patch(`/api/v1/queues/${api.seg(q.name)}`, body);
             else await api.post('/api/v1/queues', { name: name.value.trim(), ...body });
@@ -1096,6 +1131,10 @@ async function editQueue(q) {
       field('Max wait (seconds)', maxWait, 'Optional. Customers who would wait longer are told the queue is closed.'),
       field('Closed text', closed, 'Optional. What the customer reads when the queue does not take chats.'),
       field('Service level threshold (seconds)', sl, 'Chats answered within this many seconds count for the service level (the 80/20 figure).'),
+      field('No-agents text', noAgents, 'Optional. Sent instead of the wait estimate while no agent of the queue is there; {position} is the customer’s place. Empty: “All our agents are busy right now. You are number {position} in the queue.”'),
+      field('Wrap-up codes', codes, 'One a line: what agents pick from when a chat ends.'),
+      h('label', { class: 'check' }, required, 'Ending a chat needs a wrap-up code'),
+      field('After-chat work (seconds)', acw, 'No new chat for the agent this long after a chat ends, or until they press Ready. 0: none.'),
       error,
       h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Save')),
     );

@@ -9,14 +9,16 @@ namespace {
 
 #define PARLEY_PG_QUEUE_COLUMNS                                                        \
   "name, display_name, auto_accept, max_wait_s, closed_text, created_at, updated_at, " \
-  "service_level_s"
+  "service_level_s, no_agents_text, wrap_up_codes, wrap_up_required, after_chat_work_s"
 constexpr const char* kListQueues = "SELECT " PARLEY_PG_QUEUE_COLUMNS " FROM queues ORDER BY name";
 constexpr const char* kGetQueue = "SELECT " PARLEY_PG_QUEUE_COLUMNS " FROM queues WHERE name = $1";
-constexpr const char* kInsertQueue = "INSERT INTO queues (" PARLEY_PG_QUEUE_COLUMNS
-                                     ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING";
+constexpr const char* kInsertQueue =
+    "INSERT INTO queues (" PARLEY_PG_QUEUE_COLUMNS
+    ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT DO NOTHING";
 constexpr const char* kUpdateQueue =
     "UPDATE queues SET display_name=$2, auto_accept=$3, max_wait_s=$4, closed_text=$5, "
-    "updated_at=$6, service_level_s=$7 WHERE name=$1";
+    "updated_at=$6, service_level_s=$7, no_agents_text=$8, wrap_up_codes=$9, wrap_up_required=$10, "
+    "after_chat_work_s=$11 WHERE name=$1";
 constexpr const char* kDeleteQueue = "DELETE FROM queues WHERE name = $1";
 
 // Every statement below reads through an index (the scan guard, HotRoutingStatements).
@@ -44,7 +46,7 @@ constexpr const char* kAgentConversations =
   "s.queue, s.waiting, s.active, s.version, s.armed_version, s.members, s.concurrency_sum, " \
   "s.signed_in, s.available, s.handle_sum_ms, s.handle_count, s.day, s.answered_today, "     \
   "s.answered_in_sl_today, s.abandoned_today, s.answered_total, s.abandoned_total, "         \
-  "s.offers_total, s.offers_rung_out_total, "                                                \
+  "s.offers_total, s.offers_rung_out_total, s.offers_declined_total, "                       \
   "(SELECT queued_at FROM conversations c WHERE c.state = 'queued' AND c.queue = s.queue "   \
   "ORDER BY c.qkey LIMIT 1), "                                                               \
   "(SELECT MIN(queued_at) FROM conversations c WHERE c.state = 'queued' AND c.queue = s.queue)"
@@ -102,18 +104,22 @@ constexpr const char* kHandleCount =
     "SELECT handle_count FROM queue_stats WHERE queue = $1 FOR UPDATE";
 constexpr const char* kCountOutcome =
     "INSERT INTO queue_stats AS s (queue, day, answered_today, answered_in_sl_today,"
-    " abandoned_today, answered_total, abandoned_total, offers_total, offers_rung_out_total)"
-    " VALUES ($1, $2, $3, $4, $5, $3, $5, $6, $7) ON CONFLICT (queue) DO UPDATE SET"
+    " abandoned_today, answered_total, abandoned_total, offers_total, offers_rung_out_total,"
+    " offers_declined_total)"
+    " VALUES ($1, $2, $3, $4, $5, $3, $5, $6, $7, $8) ON CONFLICT (queue) DO UPDATE SET"
     " answered_today = CASE WHEN s.day = $2 THEN s.answered_today ELSE 0 END + $3,"
     " answered_in_sl_today = CASE WHEN s.day = $2 THEN s.answered_in_sl_today ELSE 0 END + $4,"
     " abandoned_today = CASE WHEN s.day = $2 THEN s.abandoned_today ELSE 0 END + $5,"
     " day = $2, answered_total = s.answered_total + $3, abandoned_total = s.abandoned_total + $5,"
-    " offers_total = s.offers_total + $6, offers_rung_out_total = s.offers_rung_out_total + $7";
+    " offers_total = s.offers_total + $6, offers_rung_out_total = s.offers_rung_out_total + $7,"
+    " offers_declined_total = s.offers_declined_total + $8";
 
 constexpr const char* kCountConversations = "SELECT state, n FROM conversation_counts";
 
-#define PARLEY_PG_PRESENCE_COLUMNS \
-  "username, status, streams, online, offline_due_at, last_assigned_at, updated_at, chats, offers"
+#define PARLEY_PG_PRESENCE_COLUMNS                                                           \
+  "username, status, streams, online, offline_due_at, last_assigned_at, updated_at, chats, " \
+  "offers, "                                                                                 \
+  "ready_at"
 constexpr const char* kGetPresence =
     "SELECT " PARLEY_PG_PRESENCE_COLUMNS " FROM agent_presence WHERE username = $1";
 constexpr const char* kListPresence =
@@ -124,10 +130,14 @@ constexpr const char* kOfflineDue = "SELECT " PARLEY_PG_PRESENCE_COLUMNS
 // The load (chats, offers) is kept by the conversation triggers and never written here.
 constexpr const char* kPutPresence =
     "INSERT INTO agent_presence (username, status, streams, online, offline_due_at, "
-    "last_assigned_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (username) DO UPDATE "
-    "SET status=EXCLUDED.status, streams=EXCLUDED.streams, online=EXCLUDED.online, "
-    "offline_due_at=EXCLUDED.offline_due_at, last_assigned_at=EXCLUDED.last_assigned_at, "
-    "updated_at=EXCLUDED.updated_at";
+    "last_assigned_at, updated_at, ready_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT "
+    "(username) DO UPDATE SET status=EXCLUDED.status, streams=EXCLUDED.streams, "
+    "online=EXCLUDED.online, offline_due_at=EXCLUDED.offline_due_at, "
+    "last_assigned_at=EXCLUDED.last_assigned_at, updated_at=EXCLUDED.updated_at, "
+    "ready_at=EXCLUDED.ready_at";
+constexpr const char* kReadyDue = "SELECT " PARLEY_PG_PRESENCE_COLUMNS
+                                  " FROM agent_presence WHERE ready_at IS NOT NULL"
+                                  " AND ready_at <= $1 ORDER BY ready_at LIMIT $2";
 
 constexpr const char* kLastAgentEventSeq =
     "SELECT COALESCE(MAX(seq), 0) FROM agent_events WHERE username = $1";
@@ -142,6 +152,25 @@ constexpr const char* kAgentEventsAfter =
 constexpr const char* kPruneAgentEvents =
     "DELETE FROM agent_events WHERE username = $1 AND seq <= $2 AND created_at < $3";
 
+// Wrap-up codes are stored one a line (a code holds no line break).
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t from = 0;
+  while (from < text.size()) {
+    size_t end = text.find('\n', from);
+    if (end == std::string::npos) end = text.size();
+    if (end > from) out.push_back(text.substr(from, end - from));
+    from = end + 1;
+  }
+  return out;
+}
+
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& line : lines) out += (out.empty() ? "" : "\n") + line;
+  return out;
+}
+
 QueueRecord ReadQueue(const Rows& r, int i) {
   QueueRecord q;
   q.name = r.Text(i, 0);
@@ -152,6 +181,10 @@ QueueRecord ReadQueue(const Rows& r, int i) {
   q.created_at_ms = r.Int(i, 5);
   q.updated_at_ms = r.Int(i, 6);
   q.service_level_s = r.Int(i, 7);
+  q.no_agents_text = r.OptText(i, 8);
+  q.wrap_up_codes = SplitLines(r.Text(i, 9));
+  q.wrap_up_required = r.Bool(i, 10);
+  q.after_chat_work_s = r.Int(i, 11);
   return q;
 }
 
@@ -166,6 +199,7 @@ PresenceRecord ReadPresence(const Rows& r, int i) {
   p.updated_at_ms = r.Int(i, 6);
   p.chats = r.Int(i, 7);
   p.offers = r.Int(i, 8);
+  p.ready_at_ms = r.OptInt(i, 9);
   return p;
 }
 
@@ -190,8 +224,9 @@ QueueStats ReadQueueStats(const Rows& r, int i) {
   q.abandoned_total = r.Int(i, 16);
   q.offers_total = r.Int(i, 17);
   q.offers_rung_out_total = r.Int(i, 18);
-  q.head_queued_at_ms = r.OptInt(i, 19);
-  q.oldest_queued_at_ms = r.OptInt(i, 20);
+  q.offers_declined_total = r.Int(i, 19);
+  q.head_queued_at_ms = r.OptInt(i, 20);
+  q.oldest_queued_at_ms = r.OptInt(i, 21);
   return q;
 }
 
@@ -210,7 +245,8 @@ Params QueueParams(const QueueRecord& q, bool insert) {
   Params p;
   p.Add(q.name).Add(q.display_name).Add(q.auto_accept).Add(q.max_wait_s).Add(q.closed_text);
   if (insert) p.Add(q.created_at_ms);
-  p.Add(q.updated_at_ms).Add(q.service_level_s);
+  p.Add(q.updated_at_ms).Add(q.service_level_s).Add(q.no_agents_text);
+  p.Add(JoinLines(q.wrap_up_codes)).Add(q.wrap_up_required).Add(q.after_chat_work_s);
   return p;
 }
 
@@ -230,6 +266,7 @@ const std::vector<HotStatement>& HotRoutingStatements() {
       {"wait checks due", kWaitChecksDue, {"1000", "100"}},
       {"parked wait checks", kParkedWaitChecks, {"sales", "100"}},
       {"offline due", kOfflineDue, {"1000", "100"}},
+      {"ready due", kReadyDue, {"1000", "100"}},
       {"get presence", kGetPresence, {"ann"}},
       {"last agent event seq", kLastAgentEventSeq, {"ann"}},
       {"agent events after", kAgentEventsAfter, {"ann", "5", "100"}},
@@ -390,7 +427,7 @@ Result<void> PgTx::AddHandleSample(const std::string& queue, int64_t ms, int64_t
 Result<void> PgTx::CountQueueOutcome(const std::string& queue, const QueueOutcome& o) {
   Params p;
   p.Add(queue).Add(o.day).Add(o.answered).Add(o.answered_in_sl);
-  p.Add(o.abandoned).Add(o.offers).Add(o.offers_rung_out);
+  p.Add(o.abandoned).Add(o.offers).Add(o.offers_rung_out).Add(o.offers_declined);
   return Done(conn_->Run(kCountOutcome, p));
 }
 
@@ -404,6 +441,14 @@ Result<std::map<std::string, int64_t>> PgTx::CountConversations() {
 
 Result<std::vector<PresenceRecord>> PgTx::OfflineDue(int64_t now_ms, size_t limit) {
   auto r = conn_->Query(kOfflineDue, Params().Add(now_ms).Add(static_cast<int64_t>(limit)));
+  if (!r) return Fail(r.error());
+  std::vector<PresenceRecord> out;
+  for (int i = 0; i < r->size(); ++i) out.push_back(ReadPresence(*r, i));
+  return out;
+}
+
+Result<std::vector<PresenceRecord>> PgTx::ReadyDue(int64_t now_ms, size_t limit) {
+  auto r = conn_->Query(kReadyDue, Params().Add(now_ms).Add(static_cast<int64_t>(limit)));
   if (!r) return Fail(r.error());
   std::vector<PresenceRecord> out;
   for (int i = 0; i < r->size(); ++i) out.push_back(ReadPresence(*r, i));
@@ -428,7 +473,7 @@ Result<std::vector<PresenceRecord>> PgTx::ListPresence() {
 Result<void> PgTx::PutPresence(const PresenceRecord& p) {
   Params ps;
   ps.Add(p.username).Add(p.status).Add(p.streams).Add(p.online);
-  ps.Add(p.offline_due_at_ms).Add(p.last_assigned_at_ms).Add(p.updated_at_ms);
+  ps.Add(p.offline_due_at_ms).Add(p.last_assigned_at_ms).Add(p.updated_at_ms).Add(p.ready_at_ms);
   return Done(conn_->Run(kPutPresence, ps));
 }
 

@@ -7,17 +7,19 @@ namespace {
 
 constexpr const char* kListConnections =
     "SELECT id, name, client_webhook, bot, enabled, secret, previous_secret, "
-    "previous_secret_valid_until, created_at, updated_at FROM connections ORDER BY created_at, id";
+    "previous_secret_valid_until, created_at, updated_at, queue FROM connections ORDER BY "
+    "created_at, id";
 constexpr const char* kGetConnection =
     "SELECT id, name, client_webhook, bot, enabled, secret, previous_secret, "
-    "previous_secret_valid_until, created_at, updated_at FROM connections WHERE id = $1";
+    "previous_secret_valid_until, created_at, updated_at, queue FROM connections WHERE id = $1";
 constexpr const char* kInsertConnection =
     "INSERT INTO connections (id, name, client_webhook, bot, enabled, secret, previous_secret, "
-    "previous_secret_valid_until, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) "
+    "previous_secret_valid_until, created_at, updated_at, queue) "
+    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) "
     "ON CONFLICT DO NOTHING";
 constexpr const char* kUpdateConnection =
     "UPDATE connections SET name=$2, client_webhook=$3, bot=$4, enabled=$5, secret=$6, "
-    "previous_secret=$7, previous_secret_valid_until=$8, updated_at=$9 WHERE id=$1";
+    "previous_secret=$7, previous_secret_valid_until=$8, updated_at=$9, queue=$10 WHERE id=$1";
 // Names are unique: an update to a taken name is refused before it can fail the transaction.
 constexpr const char* kConnectionNameTaken =
     "SELECT 1 FROM connections WHERE name = $1 AND id <> $2";
@@ -227,6 +229,7 @@ Result<ConnectionRecord> PgTx::ReadConnection(const Rows& r, int i) {
   c.previous_secret_valid_until_ms = r.OptInt(i, 7);
   c.created_at_ms = r.Int(i, 8);
   c.updated_at_ms = r.Int(i, 9);
+  c.queue = r.Text(i, 10);
   return c;
 }
 
@@ -259,7 +262,7 @@ Params ConnectionParams(const ConnectionRecord& c, const SecretBox& box, bool in
   p.Add(c.id).Add(c.name).Add(c.client_webhook).Add(c.bot).Add(c.enabled);
   p.Add(box.Seal(c.secret)).Add(prev).Add(c.previous_secret_valid_until_ms);
   if (insert) p.Add(c.created_at_ms);
-  p.Add(c.updated_at_ms);
+  p.Add(c.updated_at_ms).Add(c.queue);
   return p;
 }
 

@@ -120,6 +120,7 @@ class PgTx final : public Tx {
   Result<void> AddHandleSample(const std::string& queue, int64_t ms, int64_t keep) override;
   Result<void> CountQueueOutcome(const std::string& queue, const QueueOutcome& o) override;
   Result<std::vector<PresenceRecord>> OfflineDue(int64_t now_ms, size_t limit) override;
+  Result<std::vector<PresenceRecord>> ReadyDue(int64_t now_ms, size_t limit) override;
   Result<std::map<std::string, int64_t>> CountConversations() override;
   Result<std::optional<PresenceRecord>> GetPresence(const std::string& username) override;
   Result<std::vector<PresenceRecord>> ListPresence() override;

@@ -8,14 +8,16 @@ namespace {
 
 #define PARLEY_QUEUE_COLUMNS                                                           \
   "name, display_name, auto_accept, max_wait_s, closed_text, created_at, updated_at, " \
-  "service_level_s"
+  "service_level_s, no_agents_text, wrap_up_codes, wrap_up_required, after_chat_work_s"
 constexpr const char* kListQueues = "SELECT " PARLEY_QUEUE_COLUMNS " FROM queues ORDER BY name";
 constexpr const char* kGetQueue = "SELECT " PARLEY_QUEUE_COLUMNS " FROM queues WHERE name = ?1";
 constexpr const char* kInsertQueue =
-    "INSERT INTO queues (" PARLEY_QUEUE_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8)";
+    "INSERT INTO queues (" PARLEY_QUEUE_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
 constexpr const char* kUpdateQueue =
     "UPDATE queues SET display_name=?2, auto_accept=?3, max_wait_s=?4, closed_text=?5, "
-    "updated_at=?7, service_level_s=?8 WHERE name=?1";
+    "updated_at=?7, service_level_s=?8, no_agents_text=?9, wrap_up_codes=?10, "
+    "wrap_up_required=?11, "
+    "after_chat_work_s=?12 WHERE name=?1";
 constexpr const char* kDeleteQueue = "DELETE FROM queues WHERE name = ?1";
 
 // Every statement below reads through an index: the unit test routing_scan_test checks their
@@ -48,6 +50,7 @@ constexpr const char* kAgentConversations =
   "queue, waiting, active, version, armed_version, members, concurrency_sum, signed_in, "   \
   "available, handle_sum_ms, handle_count, day, answered_today, answered_in_sl_today, "     \
   "abandoned_today, answered_total, abandoned_total, offers_total, offers_rung_out_total, " \
+  "offers_declined_total, "                                                                 \
   "(SELECT queued_at FROM conversations c INDEXED BY conversations_queue_order "            \
   "WHERE c.state = 'queued' AND c.queue = queue_stats.queue ORDER BY c.qkey LIMIT 1), "     \
   "(SELECT MIN(queued_at) FROM conversations c INDEXED BY conversations_waiting "           \
@@ -107,18 +110,22 @@ constexpr const char* kAddHandle =
 constexpr const char* kHandleCount = "SELECT handle_count FROM queue_stats WHERE queue = ?1";
 constexpr const char* kCountOutcome =
     "INSERT INTO queue_stats (queue, day, answered_today, answered_in_sl_today, abandoned_today,"
-    " answered_total, abandoned_total, offers_total, offers_rung_out_total)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?5, ?6, ?7) ON CONFLICT (queue) DO UPDATE SET"
+    " answered_total, abandoned_total, offers_total, offers_rung_out_total,"
+    " offers_declined_total)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?5, ?6, ?7, ?8) ON CONFLICT (queue) DO UPDATE SET"
     " answered_today = CASE WHEN day = ?2 THEN answered_today ELSE 0 END + ?3,"
     " answered_in_sl_today = CASE WHEN day = ?2 THEN answered_in_sl_today ELSE 0 END + ?4,"
     " abandoned_today = CASE WHEN day = ?2 THEN abandoned_today ELSE 0 END + ?5,"
     " day = ?2, answered_total = answered_total + ?3, abandoned_total = abandoned_total + ?5,"
-    " offers_total = offers_total + ?6, offers_rung_out_total = offers_rung_out_total + ?7";
+    " offers_total = offers_total + ?6, offers_rung_out_total = offers_rung_out_total + ?7,"
+    " offers_declined_total = offers_declined_total + ?8";
 
 constexpr const char* kCountConversations = "SELECT state, n FROM conversation_counts";
 
-#define PARLEY_PRESENCE_COLUMNS \
-  "username, status, streams, online, offline_due_at, last_assigned_at, updated_at, chats, offers"
+#define PARLEY_PRESENCE_COLUMNS                                                              \
+  "username, status, streams, online, offline_due_at, last_assigned_at, updated_at, chats, " \
+  "offers, "                                                                                 \
+  "ready_at"
 constexpr const char* kGetPresence =
     "SELECT " PARLEY_PRESENCE_COLUMNS " FROM agent_presence WHERE username = ?1";
 constexpr const char* kListPresence =
@@ -129,8 +136,13 @@ constexpr const char* kOfflineDue = "SELECT " PARLEY_PRESENCE_COLUMNS
 // The load (chats, offers) is kept by the conversation triggers and never written here.
 constexpr const char* kPutPresence =
     "INSERT INTO agent_presence (username, status, streams, online, offline_due_at, "
-    "last_assigned_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT (username) DO UPDATE "
-    "SET status=?2, streams=?3, online=?4, offline_due_at=?5, last_assigned_at=?6, updated_at=?7";
+    "last_assigned_at, updated_at, ready_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT "
+    "(username) DO UPDATE SET status=?2, streams=?3, online=?4, offline_due_at=?5, "
+    "last_assigned_at=?6, updated_at=?7, ready_at=?8";
+// Agents whose after-chat work is over (index agent_presence_ready_due).
+constexpr const char* kReadyDue = "SELECT " PARLEY_PRESENCE_COLUMNS
+                                  " FROM agent_presence WHERE ready_at IS NOT NULL"
+                                  " AND ready_at <= ?1 ORDER BY ready_at LIMIT ?2";
 
 constexpr const char* kLastAgentEventSeq =
     "SELECT COALESCE(MAX(seq), 0) FROM agent_events WHERE username = ?1";
@@ -145,6 +157,25 @@ constexpr const char* kAgentEventsAfter =
 constexpr const char* kPruneAgentEvents =
     "DELETE FROM agent_events WHERE username = ?1 AND seq <= ?2 AND created_at < ?3";
 
+// Wrap-up codes are stored one a line (a code holds no line break).
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t from = 0;
+  while (from < text.size()) {
+    size_t end = text.find('\n', from);
+    if (end == std::string::npos) end = text.size();
+    if (end > from) out.push_back(text.substr(from, end - from));
+    from = end + 1;
+  }
+  return out;
+}
+
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& line : lines) out += (out.empty() ? "" : "\n") + line;
+  return out;
+}
+
 QueueRecord ReadQueue(const Stmt& s) {
   QueueRecord q;
   q.name = s.Text(0);
@@ -155,13 +186,18 @@ QueueRecord ReadQueue(const Stmt& s) {
   q.created_at_ms = s.Int(5);
   q.updated_at_ms = s.Int(6);
   q.service_level_s = s.Int(7);
+  q.no_agents_text = s.OptText(8);
+  q.wrap_up_codes = SplitLines(s.Text(9));
+  q.wrap_up_required = s.Int(10) != 0;
+  q.after_chat_work_s = s.Int(11);
   return q;
 }
 
 void BindQueue(Stmt& s, const QueueRecord& q) {
   s.Bind(1, q.name).Bind(2, q.display_name).Bind(3, q.auto_accept).Bind(4, q.max_wait_s);
   s.Bind(5, q.closed_text).Bind(6, q.created_at_ms).Bind(7, q.updated_at_ms);
-  s.Bind(8, q.service_level_s);
+  s.Bind(8, q.service_level_s).Bind(9, q.no_agents_text).Bind(10, JoinLines(q.wrap_up_codes));
+  s.Bind(11, q.wrap_up_required).Bind(12, q.after_chat_work_s);
 }
 
 PresenceRecord ReadPresence(const Stmt& s) {
@@ -175,6 +211,7 @@ PresenceRecord ReadPresence(const Stmt& s) {
   p.updated_at_ms = s.Int(6);
   p.chats = s.Int(7);
   p.offers = s.Int(8);
+  p.ready_at_ms = s.OptInt(9);
   return p;
 }
 
@@ -199,8 +236,9 @@ QueueStats ReadQueueStats(const Stmt& s) {
   q.abandoned_total = s.Int(16);
   q.offers_total = s.Int(17);
   q.offers_rung_out_total = s.Int(18);
-  q.head_queued_at_ms = s.OptInt(19);
-  q.oldest_queued_at_ms = s.OptInt(20);
+  q.offers_declined_total = s.Int(19);
+  q.head_queued_at_ms = s.OptInt(20);
+  q.oldest_queued_at_ms = s.OptInt(21);
   return q;
 }
 
@@ -411,7 +449,7 @@ Result<void> SqliteTx::AddHandleSample(const std::string& queue, int64_t ms, int
 Result<void> SqliteTx::CountQueueOutcome(const std::string& queue, const QueueOutcome& o) {
   PARLEY_TRY_STMT(s, kCountOutcome);
   s.Bind(1, queue).Bind(2, o.day).Bind(3, o.answered).Bind(4, o.answered_in_sl);
-  s.Bind(5, o.abandoned).Bind(6, o.offers).Bind(7, o.offers_rung_out);
+  s.Bind(5, o.abandoned).Bind(6, o.offers).Bind(7, o.offers_rung_out).Bind(8, o.offers_declined);
   return db_.Run(s, "count queue outcome");
 }
 
@@ -424,6 +462,14 @@ Result<std::map<std::string, int64_t>> SqliteTx::CountConversations() {
 
 Result<std::vector<PresenceRecord>> SqliteTx::OfflineDue(int64_t now_ms, size_t limit) {
   PARLEY_TRY_STMT(s, kOfflineDue);
+  s.Bind(1, now_ms).Bind(2, static_cast<int64_t>(limit));
+  std::vector<PresenceRecord> out;
+  while (s.Step() == SQLITE_ROW) out.push_back(ReadPresence(s));
+  return out;
+}
+
+Result<std::vector<PresenceRecord>> SqliteTx::ReadyDue(int64_t now_ms, size_t limit) {
+  PARLEY_TRY_STMT(s, kReadyDue);
   s.Bind(1, now_ms).Bind(2, static_cast<int64_t>(limit));
   std::vector<PresenceRecord> out;
   while (s.Step() == SQLITE_ROW) out.push_back(ReadPresence(s));
@@ -448,6 +494,7 @@ Result<void> SqliteTx::PutPresence(const PresenceRecord& p) {
   PARLEY_TRY_STMT(s, kPutPresence);
   s.Bind(1, p.username).Bind(2, p.status).Bind(3, p.streams).Bind(4, p.online);
   s.Bind(5, p.offline_due_at_ms).Bind(6, p.last_assigned_at_ms).Bind(7, p.updated_at_ms);
+  s.Bind(8, p.ready_at_ms);
   return db_.Run(s, "put presence");
 }
 

@@ -9,19 +9,23 @@ namespace {
 
 constexpr const char* kListConnections =
     "SELECT id, name, client_webhook, bot, enabled, secret, previous_secret, "
-    "previous_secret_valid_until, created_at, updated_at, capabilities FROM connections ORDER BY "
+    "previous_secret_valid_until, created_at, updated_at, capabilities, queue FROM connections "
+    "ORDER BY "
     "created_at, id";
 constexpr const char* kGetConnection =
     "SELECT id, name, client_webhook, bot, enabled, secret, previous_secret, "
-    "previous_secret_valid_until, created_at, updated_at, capabilities FROM connections WHERE id = "
+    "previous_secret_valid_until, created_at, updated_at, capabilities, queue FROM connections "
+    "WHERE id = "
     "?1";
 constexpr const char* kInsertConnection =
     "INSERT INTO connections (id, name, client_webhook, bot, enabled, secret, previous_secret, "
-    "previous_secret_valid_until, created_at, updated_at, capabilities) "
-    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)";
+    "previous_secret_valid_until, created_at, updated_at, capabilities, queue) "
+    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
 constexpr const char* kUpdateConnection =
     "UPDATE connections SET name=?2, client_webhook=?3, bot=?4, enabled=?5, secret=?6, "
-    "previous_secret=?7, previous_secret_valid_until=?8, updated_at=?10, capabilities=?11 WHERE "
+    "previous_secret=?7, previous_secret_valid_until=?8, updated_at=?10, capabilities=?11, "
+    "queue=?12 "
+    "WHERE "
     "id=?1";
 constexpr const char* kDeleteConnection = "DELETE FROM connections WHERE id = ?1";
 
@@ -38,6 +42,9 @@ constexpr const char* kListConversations =
     " AND (?8 IS NULL OR instr(lower(customer_id), lower(?8)) > 0"
     "      OR instr(lower(COALESCE(customer_name, '')), lower(?8)) > 0)"
     " AND (?9 IS NULL OR created_at >= ?9) AND (?10 IS NULL OR created_at < ?10)"
+    " AND (?11 IS NULL OR EXISTS (SELECT 1 FROM events e WHERE e.conversation_id ="
+    " conversations.id AND e.direction = 'note' AND e.type = 'wrap_up'"
+    " AND json_extract(e.payload, '$.code') = ?11))"
     " ORDER BY updated_at DESC, id DESC LIMIT ?3";
 constexpr const char* kInsertConversation =
     "INSERT INTO conversations (" PARLEY_CONVERSATION_COLUMNS
@@ -245,6 +252,7 @@ Result<ConnectionRecord> SqliteTx::ReadConnection(const Stmt& s) {
   c.created_at_ms = s.Int(8);
   c.updated_at_ms = s.Int(9);
   c.capabilities = s.Text(10);
+  c.queue = s.Text(11);
   return c;
 }
 
@@ -274,7 +282,7 @@ Result<void> SqliteTx::InsertConnection(const ConnectionRecord& c) {
   if (c.previous_secret) prev = box_.Seal(*c.previous_secret);
   s.Bind(1, c.id).Bind(2, c.name).Bind(3, c.client_webhook).Bind(4, c.bot).Bind(5, c.enabled);
   s.Bind(6, box_.Seal(c.secret)).Bind(7, prev).Bind(8, c.previous_secret_valid_until_ms);
-  s.Bind(9, c.created_at_ms).Bind(10, c.updated_at_ms).Bind(11, c.capabilities);
+  s.Bind(9, c.created_at_ms).Bind(10, c.updated_at_ms).Bind(11, c.capabilities).Bind(12, c.queue);
   auto r = db_.Run(s, "insert connection");
   if (!r && r.error().errc == Errc::kConflict)
     return Fail(Errc::kConflict, "name_taken",
@@ -288,7 +296,7 @@ Result<void> SqliteTx::UpdateConnection(const ConnectionRecord& c) {
   if (c.previous_secret) prev = box_.Seal(*c.previous_secret);
   s.Bind(1, c.id).Bind(2, c.name).Bind(3, c.client_webhook).Bind(4, c.bot).Bind(5, c.enabled);
   s.Bind(6, box_.Seal(c.secret)).Bind(7, prev).Bind(8, c.previous_secret_valid_until_ms);
-  s.Bind(10, c.updated_at_ms).Bind(11, c.capabilities);
+  s.Bind(10, c.updated_at_ms).Bind(11, c.capabilities).Bind(12, c.queue);
   auto r = db_.Run(s, "update connection");
   if (!r && r.error().errc == Errc::kConflict)
     return Fail(Errc::kConflict, "name_taken",
@@ -443,6 +451,7 @@ Result<std::vector<ConversationRecord>> SqliteTx::ListConversations(const Conver
   if (f.after) s.Bind(4, f.after->at_ms).Bind(5, f.after->id);
   s.Bind(6, f.queue).Bind(7, f.agent);
   s.Bind(8, f.customer).Bind(9, f.created_from_ms).Bind(10, f.created_before_ms);
+  s.Bind(11, f.wrap_up);
   std::vector<ConversationRecord> out;
   while (s.Step() == SQLITE_ROW) out.push_back(ReadConversation(s));
   return out;
