@@ -26,9 +26,9 @@ test: build format-check
 # runs them all.
 SANITIZE_BUILD ?= build-sanitize
 SANITIZE_TESTS ?= $(addprefix tests/integration/,users-cli.test.mjs auth.test.mjs \
-	hardening.test.mjs hostile.test.mjs agents.test.mjs agents-more.test.mjs protocol.test.mjs \
-	echo.test.mjs slow-clients.test.mjs limits.test.mjs deliveries.test.mjs bot.test.mjs \
-	admin.test.mjs cli.test.mjs conversations.test.mjs)
+	hardening.test.mjs hostile.test.mjs hostile-actions.test.mjs agents.test.mjs \
+	agents-more.test.mjs protocol.test.mjs echo.test.mjs slow-clients.test.mjs limits.test.mjs \
+	deliveries.test.mjs bot.test.mjs admin.test.mjs cli.test.mjs conversations.test.mjs)
 check-sanitize: deps
 	JOBS=$(JOBS) scripts/check-sanitize $(SANITIZE_BUILD) $(SANITIZE_TESTS)
 
