@@ -139,6 +139,8 @@ bot::CallOutcome PerformCall(const bot::ExternalCall& call, bool allow_insecure)
     outcome.error = "the call did not finish";
   } else if (!*result) {
     outcome.error = result->error().code + ": " + result->error().message;
+  } else if ((*result)->cut && (*result)->status / 100 == 2) {
+    outcome.error = "the action's answer is longer than Parley reads of an answer (64 KiB)";
   } else {
     outcome = bot::CallOutcomeFromHttp((*result)->status, (*result)->body);
   }

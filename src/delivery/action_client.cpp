@@ -22,6 +22,12 @@ boost::asio::awaitable<bot::CallOutcome> HttpActionRunner::Run(bot::ExternalCall
     out.error = fmt::format("the action answered {}", res->status);
     co_return out;
   }
+  // The beginning of a longer answer can be a valid JSON object on its own ("{...}" and then
+  // 1 GiB of spaces): what the action meant is unknown, so it is a failed action.
+  if (res->cut) {
+    out.error = "the action's answer is longer than Parley reads of an answer (64 KiB)";
+    co_return out;
+  }
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(res->body, ec);
   if (ec || !v.is_object()) {

@@ -492,7 +492,7 @@ class WebhookClient::Impl {
     if (rec == http::error::body_limit && parser->is_header_done()) {
       // The receiver answered; an oversized body does not change what its status says.
       out.result = HttpResponse{static_cast<int>(parser->get().result_int()),
-                                std::move(parser->get().body())};
+                                std::move(parser->get().body()), true};
       co_return out;
     }
     if (rec) {

@@ -33,7 +33,8 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 0;
-  std::string body;
+  std::string body;  // at most max_response_body bytes
+  bool cut = false;  // the body was longer than max_response_body: `body` is its beginning
 };
 
 struct WebhookClientStats {

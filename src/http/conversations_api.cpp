@@ -296,20 +296,24 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
                               {"release", &routing::Routing::Release}}) {
     router.Add(
         "POST", fmt::format("/api/v1/conversations/{{id}}/{}", verb),
-        User(deps, [d, action](Request& req, const Caller& caller) -> asio::awaitable<Response> {
-          std::string id = req.Param("id");
-          auto& routing = d->conversations.routing();
-          // For parley_accept_latency_seconds: when the offer being accepted was made.
-          std::optional<int64_t> offered_at;
-          if (action == &routing::Routing::Accept) offered_at = co_await OfferedAt(*d, id, caller);
-          auto step = [&](Tx& tx, const routing::Actor& a, int64_t now, routing::Effects& fx) {
-            return (routing.*action)(tx, id, a, now, fx);
-          };
-          Response r = co_await Step(*d, caller, step);
-          if (offered_at && r.status == 200)
-            d->metrics.accept_latency.Record(d->clock.NowMs() - *offered_at);
-          co_return r;
-        }));
+        // `action = action`: clang 14 cannot capture a structured binding by name (C++20's
+        // P1091 came in clang 16), and `make fuzz` builds with clang 14.
+        User(deps,
+             [d, action = action](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+               std::string id = req.Param("id");
+               auto& routing = d->conversations.routing();
+               // For parley_accept_latency_seconds: when the offer being accepted was made.
+               std::optional<int64_t> offered_at;
+               if (action == &routing::Routing::Accept)
+                 offered_at = co_await OfferedAt(*d, id, caller);
+               auto step = [&](Tx& tx, const routing::Actor& a, int64_t now, routing::Effects& fx) {
+                 return (routing.*action)(tx, id, a, now, fx);
+               };
+               Response r = co_await Step(*d, caller, step);
+               if (offered_at && r.status == 200)
+                 d->metrics.accept_latency.Record(d->clock.NowMs() - *offered_at);
+               co_return r;
+             }));
   }
   router.Add("POST", "/api/v1/conversations/{id}/end",
              User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {

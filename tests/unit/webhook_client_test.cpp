@@ -395,6 +395,7 @@ TEST(WebhookClientTest, ServerErrorIsAStatusNotAFailure) {
   ASSERT_TRUE(r) << Describe(r);
   EXPECT_EQ(r->status, 503);
   EXPECT_EQ(r->body, "down");
+  EXPECT_FALSE(r->cut);
 }
 
 TEST(WebhookClientTest, OversizedResponseBodyIsCutButTheStatusCounts) {
@@ -407,6 +408,7 @@ TEST(WebhookClientTest, OversizedResponseBodyIsCutButTheStatusCounts) {
   ASSERT_TRUE(r) << Describe(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_LE(r->body.size(), 1024u);
+  EXPECT_TRUE(r->cut);  // the caller can tell a cut body from a whole one (actions refuse it)
   EXPECT_EQ(client.Stats().idle_connections, 0u);  // the rest of the body is still on the wire
 }
 
