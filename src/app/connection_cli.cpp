@@ -153,8 +153,8 @@ void AddConnectionCommands(CLI::App& app) {
     Finish(Report(RestCall("GET", target->server, "/api/v1/connections/" + *id, target->token)));
   });
 
-  auto* update = conn->add_subcommand(
-      "update", "Change name, webhook, bot, queue, enabled or capabilities");
+  auto* update =
+      conn->add_subcommand("update", "Change name, webhook, bot, queue, enabled or capabilities");
   AddTargetOptions(update, *target);
   update->add_option("id", *id, "connection ID")->required();
   auto new_name = std::make_shared<std::optional<std::string>>();
