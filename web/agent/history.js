@@ -95,9 +95,18 @@ export function createHistoryPanel(el, { customerLabel }) {
       next = null;
     }
     render();
+    // The one button changed its label: it keeps the focus.
+    el.querySelector('button[aria-expanded]')?.focus();
   }
 
+  // Re-drawn whole: the button that had the focus (Show, Refresh, a row...) gets it back.
   function render() {
+    const focused = el.contains(document.activeElement) ? document.activeElement.textContent : null;
+    draw();
+    if (focused) [...el.querySelectorAll('button')].find((b) => b.textContent === focused)?.focus();
+  }
+
+  function draw() {
     const head = h(
       'div',
       { class: 'row' },
@@ -106,7 +115,10 @@ export function createHistoryPanel(el, { customerLabel }) {
       shown ? h('button', { type: 'button', onclick: refresh }, 'Refresh') : null,
       h('button', { type: 'button', 'aria-expanded': String(shown), onclick: toggle }, shown ? 'Hide history' : 'Show history'),
     );
-    if (!shown) return replace(el, head);
+    if (!shown) {
+      replace(el, head);
+      return;
+    }
     replace(
       el,
       head,
