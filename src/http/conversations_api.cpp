@@ -172,6 +172,41 @@ asio::awaitable<std::optional<int64_t>> OfferedAt(ApiDeps& deps, const std::stri
   co_return *r.offer_expires_at_ms - timeout_ms;
 }
 
+// An agent's own history (the console's History): their ended chats of the last 30 days,
+// each with the code it was wrapped up with, if any.
+constexpr int64_t kHistoryWindowMs = int64_t{30} * 24 * 60 * 60 * 1000;
+
+struct HistoryItem {
+  ConversationRecord conversation;
+  std::optional<std::string> wrap_up;
+};
+
+// Reads up to filter.limit ended chats of filter.agent, newest first, stopping at the first
+// last changed before the window (those after it, older still, are not read). An ended chat
+// changes last when it ends, or when it is wrapped up (at most 10 minutes later).
+Result<std::vector<HistoryItem>> ReadHistory(Tx& tx, const storage::ConversationFilter& filter,
+                                             int64_t now) {
+  auto list = tx.ListConversations(filter);
+  if (!list) return Fail(list.error());
+  std::vector<HistoryItem> out;
+  for (auto& c : *list) {
+    if (c.updated_at_ms < now - kHistoryWindowMs) break;  // ordered by updated_at
+    auto transcript = tx.Transcript(c.id);
+    if (!transcript) return Fail(transcript.error());
+    HistoryItem item{std::move(c), std::nullopt};
+    for (const auto& e : *transcript)
+      if (e.direction == "note" && e.type == "wrap_up") {
+        auto payload = json::parse(e.payload_json);
+        if (const auto* code =
+                payload.is_object() ? payload.as_object().if_contains("code") : nullptr;
+            code && code->is_string())
+          item.wrap_up = std::string(code->as_string());
+      }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 }  // namespace
 
 void AddConversationRoutes(Router& router, ApiDeps& deps) {
@@ -237,6 +272,40 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
               },
               [](const storage::ConversationRecord& c) {
                 return storage::ListCursor{c.updated_at_ms, c.id};
+              });
+        });
+      }));
+  // The caller's own ended chats of the last 30 days, newest first (the console's History).
+  router.Add(
+      "GET", "/api/v1/agents/me/conversations",
+      User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+        if (caller.username.empty())
+          co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
+                                  "The admin token has no chats of its own; sign in as a user.");
+        if (auto state = req.Query("state"); state && *state != "ended")
+          co_return ErrorResponse(Errc::kInvalidArgument, "invalid_state",
+                                  "state must be ended (or left out): the history lists ended "
+                                  "chats.");
+        storage::ConversationFilter filter;
+        filter.state = "ended";
+        filter.agent = caller.username;
+        ListId list_id{ListKind::kConversations, "history\n" + caller.username};
+        auto page = ParsePage(req, list_id);
+        if (!page) co_return ErrorResponse(page.error());
+        filter.limit = page->limit + 1;  // one more tells whether a next page exists
+        filter.after = page->after;
+        auto step = [&filter](Tx& tx, int64_t now) { return ReadHistory(tx, filter, now); };
+        auto items = co_await d->conversations.Look<std::vector<HistoryItem>>(step);
+        co_return Reply(200, items, [&](const auto& all) {
+          return Page(
+              "conversations", all, page->limit, list_id,
+              [](const HistoryItem& item) {
+                json::object o = conversation::ConversationService::ToJson(item.conversation);
+                o["wrap_up"] = item.wrap_up ? json::value(*item.wrap_up) : json::value(nullptr);
+                return o;
+              },
+              [](const HistoryItem& item) {
+                return storage::ListCursor{item.conversation.updated_at_ms, item.conversation.id};
               });
         });
       }));

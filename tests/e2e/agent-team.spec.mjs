@@ -2,7 +2,8 @@
 // hands the offer to the next agent at once and keeps the agent available; a reload brings back
 // the ringing offer, the chats and the draft being written (with no 403 on the way); an offer
 // that rings out says so ("You missed an offer, so you are now Away"); the transfer dialog lists
-// the queue's agents with their status.
+// the queue's agents with their status; the History lists the agent's own ended chats and opens
+// one's transcript.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -132,6 +133,23 @@ describe('agent console: offers let pass, reloads, transfer targets', () => {
     await bobPage.getByRole('list', { name: 'Transcript' }).getByText('Wrap-up: resolved — Card blocked').waitFor();
     await bobPage.getByText(/After-chat work: no new chats until/).waitFor();
     assert.equal(await bobPage.getByLabel('Available').isChecked(), false);
+
+    // Bob's History: the ended chat with its wrap-up code, its transcript read-only; Amy, who
+    // let it pass, has none.
+    const history = bobPage.getByRole('region', { name: 'History' });
+    await history.getByRole('button', { name: 'Show history' }).click();
+    const past = history.getByRole('button', { name: /^Past chat: Grace Hopper \(ended .*; wrap-up resolved\)$/ });
+    await past.click();
+    const transcript = bobPage.getByRole('dialog', { name: /^Chat with Grace Hopper, ended / });
+    await transcript.getByRole('list', { name: 'Past transcript' }).getByText('I need help with my card').waitFor();
+    await transcript.getByText('Wrap-up: resolved — Card blocked').waitFor();
+    assert.equal(await transcript.getByRole('textbox').count(), 0, 'read-only');
+    await screenshots(bobPage, 'agent-history');
+    await transcript.getByRole('button', { name: 'Close' }).click();
+    await transcript.waitFor({ state: 'detached' });
+    const amyHistory = amyPage.getByRole('region', { name: 'History' });
+    await amyHistory.getByRole('button', { name: 'Show history' }).click();
+    await amyHistory.getByText('No ended chats yet.').waitFor();
 
     // The customer comes back: Amy gets the new chat (Bob is in after-chat work) and opens the
     // earlier conversation from the context.

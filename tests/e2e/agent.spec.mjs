@@ -108,7 +108,7 @@ describe('agent console', () => {
     await endEntry.getByText('Delivered').waitFor();
     // An ended chat stays in the list across a reload, until the agent closes it.
     await page.reload();
-    const chats = page.getByRole('list').filter({ has: page.getByRole('button', { name: /Mary Somerville/ }) });
+    const chats = page.getByRole('region', { name: 'Chats', exact: true }).getByRole('button', { name: /Mary Somerville/ });
     const endedChat = page.getByRole('button', { name: 'Mary Somerville, ended' });
     await endedChat.waitFor();
     await endedChat.click();

@@ -5,6 +5,7 @@
 // selected one changes hands.
 import * as api from '/lib/api.js';
 import { h, replace, openDialog, formatTime, formatDuration } from '/lib/dom.js';
+import { payloadView } from '/agent/payload.js';
 
 const HANDOVER = {
   asked_for_person: 'Asked for a person',
@@ -13,15 +14,13 @@ const HANDOVER = {
 };
 
 // One entry of an earlier transcript, read-only and plain: who, when, what.
-function entryView(conv, e, customerLabel) {
-  const p = e.payload || {};
+export function entryView(conv, e, customerLabel) {
   const who = { customer: customerLabel(conv), bot: 'Bot', system: 'System' }[e.from] || e.csr_name || e.from;
-  const text = Array.isArray(p.text) ? p.text.join('\n') : p.text || p.title || (e.type === 'wrap_up' ? `Wrap-up: ${[p.code, p.note].filter(Boolean).join(' — ')}` : e.type);
   return h(
     'li',
     { class: ['entry', e.direction, `from-${e.from}`] },
     h('div', { class: 'meta' }, h('span', { class: 'who' }, e.direction === 'note' ? `Note · ${who}` : who), h('span', {}, formatTime(e.created_at))),
-    h('div', { class: 'bubble' }, h('p', { class: 'line' }, text)),
+    h('div', { class: 'bubble' }, payloadView(e)),
   );
 }
 
@@ -53,7 +52,7 @@ export function createContextPanel(el, { customerLabel, queueLabel }) {
       h(
         'div',
         {},
-        h('ol', { class: 'transcript previous', 'aria-label': 'Earlier transcript' }, full.transcript.map((e) => entryView(full, e, customerLabel))),
+        h('ol', { class: 'transcript previous', 'aria-label': 'Earlier transcript' }, full.transcript.filter((e) => e.type !== 'typing_indicator').map((e) => entryView(full, e, customerLabel))),
         h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('done') }, 'Close')),
       ),
     );

@@ -11,8 +11,10 @@ import { signInForm } from '/lib/signin.js';
 import { h, replace, field, openDialog, confirmDialog, formatTime, formatDuration } from '/lib/dom.js';
 import { attachResponsePicker } from '/agent/responses.js';
 import { loadDraft, saveDraft, clearDraft, loadSelected, saveSelected } from '/agent/drafts.js';
-import { wrapUpDialog, canWrapUpLater, wrapUpText, afterChatNotice } from '/agent/wrapup.js';
+import { wrapUpDialog, canWrapUpLater, afterChatNotice } from '/agent/wrapup.js';
 import { createContextPanel } from '/agent/context.js';
+import { createHistoryPanel } from '/agent/history.js';
+import { payloadView } from '/agent/payload.js';
 
 const ENDED_KEEP_MS = 60 * 60 * 1000; // ended chats come back after a reload for an hour
 const CLOSED_KEY = 'parley-agent-closed-chats'; // ids of ended chats the agent closed (this tab)
@@ -71,6 +73,7 @@ const el = {
   message: $('message'),
   notice: $('notice'),
   context: $('context'),
+  history: $('history'),
 };
 
 const stream = new EventStream({
@@ -84,6 +87,7 @@ const isMine = (conv) => conv && state.user && conv.agent === state.user.usernam
 const queueLabel = (name) => state.queues.find((q) => q.name === name)?.display_name || name || '';
 const customerLabel = (conv) => conv.customer_name || conv.customer_id || 'Customer';
 const contextPanel = createContextPanel(el.context, { customerLabel, queueLabel });
+const historyPanel = createHistoryPanel(el.history, { customerLabel });
 // available | away | after_chat (the server's word; offline is not a choice)
 const statusOf = (agent) => (agent.status === 'available' || agent.status === 'after_chat' ? agent.status : 'away');
 
@@ -296,6 +300,7 @@ function handleEvent(frame) {
       renderOffers();
       renderChats();
       if (state.selected === conv.id) renderChat();
+      if (chat) historyPanel.refresh();
       break;
     }
     case 'queue.updated': {
@@ -554,50 +559,6 @@ function whoLabel(chat, e) {
   if (e.from === 'customer') return customerLabel(chat.conv);
   if (e.from === 'csr') return e.csr_name && e.csr_name !== myName() ? e.csr_name : `${e.csr_name || myName()} (you)`;
   return FROM_LABEL[e.from] || e.from;
-}
-
-// The lines a person reads for one entry's payload.
-function payloadView(e) {
-  const p = e.payload || {};
-  const lines = (arr) => (Array.isArray(arr) ? arr : arr ? [arr] : []).map((t) => h('p', { class: 'line' }, String(t)));
-  switch (e.type) {
-    case 'text': {
-      const parts = [...lines(p.text)];
-      if (p.postback && !(p.text && p.text.length)) parts.push(h('p', { class: 'line muted' }, `Chose: ${p.postback}`));
-      for (const a of p.attachments || []) parts.push(h('p', { class: 'line muted' }, `Attachment: ${a.file_name || a.url}`));
-      return parts;
-    }
-    case 'menu':
-      return [
-        lines(p.title),
-        h('ul', { class: 'options', 'aria-label': 'Menu options' }, (p.items || []).map((i) => h('li', {}, i.text))),
-      ];
-    case 'carousel':
-      return [
-        lines(p.title),
-        h(
-          'ul',
-          { class: 'options', 'aria-label': 'Cards' },
-          (p.items || []).map((i) =>
-            h('li', {}, i.title, i.subtitle ? ` — ${i.subtitle}` : '', (i.buttons || []).length ? ` [${i.buttons.map((b) => b.text).join(' | ')}]` : ''),
-          ),
-        ),
-      ];
-    case 'link_button':
-      return [lines(p.title), h('p', { class: 'line' }, `[${p.label}] `, h('span', { class: 'mono' }, p.url))];
-    case 'wait_time':
-      return h('p', { class: 'line' }, `Estimated wait sent to the customer: ${formatDuration(p.waitTime)}`);
-    case 'csr_end_session':
-      return h('p', { class: 'line' }, 'Chat ended.');
-    case 'customer_end_session':
-      return h('p', { class: 'line' }, 'The customer ended the chat.');
-    case 'note':
-      return [h('p', { class: 'line note-mark' }, 'Internal note: only agents see this.'), lines(p.text)];
-    case 'wrap_up':
-      return [h('p', { class: 'line note-mark' }, 'Wrap-up: only agents see this.'), lines(wrapUpText(p))];
-    default:
-      return p.text ? lines(p.text) : h('p', { class: 'line muted' }, e.type);
-  }
 }
 
 function deliveryView(e) {
@@ -1055,6 +1016,7 @@ $('end').addEventListener('click', async () => {
     chat.ended = 'agent';
     renderChats();
     renderChat();
+    historyPanel.refresh();
   }
 });
 
@@ -1105,6 +1067,7 @@ async function wrapUpLater(chat) {
   chat.transcript = null;
   await loadTranscript(chat);
   if (state.selected === chat.conv.id) renderChat();
+  historyPanel.refresh();
 }
 
 for (const radio of el.presence.querySelectorAll('input')) {
@@ -1119,6 +1082,7 @@ for (const radio of el.presence.querySelectorAll('input')) {
 function showSignIn(message) {
   stream.stop();
   state.user = null;
+  historyPanel.clear();
   el.console.hidden = true;
   el.presence.hidden = true;
   el.signout.hidden = true;
