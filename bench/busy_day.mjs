@@ -204,7 +204,8 @@ async function agents() {
     console.log(`  idle             (after ${settle} s to settle) server ${(idle.server_cores * 100).toFixed(1)} % of a core over ${idle.wall_s.toFixed(0)} s (${queued} waiting, ${n} streams open); RSS ${rssMiB(server.child.pid).toFixed(0)} MiB`);
 
     // wait_time alone: the customer at the head leaves, so everyone behind moves up one place
-    // and is told within wait_time_interval_s. The server's CPU over that window (until no new
+    // and is told within wait_time_interval_s (the no-agents text with their position, as
+    // every agent is away). The server's CPU over that window (until no new
     // update came for 3 s) divided by the updates is the cost of one update, sweep included.
     const shift = await positionShift(server, conn, hook);
     console.log(`  wait_time        the head customer left: ${shift.updates} updates (to ${shift.customers} customers) in ${shift.wall_s.toFixed(1)} s (${(shift.updates / shift.wall_s).toFixed(0)}/s), server ${(shift.cpu.server_cores * 100).toFixed(0)} % of a core: ${shift.us_per_update.toFixed(0)} us of server CPU an update`);
@@ -254,15 +255,17 @@ async function agents() {
 // The first customer told a wait_time (the head of the queue) ends the chat; returns the
 // wait_time updates that reached the others and the server's CPU meanwhile.
 async function positionShift(server, conn, hook) {
-  const wt = (m) => [...m.arrivals.values()].filter((a) => a[1] === 'wait_time');
+  // With every agent away, a waiting customer is told the queue's no_agents_text (with their
+  // position) instead of an estimate: both are the system's, and both follow the position.
+  const told = (a) => a[2] === 'system' && (a[1] === 'wait_time' || a[1] === 'text');
   const start = await hook.collect();
   let head;
-  for (const a of wt(start)) if (!head || a[0] < head[0]) head = a;
-  if (!head) throw new Error('no customer was told a wait_time');
+  for (const a of start.arrivals.values()) if (told(a) && (!head || a[0] < head[0])) head = a;
+  if (!head) throw new Error('no customer was told their place in the queue');
   const known = start.arrivals.size;
   const count = async () => {
     const m = await hook.collect();
-    const fresh = [...m.arrivals.entries()].slice(known).filter(([, a]) => a[1] === 'wait_time');
+    const fresh = [...m.arrivals.entries()].slice(known).filter(([, a]) => told(a));
     customers = new Set(fresh.map(([, a]) => a[3])).size;
     return fresh.length;
   };
