@@ -103,6 +103,36 @@ describe('agent console: offers let pass, reloads, transfer targets', () => {
     await bobPage.getByRole('list', { name: 'Transcript' }).getByText('Let me look at your card').waitFor();
     assert.equal(await bobPage.getByLabel('Message').inputValue(), '');
 
+    // A reload right after Enter, before the server's answer reaches the page: the reply reached
+    // the server, so it is in the transcript and does not come back as a draft.
+    const route = '**/api/v1/conversations/*/messages';
+    await bobPage.route(route, async (r) => {
+      const answer = await r.fetch();
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await r.fulfill({ response: answer }).catch(() => {});
+    });
+    await bobPage.getByLabel('Message').fill('One moment please');
+    await bobPage.getByLabel('Message').press('Enter');
+    await waitFor(() => hook.deliveredTo(conn, customer).some((e) => e.from === 'csr' && e.text?.includes('One moment please')), { message: 'the reply delivered' });
+    await bobPage.reload();
+    await bobPage.unroute(route);
+    await bobPage.getByRole('list', { name: 'Transcript' }).getByText('One moment please').waitFor();
+    assert.equal(await bobPage.getByLabel('Message').inputValue(), '', 'a sent reply is not a draft again');
+    // The same, but the request never reached the server: the reply comes back as the draft.
+    let held;
+    const reached = new Promise((resolve) => {
+      held = resolve;
+    });
+    await bobPage.route(route, () => held());
+    await bobPage.getByLabel('Message').fill('Checking your card now');
+    await bobPage.getByLabel('Message').press('Enter');
+    await reached;
+    await bobPage.reload();
+    await bobPage.unroute(route);
+    await waitFor(async () => (await bobPage.getByLabel('Message').inputValue()) === 'Checking your card now', { message: 'the unsent reply back as the draft' });
+    assert.ok(!hook.deliveredTo(conn, customer).some((e) => e.text?.includes('Checking your card now')));
+    await bobPage.getByLabel('Message').fill('');
+
     // The transfer dialog lists the queue's agents with their status: Amy, available.
     await bobPage.getByRole('button', { name: 'Transfer' }).click();
     const dialog = bobPage.getByRole('dialog');

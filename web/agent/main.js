@@ -10,7 +10,7 @@ import { EventStream, statusView } from '/lib/events.js';
 import { signInForm } from '/lib/signin.js';
 import { h, replace, field, openDialog, confirmDialog, formatTime, formatDuration } from '/lib/dom.js';
 import { attachResponsePicker } from '/agent/responses.js';
-import { loadDraft, saveDraft, clearDraft, loadSelected, saveSelected } from '/agent/drafts.js';
+import { loadDraft, saveDraft, clearDraft, loadSelected, saveSelected, markSending, sendSettled, settleSending } from '/agent/drafts.js';
 import { wrapUpDialog, canWrapUpLater, afterChatNotice } from '/agent/wrapup.js';
 import { createContextPanel } from '/agent/context.js';
 import { createHistoryPanel } from '/agent/history.js';
@@ -172,6 +172,14 @@ async function loadTranscript(chat) {
       chat.positions.clear();
       for (const entry of transcript) addEntry(chat, entry);
       for (const entry of chat.early.splice(0)) addEntry(chat, entry);
+      // A reply whose send the previous page did not see answered: back as the draft unless it
+      // is in the transcript.
+      const unsent = settleSending(state.user.username, chat.conv.id, chat.transcript);
+      if (unsent && !chat.draft) {
+        chat.draft = unsent;
+        saveDraft(state.user.username, chat.conv.id, unsent);
+        if (state.selected === chat.conv.id) el.message.value = unsent;
+      }
     }, 'Transcript');
   })();
   try {
@@ -790,6 +798,19 @@ async function send(body) {
 
 const typingState = { on: false, lastSent: 0, idle: null, conv: null };
 
+// Set once the page is being left (reload, sign-out, closing the tab): requests cut off by that
+// are not failures to report or undo.
+let leaving = false;
+window.addEventListener('pagehide', () => {
+  leaving = true;
+});
+window.addEventListener('beforeunload', () => {
+  leaving = true;
+});
+window.addEventListener('pageshow', () => {
+  leaving = false;
+});
+
 function typing(on) {
   const id = state.selected;
   if (!id) return;
@@ -814,11 +835,19 @@ el.composer.addEventListener('submit', async (e) => {
   typingState.on = false;
   // The box is empty from now on, and so is the kept draft (a reload while it is being sent
   // must not bring it back); a send that fails puts both back.
+  // When the page is left before the answer (a reload right after Enter), the request is cut
+  // off and fails here although the server may have it: the page that loads next settles it
+  // from the transcript (settleSending), so a sent reply never comes back as a draft.
   const sentFrom = state.selected;
   const sentChat = state.chats.get(sentFrom);
   if (sentChat) sentChat.draft = '';
-  if (sentFrom) clearDraft(state.user.username, sentFrom);
+  if (sentFrom) {
+    clearDraft(state.user.username, sentFrom);
+    markSending(state.user.username, sentFrom, text);
+  }
   const ok = await send({ type: 'text', text: lines });
+  if (leaving) return;
+  if (sentFrom) sendSettled(state.user.username, sentFrom);
   if (!ok) {
     el.message.value = text;
     if (sentChat) sentChat.draft = text;
