@@ -316,8 +316,13 @@ TEST_F(IntentEvalFileTest, RefusesMissingAndMalformedFiles) {
 }
 
 std::filesystem::path Clinc150Path() {
-  // tests/unit/ -> repository root -> its sibling `shared`.
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path() /
+  // tests/unit/ -> repository root -> its sibling `shared`. __FILE__ may be relative to the
+  // build folder ("../tests/unit/..."), which is where ctest runs the tests.
+  return std::filesystem::weakly_canonical(std::filesystem::absolute(__FILE__))
+             .parent_path()
+             .parent_path()
+             .parent_path()
+             .parent_path() /
          "shared" / "data" / "clinc150" / "data_full.json";
 }
 

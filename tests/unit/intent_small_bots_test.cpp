@@ -19,8 +19,13 @@ namespace parley::bot {
 namespace {
 
 std::filesystem::path Clinc150Dir() {
-  // tests/unit/ -> repository root -> its sibling `shared`.
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path() /
+  // tests/unit/ -> repository root -> its sibling `shared`. __FILE__ may be relative to the
+  // build folder ("../tests/unit/..."), which is where ctest runs the tests.
+  return std::filesystem::weakly_canonical(std::filesystem::absolute(__FILE__))
+             .parent_path()
+             .parent_path()
+             .parent_path()
+             .parent_path() /
          "shared" / "data" / "clinc150";
 }
 
