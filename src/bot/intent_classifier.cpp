@@ -260,6 +260,7 @@ struct Novelty {
   double power = 0.0;          // exponent of the full-vector factor (0: no novelty factor)
   double content_power = 0.0;  // exponent of the content factor
   double unknown_share = 1.0, unknown_factor = 1.0;  // see the config
+  size_t no_subject_min_words = 0;                   // see the config
   Vocabulary vocabulary;
   Rows full, content;
   std::vector<std::vector<uint32_t>> members;
@@ -293,6 +294,7 @@ class LinearIntentModel final : public IntentClassifier {
   }
 
   double typical_similarity() const { return novelty_.typical; }
+  double typical_content_similarity() const { return novelty_.typical_content; }
 
   double DefaultThreshold() const override {
     return has_oos_ ? kDefaultOosClassThreshold : kDefaultIntentThreshold;
@@ -323,23 +325,32 @@ class LinearIntentModel final : public IntentClassifier {
     std::vector<IntentPrediction> out;
     out.reserve(k);
     std::vector<SparseEntry> content;
-    bool unknown = false;  // mostly words the bot never saw, not even misspelt
+    bool unknown = false;     // mostly words the bot never saw, not even misspelt
+    bool no_subject = false;  // only function words: the content view has nothing to compare
     for (size_t i = 0; i < k; ++i) {
       IntentPrediction p;
       p.intent = labels_[order[i]];
       p.probability = std::clamp(probs[order[i]], 0.0, 1.0);
       p.confidence = p.probability;
       if (novelty_.power > 0.0) {
-        if (i == 0) space_.Vectorize(text, content, true);
+        if (i == 0) {
+          space_.Vectorize(text, content, true);
+          no_subject = novelty_.no_subject_min_words > 0 &&
+                       OnlyFunctionWords(text, novelty_.no_subject_min_words);
+        }
         const auto& members = novelty_.members[order[i]];
         p.similarity = std::clamp(
             NearestCosine(novelty_.full, members, x.data(), x.data() + x.size()), 0.0, 1.0);
         p.content_similarity = std::clamp(NearestCosine(novelty_.content, members, content.data(),
                                                         content.data() + content.size()),
                                           0.0, 1.0);
-        p.confidence *=
-            Factor(p.similarity, novelty_.typical, novelty_.power) *
-            Factor(p.content_similarity, novelty_.typical_content, novelty_.content_power);
+        // A sentence of function words only ("what can you do for me") has an empty content
+        // vector because it names no subject, not because it is far from the examples: only
+        // the full view judges it.
+        p.confidence *= Factor(p.similarity, novelty_.typical, novelty_.power) *
+                        (no_subject ? 1.0
+                                    : Factor(p.content_similarity, novelty_.typical_content,
+                                             novelty_.content_power));
         // One of the intent's own examples, as written, is understood whatever the
         // calibration says (with a handful of examples it can leave every probability near
         // 1 / intents).
@@ -394,7 +405,12 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
                 "Use a positive SVM cost and epoch count.");
   }
 
-  FeatureSpace space = BuildFeatureSpace(examples, config);
+  // With a bot's handful of examples per intent, character n-grams generalise better than
+  // whole words (other forms, typos), so a small set gives the word block less weight.
+  const bool small = examples.size() <= config.small_set;
+  IntentModelConfig features_config = config;
+  if (small) features_config.word_weight = config.small_set_word_weight;
+  FeatureSpace space = BuildFeatureSpace(examples, features_config);
   const size_t num_features = space.size();
   const size_t num_classes = labels.size();
   Rows rows;
@@ -439,7 +455,6 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
       }
     }
   }
-  const bool small = rows.size() <= config.small_set;
   const int held_out_folds = small ? folds : 1;
   const int held_out_epochs = small ? config.max_epochs : config.calibration_epochs;
   std::vector<std::vector<double>> held_scores;
@@ -492,6 +507,7 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
     nov.content_power = config.novelty_content_power;
     nov.unknown_share = config.unknown_share;
     nov.unknown_factor = config.unknown_factor;
+    nov.no_subject_min_words = config.no_subject_min_words;
     if (config.unknown_share < 1.0) {
       nov.vocabulary =
           Vocabulary(examples, config.unknown_stem_suffix, config.unknown_numbers_neutral);
@@ -511,6 +527,11 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
 double TypicalSimilarity(const IntentClassifier& model) {
   const auto* linear = dynamic_cast<const LinearIntentModel*>(&model);
   return linear ? linear->typical_similarity() : 0.0;
+}
+
+double TypicalContentSimilarity(const IntentClassifier& model) {
+  const auto* linear = dynamic_cast<const LinearIntentModel*>(&model);
+  return linear ? linear->typical_content_similarity() : 0.0;
 }
 
 }  // namespace detail

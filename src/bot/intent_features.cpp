@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -128,6 +129,13 @@ std::vector<std::string_view> Words(std::string_view norm, size_t max) {
     pos = end + 1;
   }
   return words;
+}
+
+bool OnlyFunctionWords(std::string_view text, size_t min_words) {
+  const std::string norm = NormalizeIntentText(text);
+  const std::vector<std::string_view> words = Words(norm, std::numeric_limits<size_t>::max());
+  return !words.empty() && words.size() >= min_words &&
+         std::all_of(words.begin(), words.end(), IsFunctionWord);
 }
 
 void FeatureSpace::Vectorize(std::string_view text, std::vector<SparseEntry>& out,

@@ -25,6 +25,11 @@ bool IsFunctionWord(std::string_view w);
 // The words of normalised text (NormalizeIntentText), at most `max` of them.
 std::vector<std::string_view> Words(std::string_view norm, size_t max);
 
+// Whether a text (not normalised) has at least `min_words` words (and at least one) and all of
+// them are function words ("what can you do for me"): its content vector is empty because it
+// names no subject, not because it is far from the examples.
+bool OnlyFunctionWords(std::string_view text, size_t min_words);
+
 struct SparseEntry {
   uint32_t index;
   float value;

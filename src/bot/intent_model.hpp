@@ -20,6 +20,7 @@ struct IntentModelConfig {
   int char_min = 2;          // character n-grams (bytes) of "<word>", lengths char_min..char_max;
   int char_max = 5;          // char_max < char_min turns them off
   double word_weight = 1.0;  // relative weight of the word block against the character block
+  double small_set_word_weight = 0.8;  // ...for sets of at most small_set examples (bots)
   double char_weight = 1.0;
   int min_df = 2;             // features seen in fewer training examples are dropped...
   size_t min_df_from = 2000;  // ...when there are at least this many examples
@@ -42,10 +43,14 @@ struct IntentModelConfig {
   // min(1, s / typical)^novelty_power * min(1, c / typical_c)^novelty_content_power, where s
   // is the cosine of the text to the nearest example of the intent, c the same between
   // content vectors (function words left out), and typical, typical_c the medians of those
-  // cosines for held-out examples (the calibration folds). novelty_power 0 turns it off; it
-  // is off for a model with an oos class. See docs/intent-classifier.md for the choice.
+  // cosines for held-out examples (the calibration folds). novelty_power 0 turns it off; it is
+  // off for a model with an oos class. See docs/intent-classifier.md for the choice.
   double novelty_power = 0.25;
-  double novelty_content_power = 0.25;
+  double novelty_content_power = 0.3;
+  // A text of at least this many words, all function words ("what can you do for me"), has no
+  // content factor: it names no subject to compare. Shorter ones ("a", "how do i") keep it,
+  // and with it a confidence of 0. 0 turns the exemption off.
+  size_t no_subject_min_words = 4;
   // Unknown words: a text more than `unknown_share` of whose words are in no example, and not
   // a near miss of a word that is (one edit for words of 4 to 7 bytes, two from 8: "crad" is
   // "card"; or another form of it, below), is gibberish to the bot (invented words, mashing,
@@ -78,5 +83,7 @@ Result<std::shared_ptr<const IntentClassifier>> TrainIntentModel(
 
 // The model's typical held-out similarity (0 for a model not made by TrainIntentModel).
 double TypicalSimilarity(const IntentClassifier& model);
+// The same between content vectors (function words left out).
+double TypicalContentSimilarity(const IntentClassifier& model);
 
 }  // namespace parley::bot::detail

@@ -103,7 +103,9 @@ class GibberishTest : public ::testing::TestWithParam<int> {
 TEST_P(GibberishTest, EachKindOfNonsenseIsBelowATenth) {
   auto bot = Bot();
   const double threshold = bot->definition().threshold;
-  EXPECT_DOUBLE_EQ(threshold, GetParam() == 0 ? 0.3 : GetParam() == 1 ? 0.5 : 0.65);
+  EXPECT_DOUBLE_EQ(threshold, GetParam() == 0   ? 0.3
+                              : GetParam() == 1 ? 0.5
+                                                : kDefaultIntentThreshold);
   for (const auto& n : kNonsense) {
     auto p = bot->Classify(n.text);
     ASSERT_TRUE(p);

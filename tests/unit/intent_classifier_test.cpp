@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bot/intent_eval.hpp"
+#include "bot/intent_features.hpp"
 #include "bot/intent_model.hpp"
 
 namespace parley::bot {
@@ -91,6 +92,40 @@ TEST(IntentClassifierTest, ConfidenceIsAProbabilityAndHigherInDomain) {
   }
   EXPECT_EQ(in_domain.intent, "lost_card");
   EXPECT_GT(in_domain.confidence, gibberish.confidence);
+}
+
+// A sentence of function words only names no subject, so the content view has nothing to
+// compare: it is judged by its likeness to the examples as a whole ("what can you do for me"
+// got 0 before). Fragments of fewer than four words ("a", "how do i") still get 0.
+TEST(IntentClassifierTest, ASentenceOfFunctionWordsIsJudgedByItsWholeLikeness) {
+  auto examples = BankExamples();
+  for (const char* text :
+       {"what can you help me with", "what are you able to do", "what can i ask you",
+        "what are your skills", "list the things you can do", "which services do you offer"}) {
+    examples.push_back({text, "abilities"});
+  }
+  auto model = IntentClassifier::Train(examples);
+  ASSERT_TRUE(model);
+  for (const char* text : {"What can you do for me?", "tell me what you can do"}) {
+    IntentPrediction p = (*model)->Predict(text);
+    EXPECT_EQ(p.intent, "abilities") << text;
+    EXPECT_EQ(p.content_similarity, 0.0) << text;
+    EXPECT_GE(p.confidence, kDefaultIntentThreshold) << text;
+  }
+  for (const char* fragment : {"a", "i", "what", "can you", "how do i"}) {
+    EXPECT_EQ((*model)->Predict(fragment).confidence, 0.0) << fragment;
+  }
+  // A content word the examples never use keeps the content factor, and with it 0.
+  EXPECT_LT((*model)->Predict("what can you do for my dog").confidence, 0.1);
+}
+
+TEST(IntentFeaturesTest, OnlyFunctionWordsNeedsEnoughWordsAndNoSubject) {
+  EXPECT_TRUE(detail::OnlyFunctionWords("What can you do for me?", 4));
+  EXPECT_TRUE(detail::OnlyFunctionWords("how do i", 3));
+  EXPECT_FALSE(detail::OnlyFunctionWords("how do i", 4));
+  EXPECT_FALSE(detail::OnlyFunctionWords("what can you do for my card", 4));
+  EXPECT_FALSE(detail::OnlyFunctionWords("", 0));
+  EXPECT_FALSE(detail::OnlyFunctionWords("... ?!", 0));
 }
 
 TEST(IntentClassifierTest, TopKIsSortedAndBounded) {
@@ -281,8 +316,13 @@ TEST_F(IntentEvalFileTest, RefusesMissingAndMalformedFiles) {
 }
 
 std::filesystem::path Clinc150Path() {
-  // tests/unit/ -> repository root -> its sibling `shared`.
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path() /
+  // tests/unit/ -> repository root -> its sibling `shared`. __FILE__ may be relative to the
+  // build folder ("../tests/unit/..."), which is where ctest runs the tests.
+  return std::filesystem::weakly_canonical(std::filesystem::absolute(__FILE__))
+             .parent_path()
+             .parent_path()
+             .parent_path()
+             .parent_path() /
          "shared" / "data" / "clinc150" / "data_full.json";
 }
 
