@@ -226,6 +226,7 @@ async function agents() {
     const s = r.elapsed_ms / 1000;
     const acc = r.acceptTimes;
     console.log(`  drain            ${r.complete ? '' : 'NOT COMPLETE: '}${r.done} of ${opt.waiting} accepted in ${s.toFixed(1)} s (${(r.done / s).toFixed(0)}/s); accept answer p50 ${ms(pct(acc, 50))} p99 ${ms(pct(acc, 99))} max ${ms(acc.at(-1))} (think time ${opt['think-ms']} ms)`);
+    console.log(`  bench client     event-loop delay p50 ${ms(r.loopDelay.p50_ms)} p99 ${ms(r.loopDelay.p99_ms)} max ${ms(r.loopDelay.max_ms)} (one process plays all ${n} agents: its delay is in every answer it times)`);
     console.log(`  wait_time        ${waits} updates reached customers during the drain, ${(waits / s).toFixed(0)}/s`);
     printCpu(r.cpu);
     printWriter(w);
@@ -247,7 +248,7 @@ async function agents() {
     });
     console.log(`  interval         ${sample.length} customers' transcripts: ${counted} wait_time events, shortest gap ${Number.isFinite(minGap) ? `${(minGap / 1000).toFixed(1)} s` : '-'}, ${tooSoon} gaps under 10 s`);
     json({ part: 'agents', waiting: opt.waiting, agents: n, max_chats: m, think_ms: opt['think-ms'], idle, shift, drain_ms: r.elapsed_ms, complete: r.complete, accepted: r.done,
-      accept_p50_ms: pct(acc, 50), accept_p99_ms: pct(acc, 99), accept_max_ms: acc.at(-1), wait_updates: waits, wait_updates_per_s: waits / s,
+      accept_p50_ms: pct(acc, 50), accept_p99_ms: pct(acc, 99), accept_max_ms: acc.at(-1), client_loop_delay: r.loopDelay, wait_updates: waits, wait_updates_per_s: waits / s,
       drain_cpu: r.cpu, writer: w, interval_sample: sample.length, wait_events: counted, min_gap_ms: minGap, gaps_under_interval: tooSoon });
   });
 }

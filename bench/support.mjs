@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { REPO, Server, uid } from '../tests/integration/harness.mjs';
 
@@ -392,6 +393,10 @@ export async function drain(server, agents, target, autoAccept, timeoutMs, think
     };
   }
   const cpu = cpuWindow(server.child.pid);
+  // This process plays every agent at once: its own event-loop delay is added to every answer
+  // it times, so it is reported beside them (a browser per agent would not have it).
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   t0 = now();
   // Not awaited here: with many queued, the status changes themselves may not all be answered
   // within the drain's bound, which is then reported, not thrown.
@@ -430,8 +435,10 @@ export async function drain(server, agents, target, autoAccept, timeoutMs, think
   if (refused.length) throw new Error(`${refused.length} status changes refused: ${refused[0].status} ${refused[0].text}`);
   const availableOk = statuses.filter((r) => r.status === 200).length;
   const c = cpu();
+  loop.disable();
+  const loopDelay = { p50_ms: loop.percentile(50) / 1e6, p99_ms: loop.percentile(99) / 1e6, max_ms: loop.max / 1e6 };
   acceptTimes.sort((x, y) => x - y);
   const done = autoAccept ? assigned : acceptsOk;
-  return { complete, emptyAt, availableOk, done, doneAt, owned, elapsed_ms: complete ? tLast - t0 : now() - t0, available_ms: tAvailable, offers, acceptsOk, acceptsRefused, refusals, assigned, acceptTimes, cpu: c };
+  return { complete, emptyAt, availableOk, done, doneAt, owned, elapsed_ms: complete ? tLast - t0 : now() - t0, available_ms: tAvailable, offers, acceptsOk, acceptsRefused, refusals, assigned, acceptTimes, cpu: c, loopDelay };
 }
 

@@ -159,19 +159,6 @@ asio::awaitable<Response> Step(ApiDeps& deps, const Caller& caller, F step) {
   co_return ConversationReply(200, r);
 }
 
-// When the offer ringing for `caller` on conversation `id` was made, if one is.
-asio::awaitable<std::optional<int64_t>> OfferedAt(ApiDeps& deps, const std::string& id,
-                                                  const Caller& caller) {
-  int64_t timeout_ms = deps.conversations.routing().settings().offer_timeout_ms;
-  auto step = [&id](Tx& tx, int64_t) { return tx.GetConversation(id); };
-  auto got = co_await deps.conversations.Look<std::optional<ConversationRecord>>(step);
-  if (!got || !*got) co_return std::nullopt;
-  const auto& r = (**got).routing;
-  if ((**got).state != "queued" || r.offered_to != caller.username || !r.offer_expires_at_ms)
-    co_return std::nullopt;
-  co_return *r.offer_expires_at_ms - timeout_ms;
-}
-
 // An agent's own history (the console's History): their ended chats of the last 30 days,
 // each with the code it was wrapped up with, if any.
 constexpr int64_t kHistoryWindowMs = int64_t{30} * 24 * 60 * 60 * 1000;
@@ -371,12 +358,13 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
              [d, action = action](Request& req, const Caller& caller) -> asio::awaitable<Response> {
                std::string id = req.Param("id");
                auto& routing = d->conversations.routing();
-               // For parley_accept_latency_seconds: when the offer being accepted was made.
+               // For parley_accept_latency_seconds: when the offer being accepted was made
+               // (Accept tells, from the row it reads anyway).
                std::optional<int64_t> offered_at;
-               if (action == &routing::Routing::Accept)
-                 offered_at = co_await OfferedAt(*d, id, caller);
                auto step = [&](Tx& tx, const routing::Actor& a, int64_t now, routing::Effects& fx) {
-                 return (routing.*action)(tx, id, a, now, fx);
+                 auto r = (routing.*action)(tx, id, a, now, fx);
+                 offered_at = fx.offer_made_at_ms;
+                 return r;
                };
                Response r = co_await Step(*d, caller, step);
                if (offered_at && r.status == 200)

@@ -364,6 +364,8 @@ Result<ConversationRecord> Routing::Accept(Tx& tx, const std::string& id, const 
   if (load >= actor.max_chats)
     return Fail(Errc::kConflict, "at_capacity",
                 fmt::format("You have {} chats, your maximum; end one first.", actor.max_chats));
+  if (offered_to_me && c.routing.offer_expires_at_ms)
+    fx.offer_made_at_ms = *c.routing.offer_expires_at_ms - settings_.offer_timeout_ms;
   auto assigned = Assign(tx, c, actor.username, now, fx);
   if (!assigned) return Fail(assigned.error());
   auto offered = OfferWaiting(tx, queue, now, fx);

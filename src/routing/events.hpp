@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <optional>
 #include <vector>
 
 #include "core/result.hpp"
@@ -24,6 +25,7 @@ struct Effects {
   std::vector<storage::DeliveryRecord> outbound;  // to the dispatcher
   std::vector<storage::AgentEventRecord> events;  // to the EventHub (already in the store)
   std::set<std::string> queues_changed;           // their queue.updated events are still due
+  std::optional<int64_t> offer_made_at_ms;  // an accept of an offer: when it was made (a metric)
 };
 
 // Appends one event for `username` to the store (next seq) and to `fx`. `body` holds the
