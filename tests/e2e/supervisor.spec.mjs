@@ -190,7 +190,7 @@ describe('supervisors: the wallboard and the offer alerts', () => {
     await page.getByRole('group', { name: /New chat: Alan Turing/ }).waitFor();
     assert.equal(await page.evaluate(() => JSON.stringify(window.__alerts)), before);
     // The away reasons are offered beside the status.
-    const reason = page.getByLabel('Away reason');
+    const reason = page.getByLabel('Status reason');
     await reason.selectOption('lunch');
     await waitFor(async () => page.getByLabel('Away', { exact: true }).isChecked(), { message: 'away with a reason' });
     const me = (await stack.server.admin('GET', '/api/v1/agents')).json.agents.find((a) => a.username === bea.username);
