@@ -253,11 +253,11 @@ struct PresenceRecord {
   int64_t updated_at_ms = 0;
   // While in after-chat work (status "after_chat"): when it ends and they are available again.
   std::optional<int64_t> ready_at_ms;
-  std::optional<std::string> away_reason;  // while away: one of the server's away_reasons
+  std::optional<std::string> away_reason{};  // while away: one of the server's away_reasons
   // Since when the status shown (offline when not online) and its reason hold, and that pair as
   // "status/reason": the open row of agent_status_periods (routing keeps them together).
   int64_t status_since_ms = 0;
-  std::string status_period;
+  std::string status_period{};
   // Today (UTC day `day`): chats taken, and the handle times of those that ended.
   int64_t day = 0;
   int64_t chats_today = 0;
