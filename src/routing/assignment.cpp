@@ -208,6 +208,7 @@ Result<void> Routing::CountAnswered(Tx& tx, const ConversationRecord& c, int64_t
   counted.day = Day(now);
   counted.answered = 1;
   counted.answered_in_sl = now - c.routing.queued_at_ms.value_or(now) <= within_ms ? 1 : 0;
+  counted.wait_ms = std::max<int64_t>(0, now - c.routing.queued_at_ms.value_or(now));
   return tx.CountQueueOutcome(*c.routing.queue, counted);
 }
 
@@ -219,10 +220,22 @@ Result<void> Routing::CountEnded(Tx& tx, const ConversationRecord& before, int64
     counted.abandoned = 1;
     return tx.CountQueueOutcome(*before.routing.queue, counted);
   }
-  if (before.state == "active" && before.routing.assigned_at_ms)
-    return tx.AddHandleSample(*before.routing.queue,
-                              std::max<int64_t>(0, now - *before.routing.assigned_at_ms),
+  if (before.state == "active" && before.routing.assigned_at_ms) {
+    int64_t handle_ms = std::max<int64_t>(0, now - *before.routing.assigned_at_ms);
+    // Today's handle times, of the queue and of the agent (the wallboard's averages).
+    storage::QueueOutcome counted;
+    counted.day = Day(now);
+    counted.handled = 1;
+    counted.handle_ms = handle_ms;
+    auto today = tx.CountQueueOutcome(*before.routing.queue, counted);
+    if (!today) return Fail(today.error());
+    if (before.routing.agent) {
+      auto mine = CountAgentToday(tx, *before.routing.agent, now, 0, handle_ms);
+      if (!mine) return Fail(mine.error());
+    }
+    return tx.AddHandleSample(*before.routing.queue, handle_ms,
                               static_cast<int64_t>(kHandleSamples));
+  }
   return {};
 }
 
@@ -262,7 +275,8 @@ Result<void> Routing::Assign(Tx& tx, ConversationRecord c, const std::string& ag
   p.username = agent;
   p.last_assigned_at_ms = now;
   p.updated_at_ms = now;
-  auto put = tx.PutPresence(p);
+  AddAgentToday(p, now, 1, std::nullopt);
+  auto put = SavePresence(tx, p, now);
   if (!put) return Fail(put.error());
 
   auto sent = EmitConversation(tx, agent, "conversation.assigned", c, {}, now, fx);

@@ -75,6 +75,25 @@ TEST_F(ConfigTest, TrustedProxiesAndKeyFile) {
   EXPECT_EQ(one.trusted_proxies, "172.16.0.0/12");
 }
 
+TEST_F(ConfigTest, AwayReasonsAsAListOrCommaSeparatedAndChecked) {
+  Config c;
+  EXPECT_EQ(c.away_reasons, (std::vector<std::string>{"break", "lunch", "training", "meeting"}));
+  ASSERT_TRUE(LoadConfigFile(Write("away_reasons:\n  - break\n  - coaching\n"), c));
+  EXPECT_EQ(c.away_reasons, (std::vector<std::string>{"break", "coaching"}));
+  EXPECT_TRUE(Validate(c));
+  Config comma;
+  ASSERT_TRUE(LoadConfigFile(Write("away_reasons: lunch, team_meeting ,\n"), comma));
+  EXPECT_EQ(comma.away_reasons, (std::vector<std::string>{"lunch", "team_meeting"}));
+  Config bad;
+  ASSERT_TRUE(LoadConfigFile(Write("away_reasons: [Lunch Break]\n"), bad));
+  auto refused = Validate(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("away_reasons"), std::string::npos);
+  Config none;
+  ASSERT_TRUE(LoadConfigFile(Write("away_reasons: []\n"), none));
+  EXPECT_FALSE(Validate(none));
+}
+
 TEST_F(ConfigTest, EmptyFileKeepsDefaults) {
   Config c;
   ASSERT_TRUE(LoadConfigFile(Write(""), c));

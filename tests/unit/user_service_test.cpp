@@ -49,6 +49,7 @@ TEST(UserValidation, DisplayNamesRolesQueuesMaxChats) {
 
   EXPECT_EQ(CodeOf(CheckRole("admin")), "");
   EXPECT_EQ(CodeOf(CheckRole("agent")), "");
+  EXPECT_EQ(CodeOf(CheckRole("supervisor")), "");
   EXPECT_EQ(CodeOf(CheckRole("root")), "invalid_role");
   EXPECT_EQ(CodeOf(CheckRole("Admin")), "invalid_role");
 
