@@ -1,6 +1,7 @@
 #pragma once
 // The clock is injected everywhere time matters, so tests can control it.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -21,6 +22,20 @@ class SystemClock final : public Clock {
     using namespace std::chrono;
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
   }
+};
+
+// The system clock moved by an offset that tests set (`parley serve --test-clock`,
+// PUT /api/v1/test/clock): the server's notion of now, for business hours and reports on a
+// scripted day. The offset is 0 unless a test sets it; without the flag nothing can set it.
+class OffsetClock final : public Clock {
+ public:
+  int64_t NowMs() const override { return system_.NowMs() + offset_ms_.load(); }
+  void SetOffsetMs(int64_t ms) { offset_ms_.store(ms); }
+  int64_t OffsetMs() const { return offset_ms_.load(); }
+
+ private:
+  SystemClock system_;
+  std::atomic<int64_t> offset_ms_{0};
 };
 
 // A clock that stands still until told to move; for tests.

@@ -31,5 +31,7 @@ void AddBotRoutes(Router& router, ApiDeps& deps);
 void AddEventRoutes(Router& router, ApiDeps& deps);
 // Canned responses and internal notes (agent_tools_api.cpp).
 void AddAgentToolRoutes(Router& router, ApiDeps& deps);
+// Reports (issue 19) and, with --test-clock, the test clock (reports_api.cpp).
+void AddReportRoutes(Router& router, ApiDeps& deps);
 
 }  // namespace parley::http
