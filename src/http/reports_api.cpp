@@ -70,22 +70,26 @@ void AddReportRoutes(Router& router, ApiDeps& deps) {
                const json::object* o = body->if_object();
                const json::value* now = o ? o->if_contains("now") : nullptr;
                const json::value* offset = o ? o->if_contains("offset_ms") : nullptr;
+               const json::value* frozen = o ? o->if_contains("frozen") : nullptr;
+               if (frozen && !frozen->is_bool())
+                 co_return ErrorResponse(Errc::kInvalidArgument, "invalid_clock",
+                                         "frozen must be true or false.");
                if (now && now->is_string()) {
                  auto at = routing::ParseReportTime(now->as_string(), false);
-                 if (!at)
+                 if (!at || now->as_string().size() <= 10)
                    co_return ErrorResponse(Errc::kInvalidArgument, "invalid_now",
                                            "now must be an RFC 3339 time (2026-12-07T08:59:00Z).");
-                 SystemClock system;
-                 clock->SetOffsetMs(*at - system.NowMs());
+                 clock->Set(*at, frozen && frozen->as_bool());
                } else if (offset && offset->is_int64()) {
                  clock->SetOffsetMs(offset->as_int64());
                } else {
-                 co_return ErrorResponse(
-                     Errc::kInvalidArgument, "invalid_clock",
-                     "Send {\"now\": \"2026-12-07T08:59:00Z\"} or {\"offset_ms\": 0}.");
+                 co_return ErrorResponse(Errc::kInvalidArgument, "invalid_clock",
+                                         "Send {\"now\": \"2026-12-07T08:59:00Z\", \"frozen\": "
+                                         "false} or {\"offset_ms\": 0}.");
                }
                co_return Json(200, json::object{{"now", FormatTimestamp(clock->NowMs())},
-                                                {"offset_ms", clock->OffsetMs()}});
+                                                {"offset_ms", clock->OffsetMs()},
+                                                {"frozen", clock->Frozen()}});
              }));
 }
 
