@@ -228,10 +228,54 @@ std::vector<ReportRow> BuildReport(const std::vector<storage::RoutingFact>& fact
   return out;
 }
 
+std::map<std::string, json::object> StatusTimes(const std::vector<StatusSpan>& spans,
+                                                const ReportRange& range, int64_t now_ms) {
+  struct Times {
+    int64_t available = 0, away = 0, after_chat = 0;
+    std::map<std::string, int64_t> reasons;
+  };
+  std::map<std::string, Times> by_agent;
+  for (const auto& sp : spans) {
+    int64_t from = std::max(sp.from_ms, range.from_ms);
+    int64_t to = std::min(sp.to_ms.value_or(now_ms), range.to_ms);
+    Times& t = by_agent[sp.agent];
+    if (to <= from) continue;
+    int64_t ms = to - from;
+    if (sp.status == "available") {
+      t.available += ms;
+    } else if (sp.status == "away") {
+      t.away += ms;
+      t.reasons[sp.reason.value_or("other")] += ms;
+    } else if (sp.status == "after_chat") {
+      t.after_chat += ms;
+    }
+  }
+  std::map<std::string, json::object> out;
+  auto s = [](int64_t ms) { return json::value(static_cast<double>(ms) / 1000.0); };
+  for (const auto& [agent, t] : by_agent) {
+    json::object reasons;
+    for (const auto& [reason, ms] : t.reasons) reasons[reason] = s(ms);
+    out[agent] = json::object{{"available_s", s(t.available)},
+                              {"away_s", s(t.away)},
+                              {"away_by_reason", std::move(reasons)},
+                              {"after_chat_s", s(t.after_chat)}};
+  }
+  return out;
+}
+
 json::object ReportJson(const std::vector<ReportRow>& rows, const ReportRange& range, bool by_agent,
                         const std::map<std::string, json::object>& extra) {
+  std::vector<ReportRow> all = rows;
+  for (const auto& [name, times] : extra) {
+    (void)times;
+    bool listed = false;
+    for (const auto& row : rows) listed = listed || row.name == name;
+    if (!listed) all.push_back(ReportRow{name, Figures{}, {}});
+  }
+  std::sort(all.begin(), all.end(),
+            [](const ReportRow& a, const ReportRow& b) { return a.name < b.name; });
   json::array groups;
-  for (const auto& row : rows) {
+  for (const auto& row : all) {
     json::object g;
     g[by_agent ? "agent" : "queue"] = row.name;
     json::object totals = FiguresJson(row.totals, by_agent);
@@ -259,18 +303,44 @@ json::object ReportJson(const std::vector<ReportRow>& rows, const ReportRange& r
       {by_agent ? "agents" : "queues", std::move(groups)}};
 }
 
-std::string ReportCsv(const std::vector<ReportRow>& rows, const ReportRange& range, bool by_agent) {
+std::string ReportCsv(const std::vector<ReportRow>& rows, const ReportRange& range, bool by_agent,
+                      const std::map<std::string, json::object>& extra) {
   const auto& columns = Columns(by_agent);
   std::string out = by_agent ? "agent,start,end" : "queue,start,end";
   for (const auto& c : columns) out += "," + c;
+  bool times = by_agent && range.interval_ms == 0 && !extra.empty();
+  if (times) out += ",available_s,away_s,after_chat_s,away_by_reason";
   out += "\r\n";
   auto line = [&](const std::string& name, int64_t start, int64_t end, const Figures& f) {
     json::object o = FiguresJson(f, by_agent);
     out += CsvText(name) + "," + FormatTimestamp(start) + "," + FormatTimestamp(end);
     for (const auto& c : columns) out += "," + CsvNumber(o.at(c));
+    if (times) {
+      auto it = extra.find(name);
+      if (it == extra.end()) {
+        out += ",0,0,0,";
+      } else {
+        for (const char* k : {"available_s", "away_s", "after_chat_s"})
+          out += "," + CsvNumber(it->second.at(k));
+        std::string reasons;
+        for (const auto& kv : it->second.at("away_by_reason").as_object())
+          reasons +=
+              (reasons.empty() ? "" : ";") + std::string(kv.key()) + "=" + CsvNumber(kv.value());
+        out += "," + CsvText(reasons);
+      }
+    }
     out += "\r\n";
   };
-  for (const auto& row : rows) {
+  std::vector<ReportRow> all = rows;
+  for (const auto& [name, times_of] : extra) {
+    (void)times_of;
+    bool listed = false;
+    for (const auto& row : rows) listed = listed || row.name == name;
+    if (!listed) all.push_back(ReportRow{name, Figures{}, {}});
+  }
+  std::sort(all.begin(), all.end(),
+            [](const ReportRow& a, const ReportRow& b) { return a.name < b.name; });
+  for (const auto& row : all) {
     if (range.interval_ms == 0) {
       line(row.name, range.from_ms, range.to_ms, row.totals);
       continue;

@@ -70,11 +70,29 @@ struct ReportRow {
 std::vector<ReportRow> BuildReport(const std::vector<storage::RoutingFact>& facts,
                                    const ReportRange& range, bool by_agent);
 
+// A stretch of an agent's status (part A's agent_status_periods): open when `to_ms` is none.
+struct StatusSpan {
+  std::string agent;
+  std::string status;  // available | away | after_chat | offline
+  std::optional<std::string> reason;
+  int64_t from_ms = 0;
+  std::optional<int64_t> to_ms;
+};
+
+// Per agent, the time of `spans` inside the range (an open one counts up to `now_ms`), in
+// seconds: {"available_s", "away_s", "away_by_reason":{reason: s}, "after_chat_s"}. A span
+// away with no reason counts under "other".
+std::map<std::string, boost::json::object> StatusTimes(const std::vector<StatusSpan>& spans,
+                                                       const ReportRange& range, int64_t now_ms);
+
 // The report as JSON ({from, to, interval, queues|agents:[{name…, totals, intervals}]}) and as
 // CSV (one line per group and bucket, or per group without an interval).
 boost::json::object ReportJson(const std::vector<ReportRow>& rows, const ReportRange& range,
                                bool by_agent,
                                const std::map<std::string, boost::json::object>& extra = {});
-std::string ReportCsv(const std::vector<ReportRow>& rows, const ReportRange& range, bool by_agent);
+// Agents' CSV without an interval adds available_s, away_s, after_chat_s and away_by_reason
+// ("break=600;lunch=1800") from `extra` (StatusTimes).
+std::string ReportCsv(const std::vector<ReportRow>& rows, const ReportRange& range, bool by_agent,
+                      const std::map<std::string, boost::json::object>& extra = {});
 
 }  // namespace parley::routing

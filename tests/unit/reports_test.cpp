@@ -154,6 +154,37 @@ TEST(ReportsTest, RangesAreDatesOrRfc3339Times) {
   EXPECT_FALSE(ParseReportRange(std::nullopt, "2026-03-01", "").has_value());
 }
 
+TEST(ReportsTest, StatusTimesAreClippedToTheRange) {
+  ReportRange range = *ParseReportRange("2026-12-02", "2026-12-02", std::nullopt);
+  const int64_t day = range.from_ms, h = 3'600'000;
+  std::vector<StatusSpan> spans = {
+      {"ann", "offline", std::nullopt, day - 10 * h, day + 8 * h},
+      {"ann", "available", std::nullopt, day + 8 * h, day + 12 * h},
+      {"ann", "away", std::string("lunch"), day + 12 * h, day + 13 * h},
+      {"ann", "available", std::nullopt, day + 13 * h, day + 17 * h},
+      {"ann", "away", std::nullopt, day + 17 * h, day + 17 * h + 60'000},
+      {"ann", "after_chat", std::nullopt, day + 17 * h + 60'000, day + 17 * h + 90'000},
+      {"bob", "away", std::string("break"), day + 23 * h, std::nullopt},  // still away
+  };
+  auto times = StatusTimes(spans, range, day + 24 * h + 5 * h);  // now: the next morning
+  EXPECT_DOUBLE_EQ(times["ann"].at("available_s").as_double(), 8 * 3600.0);
+  EXPECT_DOUBLE_EQ(times["ann"].at("away_s").as_double(), 3600.0 + 60.0);
+  EXPECT_DOUBLE_EQ(times["ann"].at("away_by_reason").at("lunch").as_double(), 3600.0);
+  EXPECT_DOUBLE_EQ(times["ann"].at("away_by_reason").at("other").as_double(), 60.0);
+  EXPECT_DOUBLE_EQ(times["ann"].at("after_chat_s").as_double(), 30.0);
+  EXPECT_DOUBLE_EQ(times["bob"].at("away_by_reason").at("break").as_double(), 3600.0);
+  // An agent with time but no chats is listed too.
+  json::object report = ReportJson({}, range, true, times);
+  EXPECT_EQ(report.at("agents").as_array().size(), 2u);
+  std::string csv = ReportCsv({}, range, true, times);
+  EXPECT_NE(csv.find(",available_s,away_s,after_chat_s,away_by_reason\r\n"), std::string::npos);
+  EXPECT_NE(
+      csv.find(
+          "bob,2026-12-02T00:00:00.000Z,2026-12-03T00:00:00.000Z,0,0,,0,,0,0,3600,0,break=3600"),
+      std::string::npos)
+      << csv;
+}
+
 TEST(ReportsTest, CsvNamesCannotBecomeFormulas) {
   ReportRange range = *ParseReportRange("2026-12-02", "2026-12-02", std::nullopt);
   auto rows = BuildReport({F(range.from_ms, "offered", "=cmd,\"x\"")}, range, false);
