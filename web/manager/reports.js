@@ -49,7 +49,7 @@ function barChart({ title, labels, series, max, format }) {
   const bars = [];
   series.forEach((ser, si) => {
     ser.values.forEach((v, i) => {
-      if (v === null || v === undefined) return;
+      if (v === null || v === undefined || v === 0) return; // nothing to draw; the table has it
       const x = left + i * groupW + groupW * 0.1 + si * barW;
       bars.push(s('rect', { x, y: y(v), width: barW, height: Math.max(0, top + plotH - y(v)), class: `bar ${ser.cls}` },
         s('title', {}, `${ser.name}, ${labels[i]}: ${format(v)}`)));
