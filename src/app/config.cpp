@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -59,6 +60,23 @@ Result<void> LoadConfigFile(const std::string& path, Config& c) {
       {"idle_end_text", [&](const YAML::Node& n) { c.texts.idle_end_text = n.as<std::string>(); }},
       {"no_agents_text",
        [&](const YAML::Node& n) { c.texts.no_agents_text = n.as<std::string>(); }},
+      {"away_reasons",
+       [&](const YAML::Node& n) {
+         c.away_reasons.clear();
+         if (n.IsSequence()) {
+           for (const auto& item : n) c.away_reasons.push_back(item.as<std::string>());
+           return;
+         }
+         std::string text = n.as<std::string>();
+         for (size_t from = 0; from <= text.size();) {
+           size_t comma = std::min(text.find(',', from), text.size());
+           std::string item = text.substr(from, comma - from);
+           item.erase(0, item.find_first_not_of(' '));
+           item.erase(item.find_last_not_of(' ') + 1);
+           if (!item.empty()) c.away_reasons.push_back(item);
+           from = comma + 1;
+         }
+       }},
       {"allow_insecure_webhooks",
        [&](const YAML::Node& n) { c.allow_insecure_webhooks = n.as<bool>(); }},
   };
@@ -180,6 +198,16 @@ Result<void> Validate(const Config& c) {
     return Bad(proxies.error().message);
   if (c.customer_idle_end_s <= c.customer_idle_reminder_s)
     return Bad("customer_idle_end_s must be greater than customer_idle_reminder_s.");
+  if (c.away_reasons.empty() || c.away_reasons.size() > 20)
+    return Bad("away_reasons must list 1 to 20 reasons.");
+  for (const auto& reason : c.away_reasons) {
+    bool ok =
+        !reason.empty() && reason.size() <= 32 &&
+        reason.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
+    if (!ok)
+      return Bad(fmt::format(
+          "away_reasons: '{}' must be 1 to 32 of a-z, 0-9, '_' and '-' (e.g. lunch).", reason));
+  }
   if (c.retry_max_ms < c.retry_initial_ms)
     return Bad("retry_max_ms must be at least retry_initial_ms.");
   return {};

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/result.hpp"
 #include "routing/routing.hpp"
@@ -53,6 +54,8 @@ struct Config {
   int64_t default_handle_s = 300;          // handle time until a queue has 10 ended chats
   int64_t wait_time_interval_s = 10;       // wait_time updates at most this often
   routing::Texts texts;                    // assigned_text, transfer_text, … in the YAML file
+  // What an agent may give as the reason of being away: a YAML list or "a, b, c".
+  std::vector<std::string> away_reasons = {"break", "lunch", "training", "meeting"};
 };
 
 // Reads a YAML file of the keys above (same names). Unknown keys and wrong types are refused

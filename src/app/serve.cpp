@@ -65,6 +65,7 @@ routing::Settings RoutingSettings(const Config& c) {
   s.default_handle_s = c.default_handle_s;
   s.wait_time_interval_ms = c.wait_time_interval_s * 1000;
   s.texts = c.texts;
+  s.away_reasons = c.away_reasons;
   return s;
 }
 

@@ -90,7 +90,8 @@ std::string PathSegment(const std::string& s) {
 }
 
 void AddUserCommands(CLI::App& app) {
-  auto* user = app.add_subcommand("user", "Manage the people who sign in (admins and agents)");
+  auto* user =
+      app.add_subcommand("user", "Manage the people who sign in (admins, supervisors and agents)");
   user->require_subcommand(1);
   auto target = std::make_shared<RestTarget>(DefaultRestTarget());
   auto username = std::make_shared<std::string>();
@@ -109,7 +110,7 @@ void AddUserCommands(CLI::App& app) {
   auto nu = std::make_shared<NewUserArgs>();
   create->add_option("--username", *username, "1-64 of a-z 0-9 . _ -")->required();
   create->add_option("--display-name", nu->display_name, "name shown to customers")->required();
-  create->add_option("--role", nu->role, "admin or agent")->capture_default_str();
+  create->add_option("--role", nu->role, "agent, supervisor or admin")->capture_default_str();
   create->add_option("--queue", nu->queues, "a queue the user serves (repeat for more)");
   create->add_option("--max-chats", nu->max_chats, "chats at once, 1-20")->capture_default_str();
   create

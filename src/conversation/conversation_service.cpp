@@ -537,7 +537,7 @@ boost::asio::awaitable<Result<SentMessage>> ConversationService::SendAsAgent(
                    "An agent sends a text, menu, carousel or link_button.");
   auto step = [this, &id, &actor, &body](Tx& tx, int64_t now,
                                          routing::Effects& fx) -> Result<SentMessage> {
-    auto owned = routing_.Owned(tx, id, actor);
+    auto owned = routing_.Speaking(tx, id, actor);  // theirs, or joined by a supervisor
     if (!owned) return Fail(owned.error());
     ConversationRecord conv = std::move(*owned);
     auto said = Say(tx, conv, body, channel::Sender::kCsr, actor.display_name, now, fx);
@@ -552,12 +552,12 @@ boost::asio::awaitable<Result<SentMessage>> ConversationService::SendAsAgent(
 
 boost::asio::awaitable<Result<EventRecord>> ConversationService::AddNote(
     std::string id, std::string author, std::string text,
-    std::function<bool(const ConversationRecord&)> may_read) {
+    std::function<bool(const ConversationRecord&)> may_read, std::string type) {
   if (text.empty() || text.size() > 4096)
     co_return Fail(Errc::kInvalidArgument, "invalid_text",
                    "Send {\"text\": \"...\"}: the note, 1 to 4096 bytes.");
-  auto step = [this, &id, &author, &text, &may_read](Tx& tx, int64_t now,
-                                                     routing::Effects& fx) -> Result<EventRecord> {
+  auto step = [this, &id, &author, &text, &may_read, &type](
+                  Tx& tx, int64_t now, routing::Effects& fx) -> Result<EventRecord> {
     auto got = tx.GetConversation(id);
     if (!got) return Fail(got.error());
     if (!*got)
@@ -575,7 +575,7 @@ boost::asio::awaitable<Result<EventRecord>> ConversationService::AddNote(
     e.seq = 0;
     e.sender = "csr";
     e.csr_name = author;
-    e.type = "note";
+    e.type = type;
     e.event_id = ids_.Uuid();
     e.payload_json = json::serialize(json::object{{"text", text}});
     e.created_at_ms = now;
@@ -599,7 +599,7 @@ boost::asio::awaitable<Result<bool>> ConversationService::AgentTyping(std::strin
                                                                       routing::Actor actor,
                                                                       bool on) {
   auto step = [this, &id, &actor, on](Tx& tx, int64_t now, routing::Effects& fx) -> Result<bool> {
-    auto owned = routing_.Owned(tx, id, actor);
+    auto owned = routing_.Speaking(tx, id, actor);  // theirs, or joined by a supervisor
     if (!owned) return Fail(owned.error());
     // The protocol has no "stopped typing": receivers hide the indicator after a few seconds.
     if (!on) return false;

@@ -87,10 +87,11 @@ class ConversationService final : public routing::Speaker, public DeliveryObserv
   // An internal note in the transcript (direction "note"): for agents and admins, never sent
   // to the customer. `author` is who wrote it (shown as its csr_name); `may_read` says whether
   // the caller may see the conversation (403 forbidden otherwise). The owning agent is told
-  // (conversation.message). 404 conversation_not_found; 400 invalid_text.
+  // (conversation.message). 404 conversation_not_found; 400 invalid_text. `type`: "note", or
+  // "whisper" for a supervisor's word to the agent (the same note, marked).
   boost::asio::awaitable<Result<storage::EventRecord>> AddNote(
       std::string id, std::string author, std::string text,
-      std::function<bool(const storage::ConversationRecord&)> may_read);
+      std::function<bool(const storage::ConversationRecord&)> may_read, std::string type = "note");
 
   // routing::Speaker.
   Result<storage::EventRecord> Say(storage::Tx& tx, storage::ConversationRecord& conv,

@@ -18,16 +18,7 @@ using storage::Tx;
 namespace {
 
 conversation::ResponseCaller Who(const Caller& caller) {
-  return {caller.username, caller.role == "admin"};
-}
-
-// The rule of GET /api/v1/conversations/{id}: admins read every conversation; an agent the
-// ones they own or are offered, and those that wait in (or came from) their queues.
-bool MayRead(const Caller& caller, const storage::ConversationRecord& c) {
-  if (caller.role == "admin") return true;
-  if (c.routing.agent == caller.username || c.routing.offered_to == caller.username) return true;
-  return c.routing.queue && std::find(caller.queues.begin(), caller.queues.end(),
-                                      *c.routing.queue) != caller.queues.end();
+  return {caller.username, Allows(caller, Permission::kAdminister)};
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "http/auth.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <boost/url/scheme.hpp>
@@ -19,6 +21,34 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
+}
+
+// The rule table: each role and what it may do.
+constexpr unsigned Bit(Permission p) { return 1u << static_cast<unsigned>(p); }
+
+struct RoleRule {
+  std::string_view role;
+  unsigned may;  // Bit(permission) of each permission the role has
+};
+constexpr RoleRule kRules[] = {
+    {"agent", Bit(Permission::kAgentWork)},
+    {"supervisor",
+     Bit(Permission::kAgentWork) | Bit(Permission::kSeeAll) | Bit(Permission::kSupervise)},
+    {"admin", Bit(Permission::kAgentWork) | Bit(Permission::kSeeAll) | Bit(Permission::kSupervise) |
+                  Bit(Permission::kAdminister)},
+};
+
+std::string_view Needs(Permission p) {
+  switch (p) {
+    case Permission::kAgentWork:
+      return "a signed-in user";
+    case Permission::kSeeAll:
+    case Permission::kSupervise:
+      return "a supervisor or an administrator";
+    case Permission::kAdminister:
+      break;
+  }
+  return "an administrator";
 }
 
 Caller FromUser(const storage::UserRecord& u, bool by_cookie) {
@@ -129,15 +159,26 @@ Handler RequireUser(Authenticator& auth, CallerHandler inner) {
   };
 }
 
-Handler RequireAdmin(Authenticator& auth, CallerHandler inner) {
-  return [&auth, inner = std::move(inner)](Request& req) -> asio::awaitable<Response> {
+bool Allows(std::string_view role, Permission p) {
+  for (const auto& rule : kRules)
+    if (rule.role == role) return (rule.may & Bit(p)) != 0;
+  return false;
+}
+
+Handler Require(Authenticator& auth, Permission p, CallerHandler inner) {
+  return [&auth, p, inner = std::move(inner)](Request& req) -> asio::awaitable<Response> {
     auto caller = co_await auth.Authenticate(req);
     if (!caller) co_return ErrorResponse(caller.error());
-    if (caller->role != "admin")
-      co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
-                              "This needs an administrator; an agent cannot use it.");
+    if (!Allows(*caller, p))
+      co_return ErrorResponse(
+          Errc::kPermissionDenied, "forbidden",
+          fmt::format("This needs {}; your role ({}) cannot use it.", Needs(p), caller->role));
     co_return co_await inner(req, *caller);
   };
+}
+
+Handler RequireAdmin(Authenticator& auth, CallerHandler inner) {
+  return Require(auth, Permission::kAdminister, std::move(inner));
 }
 
 }  // namespace parley::http

@@ -26,7 +26,7 @@ inline constexpr const char* kCsrfHeader = "x-parley-csrf";
 struct Caller {
   std::string username;  // empty for the static admin token
   std::string display_name;
-  std::string role;  // "admin" | "agent"
+  std::string role;  // "admin" | "supervisor" | "agent"
   std::vector<std::string> queues;
   int64_t max_chats = 0;
   bool static_admin = false;  // the PARLEY_ADMIN_TOKEN
@@ -78,10 +78,23 @@ class Authenticator {  // thread-safe
   bool secure_cookie_;
 };
 
+// What a role may do. The one rule table is in auth.cpp (Allows); handlers ask it instead of
+// comparing role names.
+enum class Permission {
+  kAgentWork,   // take and work chats, presence, one's own history: every role
+  kSeeAll,      // every queue, agent and conversation, the overview: supervisors and admins
+  kSupervise,   // monitor, whisper, join, transfer any chat, force away, sign out: the same
+  kAdminister,  // connections, users, bots, deliveries, queue changes, the audit log: admins
+};
+// True when `role` ("admin", "supervisor", "agent") has `p`; an unknown role has nothing.
+bool Allows(std::string_view role, Permission p);
+inline bool Allows(const Caller& caller, Permission p) { return Allows(caller.role, p); }
+
 // Handler wrappers: 401 without valid credentials; RequireAdmin answers 403 `forbidden` to an
-// agent. `auth` must outlive the router.
+// agent or a supervisor, Require to a caller whose role lacks `p`. `auth` must outlive the router.
 using CallerHandler = std::function<boost::asio::awaitable<Response>(Request&, const Caller&)>;
 Handler RequireAdmin(Authenticator& auth, CallerHandler inner);
-Handler RequireUser(Authenticator& auth, CallerHandler inner);  // agent or admin
+Handler Require(Authenticator& auth, Permission p, CallerHandler inner);
+Handler RequireUser(Authenticator& auth, CallerHandler inner);  // any signed-in user
 
 }  // namespace parley::http

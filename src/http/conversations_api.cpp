@@ -26,14 +26,6 @@ bool Contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-// Admins read every conversation; an agent the ones they own or are offered, and those that
-// wait in (or came from) their queues.
-bool MayRead(const Caller& caller, const ConversationRecord& c) {
-  if (caller.role == "admin") return true;
-  if (c.routing.agent == caller.username || c.routing.offered_to == caller.username) return true;
-  return c.routing.queue && Contains(caller.queues, *c.routing.queue);
-}
-
 Result<routing::Actor> ActorOf(const Caller& caller) {
   if (caller.username.empty())
     return Fail(Errc::kPermissionDenied, "forbidden",
@@ -220,7 +212,7 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
         filter.queue = req.Query("queue");
         if (req.Query("mine").value_or("") == "true") filter.agent = caller.username;
         // Agents see their own conversations and those of their queues.
-        if (caller.role != "admin" && !filter.agent &&
+        if (!Allows(caller, Permission::kSeeAll) && !filter.agent &&
             !(filter.queue && Contains(caller.queues, *filter.queue)))
           co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
                                   "List your own (mine=true) or a queue of yours (queue=NAME).");
@@ -229,9 +221,9 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
           co_return ErrorResponse(Errc::kInvalidArgument, "invalid_state",
                                   "state must be bot, queued, active or ended.");
         filter.connection_id = req.Query("connection_id");
-        // History search (admins): who handled it, the customer, when it began.
+        // History search (supervisors, admins): who handled it, the customer, when it began.
         if (auto agent = req.Query("agent"); agent && !filter.agent) {
-          if (caller.role != "admin")
+          if (!Allows(caller, Permission::kSeeAll))
             co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
                                     "Agents list their own conversations with mine=true.");
           filter.agent = agent;
@@ -428,10 +420,13 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
                if (!target) co_return ErrorResponse(target.error());
                std::string id = req.Param("id");
                auto& routing = d->conversations.routing();
+               // Supervisors move any chat (take over, reassign); agents their own.
+               bool any = Allows(caller, Permission::kSupervise);
                co_return co_await Step(
                    *d, caller,
                    [&](Tx& tx, const routing::Actor& a, int64_t now, routing::Effects& fx) {
-                     return routing.Transfer(tx, id, a, *target, now, fx);
+                     return any ? routing.TransferAny(tx, id, a, *target, now, fx)
+                                : routing.Transfer(tx, id, a, *target, now, fx);
                    });
              }));
   router.Add("POST", "/api/v1/conversations/{id}/messages",

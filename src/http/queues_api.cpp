@@ -89,27 +89,23 @@ void AddQueueRoutes(Router& router, ApiDeps& deps) {
              }));
 
   // Agents.
-  router.Add("PUT", "/api/v1/agents/me/status",
-             User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
-               if (caller.username.empty())
-                 co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
-                                         "The admin token has no presence; sign in as a user.");
-               auto body = JsonBody(req);
-               if (!body) co_return ErrorResponse(body.error());
-               const json::value* status =
-                   body->is_object() ? body->as_object().if_contains("status") : nullptr;
-               if (!status || !status->is_string())
-                 co_return ErrorResponse(Errc::kInvalidArgument, "invalid_status",
-                                         "Send {\"status\": \"available\"} or \"away\".");
-               std::string wanted(status->as_string());
-               auto& routing = d->conversations.routing();
-               auto step = [&](Tx& tx, int64_t now, routing::Effects& fx) {
-                 return routing.SetStatus(tx, caller.username, wanted, now, fx);
-               };
-               auto view = co_await d->conversations.Act<routing::AgentView>(step);
-               co_return Reply(200, view,
-                               [](const auto& a) { return routing::Routing::ToJson(a); });
-             }));
+  router.Add(
+      "PUT", "/api/v1/agents/me/status",
+      User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
+        if (caller.username.empty())
+          co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
+                                  "The admin token has no presence; sign in as a user.");
+        auto body = JsonBody(req);
+        if (!body) co_return ErrorResponse(body.error());
+        auto wanted = DecodeStatus(*body);
+        if (!wanted) co_return ErrorResponse(wanted.error());
+        auto& routing = d->conversations.routing();
+        auto step = [&](Tx& tx, int64_t now, routing::Effects& fx) {
+          return routing.SetStatus(tx, caller.username, wanted->status, now, fx, wanted->reason);
+        };
+        auto view = co_await d->conversations.Act<routing::AgentView>(step);
+        co_return Reply(200, view, [](const auto& a) { return routing::Routing::ToJson(a); });
+      }));
   router.Add("GET", "/api/v1/agents/me",
              User(deps, [d](Request&, const Caller& caller) -> asio::awaitable<Response> {
                if (caller.username.empty())
@@ -118,33 +114,27 @@ void AddQueueRoutes(Router& router, ApiDeps& deps) {
                auto& routing = d->conversations.routing();
                auto step = [&](Tx& tx, int64_t) { return routing.Agent(tx, caller.username); };
                auto view = co_await d->conversations.Look<routing::AgentView>(step);
-               co_return Reply(200, view,
-                               [](const auto& a) { return routing::Routing::ToJson(a); });
-             }));
-  // The manager's overview in one answer, from counters: O(queues), whatever the number of
-  // conversations.
-  router.Add("GET", "/api/v1/overview",
-             Admin(deps, [d](Request&, const Caller&) -> asio::awaitable<Response> {
-               auto& routing = d->conversations.routing();
-               using Overview =
-                   std::pair<std::map<std::string, int64_t>, std::vector<routing::QueueView>>;
-               auto step = [&](Tx& tx, int64_t now) -> Result<Overview> {
-                 auto counts = tx.CountConversations();
-                 if (!counts) return Fail(counts.error());
-                 auto queues = routing.Queues(tx, now);
-                 if (!queues) return Fail(queues.error());
-                 return Overview{std::move(*counts), std::move(*queues)};
-               };
-               auto got = co_await d->conversations.Look<Overview>(step);
-               co_return Reply(200, got, [](const Overview& o) {
-                 json::object conversations;
-                 for (const auto& [state, n] : o.first) conversations[state] = n;
-                 json::array queues;
-                 for (const auto& q : o.second) queues.push_back(routing::Routing::ToJson(q));
-                 return json::object{{"conversations", std::move(conversations)},
-                                     {"queues", std::move(queues)}};
+               co_return Reply(200, view, [&routing](const auto& a) {
+                 json::object o = routing::Routing::ToJson(a);
+                 // What the console offers as reasons of being away.
+                 json::array reasons;
+                 for (const auto& r : routing.settings().away_reasons) reasons.emplace_back(r);
+                 o["away_reasons"] = std::move(reasons);
+                 return o;
                });
              }));
+  // The manager's overview and the wallboard in one answer, from counters: O(queues + agents +
+  // their active chats), whatever the number of conversations.
+  router.Add("GET", "/api/v1/overview",
+             Permitted(deps, Permission::kSeeAll,
+                       [d](Request&, const Caller&) -> asio::awaitable<Response> {
+                         auto& routing = d->conversations.routing();
+                         auto step = [&](Tx& tx, int64_t now) { return routing.Floor(tx, now); };
+                         auto got = co_await d->conversations.Look<routing::FloorView>(step);
+                         co_return Reply(200, got, [](const routing::FloorView& f) {
+                           return routing::Routing::ToJson(f);
+                         });
+                       }));
   router.Add("GET", "/api/v1/agents/me/offers",
              User(deps, [d](Request&, const Caller& caller) -> asio::awaitable<Response> {
                if (caller.username.empty())
@@ -164,11 +154,12 @@ void AddQueueRoutes(Router& router, ApiDeps& deps) {
                  return json::object{{"offers", std::move(arr)}};
                });
              }));
-  // Every agent (admins), or the agents of one queue (anyone signed in: whom to transfer to).
+  // Every agent (supervisors, admins), or the agents of one queue (anyone signed in: whom to
+  // transfer to).
   router.Add("GET", "/api/v1/agents",
              User(deps, [d](Request& req, const Caller& caller) -> asio::awaitable<Response> {
                auto queue = req.Query("queue");
-               if (!queue && caller.role != "admin")
+               if (!queue && !Allows(caller, Permission::kSeeAll))
                  co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
                                          "Agents list the agents of one queue: add ?queue=NAME.");
                auto& routing = d->conversations.routing();

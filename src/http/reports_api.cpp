@@ -20,40 +20,66 @@ namespace {
 // Facts read for one report at most; a span with more is refused (narrow it).
 constexpr size_t kMaxFacts = 1'000'000;
 
+// What a report reads: the span's facts and, for agents, their status periods (part A's
+// agent_status_periods), with the time it was read.
+struct ReportInput {
+  std::vector<storage::RoutingFact> facts;
+  std::vector<storage::StatusPeriodRecord> periods;
+  int64_t now = 0;
+};
+
 Handler ReportRoute(ApiDeps& deps, bool by_agent) {
   ApiDeps* d = &deps;
-  return Admin(deps, [d, by_agent](Request& req, const Caller&) -> asio::awaitable<Response> {
-    auto range =
-        routing::ParseReportRange(req.Query("from"), req.Query("to"), req.Query("interval"));
-    if (!range) co_return ErrorResponse(range.error());
-    std::string format = req.Query("format").value_or("json");
-    if (format != "json" && format != "csv")
-      co_return ErrorResponse(Errc::kInvalidArgument, "invalid_format",
-                              "format must be json (the default) or csv.");
-    auto step = [&range](Tx& tx, int64_t) -> Result<std::vector<storage::RoutingFact>> {
-      auto facts = tx.ListFacts(range->from_ms, range->to_ms, kMaxFacts + 1);
-      if (!facts) return Fail(facts.error());
-      if (facts->size() > kMaxFacts)
-        return Fail(Errc::kInvalidArgument, "report_too_large",
-                    fmt::format("More than {} routing facts fall in this span; narrow from and to.",
-                                kMaxFacts));
-      return facts;
-    };
-    auto facts = co_await d->conversations.Look<std::vector<storage::RoutingFact>>(step);
-    if (!facts) co_return ErrorResponse(facts.error());
-    auto rows = routing::BuildReport(*facts, *range, by_agent);
-    if (format == "csv") {
-      Response r;
-      r.status = 200;
-      r.content_type = "text/csv; charset=utf-8";
-      r.body = routing::ReportCsv(rows, *range, by_agent);
-      r.headers.emplace_back("Content-Disposition",
-                             fmt::format("attachment; filename=\"parley-{}-report.csv\"",
-                                         by_agent ? "agents" : "queues"));
-      co_return r;
-    }
-    co_return Json(200, routing::ReportJson(rows, *range, by_agent));
-  });
+  return Permitted(
+      deps, Permission::kSeeAll,
+      [d, by_agent](Request& req, const Caller&) -> asio::awaitable<Response> {
+        auto range =
+            routing::ParseReportRange(req.Query("from"), req.Query("to"), req.Query("interval"));
+        if (!range) co_return ErrorResponse(range.error());
+        std::string format = req.Query("format").value_or("json");
+        if (format != "json" && format != "csv")
+          co_return ErrorResponse(Errc::kInvalidArgument, "invalid_format",
+                                  "format must be json (the default) or csv.");
+        auto step = [&range, by_agent](Tx& tx, int64_t now) -> Result<ReportInput> {
+          ReportInput in;
+          in.now = now;
+          auto facts = tx.ListFacts(range->from_ms, range->to_ms, kMaxFacts + 1);
+          if (!facts) return Fail(facts.error());
+          if (facts->size() > kMaxFacts)
+            return Fail(
+                Errc::kInvalidArgument, "report_too_large",
+                fmt::format("More than {} routing facts fall in this span; narrow from and to.",
+                            kMaxFacts));
+          in.facts = std::move(*facts);
+          if (by_agent) {
+            auto periods = tx.ListStatusPeriods("", range->from_ms, range->to_ms);
+            if (periods) in.periods = std::move(*periods);
+          }
+          return in;
+        };
+        auto input = co_await d->conversations.Look<ReportInput>(step);
+        if (!input) co_return ErrorResponse(input.error());
+        auto rows = routing::BuildReport(input->facts, *range, by_agent);
+        std::map<std::string, json::object> extra;
+        if (by_agent) {
+          std::vector<routing::StatusSpan> spans;
+          spans.reserve(input->periods.size());
+          for (const auto& p : input->periods)
+            spans.push_back({p.username, p.status, p.reason, p.started_at_ms, p.ended_at_ms});
+          extra = routing::StatusTimes(spans, *range, input->now);
+        }
+        if (format == "csv") {
+          Response r;
+          r.status = 200;
+          r.content_type = "text/csv; charset=utf-8";
+          r.body = routing::ReportCsv(rows, *range, by_agent, extra);
+          r.headers.emplace_back("Content-Disposition",
+                                 fmt::format("attachment; filename=\"parley-{}-report.csv\"",
+                                             by_agent ? "agents" : "queues"));
+          co_return r;
+        }
+        co_return Json(200, routing::ReportJson(rows, *range, by_agent, extra));
+      });
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ Result<std::optional<std::string>> StringField(const json::object& o, std::strin
 constexpr const char* kUsernameRule =
     "'username' must be 1 to 64 characters of a-z, 0-9, '.', '_' and '-'.";
 constexpr const char* kDisplayNameRule = "'display_name' must be 1 to 100 characters.";
-constexpr const char* kRoleRule = "'role' must be \"admin\" or \"agent\".";
+constexpr const char* kRoleRule = "'role' must be \"admin\", \"supervisor\" or \"agent\".";
 constexpr const char* kQueuesRule =
     "'queues' must be a list of distinct queue names, each 1 to 64 characters of a-z, 0-9, '.', "
     "'_' and '-'.";
@@ -79,7 +79,8 @@ Result<void> CheckDisplayName(const std::string& display_name) {
 }
 
 Result<void> CheckRole(const std::string& role) {
-  if (role != "admin" && role != "agent") return Invalid("invalid_role", kRoleRule);
+  if (role != "admin" && role != "supervisor" && role != "agent")
+    return Invalid("invalid_role", kRoleRule);
   return {};
 }
 

@@ -210,6 +210,7 @@ Result<void> Routing::CountAnswered(Tx& tx, const ConversationRecord& c, const s
   counted.day = Day(now);
   counted.answered = 1;
   counted.answered_in_sl = wait_ms <= sl_s * 1000 ? 1 : 0;
+  counted.wait_ms = std::max<int64_t>(0, wait_ms);
   auto count = tx.CountQueueOutcome(*c.routing.queue, counted);
   if (!count) return Fail(count.error());
   return RecordFact(tx, "answered", *c.routing.queue, agent, c.id, now, wait_ms, std::nullopt,
@@ -229,6 +230,17 @@ Result<void> Routing::CountEnded(Tx& tx, const ConversationRecord& before, int64
   }
   if (before.state == "active" && before.routing.assigned_at_ms) {
     int64_t handle_ms = std::max<int64_t>(0, now - *before.routing.assigned_at_ms);
+    // Today's handle times, of the queue and of the agent (the wallboard's averages).
+    storage::QueueOutcome counted;
+    counted.day = Day(now);
+    counted.handled = 1;
+    counted.handle_ms = handle_ms;
+    auto today = tx.CountQueueOutcome(*before.routing.queue, counted);
+    if (!today) return Fail(today.error());
+    if (before.routing.agent) {
+      auto mine = CountAgentToday(tx, *before.routing.agent, now, 0, handle_ms);
+      if (!mine) return Fail(mine.error());
+    }
     auto sampled =
         tx.AddHandleSample(*before.routing.queue, handle_ms, static_cast<int64_t>(kHandleSamples));
     if (!sampled) return Fail(sampled.error());
@@ -274,7 +286,8 @@ Result<void> Routing::Assign(Tx& tx, ConversationRecord c, const std::string& ag
   p.username = agent;
   p.last_assigned_at_ms = now;
   p.updated_at_ms = now;
-  auto put = tx.PutPresence(p);
+  AddAgentToday(p, now, 1, std::nullopt);
+  auto put = SavePresence(tx, p, now);
   if (!put) return Fail(put.error());
 
   auto sent = EmitConversation(tx, agent, "conversation.assigned", c, {}, now, fx);

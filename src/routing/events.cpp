@@ -14,10 +14,45 @@ constexpr int64_t kKeepEventsMs = 10 * 60 * 1000;  // at least the last 10 minut
 constexpr int64_t kKeepEvents = 10'000;            // and at least the last 10,000 of a user
 constexpr int64_t kPruneEvery = 1024;              // a user's events are pruned every this many
 
+// What reaches the supervisors who monitor or joined a conversation: what is said and done in
+// it, not the offers and removals that are about one agent's work.
+bool Watched(const std::string& type) {
+  return type == "conversation.message" || type == "conversation.typing" ||
+         type == "conversation.ended" || type == "conversation.assigned" ||
+         type == "conversation.delivery";
+}
+
+Result<void> Append(storage::Tx& tx, const std::string& username, const std::string& type,
+                    json::object body, int64_t now, Effects& fx);
+
 }  // namespace
 
 Result<void> Emit(storage::Tx& tx, const std::string& username, const std::string& type,
                   json::object body, int64_t now, Effects& fx) {
+  const json::object* conversation = nullptr;
+  if (Watched(type))
+    if (const json::value* c = body.if_contains("conversation"); c && c->is_object())
+      conversation = &c->as_object();
+  const json::value* id = conversation ? conversation->if_contains("id") : nullptr;
+  if (!id || !id->is_string()) return Append(tx, username, type, std::move(body), now, fx);
+  auto watchers = tx.Watchers(std::string(id->as_string()));
+  if (!watchers) return Fail(watchers.error());
+  // The same frame to each watcher (not twice to one who is also the recipient), marked so a
+  // console tells it from its own chats.
+  for (const auto& w : *watchers) {
+    if (w.username == username) continue;
+    json::object copy = body;
+    copy["monitoring"] = true;
+    auto sent = Append(tx, w.username, type, std::move(copy), now, fx);
+    if (!sent) return Fail(sent.error());
+  }
+  return Append(tx, username, type, std::move(body), now, fx);
+}
+
+namespace {
+
+Result<void> Append(storage::Tx& tx, const std::string& username, const std::string& type,
+                    json::object body, int64_t now, Effects& fx) {
   auto last = tx.LastAgentEventSeq(username);
   if (!last) return Fail(last.error());
   storage::AgentEventRecord e;
@@ -41,6 +76,8 @@ Result<void> Emit(storage::Tx& tx, const std::string& username, const std::strin
   fx.events.push_back(std::move(e));
   return {};
 }
+
+}  // namespace
 
 uint64_t EventHub::Subscribe(const std::string& username, Sink sink, Closer closer) {
   std::lock_guard lock(mu_);

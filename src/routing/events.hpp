@@ -27,7 +27,9 @@ struct Effects {
 };
 
 // Appends one event for `username` to the store (next seq) and to `fx`. `body` holds the
-// type's fields; seq, type and at are added.
+// type's fields; seq, type and at are added. A conversation's message, typing, assignment,
+// delivery and end also go to the supervisors who monitor or joined it (the store's watchers),
+// with "monitoring": true.
 Result<void> Emit(storage::Tx& tx, const std::string& username, const std::string& type,
                   boost::json::object body, int64_t now, Effects& fx);
 

@@ -58,6 +58,12 @@ QueueView ViewOf(QueueRecord record, const storage::QueueStats& st, int64_t now,
     v.answered_today = st.answered_today;
     v.answered_in_sl_today = st.answered_in_sl_today;
     v.abandoned_today = st.abandoned_today;
+    if (st.answered_today > 0)
+      v.average_wait_today_s = static_cast<double>(st.wait_sum_today_ms) / 1000.0 /
+                               static_cast<double>(st.answered_today);
+    if (st.handle_count_today > 0)
+      v.average_handle_today_s = static_cast<double>(st.handle_sum_today_ms) / 1000.0 /
+                                 static_cast<double>(st.handle_count_today);
   }
   if (v.answered_today + v.abandoned_today > 0)
     v.service_level = static_cast<double>(v.answered_in_sl_today) /
@@ -166,6 +172,12 @@ Result<QueueRecord> Routing::DecodeQueue(const json::value& body, bool create) {
         return Invalid("invalid_service_level_s",
                        "service_level_s must be whole seconds from 1 to 86400.");
       q.service_level_s = v.as_int64();
+    } else if (key == "service_level_target") {
+      double target = v.is_double() ? v.as_double() : v.is_int64() ? double(v.as_int64()) : -1;
+      if (!(v.is_double() || v.is_int64()) || target < 0 || target > 1)
+        return Invalid("invalid_service_level_target",
+                       "service_level_target must be a share from 0 to 1 (0.8 is 80 %).");
+      q.service_level_target = target;
     } else if (key == "no_agents_text") {
       if (v.is_null()) {
         q.no_agents_text.reset();
@@ -226,8 +238,8 @@ Result<QueueRecord> Routing::DecodeQueue(const json::value& body, bool create) {
       return Invalid("unknown_field",
                      fmt::format("Unknown field '{}'; a queue has name, display_name, "
                                  "auto_accept, max_wait_s, closed_text, no_agents_text, "
-                                 "service_level_s, wrap_up_codes, wrap_up_required, "
-                                 "after_chat_work_s, csat and hours.",
+                                 "service_level_s, service_level_target, wrap_up_codes, "
+                                 "wrap_up_required, after_chat_work_s, csat and hours.",
                                  key));
     }
   }
@@ -263,6 +275,7 @@ Result<QueueRecord> Routing::UpdateQueue(Tx& tx, const std::string& name, const 
   if (o.contains("max_wait_s")) q.max_wait_s = changes->max_wait_s;
   if (o.contains("closed_text")) q.closed_text = changes->closed_text;
   if (o.contains("service_level_s")) q.service_level_s = changes->service_level_s;
+  if (o.contains("service_level_target")) q.service_level_target = changes->service_level_target;
   if (o.contains("no_agents_text")) q.no_agents_text = changes->no_agents_text;
   if (o.contains("wrap_up_codes")) q.wrap_up_codes = changes->wrap_up_codes;
   if (o.contains("wrap_up_required")) q.wrap_up_required = changes->wrap_up_required;
@@ -392,6 +405,11 @@ json::object Routing::ToJson(const QueueView& v) {
                                                        static_cast<double>(v.csat_today_count))
                                          : json::value(nullptr)},
       {"count", v.csat_today_count}};
+  o["service_level_target"] = v.queue.service_level_target;
+  o["average_wait_today_s"] =
+      v.average_wait_today_s ? json::value(*v.average_wait_today_s) : json::value(nullptr);
+  o["average_handle_today_s"] =
+      v.average_handle_today_s ? json::value(*v.average_handle_today_s) : json::value(nullptr);
   return o;
 }
 
@@ -411,6 +429,12 @@ json::object Routing::ToJson(const AgentView& a) {
   o["ready_at"] = a.status == "after_chat" && a.presence.ready_at_ms
                       ? json::value(FormatTimestamp(*a.presence.ready_at_ms))
                       : json::value(nullptr);
+  o["away_reason"] = a.status == "away" && a.presence.away_reason
+                         ? json::value(*a.presence.away_reason)
+                         : json::value(nullptr);
+  o["status_since"] = a.presence.status_since_ms
+                          ? json::value(FormatTimestamp(a.presence.status_since_ms))
+                          : json::value(nullptr);
   o["last_assigned_at"] = a.presence.last_assigned_at_ms
                               ? json::value(FormatTimestamp(a.presence.last_assigned_at_ms))
                               : json::value(nullptr);

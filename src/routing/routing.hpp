@@ -55,7 +55,24 @@ struct Settings {
   int64_t default_handle_s = 300;
   int64_t wait_time_interval_ms = 10'000;
   Texts texts;
+  // What an agent may give as the reason of being away (`away_reasons`).
+  std::vector<std::string> away_reasons = {"break", "lunch", "training", "meeting"};
 };
+
+// The status an agent shows: "offline" unless online, else their presence's status.
+std::string ShownStatus(const storage::PresenceRecord& p);
+// Writes `p` (its away reason cleared unless away). When the status shown or the away reason
+// changed since the open status period began, ends that period and opens one from `now`
+// (agent_status_periods, migration 0011) and sets status_since. Every presence write of routing
+// goes through it (presence.cpp).
+Result<void> SavePresence(storage::Tx& tx, storage::PresenceRecord& p, int64_t now);
+// Adds to `p`'s figures of today (started afresh on a new UTC day): `chats` taken, and a chat's
+// handle time when one ended.
+void AddAgentToday(storage::PresenceRecord& p, int64_t now, int64_t chats,
+                   std::optional<int64_t> handle_ms);
+// AddAgentToday on the agent's stored presence.
+Result<void> CountAgentToday(storage::Tx& tx, const std::string& username, int64_t now,
+                             int64_t chats, std::optional<int64_t> handle_ms);
 
 // How routing speaks to a customer: appends an outbound event to the conversation's transcript
 // and outbox (advancing `conv`'s counters; the caller saves `conv`), adds it to fx.outbound,
@@ -93,6 +110,9 @@ struct QueueView {
   int64_t answered_in_sl_today = 0;
   int64_t abandoned_today = 0;
   std::optional<double> service_level;
+  // Today: the mean wait of the answered, and the mean handle time of chats that ended.
+  std::optional<double> average_wait_today_s;
+  std::optional<double> average_handle_today_s;
   // Since the queue began (for /metrics counters).
   int64_t answered_total = 0;
   int64_t abandoned_total = 0;
@@ -115,6 +135,29 @@ struct AgentView {
   int64_t chats = 0;   // active conversations
   int64_t offers = 0;  // offers ringing
 };
+
+// The wallboard's floor (floor.cpp): each queue with its agents counted by FloorStatus, and each
+// agent with their active chats and figures of today.
+struct FloorQueue {
+  QueueView view;
+  std::map<std::string, int64_t> agents;  // by FloorStatus
+};
+struct FloorAgent {
+  AgentView agent;
+  std::string floor_status;
+  int64_t chats_today = 0;
+  std::optional<double> average_handle_today_s;
+  std::vector<storage::ConversationRecord> conversations;  // active ones
+};
+struct FloorView {
+  int64_t now_ms = 0;
+  std::map<std::string, int64_t> conversations;  // per state
+  std::vector<FloorQueue> queues;
+  std::vector<FloorAgent> agents;
+};
+// An agent as the wallboard counts them: offline, away, busy (after-chat work, or no room for
+// another chat) or available (with room).
+std::string FloorStatus(const AgentView& a);
 
 struct TransferTarget {
   std::optional<std::string> queue;
@@ -221,8 +264,13 @@ class Routing {
   static constexpr int64_t kWrapUpWindowMs = 10 * 60 * 1000;
 
   // Presence.
+  // `reason`: with away only, one of settings().away_reasons (400 invalid_reason).
   Result<AgentView> SetStatus(storage::Tx& tx, const std::string& username,
-                              const std::string& status, int64_t now, Effects& fx);
+                              const std::string& status, int64_t now, Effects& fx,
+                              const std::optional<std::string>& reason = std::nullopt);
+  // 400 invalid_reason unless `reason` is absent, or given with away and in away_reasons.
+  Result<void> CheckAwayReason(const std::string& status,
+                               const std::optional<std::string>& reason) const;
   Result<void> StreamOpened(storage::Tx& tx, const std::string& username, int64_t now, Effects& fx);
   Result<void> StreamClosed(storage::Tx& tx, const std::string& username, int64_t now);
   // At start-up: no stream is open any more; agents who had one get agent_offline_after to
@@ -232,6 +280,32 @@ class Routing {
   // chats go back to the head of their queues (the customer told, as when an agent goes
   // offline), their ringing offers move on, and their presence is cleared (user_removed.cpp).
   Result<void> UserRemoved(storage::Tx& tx, const std::string& username, int64_t now, Effects& fx);
+
+  // Supervisors (supervision.cpp); `actor` is the supervisor. Each action is written to the
+  // transcript as a system note. Watch: monitor (its events reach the actor's stream, see Emit)
+  // or join (the actor may also write to the customer; 409 not_active unless with an agent);
+  // 409 conversation_ended, already_yours. Unwatch ends either (409 not_monitoring).
+  Result<storage::ConversationRecord> Watch(storage::Tx& tx, const std::string& id,
+                                            const Actor& actor, bool join, int64_t now,
+                                            Effects& fx);
+  Result<storage::ConversationRecord> Unwatch(storage::Tx& tx, const std::string& id,
+                                              const Actor& actor, int64_t now, Effects& fx);
+  // The conversation when `actor` may write to its customer: they own it, or joined it.
+  Result<storage::ConversationRecord> Speaking(storage::Tx& tx, const std::string& id,
+                                               const Actor& actor) const;
+  // Transfer of any active or waiting chat: to the actor themselves (take over, at once), or to
+  // another agent or a queue (reassign) as the owner's transfer would.
+  Result<storage::ConversationRecord> TransferAny(storage::Tx& tx, const std::string& id,
+                                                  const Actor& actor, const TransferTarget& to,
+                                                  int64_t now, Effects& fx);
+  // Sets another agent's status (404 agent_not_found).
+  Result<AgentView> ForceStatus(storage::Tx& tx, const std::string& username, const Actor& actor,
+                                const std::string& status, const std::optional<std::string>& reason,
+                                int64_t now, Effects& fx);
+  // Signs an agent out: offline at once (their chats back to the head of their queues), every
+  // session ended (the caller closes their streams after the commit).
+  Result<AgentView> SignOut(storage::Tx& tx, const std::string& username, const Actor& actor,
+                            int64_t now, Effects& fx);
 
   // The customer side of a conversation with a person.
   Result<void> CustomerMessage(storage::Tx& tx, const storage::ConversationRecord& conv,
@@ -270,6 +344,9 @@ class Routing {
   Result<std::optional<std::string>> CheckHours(const boost::json::value& v) const;
   const TimeZones& zones() const { return zones_; }
 
+  // The floor for GET /api/v1/overview (floor.cpp).
+  Result<FloorView> Floor(storage::Tx& tx, int64_t now) const;
+  static boost::json::object ToJson(const FloorView& f);
   static boost::json::object ToJson(const QueueView& q);
   static boost::json::object ToJson(const AgentView& a);
 
@@ -319,6 +396,9 @@ class Routing {
   Result<void> WaitUpdates(storage::Tx& tx, int64_t now, Effects& fx);
   Result<void> SayText(storage::Tx& tx, storage::ConversationRecord& c, const std::string& text,
                        int64_t now, Effects& fx);
+  // A system note of a supervisor's action (saves `c`), told to the chat's agent live.
+  Result<void> ActionNote(storage::Tx& tx, storage::ConversationRecord& c, const std::string& text,
+                          int64_t now, Effects& fx);
 
   // Routing facts for the reports (facts.cpp): appended in the step's transaction.
   static Result<void> RecordFact(storage::Tx& tx, const std::string& kind, const std::string& queue,

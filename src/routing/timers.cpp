@@ -33,15 +33,19 @@ Result<PresenceRecord> LoadPresence(Tx& tx, const std::string& username) {
 }  // namespace
 
 Result<AgentView> Routing::SetStatus(Tx& tx, const std::string& username, const std::string& status,
-                                     int64_t now, Effects& fx) {
+                                     int64_t now, Effects& fx,
+                                     const std::optional<std::string>& reason) {
   if (status != "available" && status != "away")
     return Fail(Errc::kInvalidArgument, "invalid_status", "status must be available or away.");
+  auto checked = CheckAwayReason(status, reason);
+  if (!checked) return Fail(checked.error());
   auto p = LoadPresence(tx, username);
   if (!p) return Fail(p.error());
   p->status = status;
+  p->away_reason = reason;
   p->ready_at_ms.reset();  // "Ready" ends after-chat work; "away" too
   p->updated_at_ms = now;
-  auto put = tx.PutPresence(*p);
+  auto put = SavePresence(tx, *p, now);
   if (!put) return Fail(put.error());
   auto sent = EmitStatus(tx, username, now, fx);
   if (!sent) return Fail(sent.error());
@@ -63,7 +67,7 @@ Result<void> Routing::StreamOpened(Tx& tx, const std::string& username, int64_t 
   p->online = true;
   p->offline_due_at_ms.reset();
   p->updated_at_ms = now;
-  auto put = tx.PutPresence(*p);
+  auto put = SavePresence(tx, *p, now);
   if (!put) return Fail(put.error());
   if (was_online) return {};
   auto sent = EmitStatus(tx, username, now, fx);
@@ -85,7 +89,7 @@ Result<void> Routing::StreamClosed(Tx& tx, const std::string& username, int64_t 
   p->streams = std::max<int64_t>(0, p->streams - 1);
   if (p->streams == 0) p->offline_due_at_ms = now + settings_.agent_offline_after_ms;
   p->updated_at_ms = now;
-  return tx.PutPresence(*p);
+  return SavePresence(tx, *p, now);
 }
 
 Result<void> Routing::ResetStreams(Tx& tx, int64_t now) {
@@ -96,7 +100,7 @@ Result<void> Routing::ResetStreams(Tx& tx, int64_t now) {
     p.streams = 0;
     p.offline_due_at_ms = now + settings_.agent_offline_after_ms;
     p.updated_at_ms = now;
-    auto put = tx.PutPresence(p);
+    auto put = SavePresence(tx, p, now);
     if (!put) return Fail(put.error());
   }
   return {};
@@ -274,14 +278,14 @@ Result<void> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
   for (auto p : *presence) {
     if (p.streams > 0 || !p.online) {  // nothing to do: the due time is stale
       p.offline_due_at_ms.reset();
-      auto put = tx.PutPresence(p);
+      auto put = SavePresence(tx, p, now);
       if (!put) return Fail(put.error());
       continue;
     }
     p.online = false;
     p.offline_due_at_ms.reset();
     p.updated_at_ms = now;
-    auto put = tx.PutPresence(p);
+    auto put = SavePresence(tx, p, now);
     if (!put) return Fail(put.error());
     // Their chats move first, so that the status event shows what they have left (none).
     auto gone = AgentGone(tx, p.username, now, fx);

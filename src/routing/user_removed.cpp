@@ -19,7 +19,7 @@ Result<void> Routing::UserRemoved(storage::Tx& tx, const std::string& username, 
     p.online = false;
     p.offline_due_at_ms.reset();
     p.updated_at_ms = now;
-    if (auto put = tx.PutPresence(p); !put) return Fail(put.error());
+    if (auto put = SavePresence(tx, p, now); !put) return Fail(put.error());
   }
   return {};
 }

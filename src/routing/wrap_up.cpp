@@ -106,7 +106,7 @@ Result<void> Routing::StartAfterChatWork(Tx& tx, const std::string& agent,
   presence.status = "after_chat";
   presence.ready_at_ms = std::max(until, presence.ready_at_ms.value_or(0));
   presence.updated_at_ms = now;
-  auto put = tx.PutPresence(presence);
+  auto put = SavePresence(tx, presence, now);
   if (!put) return Fail(put.error());
   return EmitStatus(tx, agent, now, fx);
 }
@@ -119,7 +119,7 @@ Result<void> Routing::AfterChatOver(Tx& tx, int64_t now, Effects& fx) {
     bool back = p.status == "after_chat";
     if (back) p.status = "available";
     p.updated_at_ms = now;
-    auto put = tx.PutPresence(p);
+    auto put = SavePresence(tx, p, now);
     if (!put) return Fail(put.error());
     if (!back) continue;
     auto sent = EmitStatus(tx, p.username, now, fx);

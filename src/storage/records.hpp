@@ -134,7 +134,7 @@ struct ConversationFilter {
 struct UserRecord {
   std::string username;  // 1-64 of [a-z0-9._-], unique
   std::string display_name;
-  std::string role;  // admin | agent
+  std::string role;  // admin | supervisor | agent
   std::vector<std::string> queues;
   int64_t max_chats = 3;
   bool enabled = true;
@@ -171,7 +171,8 @@ struct QueueRecord {
   bool auto_accept = false;
   std::optional<int64_t> max_wait_s;
   std::optional<std::string> closed_text;
-  int64_t service_level_s = 60;  // answers within this count for the service level
+  int64_t service_level_s = 60;       // answers within this count for the service level
+  double service_level_target = 0.8;  // the service level aimed at (0-1): the wallboard's mark
   // Sent instead of the wait estimate while nobody of the queue is there; {position} is filled
   // in. None: routing's default.
   std::optional<std::string> no_agents_text;
@@ -249,6 +250,10 @@ struct QueueStats {
   int64_t offers_total = 0;
   int64_t offers_rung_out_total = 0;
   int64_t offers_declined_total = 0;
+  // Today: the waits of the answered (for their average), and the handle times of chats ended.
+  int64_t wait_sum_today_ms = 0;
+  int64_t handle_sum_today_ms = 0;
+  int64_t handle_count_today = 0;
   std::optional<int64_t> head_queued_at_ms;    // when the next customer began waiting
   std::optional<int64_t> oldest_queued_at_ms;  // the earliest any waiting customer began
 };
@@ -262,6 +267,9 @@ struct QueueOutcome {
   int64_t offers = 0;
   int64_t offers_rung_out = 0;
   int64_t offers_declined = 0;
+  int64_t wait_ms = 0;  // the waits of the answered ones
+  int64_t handled = 0;  // chats with an agent that ended, and their handle time
+  int64_t handle_ms = 0;
 };
 
 struct PresenceRecord {
@@ -274,9 +282,37 @@ struct PresenceRecord {
   int64_t updated_at_ms = 0;
   // While in after-chat work (status "after_chat"): when it ends and they are available again.
   std::optional<int64_t> ready_at_ms;
+  std::optional<std::string> away_reason;  // while away: one of the server's away_reasons
+  // Since when the status shown (offline when not online) and its reason hold, and that pair as
+  // "status/reason": the open row of agent_status_periods (routing keeps them together).
+  int64_t status_since_ms = 0;
+  std::string status_period;
+  // Today (UTC day `day`): chats taken, and the handle times of those that ended.
+  int64_t day = 0;
+  int64_t chats_today = 0;
+  int64_t handle_sum_today_ms = 0;
+  int64_t handle_count_today = 0;
   // Kept by the store from the conversations (read only: PutPresence does not write them).
   int64_t chats = 0;   // active conversations
   int64_t offers = 0;  // offers ringing
+};
+
+// A stretch of time an agent spent in one status (available, away, after_chat, offline) with
+// one away reason (migration 0011). ended_at is empty while it lasts.
+struct StatusPeriodRecord {
+  std::string username;
+  std::string status;
+  std::optional<std::string> reason;
+  int64_t started_at_ms = 0;
+  std::optional<int64_t> ended_at_ms;
+};
+
+// A supervisor monitoring a conversation ("monitor") or joined to it ("join").
+struct WatcherRecord {
+  std::string conversation_id;
+  std::string username;
+  std::string mode;
+  int64_t started_at_ms = 0;
 };
 
 // One frame of a user's live event stream, as kept for replay.

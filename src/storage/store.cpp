@@ -46,6 +46,25 @@ Result<void> Tx::InsertResponse(const ResponseRecord&) { return Fail(NoResponses
 Result<void> Tx::UpdateResponse(const ResponseRecord&) { return Fail(NoResponses()); }
 Result<bool> Tx::DeleteResponse(const std::string&) { return Fail(NoResponses()); }
 
+namespace {
+Failure NoSupervision() {
+  return Fail(Errc::kUnavailable, "unsupported",
+              "This store does not keep status periods or watchers.");
+}
+}  // namespace
+
+Result<void> Tx::StartStatusPeriod(const std::string&, const std::string&,
+                                   const std::optional<std::string>&, int64_t) {
+  return NoSupervision();
+}
+Result<std::vector<StatusPeriodRecord>> Tx::ListStatusPeriods(const std::string&, int64_t,
+                                                              int64_t) {
+  return NoSupervision();
+}
+Result<void> Tx::PutWatcher(const WatcherRecord&) { return NoSupervision(); }
+Result<bool> Tx::DeleteWatcher(const std::string&, const std::string&) { return NoSupervision(); }
+Result<std::vector<WatcherRecord>> Tx::Watchers(const std::string&) { return NoSupervision(); }
+
 void Handoff::Add(const boost::asio::any_io_executor& ex, std::move_only_function<void()> fn) {
   // A batch reaches a handful of I/O threads, so a linear search is the fast way.
   for (Group& g : groups_) {

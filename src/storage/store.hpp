@@ -123,6 +123,22 @@ class Tx {
   // The ratings of a queue on a UTC day (days since 1970): (count, sum of scores), one row.
   virtual Result<std::pair<int64_t, int64_t>> CsatDay(const std::string& queue, int64_t day);
   virtual Result<void> AddCsatDay(const std::string& queue, int64_t day, int64_t score);
+  // Supervision (migration 0011; sqlite_supervision.cpp, pg_supervision.cpp). Not pure: a
+  // store without them answers kUnavailable `unsupported` (store.cpp).
+  // Ends the user's open status period at `at_ms` and opens one of `status` and `reason`.
+  virtual Result<void> StartStatusPeriod(const std::string& username, const std::string& status,
+                                         const std::optional<std::string>& reason, int64_t at_ms);
+  // The periods overlapping [from_ms, to_ms) of `username` (everyone's when empty), by user
+  // and start.
+  virtual Result<std::vector<StatusPeriodRecord>> ListStatusPeriods(const std::string& username,
+                                                                    int64_t from_ms, int64_t to_ms);
+  // Adds the watcher, or changes its mode.
+  virtual Result<void> PutWatcher(const WatcherRecord& w);
+  // False when the user did not watch the conversation.
+  virtual Result<bool> DeleteWatcher(const std::string& conversation_id,
+                                     const std::string& username);
+  // The conversation's watchers, by username.
+  virtual Result<std::vector<WatcherRecord>> Watchers(const std::string& conversation_id);
 
   // Queues, presence, routing and agents' events (sqlite_routing.cpp).
   virtual Result<std::vector<QueueRecord>> ListQueues() = 0;
@@ -162,7 +178,7 @@ class Tx {
   virtual Result<std::vector<std::string>> ReadyAgents(const std::string& queue, size_t limit) = 0;
   // Enabled agents of the queue (by username).
   virtual Result<std::vector<std::string>> QueueMembers(const std::string& queue) = 0;
-  // Enabled admins (by username).
+  // Enabled admins and supervisors (by username): told of every queue and agent.
   virtual Result<std::vector<std::string>> Admins() = 0;
   // Waiting conversations whose wait_time check is due by `now_ms`, the earliest first.
   virtual Result<std::vector<ConversationRecord>> WaitChecksDue(int64_t now_ms, size_t limit) = 0;

@@ -924,5 +924,91 @@ TEST_P(StoreContractTest, IdleConversationsByReminderState) {
   EXPECT_EQ(idle(101, 101), (std::vector<std::string>{"v0", "v1", "v2"}));
 }
 
+// Migration 0011 (issue 19): status periods, watchers, and the presence's and queue's new
+// columns round-trip on both stores.
+TEST_P(StoreContractTest, StatusPeriodsWatchersAndTodaysFigures) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  auto write = [](Tx& tx) -> Result<void> {
+    if (auto r = tx.StartStatusPeriod("ann", "available", std::nullopt, 1000); !r) return r;
+    if (auto r = tx.StartStatusPeriod("ann", "away", std::string("lunch"), 4000); !r) return r;
+    if (auto r = tx.StartStatusPeriod("bob", "available", std::nullopt, 2000); !r) return r;
+    if (auto r = tx.PutWatcher({"conv-1", "sue", "monitor", 10}); !r) return r;
+    if (auto r = tx.PutWatcher({"conv-1", "sue", "join", 20}); !r) return r;  // changes the mode
+    if (auto r = tx.PutWatcher({"conv-1", "sam", "monitor", 30}); !r) return r;
+    PresenceRecord p;
+    p.username = "ann";
+    p.status = "away";
+    p.away_reason = "lunch";
+    p.status_since_ms = 4000;
+    p.status_period = "away/lunch";
+    p.day = 3;
+    p.chats_today = 2;
+    p.handle_sum_today_ms = 9000;
+    p.handle_count_today = 1;
+    p.updated_at_ms = 4000;
+    if (auto r = tx.PutPresence(p); !r) return r;
+    QueueRecord q;
+    q.name = "sales";
+    q.display_name = "Sales";
+    q.service_level_target = 0.75;
+    if (auto r = tx.InsertQueue(q); !r) return r;
+    QueueOutcome o;
+    o.day = 3;
+    o.answered = 1;
+    o.wait_ms = 1500;
+    o.handled = 1;
+    o.handle_ms = 60000;
+    return tx.CountQueueOutcome("sales", o);
+  };
+  ASSERT_TRUE(Write<void>(*store, write));
+  auto periods = Read<std::vector<StatusPeriodRecord>>(
+      *store, [](Tx& tx) { return tx.ListStatusPeriods("ann", 0, 10000); });
+  ASSERT_TRUE(periods);
+  ASSERT_EQ(periods->size(), 2u);
+  EXPECT_EQ((*periods)[0].status, "available");
+  EXPECT_EQ((*periods)[0].ended_at_ms, 4000);
+  EXPECT_EQ((*periods)[1].reason, "lunch");
+  EXPECT_FALSE((*periods)[1].ended_at_ms);
+  // Only those overlapping the window; everyone's when no username is given.
+  auto late = Read<std::vector<StatusPeriodRecord>>(
+      *store, [](Tx& tx) { return tx.ListStatusPeriods("", 4500, 10000); });
+  ASSERT_TRUE(late);
+  ASSERT_EQ(late->size(), 2u);
+  EXPECT_EQ((*late)[0].username, "ann");
+  EXPECT_EQ((*late)[0].status, "away");
+  EXPECT_EQ((*late)[1].username, "bob");
+
+  auto watchers =
+      Read<std::vector<WatcherRecord>>(*store, [](Tx& tx) { return tx.Watchers("conv-1"); });
+  ASSERT_TRUE(watchers);
+  ASSERT_EQ(watchers->size(), 2u);
+  EXPECT_EQ((*watchers)[1].username, "sue");
+  EXPECT_EQ((*watchers)[1].mode, "join");
+  auto gone = Write<bool>(*store, [](Tx& tx) { return tx.DeleteWatcher("conv-1", "sue"); });
+  ASSERT_TRUE(gone);
+  EXPECT_TRUE(*gone);
+  auto again = Write<bool>(*store, [](Tx& tx) { return tx.DeleteWatcher("conv-1", "sue"); });
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again);
+
+  auto ann =
+      Read<std::optional<PresenceRecord>>(*store, [](Tx& tx) { return tx.GetPresence("ann"); });
+  ASSERT_TRUE(ann && *ann);
+  EXPECT_EQ((*ann)->away_reason, "lunch");
+  EXPECT_EQ((*ann)->status_since_ms, 4000);
+  EXPECT_EQ((*ann)->status_period, "away/lunch");
+  EXPECT_EQ((*ann)->chats_today, 2);
+  EXPECT_EQ((*ann)->handle_sum_today_ms, 9000);
+  auto q = Read<std::optional<QueueRecord>>(*store, [](Tx& tx) { return tx.GetQueue("sales"); });
+  ASSERT_TRUE(q && *q);
+  EXPECT_DOUBLE_EQ((*q)->service_level_target, 0.75);
+  auto stats = Read<QueueStats>(*store, [](Tx& tx) { return tx.GetQueueStats("sales"); });
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->wait_sum_today_ms, 1500);
+  EXPECT_EQ(stats->handle_count_today, 1);
+  EXPECT_EQ(stats->handle_sum_today_ms, 60000);
+}
+
 }  // namespace
 }  // namespace parley::storage

@@ -15,6 +15,7 @@ import { wrapUpDialog, canWrapUpLater, afterChatNotice } from '/agent/wrapup.js'
 import { createContextPanel } from '/agent/context.js';
 import { createHistoryPanel } from '/agent/history.js';
 import { payloadView } from '/agent/payload.js';
+import { createAlerts } from '/agent/alerts.js';
 
 const ENDED_KEEP_MS = 60 * 60 * 1000; // ended chats come back after a reload for an hour
 const CLOSED_KEY = 'parley-agent-closed-chats'; // ids of ended chats the agent closed (this tab)
@@ -25,6 +26,8 @@ const TYPING_SHOWN_MS = 6000;
 const state = {
   user: null,
   status: 'away',
+  awayReason: '', // one of awayReasons while away, else ''
+  awayReasons: [], // the server's away_reasons (GET /api/v1/agents/me)
   queues: [], // objects of GET /api/v1/queues, only the agent's own
   offers: new Map(), // conversation id -> {conversation, expires_at}
   chats: new Map(), // conversation id -> chat (see newChat)
@@ -54,6 +57,7 @@ function newChat(conversation) {
 const $ = (id) => document.getElementById(id);
 const el = {
   presence: $('presence'),
+  awayReason: $('away-reason'),
   who: $('who'),
   signout: $('signout'),
   live: $('live'),
@@ -88,6 +92,7 @@ const queueLabel = (name) => state.queues.find((q) => q.name === name)?.display_
 const customerLabel = (conv) => conv.customer_name || conv.customer_id || 'Customer';
 const contextPanel = createContextPanel(el.context, { customerLabel, queueLabel });
 const historyPanel = createHistoryPanel(el.history, { customerLabel });
+const alerts = createAlerts($('alerts'));
 // available | away | after_chat (the server's word; offline is not a choice)
 const statusOf = (agent) => (agent.status === 'available' || agent.status === 'after_chat' ? agent.status : 'away');
 
@@ -114,8 +119,10 @@ async function resync() {
       api.get('/api/v1/conversations?state=active&mine=true&limit=1000'),
       api.get('/api/v1/conversations?state=ended&mine=true&limit=50'),
     ]);
+    state.awayReasons = me.away_reasons || [];
     if (state.statusSeq === statusSeq) {
       state.status = statusOf(me);
+      state.awayReason = me.away_reason || '';
       state.readyAt = me.ready_at;
     }
     const mine = new Set(me.queues || []);
@@ -206,11 +213,14 @@ function addEntry(chat, entry) {
 // ---- live events ----
 
 function handleEvent(frame) {
+  // A chat a supervisor monitors reaches their stream too; this console shows one's own chats.
+  if (frame.monitoring) return;
   const conv = frame.conversation;
   switch (frame.type) {
     case 'conversation.offered':
       state.offers.set(conv.id, { conversation: conv, expires_at: frame.expires_at || conv.offer_expires_at });
       announce(`New chat offered: ${customerLabel(conv)}, queue ${queueLabel(conv.queue)}.`);
+      alerts.offered('New chat offered', `${customerLabel(conv)}, queue ${queueLabel(conv.queue)}`);
       renderOffers();
       break;
     case 'conversation.assigned': {
@@ -314,6 +324,7 @@ function handleEvent(frame) {
     case 'agent.status':
       if (frame.agent?.username === state.user?.username) {
         state.status = statusOf(frame.agent);
+        state.awayReason = frame.agent.away_reason || '';
         state.readyAt = frame.agent.ready_at;
         if (state.status === 'available') hideNotice();
         renderPresence();
@@ -337,6 +348,11 @@ function renderAll() {
 
 function renderPresence() {
   for (const radio of el.presence.querySelectorAll('input')) radio.checked = radio.value === state.status;
+  const wanted = ['', ...state.awayReasons];
+  if ([...el.awayReason.options].map((o) => o.value).join('\n') !== wanted.join('\n')) {
+    replace(el.awayReason, ...wanted.map((r) => h('option', { value: r }, r ? r[0].toUpperCase() + r.slice(1) : 'No reason')));
+  }
+  el.awayReason.value = state.status === 'away' ? state.awayReason : '';
   if (state.status === 'after_chat') {
     replace(el.notice, afterChatNotice(state.readyAt, () => setStatus('available')));
     el.notice.hidden = false;
@@ -1044,17 +1060,20 @@ function closeChat(id) {
   if (!next.done) select(next.value);
 }
 
-async function setStatus(want) {
+async function setStatus(want, reason = '') {
   state.statusSeq = (state.statusSeq || 0) + 1;
   // Shown at once (a redraw meanwhile keeps the agent's choice); put back if the server refuses.
-  const before = state.status;
+  const before = [state.status, state.awayReason];
   state.status = want;
-  const r = await guarded(() => api.put('/api/v1/agents/me/status', { status: want }), 'Status');
+  state.awayReason = want === 'away' ? reason : '';
+  const body = want === 'away' && reason ? { status: want, reason } : { status: want };
+  const r = await guarded(() => api.put('/api/v1/agents/me/status', body), 'Status');
   if (r !== undefined) {
     state.status = statusOf(r);
+    state.awayReason = r.away_reason || '';
     state.readyAt = r.ready_at;
   } else {
-    state.status = before;
+    [state.status, state.awayReason] = before;
   }
   if (state.status === 'available') hideNotice();
   renderPresence();
@@ -1073,9 +1092,13 @@ async function wrapUpLater(chat) {
 for (const radio of el.presence.querySelectorAll('input')) {
   radio.addEventListener('change', async () => {
     if (!radio.checked) return;
-    await setStatus(radio.value);
+    await setStatus(radio.value, radio.value === 'away' ? el.awayReason.value : '');
   });
 }
+// Picking a reason sets the agent away with it (or changes the reason while away).
+el.awayReason.addEventListener('change', async () => {
+  if (el.awayReason.value || state.status === 'away') await setStatus('away', el.awayReason.value);
+});
 
 // ---- sign-in ----
 

@@ -258,7 +258,9 @@ function renderSignIn(message) {
     accept: async (user) => {
       if (user.role !== 'admin') {
         await api.logout();
-        return 'This page is for administrators. Agents work in the agent console (/agent).';
+        return user.role === 'supervisor'
+          ? 'This page is for administrators. Supervisors watch the floor on the wallboard (/supervisor).'
+          : 'This page is for administrators. Agents work in the agent console (/agent).';
       }
       await signedIn(user);
       return undefined;
@@ -919,7 +921,7 @@ function renderUsers() {
                 {},
                 h('td', {}, u.username),
                 h('td', {}, u.display_name || ''),
-                h('td', {}, u.role === 'admin' ? 'Admin' : 'Agent'),
+                h('td', {}, { admin: 'Admin', supervisor: 'Supervisor' }[u.role] || 'Agent'),
                 h('td', {}, (u.queues || []).join(', ') || '—'),
                 h('td', { class: 'num' }, String(u.max_chats ?? '')),
                 h('td', {}, h('span', { class: ['badge', u.enabled ? 'ok' : 'bad'] }, u.enabled ? 'Enabled' : 'Disabled')),
@@ -967,6 +969,7 @@ async function editUser(u) {
       'select',
       {},
       h('option', { value: 'agent', selected: !u || u.role === 'agent' }, 'Agent'),
+      h('option', { value: 'supervisor', selected: u?.role === 'supervisor' }, 'Supervisor'),
       h('option', { value: 'admin', selected: u?.role === 'admin' }, 'Admin'),
     );
     const maxChats = h('input', { type: 'number', min: 1, max: 20, value: String(u?.max_chats ?? 3), required: true });

@@ -3,9 +3,11 @@
 // by the address of their SQL constant), text parameters, typed reading of rows, and errors
 // mapped to Result. Not thread-safe: one Conn is used by one thread at a time.
 
+#include <fmt/format.h>
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +34,11 @@ class Params {
   }
   Params& Add(bool v) {
     values_.emplace_back(v ? "true" : "false");
+    return *this;
+  }
+  // Named apart from Add so that an int argument never becomes ambiguous.
+  Params& AddReal(double v) {
+    values_.emplace_back(fmt::format("{}", v));
     return *this;
   }
   template <class T>
@@ -69,6 +76,9 @@ class Rows {
     return Text(row, col);
   }
   int64_t Int(int row, int col) const;
+  double Real(int row, int col) const {
+    return std::strtod(PQgetvalue(r_.get(), row, col), nullptr);
+  }
   std::optional<int64_t> OptInt(int row, int col) const {
     if (IsNull(row, col)) return std::nullopt;
     return Int(row, col);

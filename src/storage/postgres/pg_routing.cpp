@@ -7,19 +7,19 @@
 namespace parley::storage::postgres {
 namespace {
 
-#define PARLEY_PG_QUEUE_COLUMNS                                                                 \
-  "name, display_name, auto_accept, max_wait_s, closed_text, created_at, updated_at, "          \
-  "service_level_s, no_agents_text, wrap_up_codes, wrap_up_required, after_chat_work_s, csat, " \
-  "hours"
+#define PARLEY_PG_QUEUE_COLUMNS                                                           \
+  "name, display_name, auto_accept, max_wait_s, closed_text, created_at, updated_at, "    \
+  "service_level_s, no_agents_text, wrap_up_codes, wrap_up_required, after_chat_work_s, " \
+  "service_level_target, csat, hours"
 constexpr const char* kListQueues = "SELECT " PARLEY_PG_QUEUE_COLUMNS " FROM queues ORDER BY name";
 constexpr const char* kGetQueue = "SELECT " PARLEY_PG_QUEUE_COLUMNS " FROM queues WHERE name = $1";
 constexpr const char* kInsertQueue =
     "INSERT INTO queues (" PARLEY_PG_QUEUE_COLUMNS
-    ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) ON CONFLICT DO NOTHING";
+    ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT DO NOTHING";
 constexpr const char* kUpdateQueue =
     "UPDATE queues SET display_name=$2, auto_accept=$3, max_wait_s=$4, closed_text=$5, "
     "updated_at=$6, service_level_s=$7, no_agents_text=$8, wrap_up_codes=$9, wrap_up_required=$10, "
-    "after_chat_work_s=$11, csat=$12, hours=$13 WHERE name=$1";
+    "after_chat_work_s=$11, service_level_target=$12, csat=$13, hours=$14 WHERE name=$1";
 constexpr const char* kDeleteQueue = "DELETE FROM queues WHERE name = $1";
 
 // Every statement below reads through an index (the scan guard, HotRoutingStatements).
@@ -47,7 +47,8 @@ constexpr const char* kAgentConversations =
   "s.queue, s.waiting, s.active, s.version, s.armed_version, s.members, s.concurrency_sum, " \
   "s.signed_in, s.available, s.handle_sum_ms, s.handle_count, s.day, s.answered_today, "     \
   "s.answered_in_sl_today, s.abandoned_today, s.answered_total, s.abandoned_total, "         \
-  "s.offers_total, s.offers_rung_out_total, s.offers_declined_total, "                       \
+  "s.offers_total, s.offers_rung_out_total, s.offers_declined_total, s.wait_sum_today_ms, "  \
+  "s.handle_sum_today_ms, s.handle_count_today, "                                            \
   "(SELECT queued_at FROM conversations c WHERE c.state = 'queued' AND c.queue = s.queue "   \
   "ORDER BY c.qkey LIMIT 1), "                                                               \
   "(SELECT MIN(queued_at) FROM conversations c WHERE c.state = 'queued' AND c.queue = s.queue)"
@@ -81,7 +82,8 @@ constexpr const char* kReadyAgents =
 constexpr const char* kQueueMembers =
     "SELECT username FROM agent_queues WHERE queue = $1 ORDER BY username";
 constexpr const char* kAdmins =
-    "SELECT username FROM users WHERE role = 'admin' AND enabled ORDER BY username";
+    "SELECT username FROM users WHERE role IN ('admin', 'supervisor') AND enabled"
+    " ORDER BY username";
 constexpr const char* kWaitChecksDue =
     "SELECT " PARLEY_PG_CONVERSATION_COLUMNS
     " FROM conversations WHERE state = 'queued' AND wait_check_at IS NOT NULL"
@@ -106,9 +108,12 @@ constexpr const char* kHandleCount =
 constexpr const char* kCountOutcome =
     "INSERT INTO queue_stats AS s (queue, day, answered_today, answered_in_sl_today,"
     " abandoned_today, answered_total, abandoned_total, offers_total, offers_rung_out_total,"
-    " offers_declined_total)"
-    " VALUES ($1, $2, $3, $4, $5, $3, $5, $6, $7, $8) ON CONFLICT (queue) DO UPDATE SET"
-    " answered_today = CASE WHEN s.day = $2 THEN s.answered_today ELSE 0 END + $3,"
+    " offers_declined_total, wait_sum_today_ms, handle_count_today, handle_sum_today_ms)"
+    " VALUES ($1, $2, $3, $4, $5, $3, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (queue) DO UPDATE"
+    " SET answered_today = CASE WHEN s.day = $2 THEN s.answered_today ELSE 0 END + $3,"
+    " wait_sum_today_ms = CASE WHEN s.day = $2 THEN s.wait_sum_today_ms ELSE 0 END + $9,"
+    " handle_count_today = CASE WHEN s.day = $2 THEN s.handle_count_today ELSE 0 END + $10,"
+    " handle_sum_today_ms = CASE WHEN s.day = $2 THEN s.handle_sum_today_ms ELSE 0 END + $11,"
     " answered_in_sl_today = CASE WHEN s.day = $2 THEN s.answered_in_sl_today ELSE 0 END + $4,"
     " abandoned_today = CASE WHEN s.day = $2 THEN s.abandoned_today ELSE 0 END + $5,"
     " day = $2, answered_total = s.answered_total + $3, abandoned_total = s.abandoned_total + $5,"
@@ -119,8 +124,8 @@ constexpr const char* kCountConversations = "SELECT state, n FROM conversation_c
 
 #define PARLEY_PG_PRESENCE_COLUMNS                                                           \
   "username, status, streams, online, offline_due_at, last_assigned_at, updated_at, chats, " \
-  "offers, "                                                                                 \
-  "ready_at"
+  "offers, ready_at, away_reason, status_since, status_period, day, chats_today, "           \
+  "handle_sum_today_ms, handle_count_today"
 constexpr const char* kGetPresence =
     "SELECT " PARLEY_PG_PRESENCE_COLUMNS " FROM agent_presence WHERE username = $1";
 constexpr const char* kListPresence =
@@ -131,11 +136,17 @@ constexpr const char* kOfflineDue = "SELECT " PARLEY_PG_PRESENCE_COLUMNS
 // The load (chats, offers) is kept by the conversation triggers and never written here.
 constexpr const char* kPutPresence =
     "INSERT INTO agent_presence (username, status, streams, online, offline_due_at, "
-    "last_assigned_at, updated_at, ready_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT "
+    "last_assigned_at, updated_at, ready_at, away_reason, status_since, status_period, day, "
+    "chats_today, handle_sum_today_ms, handle_count_today) VALUES "
+    "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT "
     "(username) DO UPDATE SET status=EXCLUDED.status, streams=EXCLUDED.streams, "
     "online=EXCLUDED.online, offline_due_at=EXCLUDED.offline_due_at, "
     "last_assigned_at=EXCLUDED.last_assigned_at, updated_at=EXCLUDED.updated_at, "
-    "ready_at=EXCLUDED.ready_at";
+    "ready_at=EXCLUDED.ready_at, away_reason=EXCLUDED.away_reason, "
+    "status_since=EXCLUDED.status_since, status_period=EXCLUDED.status_period, "
+    "day=EXCLUDED.day, chats_today=EXCLUDED.chats_today, "
+    "handle_sum_today_ms=EXCLUDED.handle_sum_today_ms, "
+    "handle_count_today=EXCLUDED.handle_count_today";
 constexpr const char* kReadyDue = "SELECT " PARLEY_PG_PRESENCE_COLUMNS
                                   " FROM agent_presence WHERE ready_at IS NOT NULL"
                                   " AND ready_at <= $1 ORDER BY ready_at LIMIT $2";
@@ -186,8 +197,9 @@ QueueRecord ReadQueue(const Rows& r, int i) {
   q.wrap_up_codes = SplitLines(r.Text(i, 9));
   q.wrap_up_required = r.Bool(i, 10);
   q.after_chat_work_s = r.Int(i, 11);
-  q.csat = r.Bool(i, 12);
-  q.hours_json = r.OptText(i, 13);
+  q.service_level_target = r.Real(i, 12);
+  q.csat = r.Bool(i, 13);
+  q.hours_json = r.OptText(i, 14);
   return q;
 }
 
@@ -203,6 +215,13 @@ PresenceRecord ReadPresence(const Rows& r, int i) {
   p.chats = r.Int(i, 7);
   p.offers = r.Int(i, 8);
   p.ready_at_ms = r.OptInt(i, 9);
+  p.away_reason = r.OptText(i, 10);
+  p.status_since_ms = r.Int(i, 11);
+  p.status_period = r.Text(i, 12);
+  p.day = r.Int(i, 13);
+  p.chats_today = r.Int(i, 14);
+  p.handle_sum_today_ms = r.Int(i, 15);
+  p.handle_count_today = r.Int(i, 16);
   return p;
 }
 
@@ -228,8 +247,11 @@ QueueStats ReadQueueStats(const Rows& r, int i) {
   q.offers_total = r.Int(i, 17);
   q.offers_rung_out_total = r.Int(i, 18);
   q.offers_declined_total = r.Int(i, 19);
-  q.head_queued_at_ms = r.OptInt(i, 20);
-  q.oldest_queued_at_ms = r.OptInt(i, 21);
+  q.wait_sum_today_ms = r.Int(i, 20);
+  q.handle_sum_today_ms = r.Int(i, 21);
+  q.handle_count_today = r.Int(i, 22);
+  q.head_queued_at_ms = r.OptInt(i, 23);
+  q.oldest_queued_at_ms = r.OptInt(i, 24);
   return q;
 }
 
@@ -250,6 +272,7 @@ Params QueueParams(const QueueRecord& q, bool insert) {
   if (insert) p.Add(q.created_at_ms);
   p.Add(q.updated_at_ms).Add(q.service_level_s).Add(q.no_agents_text);
   p.Add(JoinLines(q.wrap_up_codes)).Add(q.wrap_up_required).Add(q.after_chat_work_s);
+  p.AddReal(q.service_level_target);
   p.Add(q.csat).Add(q.hours_json);
   return p;
 }
@@ -432,6 +455,7 @@ Result<void> PgTx::CountQueueOutcome(const std::string& queue, const QueueOutcom
   Params p;
   p.Add(queue).Add(o.day).Add(o.answered).Add(o.answered_in_sl);
   p.Add(o.abandoned).Add(o.offers).Add(o.offers_rung_out).Add(o.offers_declined);
+  p.Add(o.wait_ms).Add(o.handled).Add(o.handle_ms);
   return Done(conn_->Run(kCountOutcome, p));
 }
 
@@ -478,6 +502,8 @@ Result<void> PgTx::PutPresence(const PresenceRecord& p) {
   Params ps;
   ps.Add(p.username).Add(p.status).Add(p.streams).Add(p.online);
   ps.Add(p.offline_due_at_ms).Add(p.last_assigned_at_ms).Add(p.updated_at_ms).Add(p.ready_at_ms);
+  ps.Add(p.away_reason).Add(p.status_since_ms).Add(p.status_period).Add(p.day);
+  ps.Add(p.chats_today).Add(p.handle_sum_today_ms).Add(p.handle_count_today);
   return Done(conn_->Run(kPutPresence, ps));
 }
 

@@ -113,6 +113,17 @@ class PgTx final : public Tx {
   Result<std::vector<std::string>> ReadyAgents(const std::string& queue, size_t limit) override;
   Result<std::vector<std::string>> QueueMembers(const std::string& queue) override;
   Result<std::vector<std::string>> Admins() override;
+
+  // pg_supervision.cpp
+  Result<void> StartStatusPeriod(const std::string& username, const std::string& status,
+                                 const std::optional<std::string>& reason, int64_t at_ms) override;
+  Result<std::vector<StatusPeriodRecord>> ListStatusPeriods(const std::string& username,
+                                                            int64_t from_ms,
+                                                            int64_t to_ms) override;
+  Result<void> PutWatcher(const WatcherRecord& w) override;
+  Result<bool> DeleteWatcher(const std::string& conversation_id,
+                             const std::string& username) override;
+  Result<std::vector<WatcherRecord>> Watchers(const std::string& conversation_id) override;
   Result<std::vector<ConversationRecord>> WaitChecksDue(int64_t now_ms, size_t limit) override;
   Result<std::vector<ConversationRecord>> ParkedWaitChecks(const std::string& queue,
                                                            size_t limit) override;

@@ -38,6 +38,11 @@ class Stmt {
     return *this;
   }
   Stmt& Bind(int i, bool v) { return Bind(i, static_cast<int64_t>(v ? 1 : 0)); }
+  // Named apart from Bind so that an int argument never becomes ambiguous.
+  Stmt& BindReal(int i, double v) {
+    sqlite3_bind_double(s_, i, v);
+    return *this;
+  }
   template <class T>
   Stmt& Bind(int i, const std::optional<T>& v) {
     if (v) return Bind(i, *v);
@@ -59,6 +64,7 @@ class Stmt {
     return Text(col);
   }
   int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
+  double Real(int col) const { return sqlite3_column_double(s_, col); }
   std::optional<int64_t> OptInt(int col) const {
     if (sqlite3_column_type(s_, col) == SQLITE_NULL) return std::nullopt;
     return Int(col);

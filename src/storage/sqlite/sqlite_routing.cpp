@@ -6,19 +6,20 @@
 namespace parley::storage::sqlite {
 namespace {
 
-#define PARLEY_QUEUE_COLUMNS                                                                    \
-  "name, display_name, auto_accept, max_wait_s, closed_text, created_at, updated_at, "          \
-  "service_level_s, no_agents_text, wrap_up_codes, wrap_up_required, after_chat_work_s, csat, " \
-  "hours"
+#define PARLEY_QUEUE_COLUMNS                                                              \
+  "name, display_name, auto_accept, max_wait_s, closed_text, created_at, updated_at, "    \
+  "service_level_s, no_agents_text, wrap_up_codes, wrap_up_required, after_chat_work_s, " \
+  "service_level_target, csat, hours"
 constexpr const char* kListQueues = "SELECT " PARLEY_QUEUE_COLUMNS " FROM queues ORDER BY name";
 constexpr const char* kGetQueue = "SELECT " PARLEY_QUEUE_COLUMNS " FROM queues WHERE name = ?1";
-constexpr const char* kInsertQueue = "INSERT INTO queues (" PARLEY_QUEUE_COLUMNS
-                                     ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)";
+constexpr const char* kInsertQueue =
+    "INSERT INTO queues (" PARLEY_QUEUE_COLUMNS
+    ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)";
 constexpr const char* kUpdateQueue =
     "UPDATE queues SET display_name=?2, auto_accept=?3, max_wait_s=?4, closed_text=?5, "
     "updated_at=?7, service_level_s=?8, no_agents_text=?9, wrap_up_codes=?10, "
     "wrap_up_required=?11, "
-    "after_chat_work_s=?12, csat=?13, hours=?14 WHERE name=?1";
+    "after_chat_work_s=?12, service_level_target=?13, csat=?14, hours=?15 WHERE name=?1";
 constexpr const char* kDeleteQueue = "DELETE FROM queues WHERE name = ?1";
 
 // Every statement below reads through an index: the unit test routing_scan_test checks their
@@ -51,7 +52,7 @@ constexpr const char* kAgentConversations =
   "queue, waiting, active, version, armed_version, members, concurrency_sum, signed_in, "   \
   "available, handle_sum_ms, handle_count, day, answered_today, answered_in_sl_today, "     \
   "abandoned_today, answered_total, abandoned_total, offers_total, offers_rung_out_total, " \
-  "offers_declined_total, "                                                                 \
+  "offers_declined_total, wait_sum_today_ms, handle_sum_today_ms, handle_count_today, "     \
   "(SELECT queued_at FROM conversations c INDEXED BY conversations_queue_order "            \
   "WHERE c.state = 'queued' AND c.queue = queue_stats.queue ORDER BY c.qkey LIMIT 1), "     \
   "(SELECT MIN(queued_at) FROM conversations c INDEXED BY conversations_waiting "           \
@@ -89,7 +90,8 @@ constexpr const char* kReadyAgents =
 constexpr const char* kQueueMembers =
     "SELECT username FROM agent_queues WHERE queue = ?1 ORDER BY username";
 constexpr const char* kAdmins =
-    "SELECT username FROM users WHERE role = 'admin' AND enabled = 1 ORDER BY username";
+    "SELECT username FROM users WHERE role IN ('admin', 'supervisor') AND enabled = 1"
+    " ORDER BY username";
 constexpr const char* kWaitChecksDue =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
     " FROM conversations INDEXED BY conversations_wait_due WHERE state = 'queued'"
@@ -112,11 +114,14 @@ constexpr const char* kHandleCount = "SELECT handle_count FROM queue_stats WHERE
 constexpr const char* kCountOutcome =
     "INSERT INTO queue_stats (queue, day, answered_today, answered_in_sl_today, abandoned_today,"
     " answered_total, abandoned_total, offers_total, offers_rung_out_total,"
-    " offers_declined_total)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?5, ?6, ?7, ?8) ON CONFLICT (queue) DO UPDATE SET"
-    " answered_today = CASE WHEN day = ?2 THEN answered_today ELSE 0 END + ?3,"
+    " offers_declined_total, wait_sum_today_ms, handle_count_today, handle_sum_today_ms)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (queue) DO UPDATE"
+    " SET answered_today = CASE WHEN day = ?2 THEN answered_today ELSE 0 END + ?3,"
     " answered_in_sl_today = CASE WHEN day = ?2 THEN answered_in_sl_today ELSE 0 END + ?4,"
     " abandoned_today = CASE WHEN day = ?2 THEN abandoned_today ELSE 0 END + ?5,"
+    " wait_sum_today_ms = CASE WHEN day = ?2 THEN wait_sum_today_ms ELSE 0 END + ?9,"
+    " handle_count_today = CASE WHEN day = ?2 THEN handle_count_today ELSE 0 END + ?10,"
+    " handle_sum_today_ms = CASE WHEN day = ?2 THEN handle_sum_today_ms ELSE 0 END + ?11,"
     " day = ?2, answered_total = answered_total + ?3, abandoned_total = abandoned_total + ?5,"
     " offers_total = offers_total + ?6, offers_rung_out_total = offers_rung_out_total + ?7,"
     " offers_declined_total = offers_declined_total + ?8";
@@ -125,8 +130,8 @@ constexpr const char* kCountConversations = "SELECT state, n FROM conversation_c
 
 #define PARLEY_PRESENCE_COLUMNS                                                              \
   "username, status, streams, online, offline_due_at, last_assigned_at, updated_at, chats, " \
-  "offers, "                                                                                 \
-  "ready_at"
+  "offers, ready_at, away_reason, status_since, status_period, day, chats_today, "           \
+  "handle_sum_today_ms, handle_count_today"
 constexpr const char* kGetPresence =
     "SELECT " PARLEY_PRESENCE_COLUMNS " FROM agent_presence WHERE username = ?1";
 constexpr const char* kListPresence =
@@ -137,9 +142,13 @@ constexpr const char* kOfflineDue = "SELECT " PARLEY_PRESENCE_COLUMNS
 // The load (chats, offers) is kept by the conversation triggers and never written here.
 constexpr const char* kPutPresence =
     "INSERT INTO agent_presence (username, status, streams, online, offline_due_at, "
-    "last_assigned_at, updated_at, ready_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT "
+    "last_assigned_at, updated_at, ready_at, away_reason, status_since, status_period, day, "
+    "chats_today, handle_sum_today_ms, handle_count_today) VALUES "
+    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15) ON CONFLICT "
     "(username) DO UPDATE SET status=?2, streams=?3, online=?4, offline_due_at=?5, "
-    "last_assigned_at=?6, updated_at=?7, ready_at=?8";
+    "last_assigned_at=?6, updated_at=?7, ready_at=?8, away_reason=?9, status_since=?10, "
+    "status_period=?11, day=?12, chats_today=?13, handle_sum_today_ms=?14, "
+    "handle_count_today=?15";
 // Agents whose after-chat work is over (index agent_presence_ready_due).
 constexpr const char* kReadyDue = "SELECT " PARLEY_PRESENCE_COLUMNS
                                   " FROM agent_presence WHERE ready_at IS NOT NULL"
@@ -191,8 +200,9 @@ QueueRecord ReadQueue(const Stmt& s) {
   q.wrap_up_codes = SplitLines(s.Text(9));
   q.wrap_up_required = s.Int(10) != 0;
   q.after_chat_work_s = s.Int(11);
-  q.csat = s.Int(12) != 0;
-  q.hours_json = s.OptText(13);
+  q.service_level_target = s.Real(12);
+  q.csat = s.Int(13) != 0;
+  q.hours_json = s.OptText(14);
   return q;
 }
 
@@ -200,8 +210,8 @@ void BindQueue(Stmt& s, const QueueRecord& q) {
   s.Bind(1, q.name).Bind(2, q.display_name).Bind(3, q.auto_accept).Bind(4, q.max_wait_s);
   s.Bind(5, q.closed_text).Bind(6, q.created_at_ms).Bind(7, q.updated_at_ms);
   s.Bind(8, q.service_level_s).Bind(9, q.no_agents_text).Bind(10, JoinLines(q.wrap_up_codes));
-  s.Bind(11, q.wrap_up_required).Bind(12, q.after_chat_work_s);
-  s.Bind(13, q.csat).Bind(14, q.hours_json);
+  s.Bind(11, q.wrap_up_required).Bind(12, q.after_chat_work_s).BindReal(13, q.service_level_target);
+  s.Bind(14, q.csat).Bind(15, q.hours_json);
 }
 
 PresenceRecord ReadPresence(const Stmt& s) {
@@ -216,6 +226,13 @@ PresenceRecord ReadPresence(const Stmt& s) {
   p.chats = s.Int(7);
   p.offers = s.Int(8);
   p.ready_at_ms = s.OptInt(9);
+  p.away_reason = s.OptText(10);
+  p.status_since_ms = s.Int(11);
+  p.status_period = s.Text(12);
+  p.day = s.Int(13);
+  p.chats_today = s.Int(14);
+  p.handle_sum_today_ms = s.Int(15);
+  p.handle_count_today = s.Int(16);
   return p;
 }
 
@@ -241,8 +258,11 @@ QueueStats ReadQueueStats(const Stmt& s) {
   q.offers_total = s.Int(17);
   q.offers_rung_out_total = s.Int(18);
   q.offers_declined_total = s.Int(19);
-  q.head_queued_at_ms = s.OptInt(20);
-  q.oldest_queued_at_ms = s.OptInt(21);
+  q.wait_sum_today_ms = s.Int(20);
+  q.handle_sum_today_ms = s.Int(21);
+  q.handle_count_today = s.Int(22);
+  q.head_queued_at_ms = s.OptInt(23);
+  q.oldest_queued_at_ms = s.OptInt(24);
   return q;
 }
 
@@ -454,6 +474,7 @@ Result<void> SqliteTx::CountQueueOutcome(const std::string& queue, const QueueOu
   PARLEY_TRY_STMT(s, kCountOutcome);
   s.Bind(1, queue).Bind(2, o.day).Bind(3, o.answered).Bind(4, o.answered_in_sl);
   s.Bind(5, o.abandoned).Bind(6, o.offers).Bind(7, o.offers_rung_out).Bind(8, o.offers_declined);
+  s.Bind(9, o.wait_ms).Bind(10, o.handled).Bind(11, o.handle_ms);
   return db_.Run(s, "count queue outcome");
 }
 
@@ -498,7 +519,9 @@ Result<void> SqliteTx::PutPresence(const PresenceRecord& p) {
   PARLEY_TRY_STMT(s, kPutPresence);
   s.Bind(1, p.username).Bind(2, p.status).Bind(3, p.streams).Bind(4, p.online);
   s.Bind(5, p.offline_due_at_ms).Bind(6, p.last_assigned_at_ms).Bind(7, p.updated_at_ms);
-  s.Bind(8, p.ready_at_ms);
+  s.Bind(8, p.ready_at_ms).Bind(9, p.away_reason).Bind(10, p.status_since_ms);
+  s.Bind(11, p.status_period).Bind(12, p.day).Bind(13, p.chats_today);
+  s.Bind(14, p.handle_sum_today_ms).Bind(15, p.handle_count_today);
   return db_.Run(s, "put presence");
 }
 

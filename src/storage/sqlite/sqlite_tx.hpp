@@ -117,6 +117,17 @@ class SqliteTx final : public Tx {
   Result<std::vector<DeliveryCount>> CountDeliveries(const std::string& connection_id) override;
   Result<int64_t> CountSessions(int64_t active_since_ms) override;
 
+  // sqlite_supervision.cpp
+  Result<void> StartStatusPeriod(const std::string& username, const std::string& status,
+                                 const std::optional<std::string>& reason, int64_t at_ms) override;
+  Result<std::vector<StatusPeriodRecord>> ListStatusPeriods(const std::string& username,
+                                                            int64_t from_ms,
+                                                            int64_t to_ms) override;
+  Result<void> PutWatcher(const WatcherRecord& w) override;
+  Result<bool> DeleteWatcher(const std::string& conversation_id,
+                             const std::string& username) override;
+  Result<std::vector<WatcherRecord>> Watchers(const std::string& conversation_id) override;
+
   Result<std::vector<QueueRecord>> ListQueues() override;
   Result<std::optional<QueueRecord>> GetQueue(const std::string& name) override;
   Result<void> InsertQueue(const QueueRecord& q) override;
