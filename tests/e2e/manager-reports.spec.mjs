@@ -72,7 +72,7 @@ describe('Digital Messaging Manager: reports with charts', () => {
     assert.deepEqual(await days.getByRole('row', { name: /2026-12-01/ }).getByRole('cell').allTextContents(), ['50 %', '1', '1']);
     await page.getByRole('img', { name: 'Average handle time per agent, in seconds' }).waitFor();
     const agents = page.getByRole('table', { name: 'Handle time per agent (table)' });
-    assert.deepEqual(await agents.getByRole('row', { name: /ann/ }).getByRole('cell').allTextContents(), ['1', '240 s', '0', '5 (1)']);
+    assert.deepEqual((await agents.getByRole('row', { name: /ann/ }).getByRole('cell').allTextContents()).slice(0, 4), ['1', '240 s', '0', '5 (1)']);
     const totals = page.getByRole('table', { name: 'Queue totals' });
     assert.deepEqual((await totals.getByRole('row', { name: /default/ }).getByRole('cell').allTextContents()).slice(0, 7), ['2', '1', '1', '0', '20 s', '20 s', '50 %']);
 

@@ -277,8 +277,13 @@ test('reports: the figures of a scripted day, by queue and hour and by agent, in
       const agents = await server.admin('GET', `/api/v1/reports/agents?from=${D}&to=${D}`);
       assert.equal(agents.status, 200, agents.text);
       const by = Object.fromEntries(agents.json.agents.map((a) => [a.agent, a.totals]));
-      assert.deepEqual(by[ann.username], { answered: 2, handled: 1, avg_handle_s: 300, transfers: 1, csat_avg: 4, csat_count: 1 });
-      assert.deepEqual(by[bob.username], { answered: 1, handled: 1, avg_handle_s: 120, transfers: 0, csat_avg: null, csat_count: 0 });
+      const chats = ({ answered, handled, avg_handle_s, transfers, csat_avg, csat_count }) => ({ answered, handled, avg_handle_s, transfers, csat_avg, csat_count });
+      assert.deepEqual(chats(by[ann.username]), { answered: 2, handled: 1, avg_handle_s: 300, transfers: 1, csat_avg: 4, csat_count: 1 });
+      assert.deepEqual(chats(by[bob.username]), { answered: 1, handled: 1, avg_handle_s: 120, transfers: 0, csat_avg: null, csat_count: 0 });
+      // Part A's status periods: both available from 08:55 to the end of the day.
+      assert.equal(by[ann.username].available_s, 15 * 3600 + 5 * 60);
+      assert.equal(by[ann.username].away_s, 0);
+      assert.deepEqual(by[ann.username].away_by_reason, {});
       const csv = await server.request('GET', `/api/v1/reports/queues?from=${D}&to=${D}&format=csv`, { headers: { authorization: `Bearer ${server.adminToken}` } });
       assert.equal(csv.status, 200);
       assert.match(csv.headers.get('content-type'), /^text\/csv/);

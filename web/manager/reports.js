@@ -5,7 +5,7 @@
 // library to load, nothing inline for the Content-Security-Policy to refuse, and text reaches
 // them as text nodes only (docs/pages.md says why).
 import * as api from '/lib/api.js';
-import { h, field, uniqueId } from '/lib/dom.js';
+import { h, field, formatDuration, uniqueId } from '/lib/dom.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -190,12 +190,17 @@ export function reportsSection({ refresh }) {
         days.map((b) => [dayLabel(b.start), pct(b.service_level), String(b.answered), String(b.abandoned)]))));
 
     const agents = (state.agents?.agents || []).filter((a) => a.totals.handled > 0);
+    const away = (t) => {
+      const reasons = Object.entries(t.away_by_reason || {}).map(([r, s]) => `${r} ${formatDuration(s)}`);
+      return t.away_s ? `${formatDuration(t.away_s)}${reasons.length ? ` (${reasons.join(', ')})` : ''}` : '—';
+    };
     const htSeries = [{ name: 'Average handle time', cls: 's2', values: agents.map((a) => a.totals.avg_handle_s) }];
     parts.push(chartCard('Handle time per agent',
       agents.length ? barChart({ title: 'Average handle time per agent, in seconds', labels: agents.map((a) => a.agent), series: htSeries, format: (v) => `${Math.round(v)} s` }) : h('p', { class: 'empty' }, 'No chat ended with an agent in these days.'),
       null,
-      dataTable('Handle time per agent (table)', ['Agent', 'Chats handled', 'Average handle time', 'Transfers', 'Satisfaction'],
-        agents.map((a) => [a.agent, String(a.totals.handled), secs(a.totals.avg_handle_s), String(a.totals.transfers), a.totals.csat_count ? `${a.totals.csat_avg} (${a.totals.csat_count})` : '—']))));
+      dataTable('Handle time per agent (table)', ['Agent', 'Chats handled', 'Average handle time', 'Transfers', 'Satisfaction', 'Time available', 'Time away'],
+        agents.map((a) => [a.agent, String(a.totals.handled), secs(a.totals.avg_handle_s), String(a.totals.transfers), a.totals.csat_count ? `${a.totals.csat_avg} (${a.totals.csat_count})` : '—',
+          a.totals.available_s ? formatDuration(a.totals.available_s) : '—', away(a.totals)]))));
 
     const totals = chosen(state.daily?.queues).map((q) => q.totals && [q.queue, String(q.totals.offered), String(q.totals.answered), String(q.totals.abandoned), String(q.totals.abandoned_10s), secs(q.totals.avg_wait_s), secs(q.totals.p90_wait_s), pct(q.totals.service_level), secs(q.totals.avg_handle_s), String(q.totals.transfers), q.totals.csat_count ? `${q.totals.csat_avg} (${q.totals.csat_count})` : '—']);
     parts.push(h('section', { class: 'card' }, h('h3', {}, 'Queues'),
