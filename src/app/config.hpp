@@ -17,6 +17,8 @@ struct Config {
   std::string database = "sqlite://parley.db";
   std::string public_url;  // empty: http://<listen address>
   bool allow_insecure_webhooks = false;
+  // Tests only (`serve --test-clock`): PUT /api/v1/test/clock moves the server's clock.
+  bool test_clock = false;
   std::string admin_token;
   std::string master_key;  // PARLEY_MASTER_KEY: seals secrets at rest
   // PARLEY_MASTER_KEY_FILE: a file holding the key (mode 0600); default for SQLite: the

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   std::optional<int64_t> retry_initial, retry_max, retry_for, webhook_timeout, header_timeout,
       body_timeout, max_body, io_threads, rate_limit;
   bool insecure = false;
+  bool test_clock = false;
   auto* serve = app.add_subcommand("serve", "Run the server");
   serve->add_option("--config", config_file, "YAML config file");
   serve->add_option("--listen", listen, "HOST:PORT to listen on (port 0 picks a free one)");
@@ -52,6 +53,8 @@ int main(int argc, char** argv) {
   serve->add_option("--public-url", public_url, "URL the integration layer reaches this server at");
   serve->add_flag("--allow-insecure-webhooks", insecure,
                   "allow http:// and private/loopback webhooks (development and tests only)");
+  serve->add_flag("--test-clock", test_clock,
+                  "let an admin move the server's clock with PUT /api/v1/test/clock (tests only)");
   serve->add_option("--bots", bots_dir, "folder of bot definitions (*.yaml)");
   serve->add_option("--webhook-ca-file", ca_file, "extra CA bundle (PEM) for webhook TLS");
   serve->add_option("--retry-initial-ms", retry_initial, "first retry delay");
@@ -80,6 +83,7 @@ int main(int argc, char** argv) {
     if (database) config.database = *database;
     if (public_url) config.public_url = *public_url;
     if (insecure) config.allow_insecure_webhooks = true;
+    if (test_clock) config.test_clock = true;
     if (bots_dir) config.bots_dir = *bots_dir;
     if (ca_file) config.webhook_ca_file = *ca_file;
     if (retry_initial) config.retry_initial_ms = *retry_initial;

@@ -119,7 +119,9 @@ int RunServe(Config config) {
   if (config.allow_insecure_webhooks)
     spdlog::warn("allow_insecure_webhooks is on: http:// and private webhook targets are allowed");
 
-  SystemClock clock;
+  OffsetClock clock;  // offset 0 unless --test-clock lets a test move it
+  if (config.test_clock)
+    spdlog::warn("test_clock is on: an admin may move this server's clock (tests only)");
   RandomIdGenerator ids;
   auto store = storage::OpenStore(config.database, master_key);
   if (!store) {
@@ -265,6 +267,7 @@ int RunServe(Config config) {
                      authenticator, hub};
   manager::AuditLog audit(**store, clock);
   deps.audit = &audit;  // before the routes: Admin() takes it when a route is added
+  if (config.test_clock) deps.test_clock = &clock;
   http::AddApiRoutes(router, deps);
   http::UsersApiDeps users_deps{users, sessions, authenticator, https, &audit, &metrics};
   http::AddUserRoutes(router, users_deps);

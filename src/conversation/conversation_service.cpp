@@ -333,6 +333,11 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
   if (!saved) return Fail(saved.error());
   auto told = routing_.CustomerMessage(tx, conv, in, now, fx);
   if (!told) return Fail(told.error());
+  if (conv.owner == routing::Routing::kSurveyOwner) {
+    auto answered =
+        routing_.SurveyAnswer(tx, conv.id, text.text, chosen ? chosen : text.postback, now, fx);
+    if (!answered) return Fail(answered.error());
+  }
   if (escalate_to) {
     auto escalated = routing_.Escalate(
         tx, conv.id, escalate_to->empty() ? connection.queue : *escalate_to, now, fx);

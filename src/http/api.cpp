@@ -41,6 +41,7 @@ void AddApiRoutes(Router& router, ApiDeps& deps) {
   AddBotRoutes(router, deps);
   AddEventRoutes(router, deps);
   AddAgentToolRoutes(router, deps);
+  AddReportRoutes(router, deps);
   AddSupervisorRoutes(router, deps);
 }
 

@@ -57,6 +57,8 @@ struct ApiDeps {
   Authenticator& auth;
   routing::EventHub& hub;
   manager::AuditLog* audit = nullptr;  // admins' changes are recorded here (http/audit.hpp)
+  // Set only with `serve --test-clock`: PUT /api/v1/test/clock moves it (reports_api.cpp).
+  OffsetClock* test_clock = nullptr;
 };
 
 // Adds every route. `deps` must outlive the router.

@@ -45,6 +45,8 @@ void AddBotRoutes(Router& router, ApiDeps& deps);
 void AddEventRoutes(Router& router, ApiDeps& deps);
 // Canned responses and internal notes (agent_tools_api.cpp).
 void AddAgentToolRoutes(Router& router, ApiDeps& deps);
+// Reports (issue 19) and, with --test-clock, the test clock (reports_api.cpp).
+void AddReportRoutes(Router& router, ApiDeps& deps);
 // Supervisors' actions: monitor, whisper, join, force away, sign out (supervisor_api.cpp).
 void AddSupervisorRoutes(Router& router, ApiDeps& deps);
 

@@ -305,8 +305,20 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
                  co_return ErrorResponse(Errc::kPermissionDenied, "forbidden",
                                          "This conversation is neither yours nor waiting in a "
                                          "queue of yours.");
-               co_return Reply(200, got, [](const auto& pair) {
+               // The satisfaction survey's answer (issue 19), when there is one.
+               std::optional<storage::CsatRecord> csat;
+               if (got) {
+                 std::string id = got->first.id;
+                 auto read = [id](Tx& tx, int64_t) { return tx.GetCsat(id); };
+                 auto found =
+                     co_await d->conversations.Look<std::optional<storage::CsatRecord>>(read);
+                 if (found) csat = std::move(*found);
+               }
+               co_return Reply(200, got, [&csat](const auto& pair) {
                  json::object o = conversation::ConversationService::ToJson(pair.first);
+                 o["csat"] = csat && csat->score ? json::value(*csat->score) : json::value(nullptr);
+                 o["csat_comment"] =
+                     csat && csat->comment ? json::value(*csat->comment) : json::value(nullptr);
                  json::array transcript;
                  for (const auto& e : pair.second)
                    transcript.push_back(conversation::ConversationService::ToJson(e));

@@ -58,21 +58,23 @@ void AddQueueRoutes(Router& router, ApiDeps& deps) {
         auto view = co_await d->conversations.Act<routing::QueueView>(step);
         co_return Reply(201, view, [](const auto& v) { return routing::Routing::ToJson(v); });
       }));
-  router.Add(
-      "PATCH", "/api/v1/queues/{name}",
-      Admin(deps, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
-        auto body = JsonBody(req);
-        if (!body) co_return ErrorResponse(body.error());
-        auto& routing = d->conversations.routing();
-        std::string name = req.Param("name");
-        auto step = [&](Tx& tx, int64_t now, routing::Effects& fx) -> Result<routing::QueueView> {
-          auto updated = routing.UpdateQueue(tx, name, *body, now, fx);
-          if (!updated) return Fail(updated.error());
-          return routing.Queue(tx, name, now);
-        };
-        auto view = co_await d->conversations.Act<routing::QueueView>(step);
-        co_return Reply(200, view, [](const auto& v) { return routing::Routing::ToJson(v); });
-      }));
+  // PUT is PATCH's twin (issue 19 names it): the fields given change, the others stay.
+  for (const char* method : {"PATCH", "PUT"})
+    router.Add(
+        method, "/api/v1/queues/{name}",
+        Admin(deps, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
+          auto body = JsonBody(req);
+          if (!body) co_return ErrorResponse(body.error());
+          auto& routing = d->conversations.routing();
+          std::string name = req.Param("name");
+          auto step = [&](Tx& tx, int64_t now, routing::Effects& fx) -> Result<routing::QueueView> {
+            auto updated = routing.UpdateQueue(tx, name, *body, now, fx);
+            if (!updated) return Fail(updated.error());
+            return routing.Queue(tx, name, now);
+          };
+          auto view = co_await d->conversations.Act<routing::QueueView>(step);
+          co_return Reply(200, view, [](const auto& v) { return routing::Routing::ToJson(v); });
+        }));
   router.Add("DELETE", "/api/v1/queues/{name}",
              Admin(deps, [d](Request& req, const Caller&) -> asio::awaitable<Response> {
                auto& routing = d->conversations.routing();

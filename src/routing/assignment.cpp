@@ -199,17 +199,22 @@ Result<void> Routing::OfferWaiting(Tx& tx, const std::string& queue, int64_t now
   return {};
 }
 
-Result<void> Routing::CountAnswered(Tx& tx, const ConversationRecord& c, int64_t now) {
+Result<void> Routing::CountAnswered(Tx& tx, const ConversationRecord& c, const std::string& agent,
+                                    int64_t now) {
   if (!c.routing.queue) return {};
   auto q = tx.GetQueue(*c.routing.queue);
   if (!q) return Fail(q.error());
-  int64_t within_ms = (*q ? (*q)->service_level_s : storage::QueueRecord{}.service_level_s) * 1000;
+  int64_t sl_s = *q ? (*q)->service_level_s : storage::QueueRecord{}.service_level_s;
+  int64_t wait_ms = now - c.routing.queued_at_ms.value_or(now);
   storage::QueueOutcome counted;
   counted.day = Day(now);
   counted.answered = 1;
-  counted.answered_in_sl = now - c.routing.queued_at_ms.value_or(now) <= within_ms ? 1 : 0;
-  counted.wait_ms = std::max<int64_t>(0, now - c.routing.queued_at_ms.value_or(now));
-  return tx.CountQueueOutcome(*c.routing.queue, counted);
+  counted.answered_in_sl = wait_ms <= sl_s * 1000 ? 1 : 0;
+  counted.wait_ms = std::max<int64_t>(0, wait_ms);
+  auto count = tx.CountQueueOutcome(*c.routing.queue, counted);
+  if (!count) return Fail(count.error());
+  return RecordFact(tx, "answered", *c.routing.queue, agent, c.id, now, wait_ms, std::nullopt,
+                    sl_s);
 }
 
 Result<void> Routing::CountEnded(Tx& tx, const ConversationRecord& before, int64_t now) {
@@ -218,7 +223,10 @@ Result<void> Routing::CountEnded(Tx& tx, const ConversationRecord& before, int64
     storage::QueueOutcome counted;
     counted.day = Day(now);
     counted.abandoned = 1;
-    return tx.CountQueueOutcome(*before.routing.queue, counted);
+    auto count = tx.CountQueueOutcome(*before.routing.queue, counted);
+    if (!count) return Fail(count.error());
+    return RecordFact(tx, "abandoned", *before.routing.queue, std::nullopt, before.id, now,
+                      now - before.routing.queued_at_ms.value_or(now));
   }
   if (before.state == "active" && before.routing.assigned_at_ms) {
     int64_t handle_ms = std::max<int64_t>(0, now - *before.routing.assigned_at_ms);
@@ -233,8 +241,11 @@ Result<void> Routing::CountEnded(Tx& tx, const ConversationRecord& before, int64
       auto mine = CountAgentToday(tx, *before.routing.agent, now, 0, handle_ms);
       if (!mine) return Fail(mine.error());
     }
-    return tx.AddHandleSample(*before.routing.queue, handle_ms,
-                              static_cast<int64_t>(kHandleSamples));
+    auto sampled =
+        tx.AddHandleSample(*before.routing.queue, handle_ms, static_cast<int64_t>(kHandleSamples));
+    if (!sampled) return Fail(sampled.error());
+    return RecordFact(tx, "ended", *before.routing.queue, before.routing.agent, before.id, now,
+                      std::nullopt, handle_ms);
   }
   return {};
 }
@@ -249,7 +260,7 @@ Result<void> Routing::Assign(Tx& tx, ConversationRecord c, const std::string& ag
                                  json::object{{"reason", "taken"}}, now, fx);
     if (!sent) return Fail(sent.error());
   }
-  auto answered = CountAnswered(tx, c, now);
+  auto answered = CountAnswered(tx, c, agent, now);
   if (!answered) return Fail(answered.error());
   c.state = "active";
   c.owner = "agent:" + agent;
@@ -297,17 +308,16 @@ Result<bool> Routing::Escalate(Tx& tx, const std::string& id, const std::string&
   // Only a queue with max_wait_s can turn a customer away.
   auto record = tx.GetQueue(queue);
   if (!record) return Fail(record.error());
-  bool may_refuse = *record && (*record)->max_wait_s;
+  bool may_refuse = *record && ((*record)->max_wait_s || (*record)->hours_json);
   auto view = may_refuse ? Queue(tx, queue, now) : Result<QueueView>(QueueView{});
   if (!view) return Fail(view.error());
-  if (may_refuse && !view->accepting) {
+  if (may_refuse && (!view->accepting || !view->open)) {
     auto c = Load(tx, id);
     if (!c) return Fail(c.error());
     c->state = "bot";
     c->owner = "bot";
     c->routing.queue = queue;
-    auto said =
-        SayText(tx, *c, view->queue.closed_text.value_or(settings_.texts.closed_text), now, fx);
+    auto said = SayText(tx, *c, ClosedText(view->queue, now), now, fx);
     if (!said) return Fail(said.error());
     auto saved = tx.UpdateConversation(*c);
     if (!saved) return Fail(saved.error());
@@ -348,6 +358,8 @@ Result<void> Routing::Enqueue(Tx& tx, const std::string& id, const std::string& 
   c.routing.wait_version = view->version;
   auto saved = tx.UpdateConversation(c);
   if (!saved) return Fail(saved.error());
+  auto fact = RecordFact(tx, "offered", queue, std::nullopt, id, now);
+  if (!fact) return Fail(fact.error());
   fx.queues_changed.insert(queue);
   return OfferWaiting(tx, queue, now, fx);
 }
@@ -435,6 +447,9 @@ Result<ConversationRecord> Routing::Transfer(Tx& tx, const std::string& id, cons
   }
   auto said = SayText(tx, c, Fill(settings_.texts.transfer_text, "target", target_name), now, fx);
   if (!said) return Fail(said.error());
+  auto fact = RecordFact(tx, "transferred", c.routing.queue.value_or("default"), actor.username,
+                         c.id, now, std::nullopt, now - c.routing.assigned_at_ms.value_or(now));
+  if (!fact) return Fail(fact.error());
   c.routing.transfer_note = to.note;
   if (to.note) {
     auto noted = SystemNote(
@@ -469,6 +484,8 @@ Result<ConversationRecord> Routing::Transfer(Tx& tx, const std::string& id, cons
   c.updated_at_ms = now;
   saved = tx.UpdateConversation(c);
   if (!saved) return Fail(saved.error());
+  auto joined = RecordFact(tx, "offered", queue, std::nullopt, c.id, now);
+  if (!joined) return Fail(joined.error());
   auto offered = EmitConversation(
       tx, *to.agent, "conversation.offered", c,
       json::object{{"expires_at", FormatTimestamp(*c.routing.offer_expires_at_ms)}}, now, fx);
@@ -517,9 +534,14 @@ Result<ConversationRecord> Routing::End(Tx& tx, const std::string& id, const Act
   ConversationRecord c = std::move(*owned);
   auto checked = CheckWrapUp(tx, c, wrap);
   if (!checked) return Fail(checked.error());
-  auto said = speaker_.Say(tx, c, channel::CsrEndSessionBody{}, channel::Sender::kCsr,
-                           actor.display_name, now, fx);
-  if (!said) return Fail(said.error());
+  // With the queue's survey on, the customer is asked first and csr_end_session follows it.
+  auto survey = SurveyWanted(tx, c);
+  if (!survey) return Fail(survey.error());
+  if (!*survey) {
+    auto said = speaker_.Say(tx, c, channel::CsrEndSessionBody{}, channel::Sender::kCsr,
+                             actor.display_name, now, fx);
+    if (!said) return Fail(said.error());
+  }
   if (!wrap.empty()) {
     auto noted = RecordWrapUp(tx, c, actor, wrap, now);
     if (!noted) return Fail(noted.error());
@@ -530,6 +552,12 @@ Result<ConversationRecord> Routing::End(Tx& tx, const std::string& id, const Act
   c.ended_at_ms = now;
   c.routing.ended_by = "agent";
   c.updated_at_ms = now;
+  if (*survey) {
+    auto asked = StartSurvey(tx, c, now, fx);
+    if (!asked) return Fail(asked.error());
+    c.ended_at_ms.reset();
+    c.routing.ended_by.reset();
+  }
   auto saved = tx.UpdateConversation(c);
   if (!saved) return Fail(saved.error());
   auto ended = EmitConversation(tx, actor.username, "conversation.ended", c,

@@ -93,7 +93,10 @@ Result<QueueView> Routing::Queue(Tx& tx, const std::string& name, int64_t now) c
   if (!q) return Fail(q.error());
   auto stats = tx.GetQueueStats(name);
   if (!stats) return Fail(stats.error());
-  return ViewOf(*q ? std::move(**q) : Unnamed(name), *stats, now, settings_);
+  QueueView v = ViewOf(*q ? std::move(**q) : Unnamed(name), *stats, now, settings_);
+  auto decorated = Decorate(tx, v, now);
+  if (!decorated) return Fail(decorated.error());
+  return v;
 }
 
 Result<std::pair<int64_t, int64_t>> Routing::WaitFor(Tx& tx, const ConversationRecord& c,
@@ -130,6 +133,8 @@ Result<std::vector<QueueView>> Routing::Queues(Tx& tx, int64_t now) const {
     storage::QueueStats none;
     none.queue = q.name;
     out.push_back(ViewOf(std::move(q), it == by_name.end() ? none : *it->second, now, settings_));
+    auto decorated = Decorate(tx, out.back(), now);
+    if (!decorated) return Fail(decorated.error());
   }
   return out;
 }
@@ -209,6 +214,18 @@ Result<QueueRecord> Routing::DecodeQueue(const json::value& body, bool create) {
         return Invalid("invalid_after_chat_work_s",
                        "after_chat_work_s must be whole seconds from 0 (none) to 3600.");
       q.after_chat_work_s = v.as_int64();
+    } else if (key == "csat") {
+      if (!v.is_bool()) return Invalid("invalid_csat", "csat must be true or false.");
+      q.csat = v.as_bool();
+    } else if (key == "hours") {
+      if (v.is_null()) {
+        q.hours_json.reset();
+      } else {
+        TimeZones zones;
+        auto parsed = ParseHours(v, zones);
+        if (!parsed) return Fail(parsed.error());
+        q.hours_json = json::serialize(HoursToJson(*parsed));
+      }
     } else if (key == "closed_text") {
       if (v.is_null()) {
         q.closed_text.reset();
@@ -222,8 +239,7 @@ Result<QueueRecord> Routing::DecodeQueue(const json::value& body, bool create) {
                      fmt::format("Unknown field '{}'; a queue has name, display_name, "
                                  "auto_accept, max_wait_s, closed_text, no_agents_text, "
                                  "service_level_s, service_level_target, wrap_up_codes, "
-                                 "wrap_up_required and "
-                                 "after_chat_work_s.",
+                                 "wrap_up_required, after_chat_work_s, csat and hours.",
                                  key));
     }
   }
@@ -264,6 +280,8 @@ Result<QueueRecord> Routing::UpdateQueue(Tx& tx, const std::string& name, const 
   if (o.contains("wrap_up_codes")) q.wrap_up_codes = changes->wrap_up_codes;
   if (o.contains("wrap_up_required")) q.wrap_up_required = changes->wrap_up_required;
   if (o.contains("after_chat_work_s")) q.after_chat_work_s = changes->after_chat_work_s;
+  if (o.contains("csat")) q.csat = changes->csat;
+  if (o.contains("hours")) q.hours_json = changes->hours_json;
   if (q.wrap_up_required && q.wrap_up_codes.empty())
     return Invalid("invalid_wrap_up_required",
                    "wrap_up_required needs at least one code in wrap_up_codes.");
@@ -371,6 +389,22 @@ json::object Routing::ToJson(const QueueView& v) {
   o["abandoned_today"] = v.abandoned_today;
   o["service_level_s"] = v.queue.service_level_s;
   o["service_level"] = v.service_level ? json::value(*v.service_level) : json::value(nullptr);
+  o["csat"] = v.queue.csat;
+  json::value hours = nullptr;
+  if (v.queue.hours_json) {
+    boost::system::error_code ec;
+    hours = json::parse(*v.queue.hours_json, ec);
+    if (ec) hours = nullptr;
+  }
+  o["hours"] = std::move(hours);
+  o["open"] = v.open;
+  o["opens_at"] =
+      v.opens_at_ms ? json::value(FormatTimestamp(*v.opens_at_ms)) : json::value(nullptr);
+  o["csat_today"] = json::object{
+      {"average", v.csat_today_count > 0 ? json::value(static_cast<double>(v.csat_today_sum) /
+                                                       static_cast<double>(v.csat_today_count))
+                                         : json::value(nullptr)},
+      {"count", v.csat_today_count}};
   o["service_level_target"] = v.queue.service_level_target;
   o["average_wait_today_s"] =
       v.average_wait_today_s ? json::value(*v.average_wait_today_s) : json::value(nullptr);

@@ -18,6 +18,8 @@
 
 #include "channel/outbound.hpp"
 #include "core/result.hpp"
+#include "core/time_zone.hpp"
+#include "routing/business_hours.hpp"
 #include "routing/events.hpp"
 #include "storage/store.hpp"
 
@@ -35,6 +37,14 @@ struct Texts {
   // Instead of the wait estimate while nobody of the queue is there; {position} is filled in.
   std::string no_agents_text =
       "All our agents are busy right now. You are number {position} in the queue.";
+  // The satisfaction survey (survey.cpp): the menu's title, the answer to a rating, the answer
+  // to a comment.
+  std::string csat_title = "How did we do?";
+  std::string csat_comment_text =
+      "Thank you! If you like, tell us in one line what we could do better.";
+  std::string csat_thanks_text = "Thank you for your feedback.";
+  // Added to closed_text outside business hours when it has no {opens_at} of its own.
+  std::string opens_at_text = "We open again on {opens_at}.";
 };
 
 struct Settings {
@@ -110,6 +120,12 @@ struct QueueView {
   int64_t offers_rung_out_total = 0;
   int64_t offers_declined_total = 0;
   int64_t version = 0;
+  // Business hours (queue_hours.cpp): open now, and when closed the next opening.
+  bool open = true;
+  std::optional<int64_t> opens_at_ms;
+  // Ratings of the survey today (UTC day).
+  int64_t csat_today_count = 0;
+  int64_t csat_today_sum = 0;
 };
 
 struct AgentView {
@@ -296,6 +312,14 @@ class Routing {
                                const storage::EventRecord& entry, int64_t now, Effects& fx);
   Result<void> CustomerTyping(storage::Tx& tx, const storage::ConversationRecord& conv, int64_t now,
                               Effects& fx);
+  // The customer's message to a conversation in its satisfaction survey (owner kSurveyOwner;
+  // survey.cpp): a rating (postback csat:1 … csat:5, or the digit), then one line of comment.
+  // Anything else closes the survey unanswered.
+  Result<void> SurveyAnswer(storage::Tx& tx, const std::string& id,
+                            const std::vector<std::string>& text,
+                            const std::optional<std::string>& postback, int64_t now, Effects& fx);
+  // The owner of a conversation in its survey (state "bot", the agent gone, no bot running).
+  static constexpr const char* kSurveyOwner = "survey";
   // Called with the conversation as it was before it ended (`by` customer).
   Result<void> ConversationEnded(storage::Tx& tx, const storage::ConversationRecord& before,
                                  const std::string& by, int64_t now, Effects& fx);
@@ -306,6 +330,19 @@ class Routing {
   // Emits queue.updated for the queues in fx.queues_changed, at most once a second per queue
   // (later changes are sent by the next sweep); every job that changes queues calls it last.
   Result<void> FlushQueueUpdates(storage::Tx& tx, int64_t now, Effects& fx);
+
+  // The hours of `q` and where it stands at `now` (none: always open, or hours that no longer
+  // load, e.g. a zone removed from the system, which are logged and taken as always open).
+  struct QueueHours {
+    BusinessHours hours;
+    std::shared_ptr<const TimeZone> zone;
+    Openness at;
+  };
+  std::optional<QueueHours> HoursOf(const storage::QueueRecord& q, int64_t now) const;
+  // Checks a queue's `hours` value (null or the object of docs/api.md): the canonical JSON text,
+  // or none for null; 400 invalid_hours.
+  Result<std::optional<std::string>> CheckHours(const boost::json::value& v) const;
+  const TimeZones& zones() const { return zones_; }
 
   // The floor for GET /api/v1/overview (floor.cpp).
   Result<FloorView> Floor(storage::Tx& tx, int64_t now) const;
@@ -342,7 +379,11 @@ class Routing {
   Result<bool> WrapUpEnded(storage::Tx& tx, const std::string& id, const Actor& actor,
                            const WrapUp& wrap, int64_t now);
   // The queue's outcome counters and handle-time ring.
-  Result<void> CountAnswered(storage::Tx& tx, const storage::ConversationRecord& c, int64_t now);
+  Result<void> CountAnswered(storage::Tx& tx, const storage::ConversationRecord& c,
+                             const std::string& agent, int64_t now);
+  // What a customer who asks for a person is told when `q` is closed (hours) or refuses
+  // (max_wait_s): its closed_text, with the next opening when outside hours.
+  std::string ClosedText(const storage::QueueRecord& q, int64_t now) const;
   Result<void> CountEnded(storage::Tx& tx, const storage::ConversationRecord& before, int64_t now);
   Result<void> Assign(storage::Tx& tx, storage::ConversationRecord c, const std::string& agent,
                       int64_t now, Effects& fx);
@@ -359,6 +400,24 @@ class Routing {
   Result<void> ActionNote(storage::Tx& tx, storage::ConversationRecord& c, const std::string& text,
                           int64_t now, Effects& fx);
 
+  // Routing facts for the reports (facts.cpp): appended in the step's transaction.
+  static Result<void> RecordFact(storage::Tx& tx, const std::string& kind, const std::string& queue,
+                                 const std::optional<std::string>& agent,
+                                 const std::string& conversation_id, int64_t now,
+                                 std::optional<int64_t> wait_ms = std::nullopt,
+                                 std::optional<int64_t> handle_ms = std::nullopt,
+                                 std::optional<int64_t> value = std::nullopt);
+  // The survey (survey.cpp): true when `c`'s queue asks for one.
+  Result<bool> SurveyWanted(storage::Tx& tx, const storage::ConversationRecord& c) const;
+  // Sends the rating menu and hands `c` to kSurveyOwner (the caller saves `c`).
+  Result<void> StartSurvey(storage::Tx& tx, storage::ConversationRecord& c, int64_t now,
+                           Effects& fx);
+  // Ends a conversation in its survey: csr_end_session, state ended; saves it.
+  Result<void> CloseSurvey(storage::Tx& tx, storage::ConversationRecord& c, int64_t now,
+                           Effects& fx);
+  // Fills open/opens_at and csat_today of a view (queue_hours.cpp).
+  Result<void> Decorate(storage::Tx& tx, QueueView& v, int64_t now) const;
+
   static constexpr int64_t kQueueUpdateEveryMs = 1000;
   // wait_estimate_s of a customer last told no_agents_text rather than an estimate.
   static constexpr int64_t kNoAgentsSent = -1;
@@ -368,6 +427,7 @@ class Routing {
 
   Settings settings_;
   Speaker& speaker_;
+  TimeZones zones_;  // thread-safe: read by views on the reader thread too
   // Used by write jobs only, so on the writer thread only.
   std::map<std::string, int64_t> queue_updated_at_;  // the last queue.updated of each queue
   std::set<std::string> queue_updates_due_;          // changed since, waiting for the sweep

@@ -150,6 +150,11 @@ Result<void> Routing::IdleTimers(Tx& tx, int64_t now, Effects& fx) {
                                    now - settings_.customer_idle_end_ms, kSweepBatch);
   if (!idle) return Fail(idle.error());
   for (auto& c : *idle) {
+    if (c.owner == kSurveyOwner) {  // a survey left unanswered closes without the idle texts
+      auto closed = CloseSurvey(tx, c, now, fx);
+      if (!closed) return Fail(closed.error());
+      continue;
+    }
     if (c.last_customer_at_ms + settings_.customer_idle_end_ms <= now) {
       ConversationRecord before = c;
       auto said = SayText(tx, c, settings_.texts.idle_end_text, now, fx);

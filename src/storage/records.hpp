@@ -181,8 +181,37 @@ struct QueueRecord {
   std::vector<std::string> wrap_up_codes;
   bool wrap_up_required = false;
   int64_t after_chat_work_s = 0;
+  // The satisfaction survey after a chat with a person (issue 19), and the business hours as
+  // their JSON text (routing/business_hours.hpp; none: always open).
+  bool csat = false;
+  std::optional<std::string> hours_json;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
+};
+
+// One routing decision, as the reports read it (migration 0012): appended in the transaction
+// of the step that made it, never changed.
+struct RoutingFact {
+  int64_t at_ms = 0;
+  std::string kind;  // offered | answered | abandoned | transferred | ended | csat
+  std::string queue;
+  std::optional<std::string> agent;
+  std::string conversation_id;
+  std::optional<int64_t> wait_ms;    // answered, abandoned
+  std::optional<int64_t> handle_ms;  // transferred, ended
+  std::optional<int64_t> value;      // answered, abandoned: service_level_s; csat: the score
+};
+
+// The satisfaction survey of one conversation (migration 0012).
+struct CsatRecord {
+  std::string conversation_id;
+  std::string queue;
+  std::optional<std::string> agent;
+  std::string phase;  // asked | rated | done
+  int64_t asked_at_ms = 0;
+  std::optional<int64_t> score;
+  std::optional<std::string> comment;
+  std::optional<int64_t> answered_at_ms;
 };
 
 // A canned response: text an agent inserts in the composer with "/" + shortcut. Shared ones

@@ -16,7 +16,22 @@ Error NoAudit() {
   return Error{Errc::kUnavailable, "audit_unsupported",
                "This server's store does not keep an audit log yet."};
 }
+Error NoReports() {
+  return Error{Errc::kUnavailable, "reports_unsupported",
+               "This server's store does not keep routing facts."};
+}
 }  // namespace
+
+Result<void> Tx::InsertFact(const RoutingFact&) { return Fail(NoReports()); }
+Result<std::vector<RoutingFact>> Tx::ListFacts(int64_t, int64_t, size_t) {
+  return Fail(NoReports());
+}
+Result<std::optional<CsatRecord>> Tx::GetCsat(const std::string&) { return Fail(NoReports()); }
+Result<void> Tx::PutCsat(const CsatRecord&) { return Fail(NoReports()); }
+Result<std::pair<int64_t, int64_t>> Tx::CsatDay(const std::string&, int64_t) {
+  return Fail(NoReports());
+}
+Result<void> Tx::AddCsatDay(const std::string&, int64_t, int64_t) { return Fail(NoReports()); }
 
 Result<void> Tx::InsertAudit(const AuditRecord&) { return Fail(NoAudit()); }
 Result<std::vector<AuditRecord>> Tx::ListAudit(int64_t, size_t) { return Fail(NoAudit()); }

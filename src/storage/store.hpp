@@ -111,6 +111,18 @@ class Tx {
   // Sessions used since `active_since_ms`.
   virtual Result<int64_t> CountSessions(int64_t active_since_ms);
 
+  // Reports and the survey (issue 19; sqlite_facts.cpp, pg_facts.cpp). Not pure: a store
+  // without them answers kUnavailable reports_unsupported (store.cpp).
+  // Appends one routing fact (an insert, nothing read).
+  virtual Result<void> InsertFact(const RoutingFact& f);
+  // Facts with from_ms <= at < to_ms in time order, at most `limit` (through the time index).
+  virtual Result<std::vector<RoutingFact>> ListFacts(int64_t from_ms, int64_t to_ms, size_t limit);
+  virtual Result<std::optional<CsatRecord>> GetCsat(const std::string& conversation_id);
+  // Inserts or replaces the conversation's survey.
+  virtual Result<void> PutCsat(const CsatRecord& c);
+  // The ratings of a queue on a UTC day (days since 1970): (count, sum of scores), one row.
+  virtual Result<std::pair<int64_t, int64_t>> CsatDay(const std::string& queue, int64_t day);
+  virtual Result<void> AddCsatDay(const std::string& queue, int64_t day, int64_t score);
   // Supervision (migration 0011; sqlite_supervision.cpp, pg_supervision.cpp). Not pure: a
   // store without them answers kUnavailable `unsupported` (store.cpp).
   // Ends the user's open status period at `at_ms` and opens one of `status` and `reason`.

@@ -125,7 +125,7 @@ export class Agent {
 // A server with the bank bot, fast routing timers (any config key can be overridden through
 // `settings`, written to a YAML config) and a receiver for two connections: one with the bank
 // bot, one with no bot (customers go straight to queue "default").
-export async function startRouting(settings = {}) {
+export async function startRouting(settings = {}, { args = [] } = {}) {
   const dir = makeTempDir('parley-agents-');
   const config = path.join(dir, 'parley.yaml');
   const all = { offer_timeout_s: 30, agent_offline_after_s: 120, wait_time_interval_s: 0, ...settings };
@@ -133,7 +133,7 @@ export async function startRouting(settings = {}) {
   const hook = await Receiver.start('agents');
   let server;
   try {
-    server = await Server.start({ args: ['--bots', path.join(REPO, 'bots'), '--config', config] });
+    server = await Server.start({ args: ['--bots', path.join(REPO, 'bots'), '--config', config, ...args] });
     const bank = await server.createConnection({ webhook: hook.url, bot: 'bank' });
     const direct = await server.createConnection({ webhook: hook.url, bot: 'none' });
     hook.trust(bank);

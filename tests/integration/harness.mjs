@@ -401,6 +401,7 @@ export class Receiver {
     this.plan = [];
     this.policy = null;
     this.mode = { status: 200 };
+    this.clockOffsetMs = 0; // the server's clock minus ours (serve --test-clock)
     this.sockets = new Set();
     this.counter = 0;
     this.port = 0;
@@ -478,9 +479,11 @@ export class Receiver {
         if (decoded?.header?.alg !== 'HS256' || decoded?.header?.typ !== 'JWT') {
           throw new Error(`token header ${JSON.stringify(decoded?.header)}`);
         }
-        claims = jwt.verify(token, secret, { algorithms: ['HS256'], maxAge: 300 });
+        // A server whose clock a test moved (serve --test-clock) signs with its own now.
+        const now = (Date.now() + this.clockOffsetMs) / 1000;
+        claims = jwt.verify(token, secret, { algorithms: ['HS256'], maxAge: 300, clockTimestamp: Math.floor(now) });
         if (claims.iss !== connId) throw new Error(`iss ${claims.iss} != connection_id ${connId}`);
-        if (typeof claims.iat !== 'number' || Math.abs(claims.iat - Date.now() / 1000) > 30) {
+        if (typeof claims.iat !== 'number' || Math.abs(claims.iat - now) > 30) {
           throw new Error(`iat ${claims.iat} is not now`);
         }
       } catch (e) {

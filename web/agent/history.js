@@ -65,6 +65,7 @@ export function createHistoryPanel(el, { customerLabel }) {
       h(
         'div',
         {},
+        full.csat ? h('p', { class: 'csat' }, `Customer rating: ${full.csat} of 5${full.csat_comment ? ` — “${full.csat_comment}”` : ''}`) : null,
         h('ol', { class: 'transcript previous', 'aria-label': 'Past transcript' }, full.transcript.filter((e) => e.type !== 'typing_indicator').map((e) => entryView(full, e, customerLabel))),
         h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('done') }, 'Close')),
       ),

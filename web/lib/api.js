@@ -60,6 +60,33 @@ export async function api(method, path, body) {
 }
 
 export const get = (path) => api('GET', path);
+
+// A GET whose answer is not JSON (a CSV report): the text, with the same credentials, CSRF header
+// and errors as api().
+export async function getText(path) {
+  const headers = { Accept: 'text/csv, application/json' };
+  if (session.csrf) headers['X-Parley-CSRF'] = session.csrf;
+  let response;
+  try {
+    response = await fetch(path, { method: 'GET', headers, credentials: 'same-origin', cache: 'no-store' });
+  } catch {
+    throw new ApiError(0, 'network_error', 'Parley cannot be reached; check the connection and try again.');
+  }
+  const text = await response.text();
+  if (response.ok) return text;
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  const err = new ApiError(response.status, json?.error?.code || `http_${response.status}`, json?.error?.message || `The server answered ${response.status}.`);
+  if (response.status === 401 && session.onUnauthorized) {
+    session.csrf = null;
+    session.onUnauthorized(err);
+  }
+  throw err;
+}
 export const post = (path, body) => api('POST', path, body ?? {});
 export const patch = (path, body) => api('PATCH', path, body);
 export const put = (path, body) => api('PUT', path, body);

@@ -210,6 +210,8 @@ function transcriptView() {
           ['Agent', meta.agent || meta.last_agent || '—'],
           ['Started', formatDateTime(meta.created_at)],
           ['Ended', formatDateTime(meta.ended_at)],
+          ['Customer rating', meta.csat ? `${meta.csat} of 5` : '—'],
+          ['Customer comment', meta.csat_comment || '—'],
         ].map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
       ),
     ),

@@ -5,6 +5,7 @@ import * as api from '/lib/api.js';
 import { EventStream, statusView } from '/lib/events.js';
 import { signInForm } from '/lib/signin.js';
 import { auditSection } from '/manager/audit.js';
+import { reportsSection } from '/manager/reports.js';
 import {
   h, replace, field, openDialog, confirmDialog, copyText, formatDateTime, formatDuration, refocusOpener,
 } from '/lib/dom.js';
@@ -19,6 +20,7 @@ const SECTIONS = [
   ['queues', 'Queues'],
   ['responses', 'Responses'],
   ['bots', 'Bots'],
+  ['reports', 'Reports'],
   ['audit', 'Audit log'],
 ];
 const DELIVERY_FILTERS = [
@@ -60,6 +62,7 @@ const el = {
 };
 
 const audit = auditSection({ refresh: () => render() });
+const reports = reportsSection({ refresh: () => render() });
 
 const stream = new EventStream({
   onEvent: handleEvent,
@@ -114,6 +117,7 @@ async function loadSection(all = false) {
   if (view === 'responses') tasks.push(guarded(responses.load, 'Responses'));
   if (view === 'bots') tasks.push(loadBots());
   if (view === 'audit') tasks.push(guarded(() => audit.load(), 'Audit log'));
+  if (view === 'reports') tasks.push(guarded(() => reports.load(), 'Reports'));
   await Promise.all(tasks);
   render();
 }
@@ -319,6 +323,7 @@ function render() {
     queues: renderQueues,
     responses: () => responses.view({ table, guarded, redraw: render, queueChecks }),
     bots: renderBots,
+    reports: reports.render,
     audit: audit.render,
   };
   const focused = document.activeElement?.id;
@@ -1046,7 +1051,7 @@ function queueTable(withActions) {
     [
       'Queue', '#Waiting', 'Oldest wait', '#Agents available', 'Estimated wait', 'Open',
       // The busy-day figures on the overview: today's answers, abandons and service level.
-      ...(withActions ? [''] : ['Longest wait', '#Answered today', '#Abandoned today', 'Service level']),
+      ...(withActions ? [''] : ['Longest wait', '#Answered today', '#Abandoned today', 'Service level', 'Satisfaction today']),
     ],
     queues.map((q) =>
       h(
@@ -1057,7 +1062,9 @@ function queueTable(withActions) {
         h('td', {}, q.waiting ? formatDuration(q.oldest_wait_s) : '—'),
         h('td', { class: 'num' }, String(q.agents_available ?? 0)),
         h('td', {}, formatDuration(q.estimated_wait_s)),
-        h('td', {}, q.accepting === false ? h('span', { class: 'badge warn' }, 'Closed') : h('span', { class: 'badge ok' }, 'Open')),
+        h('td', {}, q.open === false
+          ? h('span', { class: 'badge warn' }, q.opens_at ? `Closed until ${formatDateTime(q.opens_at)}` : 'Closed (hours)')
+          : q.accepting === false ? h('span', { class: 'badge warn' }, 'Closed') : h('span', { class: 'badge ok' }, 'Open')),
         ...(withActions
           ? []
           : [
@@ -1065,6 +1072,7 @@ function queueTable(withActions) {
               h('td', { class: 'num' }, String(q.answered_today ?? 0)),
               h('td', { class: 'num' }, String(q.abandoned_today ?? 0)),
               h('td', {}, q.service_level == null ? '—' : `${Math.round(q.service_level * 100)} % within ${formatDuration(q.service_level_s ?? 60)}`),
+              h('td', {}, q.csat_today?.count ? `${Math.round(q.csat_today.average * 10) / 10} of 5 (${q.csat_today.count})` : '—'),
             ]),
         withActions
           ? h(
@@ -1105,6 +1113,8 @@ async function editQueue(q) {
     const codes = h('textarea', { rows: 3, value: (q?.wrap_up_codes || []).join('\n') });
     const required = h('input', { type: 'checkbox', checked: Boolean(q?.wrap_up_required) });
     const acw = h('input', { type: 'number', min: 0, max: 3600, required: true, value: q?.after_chat_work_s ?? 0 });
+    const csat = h('input', { type: 'checkbox', checked: Boolean(q?.csat) });
+    const hours = h('textarea', { rows: 4, class: 'mono', value: q?.hours ? JSON.stringify(q.hours) : '' });
     const error = h('p', { class: 'error-text', role: 'alert' });
     return h(
       'form',
@@ -1119,6 +1129,17 @@ async function editQueue(q) {
           body.wrap_up_codes = codes.value.split('\n').map((c) => c.trim()).filter(Boolean);
           body.wrap_up_required = required.checked;
           body.after_chat_work_s = Number(acw.value);
+          body.csat = csat.checked;
+          if (hours.value.trim()) {
+            try {
+              body.hours = JSON.parse(hours.value);
+            } catch {
+              error.textContent = 'Business hours must be JSON (see the example under the field), or empty for always open.';
+              return;
+            }
+          } else {
+            body.hours = null;
+          }
           try {
             if (q) await api.patch(`/api/v1/queues/${api.seg(q.name)}`, body);
             else await api.post('/api/v1/queues', { name: name.value.trim(), ...body });
@@ -1138,6 +1159,8 @@ async function editQueue(q) {
       field('Wrap-up codes', codes, 'One a line: what agents pick from when a chat ends.'),
       h('label', { class: 'check' }, required, 'Ending a chat needs a wrap-up code'),
       field('After-chat work (seconds)', acw, 'No new chat for the agent this long after a chat ends, or until they press Ready. 0: none.'),
+      h('label', { class: 'check' }, csat, 'Satisfaction survey: ask “How did we do?” (1–5) when an agent ends a chat'),
+      field('Business hours', hours, 'Empty: always open. JSON, e.g. {"time_zone":"Europe/London","weekly":{"mon":[["09:00","17:30"]],"tue":[["09:00","17:30"]]},"closed_on":["2026-12-25"]}; a day left out is closed. Outside them customers are told the closed text and the next opening.'),
       error,
       h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => close('cancel') }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Save')),
     );

@@ -62,7 +62,8 @@ export function renderQueues(el, queues, waitedAt) {
       cell('Service level today', serviceLevel(q), { class: 'num' }),
       cell('Average wait today', seconds(q.average_wait_today_s), { class: 'num' }),
       cell('Average handle time today', seconds(q.average_handle_today_s), { class: 'num' }),
-      cell('CSAT today', q.csat_today === null || q.csat_today === undefined ? '—' : Number(q.csat_today).toFixed(1), { class: 'num' }),
+      // csat_today is {average, count} (the survey's ratings today, part B).
+      cell('CSAT today', q.csat_today?.count ? `${Number(q.csat_today.average).toFixed(1)} (${q.csat_today.count})` : '—', { class: 'num' }),
     ),
   );
   replace(

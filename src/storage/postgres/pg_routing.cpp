@@ -10,16 +10,16 @@ namespace {
 #define PARLEY_PG_QUEUE_COLUMNS                                                           \
   "name, display_name, auto_accept, max_wait_s, closed_text, created_at, updated_at, "    \
   "service_level_s, no_agents_text, wrap_up_codes, wrap_up_required, after_chat_work_s, " \
-  "service_level_target"
+  "service_level_target, csat, hours"
 constexpr const char* kListQueues = "SELECT " PARLEY_PG_QUEUE_COLUMNS " FROM queues ORDER BY name";
 constexpr const char* kGetQueue = "SELECT " PARLEY_PG_QUEUE_COLUMNS " FROM queues WHERE name = $1";
 constexpr const char* kInsertQueue =
     "INSERT INTO queues (" PARLEY_PG_QUEUE_COLUMNS
-    ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT DO NOTHING";
+    ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT DO NOTHING";
 constexpr const char* kUpdateQueue =
     "UPDATE queues SET display_name=$2, auto_accept=$3, max_wait_s=$4, closed_text=$5, "
     "updated_at=$6, service_level_s=$7, no_agents_text=$8, wrap_up_codes=$9, wrap_up_required=$10, "
-    "after_chat_work_s=$11, service_level_target=$12 WHERE name=$1";
+    "after_chat_work_s=$11, service_level_target=$12, csat=$13, hours=$14 WHERE name=$1";
 constexpr const char* kDeleteQueue = "DELETE FROM queues WHERE name = $1";
 
 // Every statement below reads through an index (the scan guard, HotRoutingStatements).
@@ -198,6 +198,8 @@ QueueRecord ReadQueue(const Rows& r, int i) {
   q.wrap_up_required = r.Bool(i, 10);
   q.after_chat_work_s = r.Int(i, 11);
   q.service_level_target = r.Real(i, 12);
+  q.csat = r.Bool(i, 13);
+  q.hours_json = r.OptText(i, 14);
   return q;
 }
 
@@ -271,6 +273,7 @@ Params QueueParams(const QueueRecord& q, bool insert) {
   p.Add(q.updated_at_ms).Add(q.service_level_s).Add(q.no_agents_text);
   p.Add(JoinLines(q.wrap_up_codes)).Add(q.wrap_up_required).Add(q.after_chat_work_s);
   p.AddReal(q.service_level_target);
+  p.Add(q.csat).Add(q.hours_json);
   return p;
 }
 

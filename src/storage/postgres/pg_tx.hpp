@@ -129,6 +129,13 @@ class PgTx final : public Tx {
                                                            size_t limit) override;
   Result<void> SetArmedVersion(const std::string& queue, int64_t version) override;
   Result<void> AddHandleSample(const std::string& queue, int64_t ms, int64_t keep) override;
+  // Routing facts and surveys (sqlite_facts.cpp / pg_facts.cpp).
+  Result<void> InsertFact(const RoutingFact& f) override;
+  Result<std::vector<RoutingFact>> ListFacts(int64_t from_ms, int64_t to_ms, size_t limit) override;
+  Result<std::optional<CsatRecord>> GetCsat(const std::string& conversation_id) override;
+  Result<void> PutCsat(const CsatRecord& c) override;
+  Result<std::pair<int64_t, int64_t>> CsatDay(const std::string& queue, int64_t day) override;
+  Result<void> AddCsatDay(const std::string& queue, int64_t day, int64_t score) override;
   Result<void> CountQueueOutcome(const std::string& queue, const QueueOutcome& o) override;
   Result<std::vector<PresenceRecord>> OfflineDue(int64_t now_ms, size_t limit) override;
   Result<std::vector<PresenceRecord>> ReadyDue(int64_t now_ms, size_t limit) override;

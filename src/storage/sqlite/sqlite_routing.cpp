@@ -9,16 +9,17 @@ namespace {
 #define PARLEY_QUEUE_COLUMNS                                                              \
   "name, display_name, auto_accept, max_wait_s, closed_text, created_at, updated_at, "    \
   "service_level_s, no_agents_text, wrap_up_codes, wrap_up_required, after_chat_work_s, " \
-  "service_level_target"
+  "service_level_target, csat, hours"
 constexpr const char* kListQueues = "SELECT " PARLEY_QUEUE_COLUMNS " FROM queues ORDER BY name";
 constexpr const char* kGetQueue = "SELECT " PARLEY_QUEUE_COLUMNS " FROM queues WHERE name = ?1";
-constexpr const char* kInsertQueue = "INSERT INTO queues (" PARLEY_QUEUE_COLUMNS
-                                     ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)";
+constexpr const char* kInsertQueue =
+    "INSERT INTO queues (" PARLEY_QUEUE_COLUMNS
+    ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)";
 constexpr const char* kUpdateQueue =
     "UPDATE queues SET display_name=?2, auto_accept=?3, max_wait_s=?4, closed_text=?5, "
     "updated_at=?7, service_level_s=?8, no_agents_text=?9, wrap_up_codes=?10, "
     "wrap_up_required=?11, "
-    "after_chat_work_s=?12, service_level_target=?13 WHERE name=?1";
+    "after_chat_work_s=?12, service_level_target=?13, csat=?14, hours=?15 WHERE name=?1";
 constexpr const char* kDeleteQueue = "DELETE FROM queues WHERE name = ?1";
 
 // Every statement below reads through an index: the unit test routing_scan_test checks their
@@ -200,6 +201,8 @@ QueueRecord ReadQueue(const Stmt& s) {
   q.wrap_up_required = s.Int(10) != 0;
   q.after_chat_work_s = s.Int(11);
   q.service_level_target = s.Real(12);
+  q.csat = s.Int(13) != 0;
+  q.hours_json = s.OptText(14);
   return q;
 }
 
@@ -208,6 +211,7 @@ void BindQueue(Stmt& s, const QueueRecord& q) {
   s.Bind(5, q.closed_text).Bind(6, q.created_at_ms).Bind(7, q.updated_at_ms);
   s.Bind(8, q.service_level_s).Bind(9, q.no_agents_text).Bind(10, JoinLines(q.wrap_up_codes));
   s.Bind(11, q.wrap_up_required).Bind(12, q.after_chat_work_s).BindReal(13, q.service_level_target);
+  s.Bind(14, q.csat).Bind(15, q.hours_json);
 }
 
 PresenceRecord ReadPresence(const Stmt& s) {
