@@ -10,6 +10,7 @@
 //   =BODY      the pending call answered 200 with BODY (judged by CallOutcomeFromHttp)
 //   ~          the clock moves past any call's timeout and grace
 //   TEXT       the customer's message; tabs split it into several messages of one turn
+// A line that is not valid UTF-8 is skipped: the server only passes on what JSON decoding gave.
 // An outcome with no call pending is sent anyway (a stale or repeated outcome). Between steps
 // the dialog state goes through JSON text, as the store keeps it.
 //
@@ -239,6 +240,27 @@ void CheckReply(const bot::BotDefinition& def, const bot::BotReply& reply) {
   Require(reply.state.is_null() || reply.state.is_object());
 }
 
+// The server decodes customer text, postbacks and action answers from JSON, so what reaches the
+// engine is valid UTF-8; a step whose line is not is skipped (the engine keeps texts in its
+// state, and JSON text cannot hold invalid UTF-8).
+bool IsUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    uint32_t cp = n == 1 ? c : c & (0x7F >> n);
+    for (size_t k = 1; k < n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d >> 6) != 0x2) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n;
+  }
+  return true;
+}
+
 // The stored form of the state: JSON text, read back for the next turn.
 json::value Stored(const json::value& state) {
   if (state.is_null()) return state;
@@ -273,6 +295,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view line = rest.substr(0, nl);
     rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
     line = line.substr(0, kMaxLineBytes);
+    if (!IsUtf8(line)) continue;
     bot::BotReply reply;
     if (!line.empty() && line[0] == '~') {
       l.clock->Advance(kPastAnyCallMs);
