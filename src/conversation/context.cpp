@@ -14,7 +14,9 @@ json::value OptText(const std::optional<std::string>& s) {
   return s ? json::value(*s) : json::value(nullptr);
 }
 
-json::object ParseObject(const std::string& text) {
+// Not ParseObject: conversation_service.cpp has a helper of that name in this namespace, and
+// the sanitizer build's unity batches compile both files as one translation unit.
+json::object ObjectFromText(const std::string& text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec || !v.is_object()) return {};
@@ -39,7 +41,7 @@ json::object Handover(const ContextInput& in) {
     if (e.direction == "out" && e.type == "wait_time") break;  // the wait began
     if (e.direction == "in" && e.type == "text") last = &e;
   }
-  json::object payload = last ? ParseObject(last->payload_json) : json::object();
+  json::object payload = last ? ObjectFromText(last->payload_json) : json::object();
   std::string said = JoinedText(payload);
   json::object out;
   const json::value* bot = payload.if_contains("bot");
@@ -82,11 +84,11 @@ json::object CustomerContext(const ContextInput& in) {
   }
   o["waited_s"] = waited;
   o["handover"] = Handover(in);
-  json::object state = c.dialog_state_json ? ParseObject(*c.dialog_state_json) : json::object();
+  json::object state = c.dialog_state_json ? ObjectFromText(*c.dialog_state_json) : json::object();
   const json::value* slots = state.if_contains("slots");
   o["collected"] =
       json::object{{"slots", slots && slots->is_object() ? slots->as_object() : json::object()},
-                   {"context", ParseObject(c.context_json)}};
+                   {"context", ObjectFromText(c.context_json)}};
   std::vector<const storage::ConversationRecord*> previous;
   for (const auto& other : in.others)
     if (other.id != c.id && other.customer_id == c.customer_id &&

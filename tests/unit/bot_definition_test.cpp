@@ -409,7 +409,7 @@ TEST(BotDefinitionTest, ReportsAnUnreadableFile) {
   EXPECT_EQ(e.code, "invalid_bot_definition");
 }
 
-// A deterministic stand-in for the fuzzer (fuzz/bot_definition_fuzz.cpp) that runs with every
+// A deterministic stand-in for the fuzzer (fuzz/bot_loader_fuzz.cpp) that runs with every
 // build: thousands of damaged copies of the sample bot must be refused or loaded, never crash,
 // and every refusal must carry a line within the file.
 TEST(BotDefinitionTest, DamagedFilesNeverCrashTheLoader) {
