@@ -15,6 +15,11 @@ using channel::MenuBody;
 // Links shown to customers: http(s) with a host. Placeholders are allowed in them.
 std::optional<std::string> LinkUrlProblem(std::string_view url) {
   if (url.size() > kMaxUrlLength) return "is longer than 2048 characters";
+  // The scheme is written out: a placeholder before "://" (`{slot|https}://...`) would let a
+  // customer's words choose it (javascript:, data:) after the check below has passed.
+  size_t scheme_end = url.find("://");
+  if (url.substr(0, scheme_end).find('{') != std::string_view::npos)
+    return "must start with http:// or https:// written out (no placeholder before \"://\")";
   std::string probe = FillTemplate(url, TemplateValues{"x", nullptr, nullptr});
   // A missing placeholder renders empty; keep the probe parseable for a host check.
   auto parsed = boost::urls::parse_absolute_uri(probe);

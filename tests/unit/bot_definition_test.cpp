@@ -334,6 +334,15 @@ TEST(BotDefinitionTest, RefusesMalformedReplies) {
             "t.yaml:5: link_button needs 'url'");
   EXPECT_EQ(FirstError(with_greeting("{link_button: {title: T, label: L, url: \"ftp://x\"}}")),
             "t.yaml:5: link_button url must use http or https");
+  // A placeholder in the scheme, even with an https fallback, would let the context choose it.
+  EXPECT_EQ(
+      FirstError(with_greeting(
+          "{link_button: {title: T, label: L, url: \"{context.scheme|https}://x.example\"}}")),
+      "t.yaml:5: link_button url must start with http:// or https:// written out (no "
+      "placeholder before \"://\")");
+  EXPECT_EQ(FirstError(with_greeting("{link_button: {title: T, label: L, url: "
+                                     "\"https://{context.host|x}.example/{customer_name}\"}}")),
+            "");
   EXPECT_EQ(FirstError(with_greeting("{carousel: {items: [{title: A, buttons: [{text: B, payload: "
                                      "p, url: \"https://x.example\"}]}]}}")),
             "t.yaml:5: a carousel button needs exactly one of 'payload' and 'url'");
