@@ -6,7 +6,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include "conversation/conversation_service.hpp"
 #include "core/clock.hpp"
+#include "core/time_zone.hpp"
 #include "http/api_routes.hpp"
 #include "routing/reports.hpp"
 
@@ -33,8 +35,15 @@ Handler ReportRoute(ApiDeps& deps, bool by_agent) {
   return Permitted(
       deps, Permission::kSeeAll,
       [d, by_agent](Request& req, const Caller&) -> asio::awaitable<Response> {
-        auto range =
-            routing::ParseReportRange(req.Query("from"), req.Query("to"), req.Query("interval"));
+        // time_zone: the days of from/to and of day buckets are that zone's (default UTC).
+        std::shared_ptr<const TimeZone> zone;
+        if (auto name = req.Query("time_zone"); name && *name != "UTC") {
+          auto loaded = d->conversations.routing().zones().Get(*name);
+          if (!loaded) co_return ErrorResponse(loaded.error());
+          zone = *loaded;
+        }
+        auto range = routing::ParseReportRange(req.Query("from"), req.Query("to"),
+                                               req.Query("interval"), zone.get());
         if (!range) co_return ErrorResponse(range.error());
         std::string format = req.Query("format").value_or("json");
         if (format != "json" && format != "csv")

@@ -9,6 +9,7 @@
 #include "core/clock.hpp"
 #include "routing/routing.hpp"
 #include "routing/wait_time.hpp"
+#include "routing/watchers.hpp"
 #include "storage/records_json.hpp"
 
 namespace parley::routing {
@@ -563,6 +564,8 @@ Result<ConversationRecord> Routing::End(Tx& tx, const std::string& id, const Act
   auto ended = EmitConversation(tx, actor.username, "conversation.ended", c,
                                 json::object{{"by", "agent"}}, now, fx);
   if (!ended) return Fail(ended.error());
+  auto let_go = DropWatchers(tx, c.id);
+  if (!let_go) return Fail(let_go.error());
   if (c.routing.queue) fx.queues_changed.insert(*c.routing.queue);
   auto after = StartAfterChatWork(tx, actor.username, c.routing.queue, now, fx);
   if (!after) return Fail(after.error());
@@ -600,6 +603,8 @@ Result<void> Routing::ConversationEnded(Tx& tx, const ConversationRecord& before
                                  now, fx);
     if (!sent) return Fail(sent.error());
   }
+  auto let_go = DropWatchers(tx, before.id);
+  if (!let_go) return Fail(let_go.error());
   if (before.state == "active" && before.routing.agent) {
     auto after = StartAfterChatWork(tx, *before.routing.agent, before.routing.queue, now, fx);
     if (!after) return Fail(after.error());

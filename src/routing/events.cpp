@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "core/clock.hpp"
+#include "routing/watchers.hpp"
 
 namespace parley::routing {
 namespace json = boost::json;
@@ -47,6 +48,16 @@ Result<void> Emit(storage::Tx& tx, const std::string& username, const std::strin
     if (!sent) return Fail(sent.error());
   }
   return Append(tx, username, type, std::move(body), now, fx);
+}
+
+Result<void> DropWatchers(storage::Tx& tx, const std::string& conversation_id) {
+  auto watchers = tx.Watchers(conversation_id);
+  if (!watchers) return Fail(watchers.error());
+  for (const auto& w : *watchers) {
+    auto dropped = tx.DeleteWatcher(conversation_id, w.username);
+    if (!dropped) return Fail(dropped.error());
+  }
+  return {};
 }
 
 namespace {

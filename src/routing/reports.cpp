@@ -105,6 +105,27 @@ const std::vector<std::string>& Columns(bool per_agent) {
   return per_agent ? kAgent : kQueue;
 }
 
+// The bucket starts of [from_ms, to_ms), cut from from_ms, then to_ms. Hours are 3,600 s
+// apart. Days step by a day of the local clock of `zone` (UTC when null): from a local midnight
+// to the next, so a day is 23 or 25 hours long when the clocks change.
+std::vector<int64_t> BucketBounds(int64_t from_ms, int64_t to_ms, int64_t interval_ms,
+                                  const TimeZone* zone) {
+  std::vector<int64_t> out;
+  bool local_days = zone && interval_ms == kDayMs;
+  int64_t from_s = from_ms >= 0 ? from_ms / 1000 : (from_ms - 999) / 1000;
+  int64_t sub_ms = from_ms - from_s * 1000;
+  int64_t local0 = local_days ? from_s + zone->OffsetAt(from_s) : 0;
+  int64_t t = from_ms;
+  for (int64_t k = 1; t < to_ms; ++k) {
+    out.push_back(t);
+    int64_t next =
+        local_days ? zone->ToUtc(local0 + k * 86'400) * 1000 + sub_ms : from_ms + k * interval_ms;
+    t = std::min(std::max(next, t + 1), to_ms);
+  }
+  out.push_back(to_ms);
+  return out;
+}
+
 }  // namespace
 
 std::optional<int64_t> ParseReportTime(std::string_view s, bool end_of_day) {
@@ -113,12 +134,17 @@ std::optional<int64_t> ParseReportTime(std::string_view s, bool end_of_day) {
 
 Result<ReportRange> ParseReportRange(const std::optional<std::string>& from,
                                      const std::optional<std::string>& to,
-                                     const std::optional<std::string>& interval) {
+                                     const std::optional<std::string>& interval,
+                                     const TimeZone* zone) {
   if (!from || !to)
-    return Invalid("Give from and to: dates (2026-12-02, whole UTC days) or RFC 3339 times.");
+    return Invalid("Give from and to: dates (2026-12-02, whole days) or RFC 3339 times.");
   ReportRange r;
+  if (zone) r.time_zone = zone->name();
   auto f = ParseWhen(*from, false);
   auto t = ParseWhen(*to, true);
+  // A date is a whole day of the zone: its local midnight. A time carries its own offset.
+  if (zone && f && from->size() == 10) f = zone->ToUtc(*f / 1000) * 1000;
+  if (zone && t && to->size() == 10) t = zone->ToUtc(*t / 1000) * 1000;
   if (!f)
     return Invalid("from must be a date (2026-12-02) or an RFC 3339 time (2026-12-02T09:00:00Z).");
   if (!t)
@@ -140,6 +166,7 @@ Result<ReportRange> ParseReportRange(const std::optional<std::string>& from,
     return Invalid("interval must be hour, day or none.");
   }
   r.interval = iv == "none" ? "" : iv;
+  if (r.interval_ms > 0) r.bounds = BucketBounds(r.from_ms, r.to_ms, r.interval_ms, zone);
   return r;
 }
 
@@ -217,10 +244,9 @@ std::vector<ReportRow> BuildReport(const std::vector<storage::RoutingFact>& fact
     ReportRow& row = rows[name];
     row.name = name;
     Count(row.totals, x);
-    if (range.interval_ms > 0) {
-      int64_t start =
-          range.from_ms + (x.at_ms - range.from_ms) / range.interval_ms * range.interval_ms;
-      Count(row.buckets[start], x);
+    if (range.bounds.size() > 1) {
+      auto next = std::upper_bound(range.bounds.begin(), range.bounds.end(), x.at_ms);
+      Count(row.buckets[*(next - 1)], x);
     }
   }
   std::vector<ReportRow> out;
@@ -282,14 +308,14 @@ json::object ReportJson(const std::vector<ReportRow>& rows, const ReportRange& r
     if (auto it = extra.find(row.name); it != extra.end())
       for (const auto& kv : it->second) totals[kv.key()] = kv.value();
     g["totals"] = std::move(totals);
-    if (range.interval_ms > 0) {
+    if (range.bounds.size() > 1) {
       json::array intervals;
       // Every bucket of the span, empty ones too, so charts have no gaps.
-      for (int64_t start = range.from_ms; start < range.to_ms; start += range.interval_ms) {
-        auto it = row.buckets.find(start);
+      for (size_t i = 0; i + 1 < range.bounds.size(); ++i) {
+        auto it = row.buckets.find(range.bounds[i]);
         json::object b = FiguresJson(it == row.buckets.end() ? Figures{} : it->second, by_agent);
-        b["start"] = FormatTimestamp(start);
-        b["end"] = FormatTimestamp(std::min(start + range.interval_ms, range.to_ms));
+        b["start"] = FormatTimestamp(range.bounds[i]);
+        b["end"] = FormatTimestamp(range.bounds[i + 1]);
         intervals.push_back(std::move(b));
       }
       g["intervals"] = std::move(intervals);
@@ -300,6 +326,7 @@ json::object ReportJson(const std::vector<ReportRow>& rows, const ReportRange& r
       {"from", FormatTimestamp(range.from_ms)},
       {"to", FormatTimestamp(range.to_ms)},
       {"interval", range.interval.empty() ? json::value(nullptr) : json::value(range.interval)},
+      {"time_zone", range.time_zone},
       {by_agent ? "agents" : "queues", std::move(groups)}};
 }
 
@@ -341,13 +368,13 @@ std::string ReportCsv(const std::vector<ReportRow>& rows, const ReportRange& ran
   std::sort(all.begin(), all.end(),
             [](const ReportRow& a, const ReportRow& b) { return a.name < b.name; });
   for (const auto& row : all) {
-    if (range.interval_ms == 0) {
+    if (range.bounds.size() < 2) {
       line(row.name, range.from_ms, range.to_ms, row.totals);
       continue;
     }
-    for (int64_t start = range.from_ms; start < range.to_ms; start += range.interval_ms) {
-      auto it = row.buckets.find(start);
-      line(row.name, start, std::min(start + range.interval_ms, range.to_ms),
+    for (size_t i = 0; i + 1 < range.bounds.size(); ++i) {
+      auto it = row.buckets.find(range.bounds[i]);
+      line(row.name, range.bounds[i], range.bounds[i + 1],
            it == row.buckets.end() ? Figures{} : it->second);
     }
   }

@@ -9,25 +9,32 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "core/time_zone.hpp"
 #include "storage/records.hpp"
 
 namespace parley::routing {
 
-// The span of a report: [from_ms, to_ms), cut in `interval_ms` buckets (0: one bucket).
+// The span of a report: [from_ms, to_ms), cut in buckets at the local hours or midnights of
+// `time_zone` (none: one bucket).
 struct ReportRange {
   int64_t from_ms = 0;
   int64_t to_ms = 0;
   std::string interval;  // "hour" | "day" | "" (totals only)
   int64_t interval_ms = 0;
+  std::string time_zone = "UTC";
+  // With an interval: each bucket's start, ascending, from from_ms, then to_ms. A local day
+  // is 23 or 25 hours long on the days the clocks change.
+  std::vector<int64_t> bounds;
 };
 
-// Reads from/to (a date YYYY-MM-DD, a whole UTC day: `from` its start, `to` its end; or an RFC
-// 3339 time) and interval (hour | day | none). 400 invalid_report_range with a sentence when a
-// value is malformed, `to` is not after `from`, the span passes 92 days, or hours are asked for
-// more than 31 days.
+// Reads from/to (a date YYYY-MM-DD, a whole day of `zone` (UTC when null): `from` its start,
+// `to` its end; or an RFC 3339 time) and interval (hour | day | none). 400
+// invalid_report_range with a sentence when a value is malformed, `to` is not after `from`,
+// the span passes 92 days, or hours are asked for more than 31 days.
 Result<ReportRange> ParseReportRange(const std::optional<std::string>& from,
                                      const std::optional<std::string>& to,
-                                     const std::optional<std::string>& interval);
+                                     const std::optional<std::string>& interval,
+                                     const TimeZone* zone = nullptr);
 
 // A date (its start, or with `end_of_day` the next day's start) or an RFC 3339 time, as ms.
 std::optional<int64_t> ParseReportTime(std::string_view s, bool end_of_day);

@@ -87,5 +87,29 @@ describe('Digital Messaging Manager: reports with charts', () => {
     await screenshots(page, 'manager-reports');
     assert.deepEqual(page.errors, []);
     await page.context().close();
+
+    // A supervisor reads the same day on the wallboard's Reports view, in New York's time: the
+    // customers of 09:00 UTC came at 04:00 there (EST, UTC-5).
+    const sue = await createUser(stack.server, { role: 'supervisor', username: `sue${Date.now() % 100000}`, display_name: 'Sue Supervisor' });
+    const board = await newPage(stack);
+    await signIn(board, stack.origin(), '/supervisor', sue);
+    await board.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Reports' }).click();
+    await board.getByRole('heading', { name: 'Reports' }).waitFor();
+    await board.getByLabel('From', { exact: true }).fill('2026-12-01');
+    await board.getByLabel('To', { exact: true }).fill('2026-12-01');
+    await board.getByLabel('Time zone', { exact: true }).fill('America/New_York');
+    await board.getByRole('button', { name: 'Show report' }).click();
+    await board.getByRole('img', { name: 'Customers who joined the queue and customers answered, per hour (America/New_York)' }).waitFor();
+    const local = board.getByRole('table', { name: 'Waiting and answered per hour (table)' });
+    assert.deepEqual(await local.getByRole('row', { name: /2026-12-01 04:00/ }).getByRole('cell').allTextContents(), ['2', '1', '1']);
+    await screenshots(board, 'supervisor-reports');
+    // A zone the server does not know is refused with a sentence, in the form.
+    await board.getByLabel('Time zone', { exact: true }).fill('Mars/Olympus');
+    await board.getByRole('button', { name: 'Show report' }).click();
+    await board.getByRole('alert').filter({ hasText: 'Mars/Olympus' }).waitFor();
+    await board.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Live floor' }).click();
+    await board.getByRole('heading', { name: 'Queues' }).waitFor();
+    assert.deepEqual(board.errors, []);
+    await board.context().close();
   });
 });

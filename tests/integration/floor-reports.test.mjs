@@ -298,6 +298,23 @@ test('reports: the figures of a scripted day, by queue and hour and by agent, in
     const hour = await server.admin('GET', `/api/v1/reports/queues?from=${D}T09:00:00Z&to=${D}T10:00:00%2B00:00`);
     assert.equal(hour.status, 200, hour.text);
     assert.equal(hour.json.queues[0].totals.offered, 3);
+    // time_zone: 1 December in New York (EST, UTC-5) runs from 05:00Z to 05:00Z the next day, so
+    // the customer of 00:05Z on the 2nd is in it, and 09:00Z is its hour 04:00.
+    const ny = await server.admin('GET', `/api/v1/reports/queues?from=${D}&to=${D}&interval=hour&time_zone=America/New_York`);
+    assert.equal(ny.status, 200, ny.text);
+    assert.equal(ny.json.time_zone, 'America/New_York');
+    assert.equal(ny.json.from, `${D}T05:00:00.000Z`);
+    assert.equal(ny.json.to, '2026-12-02T05:00:00.000Z');
+    assert.equal(ny.json.queues[0].totals.offered, 6);
+    assert.equal(ny.json.queues[0].intervals[4].start, `${D}T09:00:00.000Z`);
+    assert.equal(ny.json.queues[0].intervals[4].offered, 3);
+    const utc = await server.admin('GET', `/api/v1/reports/queues?from=${D}&to=${D}`);
+    assert.equal(utc.json.time_zone, 'UTC');
+    for (const zone of ['Mars/Olympus', '../../etc/passwd', '']) {
+      const r = await server.admin('GET', `/api/v1/reports/queues?from=${D}&to=${D}&time_zone=${encodeURIComponent(zone)}`);
+      assert.equal(r.status, 400, zone);
+      assert.equal(r.json.error.code, 'invalid_time_zone', zone);
+    }
     for (const [query, code] of [
       [`from=${D}`, 'invalid_report_range'],
       [`from=${D}&to=2026-11-30`, 'invalid_report_range'],

@@ -133,6 +133,11 @@ export class Server {
     this.args = args;
     this.insecure = insecure;
     this.env = env;
+    // A PostgreSQL node needs the master key from outside (docs/operations-multinode.md); the
+    // same one on every start of this server.
+    if (process.env.PARLEY_TEST_STORE === 'postgres' && !this.env.PARLEY_MASTER_KEY) {
+      this.env = { ...env, PARLEY_MASTER_KEY: crypto.randomBytes(32).toString('hex') };
+    }
     this.child = null;
     this.url = null;
     this.port = null;

@@ -154,6 +154,52 @@ TEST(ReportsTest, RangesAreDatesOrRfc3339Times) {
   EXPECT_FALSE(ParseReportRange(std::nullopt, "2026-03-01", "").has_value());
 }
 
+// time_zone: dates are the zone's days, and day buckets run from local midnight to local
+// midnight (23 and 25 hours on the days London's clocks change). Hours stay 3,600 s apart.
+TEST(ReportsTest, DaysOfATimeZone) {
+  auto london = TimeZone::Load("Europe/London");
+  ASSERT_TRUE(london.has_value()) << london.error().message;
+  const int64_t h = 3'600'000;
+  // 2026-07-01 in London is 2026-06-30T23:00Z to 2026-07-01T23:00Z (BST, +01:00).
+  auto july = ParseReportRange("2026-07-01", "2026-07-01", "hour", london->get());
+  ASSERT_TRUE(july.has_value());
+  EXPECT_EQ(july->from_ms, *ParseReportTime("2026-06-30T23:00:00Z", false));
+  EXPECT_EQ(july->to_ms, *ParseReportTime("2026-07-01T23:00:00Z", false));
+  EXPECT_EQ(july->time_zone, "Europe/London");
+  ASSERT_EQ(july->bounds.size(), 25u);  // 24 hours, then the end
+  EXPECT_EQ(july->bounds[1] - july->bounds[0], h);
+  // The clocks go forward on 2026-03-29 and back on 2026-10-25.
+  auto spring = ParseReportRange("2026-03-28", "2026-03-30", "day", london->get());
+  ASSERT_TRUE(spring.has_value());
+  ASSERT_EQ(spring->bounds.size(), 4u);
+  EXPECT_EQ(spring->bounds[1] - spring->bounds[0], 24 * h);
+  EXPECT_EQ(spring->bounds[2] - spring->bounds[1], 23 * h);
+  EXPECT_EQ(spring->bounds[3] - spring->bounds[2], 24 * h);
+  EXPECT_EQ(spring->bounds[3], *ParseReportTime("2026-03-30T23:00:00Z", false));
+  auto autumn = ParseReportRange("2026-10-25", "2026-10-25", "day", london->get());
+  ASSERT_TRUE(autumn.has_value());
+  ASSERT_EQ(autumn->bounds.size(), 2u);
+  EXPECT_EQ(autumn->bounds[1] - autumn->bounds[0], 25 * h);
+  // A fact at 23:30Z on 2026-07-01 is on 2 July in London: the second day's bucket.
+  auto two = ParseReportRange("2026-07-01", "2026-07-02", "day", london->get());
+  ASSERT_TRUE(two.has_value());
+  auto rows = BuildReport({F(*ParseReportTime("2026-07-01T23:30:00Z", false), "offered", "q")},
+                          *two, false);
+  ASSERT_EQ(rows.size(), 1u);
+  ASSERT_EQ(rows[0].buckets.size(), 1u);
+  EXPECT_EQ(rows[0].buckets.begin()->first, *ParseReportTime("2026-07-01T23:00:00Z", false));
+  json::object out = ReportJson(rows, *two, false);
+  EXPECT_EQ(out.at("time_zone").as_string(), "Europe/London");
+  const auto& intervals = out.at("queues").as_array()[0].as_object().at("intervals").as_array();
+  ASSERT_EQ(intervals.size(), 2u);
+  EXPECT_EQ(intervals[1].as_object().at("start").as_string(), "2026-07-01T23:00:00.000Z");
+  EXPECT_EQ(intervals[1].as_object().at("offered").as_int64(), 1);
+  // An RFC 3339 time keeps its own offset.
+  auto times = ParseReportRange("2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z", "", london->get());
+  ASSERT_TRUE(times.has_value());
+  EXPECT_EQ(times->to_ms - times->from_ms, h);
+}
+
 TEST(ReportsTest, StatusTimesAreClippedToTheRange) {
   ReportRange range = *ParseReportRange("2026-12-02", "2026-12-02", std::nullopt);
   const int64_t day = range.from_ms, h = 3'600'000;

@@ -132,6 +132,34 @@ TEST_F(RoutingSupervisionTest, AMonitoredChatsEventsReachTheSupervisorUntilUnmon
   EXPECT_EQ(again.error().code, "not_monitoring");
 }
 
+// A chat's watchers are let go when it ends (by the agent or by the customer), after the end
+// has reached them: nothing of it stays in conversation_watchers.
+TEST_F(RoutingSupervisionTest, WatchersAreLetGoWhenTheChatEnds) {
+  AddAgent("ann", {"q"}, 3);
+  AddAgent("sue", {}, 3, "supervisor");
+  AddAgent("tom", {}, 3, "supervisor");
+  SignIn("ann");
+  auto watchers = [this](const std::string& id) {
+    return Act<std::vector<storage::WatcherRecord>>(
+        [&](Tx& tx, int64_t, Effects&) { return tx.Watchers(id); });
+  };
+  std::string by_agent = ActiveChat("c1", "ann");
+  std::string by_customer = ActiveChat("c2", "ann");
+  for (const auto& id : {by_agent, by_customer}) {
+    ASSERT_TRUE(Watch(id, "sue", false));
+    ASSERT_TRUE(Watch(id, "tom", true));
+    ASSERT_EQ(watchers(id).size(), 2u);
+  }
+  int64_t from = LastSeq("sue");
+  ASSERT_TRUE(EndAsAgent(by_agent, "ann"));
+  CustomerEnds("c2");
+  int ends = 0;
+  for (const auto& e : EventsOf("sue", from)) ends += e.type == "conversation.ended" ? 1 : 0;
+  EXPECT_EQ(ends, 2);
+  EXPECT_TRUE(watchers(by_agent).empty());
+  EXPECT_TRUE(watchers(by_customer).empty());
+}
+
 TEST_F(RoutingSupervisionTest, AJoinedSupervisorMaySpeakWhileTheAgentKeepsTheChat) {
   AddAgent("ann", {"q"});
   AddAgent("sue", {}, 3, "supervisor");

@@ -5,7 +5,7 @@ import * as api from '/lib/api.js';
 import { EventStream, statusView } from '/lib/events.js';
 import { signInForm } from '/lib/signin.js';
 import { auditSection } from '/manager/audit.js';
-import { reportsSection } from '/manager/reports.js';
+import { reportsSection } from '/lib/reports.js';
 import {
   h, replace, field, openDialog, confirmDialog, copyText, formatDateTime, formatDuration, refocusOpener,
 } from '/lib/dom.js';

@@ -3,13 +3,15 @@
 // and admins for every queue and agent). A queue.updated changes its row at once; any event reads
 // the overview again, at most once a second, for the agent counts and today's figures. A
 // one-second timer only moves the "how long" counters on, in place. From an agent's chat the
-// supervisor opens the chat panel (chat.js): monitor, whisper, join, transfer.
+// supervisor opens the chat panel (chat.js): monitor, whisper, join, transfer. #reports shows
+// the reports with charts (/lib/reports.js, the same section as the manager's).
 import * as api from '/lib/api.js';
 import { EventStream, statusView } from '/lib/events.js';
 import { signInForm } from '/lib/signin.js';
 import { h, replace, field, openDialog, confirmDialog } from '/lib/dom.js';
 import { renderQueues, renderAgents, tick, waitText } from '/supervisor/board.js';
 import { createChatPanel } from '/supervisor/chat.js';
+import { reportsSection } from '/lib/reports.js';
 
 const REREAD_MS = 1000;
 
@@ -34,7 +36,34 @@ const el = {
   agents: $('agents'),
   updated: $('updated'),
   chat: $('chat'),
+  views: $('views'),
+  reports: $('reports-area'),
 };
+
+const reports = reportsSection({ refresh: () => showView() });
+let reportsLoaded = false;
+
+// The live floor, or the reports (#reports); the stream stays open under either.
+function showView() {
+  if (!state.user) return;
+  const onReports = location.hash === '#reports';
+  el.board.hidden = onReports;
+  el.reports.hidden = !onReports;
+  for (const [link, current] of [[$('view-board'), !onReports], [$('view-reports'), onReports]]) {
+    if (current) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  if (onReports) {
+    if (!reportsLoaded) {
+      reportsLoaded = true;
+      reports.load().then(showView).catch((e) => {
+        if (e.status !== 401) api.showError(e, 'Reports');
+      });
+    }
+    replace(el.reports, reports.render());
+  }
+}
+window.addEventListener('hashchange', showView);
 
 const chatPanel = createChatPanel(el.chat, {
   user: () => state.user,
@@ -151,6 +180,8 @@ function showSignIn(message) {
   stream.stop();
   state.user = null;
   el.board.hidden = true;
+  el.reports.hidden = true;
+  el.views.hidden = true;
   el.signout.hidden = true;
   el.who.textContent = '';
   el.signin.hidden = false;
@@ -174,11 +205,12 @@ function signedIn(user) {
   state.user = user;
   el.signin.hidden = true;
   el.signin.replaceChildren();
-  el.board.hidden = false;
+  el.views.hidden = false;
   el.signout.hidden = false;
   el.manager.hidden = user.role !== 'admin';
   el.who.textContent = user.display_name || user.username || 'Administrator';
   render();
+  showView();
   stream.lastSeq = null;
   stream.everOpened = false;
   stream.start(); // its first open reads the overview

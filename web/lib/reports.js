@@ -1,5 +1,6 @@
-// The manager's Reports section (#reports): yesterday's (or any span's) figures from
-// GET /api/v1/reports/queues and /reports/agents, as three charts — people waiting and
+// The Reports section of the manager (#reports) and of the wallboard (/supervisor#reports):
+// yesterday's (or any span's) figures from GET /api/v1/reports/queues and /reports/agents, in a
+// time zone (the browser's by default; days and hours are its local ones), as three charts — people waiting and
 // answered per hour, service level per day, handle time per agent — each with a table that
 // says the same, and CSV downloads. The charts are plain inline SVG built with DOM calls: no
 // library to load, nothing inline for the Content-Security-Policy to refuse, and text reaches
@@ -20,15 +21,36 @@ function s(tag, attrs = {}, ...children) {
   return el;
 }
 
-function utcDay(offsetDays) {
-  const d = new Date(Date.now() + offsetDays * 86400000);
-  return d.toISOString().slice(0, 10);
+// The browser's IANA time zone; the names of plain UTC become "UTC".
+function browserZone() {
+  let zone = 'UTC';
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    // an old browser: UTC
+  }
+  return /^(Etc\/)?(UTC|UCT|GMT|Universal|Zulu|Greenwich)$/.test(zone) ? 'UTC' : zone;
+}
+
+// Formats in `zone`, or in UTC when the browser does not know it (the server checked it).
+function formatter(zone, options) {
+  try {
+    return new Intl.DateTimeFormat('en-CA', { timeZone: zone, ...options });
+  } catch {
+    return new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC', ...options });
+  }
+}
+
+// The date (YYYY-MM-DD) `offsetDays` from today in `zone`.
+function localDay(zone, offsetDays) {
+  return formatter(zone, { year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(Date.now() + offsetDays * 86400000));
 }
 
 const pct = (v) => (v === null || v === undefined ? '—' : `${Math.round(v * 1000) / 10} %`);
 const secs = (v) => (v === null || v === undefined ? '—' : `${Math.round(v * 10) / 10} s`);
-const hourLabel = (iso) => iso.slice(11, 16);
-const dayLabel = (iso) => iso.slice(0, 10);
+// A bucket's start (UTC, from the server) as the local hour and day of the report's zone.
+const hourLabel = (zone, iso) => formatter(zone, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
+const dayLabel = (zone, iso) => formatter(zone, { year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(iso));
 
 // A bar chart: `series` [{name, cls, values}], `labels` one per bar group. Values are numbers
 // (null draws nothing). `max` fixes the scale (e.g. 1 for shares).
@@ -104,10 +126,12 @@ function sumIntervals(queues, pick) {
 }
 
 export function reportsSection({ refresh }) {
-  const state = { from: utcDay(-1), to: utcDay(-1), queue: '', hourly: null, daily: null, agents: null, loading: false };
+  const zone = browserZone();
+  const state = { from: localDay(zone, -1), to: localDay(zone, -1), zone, queue: '', hourly: null, daily: null, agents: null, loading: false };
+  const rangeQuery = () => `from=${encodeURIComponent(state.from)}&to=${encodeURIComponent(state.to)}&time_zone=${encodeURIComponent(state.zone)}`;
 
   async function load() {
-    const range = `from=${encodeURIComponent(state.from)}&to=${encodeURIComponent(state.to)}`;
+    const range = rangeQuery();
     state.loading = true;
     try {
       const [hourly, daily, agents] = await Promise.all([
@@ -122,7 +146,7 @@ export function reportsSection({ refresh }) {
   }
 
   async function download(kind) {
-    const range = `from=${encodeURIComponent(state.from)}&to=${encodeURIComponent(state.to)}`;
+    const range = rangeQuery();
     const text = await api.getText(`/api/v1/reports/${kind}?${range}&interval=${kind === 'queues' ? 'hour' : 'day'}&format=csv`);
     const url = URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
     const a = h('a', { href: url, download: `parley-${kind}-${state.from}-${state.to}.csv` });
@@ -139,6 +163,7 @@ export function reportsSection({ refresh }) {
   function render() {
     const from = h('input', { type: 'date', required: true, value: state.from });
     const to = h('input', { type: 'date', required: true, value: state.to });
+    const zoneInput = h('input', { type: 'text', required: true, value: state.zone, autocomplete: 'off', spellcheck: 'false' });
     const names = [...new Set((state.daily?.queues || []).map((q) => q.queue))];
     const queue = h('select', {}, h('option', { value: '' }, 'All queues'), names.map((n) => h('option', { value: n, selected: n === state.queue }, n)));
     const error = h('p', { class: 'error-text', role: 'alert' });
@@ -146,7 +171,7 @@ export function reportsSection({ refresh }) {
       class: 'report-form',
       onsubmit: async (e) => {
         e.preventDefault();
-        Object.assign(state, { from: from.value, to: to.value, queue: queue.value });
+        Object.assign(state, { from: from.value, to: to.value, zone: zoneInput.value.trim() || 'UTC', queue: queue.value });
         try {
           await load();
           refresh();
@@ -155,8 +180,9 @@ export function reportsSection({ refresh }) {
         }
       },
     },
-    field('From', from, 'A UTC day: the report starts at its midnight.'),
-    field('To', to, 'A UTC day, included whole.'),
+    field('From', from, 'A day of the time zone: the report starts at its midnight.'),
+    field('To', to, 'A day of the time zone, included whole.'),
+    field('Time zone', zoneInput, 'An IANA name such as Europe/London, or UTC: days and hours are its local ones.'),
     field('Queue', queue),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, 'Show report'),
@@ -174,20 +200,21 @@ export function reportsSection({ refresh }) {
       { name: 'Joined the queue', cls: 's1', values: hours.map((b) => b.offered) },
       { name: 'Answered', cls: 's2', values: hours.map((b) => b.answered) },
     ];
-    const hourLabels = hours.map((b) => `${dayLabel(b.start)} ${hourLabel(b.start)}`);
+    const z = state.hourly?.time_zone || state.daily?.time_zone || state.zone;
+    const hourLabels = hours.map((b) => `${dayLabel(z, b.start)} ${hourLabel(z, b.start)}`);
     parts.push(chartCard('Waiting and answered per hour',
-      hours.length ? barChart({ title: 'Customers who joined the queue and customers answered, per hour (UTC)', labels: hours.map((b) => hourLabel(b.start)), series: waitingSeries, format: (v) => String(Math.round(v)) }) : h('p', { class: 'empty' }, 'Hourly figures cover at most 31 days.'),
+      hours.length ? barChart({ title: `Customers who joined the queue and customers answered, per hour (${z})`, labels: hours.map((b) => hourLabel(z, b.start)), series: waitingSeries, format: (v) => String(Math.round(v)) }) : h('p', { class: 'empty' }, 'Hourly figures cover at most 31 days.'),
       waitingSeries,
-      dataTable('Waiting and answered per hour (table)', ['Hour (UTC)', 'Joined the queue', 'Answered', 'Abandoned'],
+      dataTable('Waiting and answered per hour (table)', [`Hour (${z})`, 'Joined the queue', 'Answered', 'Abandoned'],
         hours.filter((b) => b.offered || b.answered || b.abandoned).map((b, i) => [hourLabels[hours.indexOf(b)] ?? hourLabels[i], String(b.offered), String(b.answered), String(b.abandoned)]))));
 
     const days = sumIntervals(chosen(state.daily?.queues), () => true);
     const slSeries = [{ name: 'Service level', cls: 's3', values: days.map((b) => b.service_level) }];
     parts.push(chartCard('Service level per day',
-      barChart({ title: 'Share of customers answered within the service level threshold, per day', labels: days.map((b) => dayLabel(b.start)), series: slSeries, max: 1, format: pct }),
+      barChart({ title: 'Share of customers answered within the service level threshold, per day', labels: days.map((b) => dayLabel(z, b.start)), series: slSeries, max: 1, format: pct }),
       null,
-      dataTable('Service level per day (table)', ['Day (UTC)', 'Service level', 'Answered', 'Abandoned'],
-        days.map((b) => [dayLabel(b.start), pct(b.service_level), String(b.answered), String(b.abandoned)]))));
+      dataTable('Service level per day (table)', [`Day (${z})`, 'Service level', 'Answered', 'Abandoned'],
+        days.map((b) => [dayLabel(z, b.start), pct(b.service_level), String(b.answered), String(b.abandoned)]))));
 
     const agents = (state.agents?.agents || []).filter((a) => a.totals.handled > 0);
     const away = (t) => {
