@@ -117,13 +117,18 @@ asio::awaitable<void> Dispatcher::Deliver(std::string conversation_id, uint64_t 
     }
     DeliveryRecord attempt = head;  // the queue may change while we wait for the webhook
     it->second.in_attempt = true;
+    spdlog::debug("node {}: sending event {} (seq {}) of conversation {}", options_.node_id,
+                  head.event.event_id.value_or(""), head.event.seq, conversation_id);
     std::string error = co_await Attempt(attempt);
 
     it = queues_.find(conversation_id);
     if (it == queues_.end()) co_return;
     if (shared_ && it->second.generation != generation) co_return;
     it->second.in_attempt = false;
-    if (it->second.events.empty()) co_return;
+    if (it->second.events.empty()) {
+      it->second.running = false;
+      co_return;
+    }
     DeliveryRecord& current = it->second.events.front();
     int64_t now = clock_.NowMs();
     storage::EventRecord& e = current.event;

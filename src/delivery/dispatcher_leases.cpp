@@ -181,6 +181,7 @@ asio::awaitable<void> Dispatcher::Look(bool full) {
   for (const auto& id : release) {
     ConversationQueue* q = same(id);
     if (!q) continue;
+    spdlog::debug("node {}: released conversation {}", node, id);
     backlog_ -= q->events.size();
     q->timer->cancel();
     queues_.erase(id);
@@ -195,6 +196,7 @@ asio::awaitable<void> Dispatcher::Look(bool full) {
     q.timer = std::make_shared<asio::steady_timer>(strand_);
     q.lease_until_ms = until;
     ++lease_claims_;
+    spdlog::debug("node {}: claimed conversation {}", node, c.conversation_id);
     if (!c.taken_from.empty()) {
       ++lease_takeovers_;
       spdlog::info("node {}: took over the delivery of conversation {} from node {}", node,
@@ -207,6 +209,8 @@ asio::awaitable<void> Dispatcher::Look(bool full) {
     ConversationQueue& q = it->second;
     if (d.event.seq <= q.last_seq) continue;
     q.last_seq = d.event.seq;
+    spdlog::debug("node {}: queued event {} (seq {}) of conversation {} from the store", node,
+                  d.event.event_id.value_or(""), d.event.seq, d.event.conversation_id);
     touched.push_back(d.event.conversation_id);
     q.events.push_back(std::move(d));
     ++backlog_;

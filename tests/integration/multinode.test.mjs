@@ -90,7 +90,7 @@ async function startPostgres() {
 // A node on the shared database; it keeps its own folder (log) but not its own database.
 async function startNode(name) {
   const server = new Server({
-    args: ['--node-id', name, '--config', path.join(configDir, 'parley.yaml'), '--webhook-timeout-ms', '1500', '--retry-initial-ms', '50', '--retry-max-ms', '400'],
+    args: ['--log-level', process.env.MN_LOG_LEVEL || 'info', '--node-id', name, '--config', path.join(configDir, 'parley.yaml'), '--webhook-timeout-ms', '1500', '--retry-initial-ms', '50', '--retry-max-ms', '400'],
     env: { PARLEY_MASTER_KEY: masterKey },
   });
   server.database = pg.url;
@@ -125,11 +125,12 @@ after(async () => {
 // announced): they count it, and accept its messages.
 async function connectionOnAll(opts) {
   const [a, b, c] = nodes;
+  const known = [await metric(b, 'parley_connections'), await metric(c, 'parley_connections')];
   const t0 = Date.now();
   const conn = await a.createConnection(opts);
   hook.trust(conn);
-  for (const n of [b, c]) {
-    await waitFor(async () => (await metric(n, 'parley_connections')) >= 1 && (await n.request('GET', '/metrics')).text.includes(conn.connection_id), {
+  for (const [i, n] of [b, c].entries()) {
+    await waitFor(async () => (await metric(n, 'parley_connections')) === known[i] + 1, {
       timeout: 1000,
       interval: 20,
       message: `${n.nodeName} knows connection ${conn.connection_id}`,
@@ -178,7 +179,11 @@ test("customers' messages spread over three nodes keep their order and seq; repl
     // the echoes reach the webhook, each once, seq 1..N, in the order of the messages
     await waitFor(() => hook.deliveredTo(conn, customer).length >= MESSAGES, { timeout: 15000, message: `${customer}'s replies delivered` });
     const delivered = hook.deliveredTo(conn, customer);
-    assert.deepEqual(delivered.map((e) => e.seq), range(MESSAGES), `${customer}'s reply seqs`);
+    assert.deepEqual(
+      delivered.map((e) => e.seq),
+      range(MESSAGES),
+      `${customer}'s reply seqs: ${JSON.stringify(hook.attemptsFor(conn, customer).map((a) => [a.event.seq, a.event.event_id.slice(0, 8), a.outcome, a.t % 100000]))}`,
+    );
     for (let m = 0; m < MESSAGES; m++) assert.ok(delivered[m].text.join(' ').includes(`${customer} #${m}`), `reply ${m + 1} echoes message ${m}: ${delivered[m].text}`);
   }
   assert.deepEqual(hook.orderViolations(), []);
