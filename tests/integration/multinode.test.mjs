@@ -3,7 +3,7 @@
 // as `postgres` when run as root, a free loopback port, fsync on) and three nodes with the same
 // master key, each with its own port and node id.
 // - customers' consecutive messages spread over the three nodes keep their order and `seq`, and
-//   a webhook receiver sees every reply in order;
+//   a webhook receiver sees every reply in order (at least once);
 // - one node killed with SIGKILL under load: nothing acknowledged is lost and nothing reaches
 //   the webhook out of order (another node takes the dead node's conversations over when its
 //   delivery leases expire);
@@ -23,6 +23,9 @@ import { Server, Receiver, makeTempDir, removeTempDir, textEvent, uid, waitFor, 
 import { Agent, createAgent } from './agent_support.mjs';
 
 const LEASE_S = 4;
+const WEBHOOK_TIMEOUT_MS = 3000;
+// The lease a node uses: delivery_lease_s, raised to twice the webhook timeout plus 3 s.
+const LEASE_MS = Math.max(LEASE_S * 1000, 2 * WEBHOOK_TIMEOUT_MS + 3000);
 let pg;
 let nodes = [];
 let hook;
@@ -90,7 +93,7 @@ async function startPostgres() {
 // A node on the shared database; it keeps its own folder (log) but not its own database.
 async function startNode(name) {
   const server = new Server({
-    args: ['--log-level', process.env.MN_LOG_LEVEL || 'info', '--node-id', name, '--config', path.join(configDir, 'parley.yaml'), '--webhook-timeout-ms', '1500', '--retry-initial-ms', '50', '--retry-max-ms', '400'],
+    args: ['--log-level', process.env.MN_LOG_LEVEL || 'info', '--node-id', name, '--config', path.join(configDir, 'parley.yaml'), '--webhook-timeout-ms', String(WEBHOOK_TIMEOUT_MS), '--retry-initial-ms', '50', '--retry-max-ms', '400'],
     env: { PARLEY_MASTER_KEY: masterKey },
   });
   server.database = pg.url;
@@ -176,17 +179,21 @@ test("customers' messages spread over three nodes keep their order and seq; repl
       );
       assert.deepEqual(inbound.map((e) => e.seq), range(MESSAGES), `${customer}'s inbound seqs on ${node.nodeName}`);
     }
-    // the echoes reach the webhook, each once, seq 1..N, in the order of the messages
-    await waitFor(() => hook.deliveredTo(conn, customer).length >= MESSAGES, { timeout: 15000, message: `${customer}'s replies delivered` });
-    const delivered = hook.deliveredTo(conn, customer);
+    // the echoes reach the webhook, seq 1..N, in the order of the messages. At least once: an
+    // attempt the node gave up on (webhook_timeout_ms passed on this busy machine) may have
+    // reached the receiver and is sent again, with the same event_id, before the next seq.
+    await waitFor(() => new Set(hook.deliveredTo(conn, customer).map((e) => e.event_id)).size >= MESSAGES, { timeout: 15000, message: `${customer}'s replies delivered` });
+    const firsts = [];
+    for (const e of hook.deliveredTo(conn, customer)) if (!firsts.some((f) => f.event_id === e.event_id)) firsts.push(e);
     assert.deepEqual(
-      delivered.map((e) => e.seq),
+      firsts.map((e) => e.seq),
       range(MESSAGES),
       `${customer}'s reply seqs: ${JSON.stringify(hook.attemptsFor(conn, customer).map((a) => [a.event.seq, a.event.event_id.slice(0, 8), a.outcome, a.t % 100000]))}`,
     );
-    for (let m = 0; m < MESSAGES; m++) assert.ok(delivered[m].text.join(' ').includes(`${customer} #${m}`), `reply ${m + 1} echoes message ${m}: ${delivered[m].text}`);
+    for (let m = 0; m < MESSAGES; m++) assert.ok(firsts[m].text.join(' ').includes(`${customer} #${m}`), `reply ${m + 1} echoes message ${m}: ${firsts[m].text}`);
   }
-  assert.deepEqual(hook.orderViolations(), []);
+  // seq n+1 never reached the receiver before seq n was answered 2xx
+  assert.deepEqual(hook.orderViolations({ exactlyOnce: false }), []);
 });
 
 test('one node killed with SIGKILL under load: nothing acknowledged is lost or delivered out of order', async () => {
@@ -236,7 +243,7 @@ test('one node killed with SIGKILL under load: nothing acknowledged is lost or d
   // ... and its echo reaches the webhook (the dead node's conversations once its leases expire).
   await waitFor(
     () => state.acked.every((a) => hook.deliveredTo(conn, a.customer).some((e) => e.text?.join(' ').includes(a.text))),
-    { timeout: LEASE_S * 1000 + 20000, message: 'every acknowledged message echoed' },
+    { timeout: LEASE_MS + 20000, message: 'every acknowledged message echoed' },
   );
   // Per customer: seq n+1 never arrived before n was answered 2xx (a repeat after a takeover is
   // allowed: at-least-once), and the delivered seqs are 1..N without a hole.
