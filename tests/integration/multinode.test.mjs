@@ -8,7 +8,8 @@
 //   the webhook out of order (another node takes the dead node's conversations over when its
 //   delivery leases expire);
 // - an agent streaming from node A sees a customer writing to node B at once, and a reconnect
-//   with `after` on node C gets what was missed, in order.
+//   with `after` on node C gets what was missed, in order;
+// - SIGTERM: a node exits 0 and gives its delivery leases up (another node delivers at once).
 // Without PostgreSQL's server binaries this test FAILS (it never skips): scripts/install-deps
 // installs them.
 import { test, before, after } from 'node:test';
@@ -307,4 +308,22 @@ test('an agent streaming from node A sees a customer writing to node B; a reconn
   await a.send(direct, textEvent(customer, 'live to C'));
   await back.event((f) => f.type === 'conversation.message' && f.entry?.payload?.text?.[0] === 'live to C', { timeout: 2000, message: 'live event written on node A' });
   await back.disconnect();
+});
+
+test('SIGTERM: the node exits 0 and gives its delivery leases up, so another node delivers at once', async () => {
+  const [a, , c] = nodes;
+  const conn = await connectionOnAll({ webhook: hook.url, bot: 'echo' });
+  const customer = `drain-${uid().slice(0, 6)}`;
+  await c.send(conn, textEvent(customer, 'first, via C'));
+  await waitFor(() => hook.deliveredTo(conn, customer).length >= 1, { timeout: 5000, message: 'first reply (node C holds the lease)' });
+  await c.stop(); // throws unless it exits 0
+  assert.ok(c.logTail.some((l) => /released \d+ delivery lease/.test(l)), `node-c released its leases\n${c.tail()}`);
+  const t0 = Date.now();
+  await a.send(conn, textEvent(customer, 'second, via A'));
+  await waitFor(() => hook.deliveredTo(conn, customer).some((e) => e.seq === 2), { timeout: LEASE_MS, message: 'second reply' });
+  const took = Date.now() - t0;
+  // Released, not expired: well under the lease (LEASE_MS) that a killed node would leave behind.
+  assert.ok(took < LEASE_MS / 2, `the second reply took ${took} ms`);
+  assert.deepEqual(hook.orderViolations({ exactlyOnce: false }), []);
+  await c.start();
 });
