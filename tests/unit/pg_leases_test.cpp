@@ -21,7 +21,7 @@ using parley::testing::PgSchema;
 using parley::testing::TestPgUrl;
 using postgres::PgStore;
 
-std::vector<std::string> PostgresOnly() {
+std::vector<std::string> LeaseServers() {
   if (TestPgUrl()) return {"postgres"};
   return {};
 }
@@ -72,7 +72,7 @@ class PgLeasesTest : public ::testing::TestWithParam<std::string> {
 };
 
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(PgLeasesTest);
-INSTANTIATE_TEST_SUITE_P(Pg, PgLeasesTest, ::testing::ValuesIn(PostgresOnly()),
+INSTANTIATE_TEST_SUITE_P(Pg, PgLeasesTest, ::testing::ValuesIn(LeaseServers()),
                          [](const auto& info) { return info.param; });
 
 TEST_P(PgLeasesTest, OneNodeAtATimeThenTakeoverAfterExpiry) {
