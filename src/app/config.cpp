@@ -77,6 +77,7 @@ Result<void> LoadConfigFile(const std::string& path, Config& c) {
            from = comma + 1;
          }
        }},
+      {"node_id", [&](const YAML::Node& n) { c.node_id = n.as<std::string>(); }},
       {"allow_insecure_webhooks",
        [&](const YAML::Node& n) { c.allow_insecure_webhooks = n.as<bool>(); }},
   };
@@ -102,6 +103,7 @@ Result<void> LoadConfigFile(const std::string& path, Config& c) {
       {"customer_idle_end_s", &c.customer_idle_end_s},
       {"default_handle_s", &c.default_handle_s},
       {"wait_time_interval_s", &c.wait_time_interval_s},
+      {"delivery_lease_s", &c.delivery_lease_s},
   };
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
@@ -189,6 +191,7 @@ Result<void> Validate(const Config& c) {
            Range{"customer_idle_end_s", c.customer_idle_end_s, 1, 30LL * 86400},
            Range{"default_handle_s", c.default_handle_s, 1, 86400},
            Range{"wait_time_interval_s", c.wait_time_interval_s, 0, 3600},
+           Range{"delivery_lease_s", c.delivery_lease_s, 2, 3600},
        }) {
     if (r.value < r.min || r.value > r.max)
       return Bad(
@@ -208,6 +211,12 @@ Result<void> Validate(const Config& c) {
       return Bad(fmt::format(
           "away_reasons: '{}' must be 1 to 32 of a-z, 0-9, '_' and '-' (e.g. lunch).", reason));
   }
+  if (!c.node_id.empty() &&
+      (c.node_id.size() > 64 ||
+       c.node_id.find_first_not_of(
+           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+           std::string::npos))
+    return Bad("node_id must be 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-' (e.g. parley-a).");
   if (c.retry_max_ms < c.retry_initial_ms)
     return Bad("retry_max_ms must be at least retry_initial_ms.");
   return {};

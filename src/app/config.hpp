@@ -42,6 +42,11 @@ struct Config {
   int64_t io_threads = 2;
   int64_t rate_limit_per_second = 0;  // inbound events per connection; 0 = no limit
   int64_t rate_limit_burst = 0;       // 0 = twice the rate
+  // Several nodes on one PostgreSQL database (docs/operations-multinode.md): this node's id
+  // (empty: generated at start, host name and a random suffix) and how long its delivery
+  // leases last before another node may take a conversation over.
+  std::string node_id;
+  int64_t delivery_lease_s = 30;
   std::string log_level = "info";
   std::string log_format = "text";  // text | json (one JSON object a line)
 

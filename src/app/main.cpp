@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   // serve
   parley::app::Config config;
   std::string config_file;
-  std::optional<std::string> listen, database, public_url, bots_dir, ca_file, log_level, log_format;
+  std::optional<std::string> listen, database, public_url, bots_dir, ca_file, log_level, log_format,
+      node_id;
   std::optional<int64_t> retry_initial, retry_max, retry_for, webhook_timeout, header_timeout,
       body_timeout, max_body, io_threads, rate_limit;
   bool insecure = false;
@@ -66,6 +67,8 @@ int main(int argc, char** argv) {
   serve->add_option("--max-body-bytes", max_body, "largest accepted request body");
   serve->add_option("--io-threads", io_threads, "I/O threads");
   serve->add_option("--rate-limit", rate_limit, "inbound events a second per connection (0: none)");
+  serve->add_option("--node-id", node_id,
+                    "this node's id among several on one database (default: generated)");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error");
   serve->add_option("--log-format", log_format, "text (default) or json: one JSON object a line");
   int exit_code = 0;
@@ -95,6 +98,7 @@ int main(int argc, char** argv) {
     if (max_body) config.max_body_bytes = *max_body;
     if (io_threads) config.io_threads = *io_threads;
     if (rate_limit) config.rate_limit_per_second = *rate_limit;
+    if (node_id) config.node_id = *node_id;
     if (log_level) config.log_level = *log_level;
     if (log_format) config.log_format = *log_format;
     UseStderrLogging(config.log_level, config.log_format == "json" ? "json" : "text");

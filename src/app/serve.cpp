@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
+#include <cctype>
 #include <cstdio>
 #include <future>
 #include <thread>
@@ -22,6 +24,7 @@
 
 #include "bot/bot_loader.hpp"
 #include "bot/dialog_bot.hpp"
+#include "cluster/node_bus.hpp"
 #include "conversation/conversation_service.hpp"
 #include "core/clock.hpp"
 #include "core/ids.hpp"
@@ -94,6 +97,21 @@ asio::awaitable<Result<bool>> EnsureBotQueues(conversation::ConversationService&
   co_return co_await conversations.Act<bool>(step);
 }
 
+// This node's id among several on one database: the configured one, or the host name and a
+// random suffix (a restarted node is a new node: its old leases simply expire).
+std::string NodeId(const Config& c) {
+  if (!c.node_id.empty()) return c.node_id;
+  char host[64] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || !host[0]) std::snprintf(host, sizeof host, "node");
+  std::string h(host);
+  if (auto dot = h.find('.'); dot != std::string::npos) h.resize(dot);
+  for (char& ch : h)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '-';
+  unsigned char r[3];
+  randombytes_buf(r, sizeof r);
+  return fmt::format("{}-{:02x}{:02x}{:02x}", h, r[0], r[1], r[2]);
+}
+
 }  // namespace
 
 int RunServe(Config config) {
@@ -119,6 +137,8 @@ int RunServe(Config config) {
   if (config.allow_insecure_webhooks)
     spdlog::warn("allow_insecure_webhooks is on: http:// and private webhook targets are allowed");
 
+  const std::string node_id = NodeId(config);
+  spdlog::info("node id {}", node_id);
   OffsetClock clock;  // offset 0 unless --test-clock lets a test move it
   if (config.test_clock)
     spdlog::warn("test_clock is on: an admin may move this server's clock (tests only)");
@@ -128,6 +148,7 @@ int RunServe(Config config) {
     spdlog::error("{}", store.error().message);
     return 1;
   }
+  (*store)->SetNodeId(node_id);  // a shared store announces agents' events with it
 
   bot::BotRegistry bots;
   bots.Put({"echo", "Echo", "built-in", clock.NowMs()}, std::make_shared<bot::EchoBot>());
@@ -185,6 +206,8 @@ int RunServe(Config config) {
   dispatcher_options.retry.give_up_after_ms = config.retry_for_seconds * 1000;
   dispatcher_options.timeout = std::chrono::milliseconds(config.webhook_timeout_ms);
   dispatcher_options.max_backlog = static_cast<size_t>(config.max_backlog);
+  dispatcher_options.node_id = node_id;
+  dispatcher_options.lease = std::chrono::milliseconds(config.delivery_lease_s * 1000);
   delivery::Dispatcher dispatcher(io.get_executor(), **store, directory, client, clock,
                                   dispatcher_options);
   delivery::HttpActionRunner actions(client);
@@ -222,6 +245,7 @@ int RunServe(Config config) {
   manager::ConnectionOptions connection_options{public_url, config.allow_insecure_webhooks,
                                                 config.secret_grace_seconds};
   manager::ConnectionService connections(**store, directory, bots, clock, ids, connection_options);
+  if ((*store)->Shared()) connections.SetNodeId(node_id);
 
   asio::thread_pool blocking(1);
   http::ApiMetrics metrics;
@@ -230,10 +254,49 @@ int RunServe(Config config) {
   double rate = static_cast<double>(config.rate_limit_per_second);
   manager::RateLimiter rate_limiter(
       rate, config.rate_limit_burst > 0 ? static_cast<double>(config.rate_limit_burst) : 2 * rate);
+  // Several nodes on one database: what the others announce is applied here (the bus runs
+  // nothing on a SQLite store).
+  cluster::BusHandlers bus_handlers;
+  bus_handlers.reload_connection = [&connections, &io](const std::string& id) {
+    asio::co_spawn(
+        io,
+        [&connections, id]() -> asio::awaitable<void> {
+          auto r = co_await connections.ReloadOne(id);
+          if (!r) spdlog::warn("connection {} changed on another node: {}", id, r.error().message);
+        },
+        asio::detached);
+  };
+  bus_handlers.reload_all_connections = [&connections, &io] {
+    asio::co_spawn(
+        io,
+        [&connections]() -> asio::awaitable<void> {
+          auto r = co_await connections.LoadDirectory();
+          if (!r) spdlog::warn("reading the connections again: {}", r.error().message);
+        },
+        asio::detached);
+  };
+  bus_handlers.user_sessions_ended = [&hub](const std::string& username) {
+    hub.Disconnect(username);
+  };
+  asio::thread_pool blocking_reloads(1);  // bots reloaded for other nodes, off the I/O threads
+  if (!config.bots_dir.empty()) {
+    bus_handlers.reload_bot = [&](const std::string& name) {
+      asio::post(blocking_reloads, [&, name] {
+        auto r = bot::ReloadBot(config.bots_dir, name, bots, clock, config.allow_insecure_webhooks);
+        if (!r)
+          spdlog::error("bot '{}' reloaded on another node, not here: {}", name, r.error().message);
+        else
+          spdlog::info("bot '{}' reloaded (announced by another node)", name);
+      });
+    };
+  }
+  cluster::NodeBus bus(**store, hub, io.get_executor(), node_id, bus_handlers);
   std::function<Result<bot::BotInfo>(const std::string&)> reload;
   if (!config.bots_dir.empty())
     reload = [&](const std::string& name) {
-      return bot::ReloadBot(config.bots_dir, name, bots, clock, config.allow_insecure_webhooks);
+      auto r = bot::ReloadBot(config.bots_dir, name, bots, clock, config.allow_insecure_webhooks);
+      if (r) bus.Announce("bot", name);
+      return r;
     };
   manager::PasswordHasher hasher(blocking.get_executor());
   manager::UserService users(**store, hasher, clock);
@@ -242,7 +305,10 @@ int RunServe(Config config) {
   bool https = http::IsHttpsUrl(public_url);
   http::Authenticator authenticator(sessions, config.admin_token, https);
   // A disabled or deleted user's live streams close with their sessions.
-  users.SetOnSessionsEnded([&hub](const std::string& username) { hub.Disconnect(username); });
+  users.SetOnSessionsEnded([&hub, &bus](const std::string& username) {
+    hub.Disconnect(username);
+    bus.Announce("user", username);  // and on the other nodes
+  });
   // Deleting a user and putting their chats back in their queues is one transaction.
   users.SetRemover(
       [&conversations](std::string username,
@@ -268,6 +334,7 @@ int RunServe(Config config) {
   manager::AuditLog audit(**store, clock);
   deps.audit = &audit;  // before the routes: Admin() takes it when a route is added
   if (config.test_clock) deps.test_clock = &clock;
+  if ((*store)->Shared()) deps.bus = &bus;
   http::AddApiRoutes(router, deps);
   http::UsersApiDeps users_deps{users, sessions, authenticator, https, &audit, &metrics};
   http::AddUserRoutes(router, users_deps);
@@ -287,6 +354,7 @@ int RunServe(Config config) {
     join();
     return 1;
   }
+  if (bus.Start()) spdlog::info("node {}: listening to the other nodes on this database", node_id);
   auto pending = RunSync(io, dispatcher.LoadPending());
   if (!pending) {
     spdlog::error("loading pending deliveries failed: {}", pending.error().message);
@@ -343,7 +411,8 @@ int RunServe(Config config) {
             timer.expires_after(20ms);
             co_await timer.async_wait(asio::use_awaitable);
           }
-          dispatcher.Stop();
+          // Other nodes take this node's conversations at once (no lease left to expire).
+          co_await dispatcher.StopAndRelease();
           stopped.set_value();
         },
         asio::detached);
@@ -382,6 +451,8 @@ int RunServe(Config config) {
   signals.cancel();
   hup.cancel();
   client.Close();
+  bus.Stop();
+  blocking_reloads.join();
   (*store)->Close();  // runs what is queued and commits
   blocking.join();
   join();

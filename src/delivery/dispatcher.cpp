@@ -25,9 +25,24 @@ Dispatcher::Dispatcher(asio::any_io_executor ex, storage::Store& store,
       directory_(directory),
       client_(client),
       clock_(clock),
-      options_(options) {}
+      options_(options),
+      shared_(store.Shared()),
+      look_timer_(std::make_shared<asio::steady_timer>(strand_)) {}
 
 asio::awaitable<Result<size_t>> Dispatcher::LoadPending() {
+  if (shared_) {
+    // Every node looks for pending work itself: what it claims it loads (LeaseLoop). Run on
+    // the strand (a coroutine spawned there resumes there after each store job).
+    auto first = [this]() -> asio::awaitable<void> {
+      if (loop_started_ || stopping_) co_return;
+      loop_started_ = true;
+      co_await Look(true);
+      last_full_look_ms_ = clock_.NowMs();
+      asio::co_spawn(strand_, LeaseLoop(), asio::detached);
+    };
+    co_await asio::co_spawn(strand_, first(), asio::use_awaitable);
+    co_return backlog_.load();
+  }
   auto job0 = [](Tx& tx) { return tx.PendingDeliveries(); };
   auto pending = co_await store_.Read<std::vector<DeliveryRecord>>(job0);
   if (!pending) co_return Fail(pending.error());
@@ -38,6 +53,12 @@ asio::awaitable<Result<size_t>> Dispatcher::LoadPending() {
 
 void Dispatcher::Enqueue(std::vector<DeliveryRecord> events) {
   if (events.empty()) return;
+  if (shared_) {
+    asio::dispatch(strand_, [this, events = std::move(events)]() mutable {
+      EnqueueShared(std::move(events), false);
+    });
+    return;
+  }
   backlog_ += events.size();
   asio::dispatch(strand_, [this, events = std::move(events)]() mutable {
     EnqueueOnStrand(std::move(events));
@@ -55,22 +76,38 @@ void Dispatcher::EnqueueOnStrand(std::vector<DeliveryRecord> events) {
     it->second.events.push_back(std::move(d));
     if (fresh) {
       it->second.timer = std::make_shared<asio::steady_timer>(strand_);
-      asio::co_spawn(strand_, Deliver(conversation_id), asio::detached);
+      asio::co_spawn(strand_, Deliver(conversation_id, 0), asio::detached);
     }
   }
 }
 
-asio::awaitable<void> Dispatcher::Deliver(std::string conversation_id) {
+asio::awaitable<void> Dispatcher::Deliver(std::string conversation_id, uint64_t generation) {
   for (;;) {
     auto it = queues_.find(conversation_id);
     if (it == queues_.end()) co_return;
+    // Shared database: the lease this coroutine worked under was lost (and maybe taken again).
+    if (shared_ && it->second.generation != generation) co_return;
     if (stopping_ || it->second.events.empty()) {
       backlog_ -= it->second.events.size();
-      queues_.erase(it);
+      if (shared_) {  // the lease stays until the next look gives it up
+        it->second.events.clear();
+        it->second.running = false;
+      } else {
+        queues_.erase(it);
+      }
       co_return;
     }
     DeliveryRecord& head = it->second.events.front();
     int64_t wait_ms = head.event.next_attempt_at_ms.value_or(0) - clock_.NowMs();
+    if (shared_ && wait_ms <= 0) {
+      // An attempt starts only while the lease outlasts it: a node whose renewals fail stops
+      // sending before another node may take the conversation over.
+      int64_t left = it->second.lease_until_ms - clock_.NowMs();
+      if (left < options_.timeout.count() + 1000) {
+        Kick();
+        wait_ms = std::min<int64_t>(options_.poll.count(), 200);
+      }
+    }
     if (wait_ms > 0) {
       auto timer = it->second.timer;
       timer->expires_after(std::chrono::milliseconds(wait_ms));
@@ -79,10 +116,19 @@ asio::awaitable<void> Dispatcher::Deliver(std::string conversation_id) {
       continue;  // re-check: stopping, or the head changed
     }
     DeliveryRecord attempt = head;  // the queue may change while we wait for the webhook
+    it->second.in_attempt = true;
+    spdlog::debug("node {}: sending event {} (seq {}) of conversation {}", options_.node_id,
+                  head.event.event_id.value_or(""), head.event.seq, conversation_id);
     std::string error = co_await Attempt(attempt);
 
     it = queues_.find(conversation_id);
-    if (it == queues_.end() || it->second.events.empty()) co_return;
+    if (it == queues_.end()) co_return;
+    if (shared_ && it->second.generation != generation) co_return;
+    it->second.in_attempt = false;
+    if (it->second.events.empty()) {
+      it->second.running = false;
+      co_return;
+    }
     DeliveryRecord& current = it->second.events.front();
     int64_t now = clock_.NowMs();
     storage::EventRecord& e = current.event;
@@ -184,19 +230,31 @@ asio::awaitable<Result<DeliveryRecord>> Dispatcher::Replay(std::string event_id)
     return d;
   };
   auto replayed = co_await store_.Write<DeliveryRecord>(job1);
-  if (replayed) Enqueue({*replayed});
+  if (replayed && shared_) {
+    asio::dispatch(strand_,
+                   [this, d = *replayed]() mutable { EnqueueShared({std::move(d)}, true); });
+  } else if (replayed) {
+    Enqueue({*replayed});
+  }
   co_return replayed;
 }
 
 void Dispatcher::Stop() {
   asio::dispatch(strand_, [this] {
     stopping_ = true;
+    look_timer_->cancel();
     for (auto& [id, q] : queues_) q.timer->cancel();
   });
 }
 
 DispatcherStats Dispatcher::Stats() const {
-  return {delivered_.load(), failed_attempts_.load(), dead_.load(), backlog_.load()};
+  DispatcherStats s{delivered_.load(), failed_attempts_.load(), dead_.load(), backlog_.load()};
+  s.leases_held = leases_held_.load();
+  s.lease_claims = lease_claims_.load();
+  s.lease_takeovers = lease_takeovers_.load();
+  s.leases_lost = leases_lost_.load();
+  s.leases_released = leases_released_.load();
+  return s;
 }
 
 }  // namespace parley::delivery

@@ -23,6 +23,10 @@
 #include "routing/events.hpp"
 #include "storage/store.hpp"
 
+namespace parley::cluster {
+class NodeBus;
+}
+
 namespace parley::http {
 
 struct ApiMetrics {
@@ -59,6 +63,8 @@ struct ApiDeps {
   manager::AuditLog* audit = nullptr;  // admins' changes are recorded here (http/audit.hpp)
   // Set only with `serve --test-clock`: PUT /api/v1/test/clock moves it (reports_api.cpp).
   OffsetClock* test_clock = nullptr;
+  // Several nodes on one database: what this node heard from the others (/metrics).
+  const cluster::NodeBus* bus = nullptr;
 };
 
 // Adds every route. `deps` must outlive the router.

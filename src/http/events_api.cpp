@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <charconv>
+#include <functional>
 #include <mutex>
 
 #include "http/api_routes.hpp"
@@ -43,10 +44,18 @@ class EventStream {
   const std::string& username() const { return username_; }
   WebSocket& socket() { return *ws_; }
 
-  // From the hub (the store's writer thread). False drops the subscription.
+  // From the hub (the store's writer thread, or the node bus for events written on another
+  // node). False drops the subscription.
   bool OnLive(const AgentEventRecord& e) {
     std::lock_guard lock(mu_);
     if (!ws_->IsOpen()) return false;
+    if (!replaying_ && e.seq > last_sent_ + 1 && refill_) {
+      // A gap: the events between were written on another node and have not reached this one
+      // yet. They are in the store (a user's seqs commit in order): read them, holding this
+      // one and what follows back meanwhile, so the stream never skips or reorders a seq.
+      replaying_ = true;
+      asio::post(ws_executor_, [refill = refill_, from = last_sent_] { refill(from); });
+    }
     if (replaying_) {
       if (held_.size() >= kMaxBuffered) {
         ws_->Close(1013, "slow consumer");
@@ -56,6 +65,13 @@ class EventStream {
       return true;
     }
     return SendLocked(e);
+  }
+
+  // How a gap is filled (set once before the stream goes live).
+  void SetRefill(asio::any_io_executor ex, std::function<void(int64_t after)> refill) {
+    std::lock_guard lock(mu_);
+    ws_executor_ = std::move(ex);
+    refill_ = std::move(refill);
   }
 
   // The replay is read: sends it, then what was held back, then goes live.
@@ -101,6 +117,8 @@ class EventStream {
   bool replaying_ = true;
   int64_t last_sent_ = 0;
   std::vector<AgentEventRecord> held_;
+  asio::any_io_executor ws_executor_;
+  std::function<void(int64_t after)> refill_;
 };
 
 struct Missed {
@@ -152,6 +170,18 @@ asio::awaitable<void> Open(ApiDeps& deps, std::shared_ptr<EventStream> stream,
     co_return;
   }
   stream->Replayed(missed->events, missed->reset_to);
+}
+
+// Fills a gap in a live stream from the store (EventStream::OnLive).
+asio::awaitable<void> Refill(ApiDeps& deps, std::shared_ptr<EventStream> stream, int64_t from) {
+  std::string user = stream->username();
+  auto step = [user, from](Tx& tx, int64_t) { return tx.AgentEventsAfter(user, from, kMaxReplay); };
+  auto missed = co_await deps.conversations.Look<std::vector<AgentEventRecord>>(step);
+  if (!missed) {
+    stream->socket().Close(1013, "store unavailable: reconnect with after");
+    co_return;
+  }
+  stream->Replayed(*missed, std::nullopt);
 }
 
 asio::awaitable<void> Closed(ApiDeps& deps, std::string user) {
@@ -234,6 +264,10 @@ void AddEventRoutes(Router& router, ApiDeps& deps) {
     std::string token = identity->token;
     up.start = [d, ex, username, after, token](std::shared_ptr<WebSocket> ws) {
       auto stream = std::make_shared<EventStream>(ws, username);
+      std::weak_ptr<EventStream> weak = stream;
+      stream->SetRefill(ex, [d, ex, weak](int64_t from) {
+        if (auto s = weak.lock()) asio::co_spawn(ex, Refill(*d, s, from), asio::detached);
+      });
       uint64_t id = d->hub.Subscribe(
           username, [stream](const AgentEventRecord& e) { return stream->OnLive(e); },
           [ws] { ws->Close(1008, "signed out"); });

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/node_bus.hpp"
 #include "http/api_routes.hpp"
 #include "routing/routing.hpp"
 
@@ -168,6 +169,35 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
   add("parley_deliveries_total", "counter", "", "outcome=\"failed_attempt\"", d.failed_attempts);
   add("parley_deliveries_total", "counter", "", "outcome=\"dead\"", d.dead);
   add("parley_delivery_backlog", "gauge", "Outbound events waiting for delivery.", "", d.backlog);
+  // Several nodes on one database: which node this is, and its delivery leases.
+  add("parley_node_info", "gauge", "This node's id (the value is always 1).",
+      fmt::format("node_id=\"{}\"", LabelValue(deps.dispatcher.NodeId())), 1);
+  if (deps.dispatcher.Shared()) {
+    add("parley_delivery_leases_held", "gauge",
+        "Conversations whose outbound delivery this node holds the lease of.", "", d.leases_held);
+    add("parley_delivery_lease_claims_total", "counter",
+        "Conversations this node claimed for delivery.", "", d.lease_claims);
+    add("parley_delivery_lease_takeovers_total", "counter",
+        "Of those, conversations whose lease another node let expire.", "", d.lease_takeovers);
+    add("parley_delivery_leases_lost_total", "counter",
+        "Leases this node could not renew because another node took them.", "", d.leases_lost);
+    add("parley_delivery_leases_released_total", "counter",
+        "Leases given up with nothing left to send (or at shutdown).", "", d.leases_released);
+  }
+  if (deps.bus) {
+    auto b = deps.bus->Stats();
+    add("parley_node_listening", "gauge",
+        "1 while this node hears the other nodes (its LISTEN connection is up).", "",
+        b.listening ? 1 : 0);
+    add("parley_node_notices_total", "counter", "Announcements heard from other nodes.", "",
+        b.notices);
+    add("parley_node_events_relayed_total", "counter",
+        "Agents' events written on another node and published to this node's streams.", "",
+        b.events_relayed);
+    add("parley_node_reloads_total", "counter",
+        "Reloads (connections, bots, users) announced by other nodes and applied here.", "",
+        b.reloads);
+  }
   add("parley_connections", "gauge", "Connections known.", "", deps.directory.Size());
 
   // Deliveries by connection, from the store (pending includes retries; dead waits for a replay).

@@ -131,6 +131,21 @@ boost::asio::awaitable<Result<size_t>> ConnectionService::LoadDirectory() {
   co_return all->size();
 }
 
+std::string ConnectionService::Announcement(const std::string& id) const {
+  return node_id_ + "|connection|" + id;
+}
+
+boost::asio::awaitable<Result<bool>> ConnectionService::ReloadOne(std::string id) {
+  auto job = [id](Tx& tx) { return tx.GetConnection(id); };
+  auto found = co_await store_.Read<std::optional<ConnectionRecord>>(job);
+  if (!found) co_return Fail(found.error());
+  if (*found)
+    directory_.Put(std::move(**found));
+  else
+    directory_.Remove(id);
+  co_return true;
+}
+
 boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Create(NewConnection input) {
   if (auto r = CheckName(input.name); !r) co_return Fail(r.error());
   if (auto r = CheckWebhook(input.client_webhook); !r) co_return Fail(r.error());
@@ -146,9 +161,10 @@ boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Create(NewCo
   c.capabilities = std::move(input.capabilities);
   c.secret = ids_.Secret(32);
   c.created_at_ms = c.updated_at_ms = clock_.NowMs();
-  auto job1 = [c](Tx& tx) -> Result<ConnectionRecord> {
+  auto job1 = [c, announce = Announcement(c.id)](Tx& tx) -> Result<ConnectionRecord> {
     auto r = tx.InsertConnection(c);
     if (!r) return Fail(r.error());
+    if (auto a = tx.Announce(storage::kReloadChannel, announce); !a) return Fail(a.error());
     return c;
   };
   auto stored = co_await store_.Write<ConnectionRecord>(job1);
@@ -180,7 +196,7 @@ boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Update(
   if (changes.bot)
     if (auto r = CheckBot(*changes.bot); !r) co_return Fail(r.error());
   int64_t now = clock_.NowMs();
-  auto job4 = [id, changes, now](Tx& tx) -> Result<ConnectionRecord> {
+  auto job4 = [id, changes, now, announce = Announcement(id)](Tx& tx) -> Result<ConnectionRecord> {
     auto found = tx.GetConnection(id);
     if (!found) return Fail(found.error());
     if (!*found) return NotFound();
@@ -194,6 +210,7 @@ boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Update(
     c.updated_at_ms = now;
     auto r = tx.UpdateConnection(c);
     if (!r) return Fail(r.error());
+    if (auto a = tx.Announce(storage::kReloadChannel, announce); !a) return Fail(a.error());
     return c;
   };
   auto stored = co_await store_.Write<ConnectionRecord>(job4);
@@ -202,7 +219,12 @@ boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Update(
 }
 
 boost::asio::awaitable<Result<void>> ConnectionService::Delete(std::string id) {
-  auto job5 = [id](Tx& tx) { return tx.DeleteConnection(id); };
+  auto job5 = [id, announce = Announcement(id)](Tx& tx) -> Result<bool> {
+    auto deleted = tx.DeleteConnection(id);
+    if (!deleted || !*deleted) return deleted;
+    if (auto a = tx.Announce(storage::kReloadChannel, announce); !a) return Fail(a.error());
+    return true;
+  };
   auto deleted = co_await store_.Write<bool>(job5);
   if (!deleted) co_return Fail(deleted.error());
   if (!*deleted) co_return NotFound();
@@ -214,7 +236,8 @@ boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::RotateSecret
   std::string secret = ids_.Secret(32);
   int64_t now = clock_.NowMs();
   int64_t grace_ms = options_.secret_grace_seconds * 1000;
-  auto job6 = [id, secret, now, grace_ms](Tx& tx) -> Result<ConnectionRecord> {
+  auto job6 = [id, secret, now, grace_ms,
+               announce = Announcement(id)](Tx& tx) -> Result<ConnectionRecord> {
     auto found = tx.GetConnection(id);
     if (!found) return Fail(found.error());
     if (!*found) return NotFound();
@@ -225,6 +248,7 @@ boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::RotateSecret
     c.updated_at_ms = now;
     auto r = tx.UpdateConnection(c);
     if (!r) return Fail(r.error());
+    if (auto a = tx.Announce(storage::kReloadChannel, announce); !a) return Fail(a.error());
     return c;
   };
   auto stored = co_await store_.Write<ConnectionRecord>(job6);

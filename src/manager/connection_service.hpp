@@ -53,6 +53,11 @@ class ConnectionService {
 
   // Loads every connection into the directory (at start).
   boost::asio::awaitable<Result<size_t>> LoadDirectory();
+  // Several nodes on one database: each change is announced to the other nodes in its own
+  // transaction (storage::kReloadChannel, "node|connection|id"), and a node told of one reads
+  // that connection again (ReloadOne: put, or removed when it is gone).
+  void SetNodeId(std::string node_id) { node_id_ = std::move(node_id); }
+  boost::asio::awaitable<Result<bool>> ReloadOne(std::string id);
 
   boost::asio::awaitable<Result<storage::ConnectionRecord>> Create(NewConnection input);
   boost::asio::awaitable<Result<std::vector<storage::ConnectionRecord>>> List();
@@ -72,6 +77,7 @@ class ConnectionService {
   static Result<ConnectionChanges> DecodeChanges(const boost::json::value& body);
 
  private:
+  std::string Announcement(const std::string& id) const;
   Result<void> CheckName(const std::string& name) const;
   Result<void> CheckWebhook(const std::string& url) const;
   Result<void> CheckBot(const std::string& bot) const;
@@ -85,6 +91,7 @@ class ConnectionService {
   const Clock& clock_;
   IdGenerator& ids_;
   ConnectionOptions options_;
+  std::string node_id_;  // empty on one node
 };
 
 }  // namespace parley::manager

@@ -150,6 +150,18 @@ void EventHub::Disconnect(const std::string& username) {
     if (close) close();
 }
 
+bool EventHub::HasStreams(const std::string& username) const {
+  std::lock_guard lock(mu_);
+  return by_user_.count(username) > 0;
+}
+
+std::vector<std::string> EventHub::Users() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [user, ids] : by_user_) out.push_back(user);
+  return out;
+}
+
 size_t EventHub::Streams() const {
   std::lock_guard lock(mu_);
   return subscribers_.size();

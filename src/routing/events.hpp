@@ -50,6 +50,9 @@ class EventHub {
   // Closes every stream of the user.
   void Disconnect(const std::string& username);
   size_t Streams() const;
+  // Several nodes (issue 15): whether this node has a stream of the user, and whose it has.
+  bool HasStreams(const std::string& username) const;
+  std::vector<std::string> Users() const;
 
  private:
   struct Entry {

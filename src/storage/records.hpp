@@ -101,6 +101,13 @@ struct DeliveryRecord {
   std::string customer_id;
 };
 
+// A delivery lease taken by ClaimDeliveries (issue 15): the conversation, and the node whose
+// lease had expired when this node took it (empty when it was free or this node's already).
+struct LeaseClaim {
+  std::string conversation_id;
+  std::string taken_from;
+};
+
 // Where a page of a list starts: after the item with this sort time and id (lists run from
 // the newest time down, ties broken by id, also descending). Keys rather than offsets, so
 // items added while a client pages do not shift the pages.

@@ -90,6 +90,30 @@ Result<std::vector<DeliveryCount>> Tx::CountDeliveries(const std::string&) {
   return Fail(Errc::kUnavailable, "unsupported", "This store does not count deliveries.");
 }
 
+namespace {
+Error NoLeases() {
+  return Error{Errc::kUnavailable, "unsupported",
+               "This store serves one node; it has no delivery leases."};
+}
+}  // namespace
+
+Result<std::vector<LeaseClaim>> Tx::ClaimDeliveries(const std::string&, int64_t, int64_t,
+                                                    const std::vector<std::string>&, size_t) {
+  return Fail(NoLeases());
+}
+Result<std::vector<std::string>> Tx::RenewDeliveries(const std::string&, int64_t,
+                                                     const std::vector<std::string>&) {
+  return Fail(NoLeases());
+}
+Result<void> Tx::ReleaseDeliveries(const std::string&, const std::vector<std::string>&) {
+  return Fail(NoLeases());
+}
+Result<void> Tx::Announce(const std::string&, const std::string&) { return {}; }
+Result<std::vector<DeliveryRecord>> Tx::PendingAfter(
+    const std::vector<std::pair<std::string, int64_t>>&) {
+  return Fail(NoLeases());
+}
+
 Result<int64_t> Tx::CountSessions(int64_t) {
   return Fail(Errc::kUnavailable, "unsupported", "This store does not count sessions.");
 }

@@ -140,6 +140,33 @@ class Tx {
   // The conversation's watchers, by username.
   virtual Result<std::vector<WatcherRecord>> Watchers(const std::string& conversation_id);
 
+  // Outbound delivery shared between nodes (issue 15, migration 0013; pg_leases.cpp). Not pure:
+  // a store of one node (SQLite) answers kUnavailable `unsupported`, and its dispatcher never
+  // asks (every conversation is its own).
+  // Takes the delivery lease of conversations with pending outbound events whose lease is free
+  // (never taken, released, or expired by `now_ms`) or already this node's, until `until_ms`:
+  // those named in `wanted` (when not empty), else up to `limit` of any. Rows another node is
+  // claiming at this moment are skipped (FOR UPDATE SKIP LOCKED), never waited for.
+  virtual Result<std::vector<LeaseClaim>> ClaimDeliveries(const std::string& node_id,
+                                                          int64_t now_ms, int64_t until_ms,
+                                                          const std::vector<std::string>& wanted,
+                                                          size_t limit);
+  // Extends this node's leases of `conversation_ids` to `until_ms`; returns those it still held
+  // (a lease another node took after it expired is lost).
+  virtual Result<std::vector<std::string>> RenewDeliveries(
+      const std::string& node_id, int64_t until_ms,
+      const std::vector<std::string>& conversation_ids);
+  // Gives this node's leases of `conversation_ids` up (any node may claim them at once).
+  virtual Result<void> ReleaseDeliveries(const std::string& node_id,
+                                         const std::vector<std::string>& conversation_ids);
+  // Tells the other nodes sharing the database `payload` on `channel` when this job's
+  // transaction commits (PostgreSQL NOTIFY; nothing is sent if it rolls back). A store of one
+  // node has nobody to tell: it does nothing.
+  virtual Result<void> Announce(const std::string& channel, const std::string& payload);
+  // The pending outbound events of each conversation with a seq above its `after`, in seq order.
+  virtual Result<std::vector<DeliveryRecord>> PendingAfter(
+      const std::vector<std::pair<std::string, int64_t>>& after);
+
   // Queues, presence, routing and agents' events (sqlite_routing.cpp).
   virtual Result<std::vector<QueueRecord>> ListQueues() = 0;
   virtual Result<std::optional<QueueRecord>> GetQueue(const std::string& name) = 0;
@@ -276,6 +303,29 @@ class Store {
   virtual bool Ready() const = 0;
   // Runs the queued jobs, commits, and stops the threads. Idempotent.
   virtual void Close() = 0;
+  // True when other nodes may share the database (PostgreSQL): outbound delivery is then
+  // claimed with leases, and live events and reloads are announced to the other nodes.
+  virtual bool Shared() const { return false; }
+  // This node's id, set once before the first job: a shared store announces each agent event
+  // it writes (channel kEventsChannel, payload "node|username|seq") so the other nodes' streams
+  // get it at once.
+  virtual void SetNodeId(const std::string&) {}
+
+  // A node's ear for the others' announcements (Tx::Announce), on a connection of its own that
+  // reconnects by itself. `on_notice(channel, payload)` runs on the listener's own thread; after
+  // each (re)connection it runs once with an empty channel: announcements may have been missed.
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    virtual bool Connected() const = 0;
+  };
+  using Notice = std::function<void(const std::string& channel, const std::string& payload)>;
+  // nullptr for a store of one node.
+  virtual std::unique_ptr<Listener> Listen(std::vector<std::string> channels, Notice on_notice) {
+    (void)channels;
+    (void)on_notice;
+    return nullptr;
+  }
 
   // Awaitable forms. `job` is `Result<T>(Tx&)`; the coroutine resumes on its own executor
   // with the job's result once it is committed, or with kUnavailable when the store is full,
@@ -348,6 +398,10 @@ class Store {
         std::move(initiate), boost::asio::use_awaitable);
   }
 };
+
+// The channels of announcements between nodes (docs/operations-multinode.md).
+inline constexpr const char* kEventsChannel = "parley_events";  // node|username|seq
+inline constexpr const char* kReloadChannel = "parley_reload";  // node|kind|subject
 
 // Opens the store named by a URL: sqlite:///abs/path.db, sqlite://relative.db, sqlite::memory:,
 // postgresql://user[:password]@host:port/dbname[?sslmode=...] (password also from PGPASSWORD).

@@ -47,6 +47,32 @@ class Params {
     values_.emplace_back(std::nullopt);
     return *this;
   }
+  // A text[] value (for `= ANY($n::text[])` and `unnest`), each element quoted.
+  Params& AddTextArray(const std::vector<std::string>& items) {
+    std::string a = "{";
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i) a += ',';
+      a += '"';
+      for (char ch : items[i]) {
+        if (ch == '"' || ch == '\\') a += '\\';
+        a += ch;
+      }
+      a += '"';
+    }
+    a += '}';
+    values_.emplace_back(std::move(a));
+    return *this;
+  }
+  Params& AddIntArray(const std::vector<int64_t>& items) {
+    std::string a = "{";
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i) a += ',';
+      a += std::to_string(items[i]);
+    }
+    a += '}';
+    values_.emplace_back(std::move(a));
+    return *this;
+  }
   Params& Null() {
     values_.emplace_back(std::nullopt);
     return *this;

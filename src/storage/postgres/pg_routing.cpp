@@ -30,6 +30,21 @@ constexpr const char* kExpiredOffers =
     "SELECT " PARLEY_PG_CONVERSATION_COLUMNS
     " FROM conversations WHERE state = 'queued' AND offered_to IS NOT NULL"
     " AND offer_expires_at <= $1 ORDER BY offer_expires_at LIMIT $2";
+// The timers' due rows as a node's sweep reads them (writer jobs): locked, skipping rows another
+// node's sweep (or any other job) holds, so two nodes never act on one due timer; a row changed
+// and committed meanwhile is checked again against the condition (READ COMMITTED), so a timer
+// another node handled is no longer due (issue 15).
+constexpr const char* kExpiredOffersLocked =
+    "SELECT " PARLEY_PG_CONVERSATION_COLUMNS
+    " FROM conversations WHERE state = 'queued' AND offered_to IS NOT NULL"
+    " AND offer_expires_at <= $1 ORDER BY offer_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED";
+constexpr const char* kIdleConversationsLocked =
+    "SELECT * FROM (SELECT " PARLEY_PG_CONVERSATION_COLUMNS
+    " FROM conversations WHERE state IN ('bot', 'active') AND idle_reminded = false"
+    " AND last_customer_at < $1 LIMIT $3 FOR UPDATE SKIP LOCKED) a UNION SELECT * FROM "
+    "(SELECT " PARLEY_PG_CONVERSATION_COLUMNS
+    " FROM conversations WHERE state IN ('bot', 'active') AND idle_reminded = true"
+    " AND last_customer_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED) b";
 constexpr const char* kIdleConversations =
     "SELECT * FROM (SELECT " PARLEY_PG_CONVERSATION_COLUMNS
     " FROM conversations WHERE state IN ('bot', 'active') AND idle_reminded = false"
@@ -88,6 +103,10 @@ constexpr const char* kWaitChecksDue =
     "SELECT " PARLEY_PG_CONVERSATION_COLUMNS
     " FROM conversations WHERE state = 'queued' AND wait_check_at IS NOT NULL"
     " AND wait_check_at <= $1 ORDER BY wait_check_at LIMIT $2";
+constexpr const char* kWaitChecksDueLocked =
+    "SELECT " PARLEY_PG_CONVERSATION_COLUMNS
+    " FROM conversations WHERE state = 'queued' AND wait_check_at IS NOT NULL"
+    " AND wait_check_at <= $1 ORDER BY wait_check_at LIMIT $2 FOR UPDATE SKIP LOCKED";
 constexpr const char* kParkedWaitChecks =
     "SELECT " PARLEY_PG_CONVERSATION_COLUMNS
     " FROM conversations WHERE state = 'queued' AND wait_check_at IS NULL AND queue = $1 LIMIT $2";
@@ -133,6 +152,10 @@ constexpr const char* kListPresence =
 constexpr const char* kOfflineDue = "SELECT " PARLEY_PG_PRESENCE_COLUMNS
                                     " FROM agent_presence WHERE offline_due_at IS NOT NULL"
                                     " AND offline_due_at <= $1 ORDER BY offline_due_at LIMIT $2";
+constexpr const char* kOfflineDueLocked =
+    "SELECT " PARLEY_PG_PRESENCE_COLUMNS
+    " FROM agent_presence WHERE offline_due_at IS NOT NULL"
+    " AND offline_due_at <= $1 ORDER BY offline_due_at LIMIT $2 FOR UPDATE SKIP LOCKED";
 // The load (chats, offers) is kept by the conversation triggers and never written here.
 constexpr const char* kPutPresence =
     "INSERT INTO agent_presence (username, status, streams, online, offline_due_at, "
@@ -150,6 +173,10 @@ constexpr const char* kPutPresence =
 constexpr const char* kReadyDue = "SELECT " PARLEY_PG_PRESENCE_COLUMNS
                                   " FROM agent_presence WHERE ready_at IS NOT NULL"
                                   " AND ready_at <= $1 ORDER BY ready_at LIMIT $2";
+constexpr const char* kReadyDueLocked =
+    "SELECT " PARLEY_PG_PRESENCE_COLUMNS
+    " FROM agent_presence WHERE ready_at IS NOT NULL"
+    " AND ready_at <= $1 ORDER BY ready_at LIMIT $2 FOR UPDATE SKIP LOCKED";
 
 constexpr const char* kLastAgentEventSeq =
     "SELECT COALESCE(MAX(seq), 0) FROM agent_events WHERE username = $1";
@@ -158,6 +185,8 @@ constexpr const char* kFirstAgentEventSeq =
 constexpr const char* kInsertAgentEvent =
     "INSERT INTO agent_events (username, seq, type, body, created_at) VALUES ($1,$2,$3,$4,$5) "
     "ON CONFLICT DO NOTHING";
+// Tells the other nodes (at commit) that this user has a new event; never its content.
+constexpr const char* kNotify = "SELECT pg_notify($1, $2)";
 constexpr const char* kAgentEventsAfter =
     "SELECT username, seq, type, body, created_at FROM agent_events WHERE username = $1 "
     "AND seq > $2 ORDER BY seq LIMIT $3";
@@ -294,6 +323,11 @@ const std::vector<HotStatement>& HotRoutingStatements() {
       {"parked wait checks", kParkedWaitChecks, {"sales", "100"}},
       {"offline due", kOfflineDue, {"1000", "100"}},
       {"ready due", kReadyDue, {"1000", "100"}},
+      {"expired offers (sweep)", kExpiredOffersLocked, {"1000", "100"}},
+      {"idle conversations (sweep)", kIdleConversationsLocked, {"1000", "500", "100"}},
+      {"wait checks due (sweep)", kWaitChecksDueLocked, {"1000", "100"}},
+      {"offline due (sweep)", kOfflineDueLocked, {"1000", "100"}},
+      {"ready due (sweep)", kReadyDueLocked, {"1000", "100"}},
       {"get presence", kGetPresence, {"ann"}},
       {"last agent event seq", kLastAgentEventSeq, {"ann"}},
       {"agent events after", kAgentEventsAfter, {"ann", "5", "100"}},
@@ -341,14 +375,15 @@ Result<std::vector<ConversationRecord>> PgTx::Waiting(const std::string& queue, 
 }
 
 Result<std::vector<ConversationRecord>> PgTx::ExpiredOffers(int64_t now_ms, size_t limit) {
-  return Conversations(kExpiredOffers, Params().Add(now_ms).Add(static_cast<int64_t>(limit)));
+  return Conversations(writer_ ? kExpiredOffersLocked : kExpiredOffers,
+                       Params().Add(now_ms).Add(static_cast<int64_t>(limit)));
 }
 
 Result<std::vector<ConversationRecord>> PgTx::IdleConversations(int64_t remind_before_ms,
                                                                 int64_t end_before_ms,
                                                                 size_t limit) {
   return Conversations(
-      kIdleConversations,
+      writer_ ? kIdleConversationsLocked : kIdleConversations,
       Params().Add(remind_before_ms).Add(end_before_ms).Add(static_cast<int64_t>(limit)));
 }
 
@@ -420,7 +455,8 @@ Result<std::vector<std::string>> PgTx::Admins() {
 }
 
 Result<std::vector<ConversationRecord>> PgTx::WaitChecksDue(int64_t now_ms, size_t limit) {
-  return Conversations(kWaitChecksDue, Params().Add(now_ms).Add(static_cast<int64_t>(limit)));
+  return Conversations(writer_ ? kWaitChecksDueLocked : kWaitChecksDue,
+                       Params().Add(now_ms).Add(static_cast<int64_t>(limit)));
 }
 
 Result<std::vector<ConversationRecord>> PgTx::ParkedWaitChecks(const std::string& queue,
@@ -468,7 +504,8 @@ Result<std::map<std::string, int64_t>> PgTx::CountConversations() {
 }
 
 Result<std::vector<PresenceRecord>> PgTx::OfflineDue(int64_t now_ms, size_t limit) {
-  auto r = conn_->Query(kOfflineDue, Params().Add(now_ms).Add(static_cast<int64_t>(limit)));
+  auto r = conn_->Query(writer_ ? kOfflineDueLocked : kOfflineDue,
+                        Params().Add(now_ms).Add(static_cast<int64_t>(limit)));
   if (!r) return Fail(r.error());
   std::vector<PresenceRecord> out;
   for (int i = 0; i < r->size(); ++i) out.push_back(ReadPresence(*r, i));
@@ -476,7 +513,8 @@ Result<std::vector<PresenceRecord>> PgTx::OfflineDue(int64_t now_ms, size_t limi
 }
 
 Result<std::vector<PresenceRecord>> PgTx::ReadyDue(int64_t now_ms, size_t limit) {
-  auto r = conn_->Query(kReadyDue, Params().Add(now_ms).Add(static_cast<int64_t>(limit)));
+  auto r = conn_->Query(writer_ ? kReadyDueLocked : kReadyDue,
+                        Params().Add(now_ms).Add(static_cast<int64_t>(limit)));
   if (!r) return Fail(r.error());
   std::vector<PresenceRecord> out;
   for (int i = 0; i < r->size(); ++i) out.push_back(ReadPresence(*r, i));
@@ -523,7 +561,15 @@ Result<void> PgTx::InsertAgentEvent(const AgentEventRecord& e) {
   Params p;
   p.Add(e.username).Add(e.seq).Add(e.type).Add(e.body_json).Add(e.created_at_ms);
   // Another node wrote this user's next seq meanwhile: the job runs again with a fresh MAX.
-  return Inserted(conn_->Run(kInsertAgentEvent, p), "insert agent event", true);
+  auto inserted = Inserted(conn_->Run(kInsertAgentEvent, p), "insert agent event", true);
+  if (!inserted || node_id_.empty()) return inserted;
+  return Announce(kEventsChannel, node_id_ + "|" + e.username + "|" + std::to_string(e.seq));
+}
+
+Result<void> PgTx::Announce(const std::string& channel, const std::string& payload) {
+  auto r = conn_->Query(kNotify, Params().Add(channel).Add(payload));
+  if (!r) return Fail(r.error());
+  return {};
 }
 
 Result<std::vector<AgentEventRecord>> PgTx::AgentEventsAfter(const std::string& username,

@@ -226,6 +226,10 @@ bool PgStore::RunBatch(std::vector<Queued>& batch, Pool::Lease& lease) {
   }
   Conn& conn = *lease;
   PgTx tx(conn, box_, true);
+  {
+    std::lock_guard lock(node_mu_);
+    tx.SetNodeId(node_id_);
+  }
   for (Queued& q : batch) {
     for (int attempt = 1;; ++attempt) {
       // Each job has its own savepoint so one failing job leaves the others intact.

@@ -42,6 +42,12 @@ class PgStore final : public Store {
   bool SubmitWrite(Job job, Done done) override;
   bool SubmitRead(Job job, Done done) override;
   bool Ready() const override { return open_.load() && healthy_.load(); }
+  bool Shared() const override { return true; }
+  void SetNodeId(const std::string& id) override {
+    std::lock_guard lock(node_mu_);
+    node_id_ = id;
+  }
+  std::unique_ptr<Listener> Listen(std::vector<std::string> channels, Notice on_notice) override;
   StoreStats Stats() const override;
   void Close() override;
 
@@ -90,6 +96,8 @@ class PgStore final : public Store {
   std::atomic<bool> open_{false};
   std::atomic<bool> healthy_{false};
   std::once_flag close_once_;
+  mutable std::mutex node_mu_;
+  std::string node_id_;  // under node_mu_
 };
 
 // Applies the PostgreSQL migrations not yet recorded in schema_migrations, each in its own

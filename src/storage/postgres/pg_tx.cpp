@@ -93,6 +93,12 @@ constexpr const char* kPendingDeliveries =
 constexpr const char* kUpdateDelivery =
     "UPDATE events SET delivery_status=$2, attempts=$3, next_attempt_at=$4, last_error=$5, "
     "delivered_at=$6, retry_from=$7 WHERE event_id=$1";
+constexpr const char* kPendingAfter =
+    "SELECT " PARLEY_PG_EVENT_COLUMNS
+    ", c.customer_id FROM unnest($1::text[], $2::bigint[]) AS w(id, after) "
+    "JOIN events e ON e.conversation_id = w.id AND e.direction = 'out' "
+    "AND e.delivery_status = 'pending' AND e.seq > w.after "
+    "JOIN conversations c ON c.id = e.conversation_id ORDER BY e.conversation_id, e.seq";
 
 Params ConversationParams(const ConversationRecord& c) {
   Params p;
@@ -163,6 +169,7 @@ const std::vector<HotStatement>& HotStatements() {
        kUpdateDelivery,
        {"e1", "delivered", "1", std::nullopt, std::nullopt, "5", std::nullopt}},
       {"get connection", kGetConnection, {"c1"}},
+      {"pending after", kPendingAfter, {"{v1,v2}", "{0,3}"}},
   };
   return kAll;
 }
@@ -394,6 +401,20 @@ Result<std::vector<DeliveryRecord>> PgTx::ListDeliveries(const DeliveryFilter& f
 
 Result<std::vector<DeliveryRecord>> PgTx::PendingDeliveries() {
   auto r = conn_->Query(kPendingDeliveries, {});
+  if (!r) return Fail(r.error());
+  return Deliveries(*r);
+}
+
+Result<std::vector<DeliveryRecord>> PgTx::PendingAfter(
+    const std::vector<std::pair<std::string, int64_t>>& after) {
+  if (after.empty()) return std::vector<DeliveryRecord>{};
+  std::vector<std::string> ids;
+  std::vector<int64_t> seqs;
+  for (const auto& [id, seq] : after) {
+    ids.push_back(id);
+    seqs.push_back(seq);
+  }
+  auto r = conn_->Query(kPendingAfter, Params().AddTextArray(ids).AddIntArray(seqs));
   if (!r) return Fail(r.error());
   return Deliveries(*r);
 }

@@ -45,6 +45,9 @@ class PgTx final : public Tx {
   // `writer`: this Tx runs write jobs (rows read to be changed are locked).
   PgTx(Conn& conn, const SecretBox& box, bool writer) : conn_(&conn), box_(box), writer_(writer) {}
 
+  // This node's id: each agent event written is announced with it (kEventsChannel).
+  void SetNodeId(std::string id) { node_id_ = std::move(id); }
+  Result<void> Announce(const std::string& channel, const std::string& payload) override;
   // The store moves the Tx to a fresh connection after a reconnect.
   void Use(Conn& conn) { conn_ = &conn; }
   // True (once) when the last job failed only because it met concurrent work of another node
@@ -81,6 +84,18 @@ class PgTx final : public Tx {
   Result<std::vector<DeliveryRecord>> ListDeliveries(const DeliveryFilter& f) override;
   Result<std::vector<DeliveryRecord>> PendingDeliveries() override;
   Result<void> UpdateDelivery(const EventRecord& e) override;
+  // pg_leases.cpp
+  Result<std::vector<LeaseClaim>> ClaimDeliveries(const std::string& node_id, int64_t now_ms,
+                                                  int64_t until_ms,
+                                                  const std::vector<std::string>& wanted,
+                                                  size_t limit) override;
+  Result<std::vector<std::string>> RenewDeliveries(
+      const std::string& node_id, int64_t until_ms,
+      const std::vector<std::string>& conversation_ids) override;
+  Result<void> ReleaseDeliveries(const std::string& node_id,
+                                 const std::vector<std::string>& conversation_ids) override;
+  Result<std::vector<DeliveryRecord>> PendingAfter(
+      const std::vector<std::pair<std::string, int64_t>>& after) override;
 
   Result<std::optional<UserRecord>> GetUser(const std::string& username) override;
   Result<std::vector<UserRecord>> ListUsers() override;
@@ -162,6 +177,7 @@ class PgTx final : public Tx {
   const SecretBox& box_;
   bool writer_;
   bool retry_ = false;
+  std::string node_id_;
 };
 
 }  // namespace parley::storage::postgres
