@@ -7,8 +7,17 @@ JOBS ?= 2
 deps:
 	@scripts/install-deps
 
+# A unity build (CMAKE_UNITY_BUILD: 8 sources a translation unit, so Boost's and Asio's headers
+# are parsed once per batch instead of once per file; the sources that cannot share one are
+# listed in CMakeLists.txt) and -g1 (function names and line tables, what perf and a crash's
+# backtrace need, without the local variables' debug info of -g) cut the CPU time of the build
+# from nothing, most of CI's time: 3.1 times less on a sampled batch of sources (docs/testing.md,
+# "CI's time with the unity build").
+# -Wno-subobject-linkage: g++ warns once per coroutine when a batch holds anonymous-namespace
+# types, which says nothing about the code. An existing $(BUILD) keeps its configuration.
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=ON \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG -Wno-subobject-linkage"
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
