@@ -665,3 +665,16 @@ export function spawnCli(args, { env = {} } = {}) {
   child.on('exit', () => liveChildren.delete(child));
   return child;
 }
+
+// A TCP port free on the loopback address right now (for servers the tests start themselves:
+// PostgreSQL, nginx).
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}

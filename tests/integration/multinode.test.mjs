@@ -17,10 +17,9 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Server, Receiver, makeTempDir, removeTempDir, textEvent, uid, waitFor, delay, range } from './harness.mjs';
+import { Server, Receiver, makeTempDir, removeTempDir, textEvent, uid, waitFor, delay, range, freePort } from './harness.mjs';
 import { Agent, createAgent } from './agent_support.mjs';
 
 const LEASE_S = 4;
@@ -43,17 +42,6 @@ function pgBinDir() {
     if (fs.existsSync(path.join(bin, 'initdb')) && fs.existsSync(path.join(bin, 'pg_ctl'))) return bin;
   }
   throw new Error('multinode: PostgreSQL server binaries not found under /usr/lib/postgresql; run scripts/install-deps');
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function startPostgres() {

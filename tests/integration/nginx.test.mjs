@@ -8,10 +8,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { REPO, makeTempDir, sign, startFixture, textEvent, uid, waitFor } from './harness.mjs';
+import { REPO, makeTempDir, sign, startFixture, textEvent, uid, waitFor, freePort } from './harness.mjs';
 import { createAgent } from './agent_support.mjs';
 
 const NGINX = '/usr/sbin/nginx';
@@ -21,17 +20,6 @@ const cleanups = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // The deployed file with this test's ports, certificate and upstream; IPv6 listens dropped.
 function siteConfig({ parleyPort, httpPort, tlsPort, cert, key }) {
