@@ -6,7 +6,8 @@
 //
 //   ingest   the durable ingest of a plain inbound message: 1,000 customers already waiting
 //            write again and again (the warm-up makes them; the window counts only follow-ups)
-//   join     new customers joining: a fresh server with an empty queue, then the same server
+//   join     new customers joining: a fresh server with an empty queue (--empty-seconds, no
+//            warm-up, so that it stays shallow while measured), then the same server
 //            filled to --waiting (10,000) and to --deep (100,000) customers: the rate of joins
 //            at each depth (as ratios of one run), the server's CPU per join and its memory
 //   agents   --waiting customers queued, --agents agents (max_chats --max-chats) signed in with
@@ -19,7 +20,7 @@
 //            wait_time_interval_s (10 s; read from the transcripts of a sample)
 //
 // Usage: node bench/busy_day.mjs [ingest] [join] [agents] [--waiting 10000] [--deep 100000]
-//        [--agents 1000] [--max-chats 10] [--seconds 5] [--idle-seconds 20]
+//        [--agents 1000] [--max-chats 10] [--seconds 5] [--empty-seconds 1] [--idle-seconds 20]
 //        [--drain-timeout 600] [--think-ms 1000] [--json-file F]
 // Needs build/parley and build/loadgen (make bench builds them) and tests/' npm packages.
 import { spawn } from 'node:child_process';
@@ -40,6 +41,7 @@ const opt = {
   agents: 1000,
   'max-chats': 10,
   seconds: 5,
+  'empty-seconds': 1,
   'idle-seconds': 20,
   'drain-timeout': 600,
   'think-ms': 1000,
@@ -105,10 +107,10 @@ function rssMiB(pid) {
 }
 
 // Measures `seconds` of joins (every request a new customer) and prints the figures.
-async function measureJoins(server, conn, label) {
+async function measureJoins(server, conn, label, { seconds = opt.seconds, warmup = 1 } = {}) {
   const before = await queueView(server);
   const cpu = cpuWindow(server.child.pid);
-  const r = await loadgen(server, conn, { seconds: opt.seconds, warmup: 1, fresh: true });
+  const r = await loadgen(server, conn, { seconds, warmup, fresh: true });
   const c = cpu();
   const after = await queueView(server);
   const errors = Object.values(r.non_200).reduce((x, y) => x + y, 0) + r.transport_errors;
@@ -166,7 +168,9 @@ async function ingest() {
 async function join(ingestRate) {
   console.log(`== join: new customers joining queue default with 0, ${opt.waiting} and ${opt.deep} already waiting`);
   return withServer(async (server, conn) => {
-    const empty = await measureJoins(server, conn, 'empty queue');
+    // A short window with no warm-up, so that the queue is near empty while it is measured (at
+    // 5,000 joins a second a 5 s window would end 30,000 deep).
+    const empty = await measureJoins(server, conn, 'empty queue', { seconds: opt['empty-seconds'], warmup: 0 });
     const t1 = await fillTo(server, conn, opt.waiting);
     console.log(`  (filled to ${opt.waiting} in ${t1.toFixed(1)} s)`);
     const mid = await measureJoins(server, conn, `${opt.waiting} waiting`);

@@ -189,8 +189,11 @@ export async function writerWindow(port) {
       const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(r.text);
       return m ? Number(m[1]) : NaN;
     };
+    // The server's own accept answers (parley_accept_answer_seconds): cumulative buckets.
+    const buckets = [...r.text.matchAll(/^parley_accept_answer_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [
+      m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
     return { t: now(), commits: v('parley_store_commits_total'), jobs: v('parley_store_committed_jobs_total'),
-      batch_s: v('parley_store_batch_seconds_sum'), commit_s: v('parley_store_commit_seconds_sum') };
+      batch_s: v('parley_store_batch_seconds_sum'), commit_s: v('parley_store_commit_seconds_sum'), buckets };
   };
   const a = await read();
   return async () => {
@@ -199,12 +202,38 @@ export async function writerWindow(port) {
     const commits = b.commits - a.commits;
     return { wall_s: wall, commits, jobs: b.jobs - a.jobs, jobs_per_commit: (b.jobs - a.jobs) / Math.max(1, commits),
       busy: (b.batch_s - a.batch_s) / wall, in_commit: (b.commit_s - a.commit_s) / wall,
-      commit_ms: (1000 * (b.commit_s - a.commit_s)) / Math.max(1, commits) };
+      commit_ms: (1000 * (b.commit_s - a.commit_s)) / Math.max(1, commits),
+      accept_answer: bucketWindow(a.buckets, b.buckets) };
   };
+}
+
+// The accepts answered within a window, from two reads of a cumulative Prometheus histogram:
+// how many, the share answered within 50 ms, and p50/p99 interpolated linearly inside their
+// bucket (so exact only to the bucket's bounds: 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100 ms ...).
+function bucketWindow(a, b) {
+  if (!b.length) return null; // a server without the metric
+  const counts = b.map(([le, n], i) => [le, n - (a[i]?.[1] ?? 0)]);
+  const total = counts.at(-1)[1];
+  const quantile = (q) => {
+    const rank = q * total;
+    let lo = 0;
+    let below = 0;
+    for (const [le, n] of counts) {
+      if (n >= rank) return le === Infinity ? Infinity : 1000 * (lo + ((le - lo) * (rank - below)) / Math.max(1, n - below));
+      lo = le;
+      below = n;
+    }
+    return NaN;
+  };
+  const within50 = counts.find(([le]) => le === 0.05)?.[1] ?? NaN;
+  return { count: total, within_50ms: within50 / Math.max(1, total), p50_ms: quantile(0.5), p99_ms: quantile(0.99) };
 }
 
 export function printWriter(w) {
   console.log(`  writer           ${w.commits} group commits of ${w.jobs_per_commit.toFixed(1)} jobs on average (${w.jobs} jobs); busy ${(100 * w.busy).toFixed(0)} % of the time, ${(100 * w.in_commit).toFixed(0)} % in COMMIT (${w.commit_ms.toFixed(2)} ms each)`);
+  const a = w.accept_answer;
+  if (a?.count)
+    console.log(`  server's answers ${a.count} accepts answered (parley_accept_answer_seconds: request read to answer ready): p50 ${ms(a.p50_ms)} p99 ${ms(a.p99_ms)} (within their bucket), ${(100 * a.within_50ms).toFixed(1)} % within 50 ms`);
 }
 
 export function writeJson(file, obj) {

@@ -12,6 +12,7 @@
 #include "bot/bot.hpp"
 #include "conversation/conversation_service.hpp"
 #include "core/clock.hpp"
+#include "core/histogram.hpp"
 #include "core/wait_histogram.hpp"
 #include "delivery/dispatcher.hpp"
 #include "http/auth.hpp"
@@ -40,6 +41,9 @@ struct ApiMetrics {
   std::atomic<uint64_t> sign_in_throttled{0};
   // From an offer to its accept, for offers accepted through the API (conversations_api.cpp).
   WaitHistogram accept_latency;
+  // An accept's answer: from its request read to its answer ready (its session, its routing
+  // step and the group commit that carries it), accepts answered 200 (conversations_api.cpp).
+  Histogram accept_answer;
   int64_t started_at_ms = 0;    // when the process started (parley_process_start_time_seconds)
   int64_t session_idle_ms = 0;  // a session unused this long is over (parley_sessions)
 };

@@ -373,6 +373,10 @@ void AddConversationRoutes(Router& router, ApiDeps& deps) {
                Response r = co_await Step(*d, caller, step);
                if (offered_at && r.status == 200)
                  d->metrics.accept_latency.Record(d->clock.NowMs() - *offered_at);
+               if (action == &routing::Routing::Accept && r.status == 200)
+                 d->metrics.accept_answer.Record(
+                     std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::steady_clock::now() - req.received_at));
                co_return r;
              }));
   }

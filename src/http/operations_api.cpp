@@ -284,6 +284,11 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
                    "From an offer to the agent's accept (offers taken through the API).",
                    m.accept_latency.Read());
   t.Raw("parley_accept_latency_seconds", std::move(latency));
+  std::string answer;
+  AddHistogram(answer, "parley_accept_answer_seconds",
+               "An accept answered 200: from its request read to its answer ready.",
+               m.accept_answer.Read());
+  t.Raw("parley_accept_answer_seconds", std::move(answer));
   add("parley_event_streams", "gauge", "Open live-event streams of agents and admins.", "",
       deps.hub.Streams());
   if (f.sessions)

@@ -2,6 +2,7 @@
 // What a handler sees of an HTTP exchange: plain strings, no Beast types.
 
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -21,6 +22,8 @@ struct Request {
   std::string body;
   std::map<std::string, std::string> params;  // from the route pattern, e.g. {id}
   std::string remote_address;                 // the client's IP address (http/client_address.hpp)
+  // When the whole request had been read (server.cpp): a handler times its answer from here.
+  std::chrono::steady_clock::time_point received_at{};
 
   // The first header of that (lower-case) name.
   std::optional<std::string_view> Header(std::string_view lower_name) const;

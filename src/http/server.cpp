@@ -213,6 +213,7 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Session> session) {
       } else {
         bool upgrade_requested = beast::websocket::is_upgrade(parser.get());
         Request req = ToRequest(parser.get());
+        req.received_at = std::chrono::steady_clock::now();
         boost::system::error_code peer_ec;
         auto peer = stream.socket().remote_endpoint(peer_ec);
         if (!peer_ec) {

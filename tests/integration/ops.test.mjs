@@ -187,6 +187,10 @@ test('/metrics shows queues, agents, deliveries, sessions, sign-in failures and 
   assert.equal(value(/^parley_accept_latency_seconds_count (\d+)$/m), 1);
   assert.ok(value(/^parley_accept_latency_seconds_sum (\S+)$/m) >= 0.3, 'the accept came 300 ms after the offer');
   assert.equal(value(/^parley_accept_latency_seconds_bucket\{le="0.5"\} (\d+)$/m), 1);
+  // The accept's own answer: one, well under the 300 ms the agent took to click.
+  assert.equal(value(/^parley_accept_answer_seconds_count (\d+)$/m), 1);
+  assert.ok(value(/^parley_accept_answer_seconds_sum (\S+)$/m) < 0.3);
+  assert.equal(value(/^parley_accept_answer_seconds_bucket\{le="\+Inf"\} (\d+)$/m), 1);
   const id = direct.connection_id;
   assert.ok(value(new RegExp(`^parley_deliveries\\{connection_id="${id}",state="pending"\\} (\\d+)$`, 'm')) >= 1);
   assert.equal(value(new RegExp(`^parley_deliveries\\{connection_id="${id}",state="dead"\\} (\\d+)$`, 'm')), 0);
