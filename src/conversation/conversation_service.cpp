@@ -328,20 +328,27 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
     auto applied = ApplyBotReply(tx, conv, std::move(*reply), now, out, fx, escalate_to);
     if (!applied) return Fail(applied.error());
   }
-  // A new conversation is written once, with its final counters, after its events.
-  auto saved = opened ? tx.InsertConversation(conv) : tx.UpdateConversation(conv);
-  if (!saved) return Fail(saved.error());
-  auto told = routing_.CustomerMessage(tx, conv, in, now, fx);
-  if (!told) return Fail(told.error());
-  if (conv.owner == routing::Routing::kSurveyOwner) {
-    auto answered =
-        routing_.SurveyAnswer(tx, conv.id, text.text, chosen ? chosen : text.postback, now, fx);
-    if (!answered) return Fail(answered.error());
-  }
-  if (escalate_to) {
-    auto escalated = routing_.Escalate(
-        tx, conv.id, escalate_to->empty() ? connection.queue : *escalate_to, now, fx);
+  std::string queue = escalate_to && !escalate_to->empty() ? *escalate_to : connection.queue;
+  if (opened && escalate_to) {
+    // A new customer who goes to a person at once (no bot, or the bot's first answer hands
+    // over) is written once, already waiting, with its final counters, after its events.
+    auto escalated = routing_.EscalateNew(tx, conv, queue, now, fx);
     if (!escalated) return Fail(escalated.error());
+  } else {
+    // A new conversation is written once, with its final counters, after its events.
+    auto saved = opened ? tx.InsertConversation(conv) : tx.UpdateConversation(conv);
+    if (!saved) return Fail(saved.error());
+    auto told = routing_.CustomerMessage(tx, conv, in, now, fx);
+    if (!told) return Fail(told.error());
+    if (conv.owner == routing::Routing::kSurveyOwner) {
+      auto answered =
+          routing_.SurveyAnswer(tx, conv.id, text.text, chosen ? chosen : text.postback, now, fx);
+      if (!answered) return Fail(answered.error());
+    }
+    if (escalate_to) {
+      auto escalated = routing_.Escalate(tx, conv.id, queue, now, fx);
+      if (!escalated) return Fail(escalated.error());
+    }
   }
   auto finished = Finish(tx, now, fx, out);
   if (!finished) return Fail(finished.error());

@@ -304,6 +304,18 @@ Result<void> Routing::Assign(Tx& tx, ConversationRecord c, const std::string& ag
 
 Result<bool> Routing::Escalate(Tx& tx, const std::string& id, const std::string& queue, int64_t now,
                                Effects& fx) {
+  auto loaded = Load(tx, id);
+  if (!loaded) return Fail(loaded.error());
+  return Route(tx, *loaded, queue, now, fx, /*written=*/true);
+}
+
+Result<bool> Routing::EscalateNew(Tx& tx, ConversationRecord& fresh, const std::string& queue,
+                                  int64_t now, Effects& fx) {
+  return Route(tx, fresh, queue, now, fx, /*written=*/false);
+}
+
+Result<bool> Routing::Route(Tx& tx, ConversationRecord& c, const std::string& queue, int64_t now,
+                            Effects& fx, bool written) {
   auto ensured = EnsureQueue(tx, queue, queue, now);
   if (!ensured) return Fail(ensured.error());
   // Only a queue with max_wait_s can turn a customer away.
@@ -313,18 +325,16 @@ Result<bool> Routing::Escalate(Tx& tx, const std::string& id, const std::string&
   auto view = may_refuse ? Queue(tx, queue, now) : Result<QueueView>(QueueView{});
   if (!view) return Fail(view.error());
   if (may_refuse && (!view->accepting || !view->open)) {
-    auto c = Load(tx, id);
-    if (!c) return Fail(c.error());
-    c->state = "bot";
-    c->owner = "bot";
-    c->routing.queue = queue;
-    auto said = SayText(tx, *c, ClosedText(view->queue, now), now, fx);
+    c.state = "bot";
+    c.owner = "bot";
+    c.routing.queue = queue;
+    auto said = SayText(tx, c, ClosedText(view->queue, now), now, fx);
     if (!said) return Fail(said.error());
-    auto saved = tx.UpdateConversation(*c);
+    auto saved = written ? tx.UpdateConversation(c) : tx.InsertConversation(c);
     if (!saved) return Fail(saved.error());
     return false;
   }
-  auto queued = Enqueue(tx, id, queue, now, fx);
+  auto queued = Queued(tx, c, queue, now, fx, /*at_head=*/false, written);
   if (!queued) return Fail(queued.error());
   return true;
 }
@@ -335,7 +345,11 @@ Result<void> Routing::Enqueue(Tx& tx, const std::string& id, const std::string& 
   if (!ensured) return Fail(ensured.error());
   auto loaded = Load(tx, id);
   if (!loaded) return Fail(loaded.error());
-  ConversationRecord c = std::move(*loaded);
+  return Queued(tx, *loaded, queue, now, fx, at_head, /*written=*/true);
+}
+
+Result<void> Routing::Queued(Tx& tx, ConversationRecord& c, const std::string& queue, int64_t now,
+                             Effects& fx, bool at_head, bool written) {
   auto key = tx.NextQueueKey(queue, at_head);
   if (!key) return Fail(key.error());
   // The first wait_time goes out at once. The customer is not counted yet, so the queue's view
@@ -357,9 +371,11 @@ Result<void> Routing::Enqueue(Tx& tx, const std::string& id, const std::string& 
   auto told = TellWait(tx, c, *view, wait->first, wait->second, now, fx);
   if (!told) return Fail(told.error());
   c.routing.wait_version = view->version;
-  auto saved = tx.UpdateConversation(c);
+  // A conversation not written yet (a new customer of a connection without a bot) is inserted
+  // already waiting: one write instead of an insert with the bot and an update (migration 0015).
+  auto saved = written ? tx.UpdateConversation(c) : tx.InsertConversation(c);
   if (!saved) return Fail(saved.error());
-  auto fact = RecordFact(tx, "offered", queue, std::nullopt, id, now);
+  auto fact = RecordFact(tx, "offered", queue, std::nullopt, c.id, now);
   if (!fact) return Fail(fact.error());
   fx.queues_changed.insert(queue);
   return OfferWaiting(tx, queue, now, fx);

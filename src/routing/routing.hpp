@@ -215,6 +215,10 @@ class Routing {
   // now, the customer is told so and stays with the bot (returns false).
   Result<bool> Escalate(storage::Tx& tx, const std::string& id, const std::string& queue,
                         int64_t now, Effects& fx);
+  // The same for a conversation not written yet (a new customer whose first message goes to a
+  // person): it is written here, once, already waiting (or with the bot when turned away).
+  Result<bool> EscalateNew(storage::Tx& tx, storage::ConversationRecord& fresh,
+                           const std::string& queue, int64_t now, Effects& fx);
   // Puts conversation `id` in `queue` (at the back, or at the head when an agent was lost),
   // sends the first wait_time and offers what can be offered.
   Result<void> Enqueue(storage::Tx& tx, const std::string& id, const std::string& queue,
@@ -351,6 +355,14 @@ class Routing {
   static boost::json::object ToJson(const AgentView& a);
 
  private:
+  // Escalate's work on a conversation read (`written`) or not written yet: turned away by a
+  // closed or full queue, or queued.
+  Result<bool> Route(storage::Tx& tx, storage::ConversationRecord& c, const std::string& queue,
+                     int64_t now, Effects& fx, bool written);
+  // Puts `c` in `queue` (EnsureQueue done), tells it its wait, saves it (an update when
+  // `written`, else its insert), records the fact and offers what can be offered.
+  Result<void> Queued(storage::Tx& tx, storage::ConversationRecord& c, const std::string& queue,
+                      int64_t now, Effects& fx, bool at_head, bool written);
   // The agent who gets `c` next (available, in the queue, with room, idle longest; one who let
   // it ring out or declined it only when nobody else can, a decliner not before offer_timeout
   // has passed since), or none.

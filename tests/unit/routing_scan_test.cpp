@@ -63,6 +63,18 @@ class RoutingScanTest : public RoutingTest {
     steps["join"] = StepsOf([&](Tx& tx, int64_t now, Effects& fx) {
       return routing().Enqueue(tx, joiner, q, now, fx);
     });
+    // A new customer whose first message goes to a person (a connection without a bot): the
+    // conversation is written once, already waiting.
+    steps["join_new"] = StepsOf([&](Tx& tx, int64_t now, Effects& fx) -> Result<void> {
+      ConversationRecord fresh;
+      fresh.id = "new-" + tag;
+      fresh.connection_id = echo_.id;
+      fresh.customer_id = "new-customer-" + tag;
+      fresh.state = "bot";
+      fresh.owner = "bot";
+      fresh.created_at_ms = fresh.updated_at_ms = now;
+      return Void(routing().EscalateNew(tx, fresh, q, now, fx));
+    });
     // The queue's view, and the position and estimate of the last customer.
     steps["view"] = StepsOf([&](Tx& tx, int64_t now, Effects&) -> Result<void> {
       auto v = routing().Queue(tx, q, now);

@@ -333,6 +333,56 @@ TEST_F(RoutingTest, AQueueWithMaxWaitAndNobodySignedInDoesNotAccept) {
   EXPECT_EQ(WaitTimesSent(c3), (std::vector<std::pair<int64_t, int64_t>>{{1, 100}}));
 }
 
+// A new customer who goes to a person with their first message (a connection without a bot)
+// is written once: inserted already waiting and counted like a move into the queue, or inserted
+// with the bot when the queue turns them away.
+TEST_F(RoutingTest, ANewCustomerIsInsertedAlreadyWaiting) {
+  storage::QueueRecord capped;
+  capped.name = "capped";
+  capped.display_name = "Capped";
+  capped.max_wait_s = 60;
+  Do([&](Tx& tx, int64_t now, Effects&) -> Result<void> {
+    auto r = routing().CreateQueue(tx, capped, now);
+    if (!r) return Fail(r.error());
+    return {};
+  });
+  auto arrive = [this](const std::string& id, const std::string& queue) {
+    return Act<bool>([this, id, queue](Tx& tx, int64_t now, Effects& fx) {
+      ConversationRecord fresh;
+      fresh.id = id;
+      fresh.connection_id = echo_.id;
+      fresh.customer_id = "customer-" + id;
+      fresh.state = "bot";
+      fresh.owner = "bot";
+      fresh.created_at_ms = fresh.updated_at_ms = now;
+      return routing().EscalateNew(tx, fresh, queue, now, fx);
+    });
+  };
+  // Turned away: nobody is signed in to a queue with max_wait_s.
+  EXPECT_FALSE(arrive("new-1", "capped"));
+  EXPECT_EQ(Conv("new-1").state, "bot");
+  EXPECT_EQ(TextsSent("new-1").back(), settings_.texts.closed_text);
+  EXPECT_EQ(QueueState("capped").waiting, 0);
+
+  // Queued at the back, counted, told their place, and offered to the agent who signs in.
+  AddAgent("ann", {"q"}, /*max_chats=*/1);
+  std::string before = Queued("c1", "q");
+  EXPECT_TRUE(arrive("new-2", "q"));
+  ConversationRecord c = Conv("new-2");
+  EXPECT_EQ(c.state, "queued");
+  EXPECT_EQ(c.owner, "queue:q");
+  EXPECT_EQ(QueueState("q").waiting, 2);
+  EXPECT_EQ(WaitingIds("q"), (Strings{before, "new-2"}));
+  EXPECT_EQ(WaitTimesSent("new-2").size(), 1u);
+  SignIn("ann");
+  EXPECT_EQ(ConversationsOf("ann", "conversation.offered"), (Strings{before}));
+  ASSERT_TRUE(Accept(before, "ann"));
+  EXPECT_EQ(ConversationsOf("ann", "conversation.offered"), (Strings{before}));
+  ASSERT_TRUE(EndAsAgent(before, "ann"));
+  EXPECT_EQ(ConversationsOf("ann", "conversation.offered"), (Strings{before, "new-2"}));
+  EXPECT_EQ(QueueState("q").waiting, 1);
+}
+
 TEST_F(RoutingTest, AQueueWithoutMaxWaitAlwaysAccepts) {
   std::string c1 = Say("c1", "hi");
   bool queued = Act<bool>([this, c1](Tx& tx, int64_t now, Effects& fx) {
