@@ -50,5 +50,5 @@ export async function startPostgres() {
     stop();
     throw e;
   }
-  return { url: `postgresql://parley@127.0.0.1:${port}/parley`, stop };
+  return { url: `postgresql://parley@127.0.0.1:${port}/parley`, dataDir: data, stop };
 }
