@@ -449,27 +449,21 @@ test('a bot reload and a user change made on one node are in force on the others
 
 test('routing timers on three nodes: one ring-out per offer, one idle reminder and end per customer, no wait_time twice within the interval', async () => {
   // Fast timers for this test: every node restarted with them (and back afterwards).
-  const FAST = { offer_timeout_s: 1, customer_idle_reminder_s: 2, customer_idle_end_s: 4, wait_time_interval_s: 1 };
+  const FAST = { offer_timeout_s: 1, customer_idle_reminder_s: 1, customer_idle_end_s: 2, wait_time_interval_s: 1 };
   const restartAll = async (config) => {
     fs.writeFileSync(path.join(configDir, 'parley.yaml'), config);
     for (const n of nodes) await n.restart();
     for (const n of nodes) await waitFor(async () => (await metric(n, 'parley_node_listening')) === 1, { timeout: 5000, message: `${n.nodeName} listening` });
   };
+  const t0 = Date.now();
   await restartAll(CONFIG + Object.entries(FAST).map(([k, v]) => `${k}: ${v}\n`).join(''));
+  const restarted = Date.now() - t0;
   try {
-    const [a, b, c] = nodes;
-    // Offers: three agents (one per node) who never accept; each offer rings out once, then
-    // they come back and the offers go round a second time.
-    const ring = await queueOnAll();
-    const ringers = [];
-    for (const n of nodes) {
-      const ag = await createAgent(n, { queues: [ring.name], max_chats: 1 });
-      await ag.connect();
-      ag.ws.on('error', () => {});
-      await ag.signedIn();
-      await ag.available();
-      ringers.push(ag);
-    }
+    const [a, b] = nodes;
+    // Idle customers with a bot, on every node (first: their 2 s run while the rest is set up).
+    const echo = await connectionOnAll({ webhook: hook.url, bot: 'echo' });
+    const idle = range(6).map((i) => `idle-${i}-${uid().slice(0, 6)}`);
+    await Promise.all(idle.map((cu, i) => nodes[i % 3].send(echo, textEvent(cu, 'hi'))));
     // Waiting customers: one agent (max_chats 1) chatting from the queue, four customers
     // behind; the chat times out (idle) and the next is assigned, so places move.
     const wt = await queueOnAll({ auto_accept: true });
@@ -481,22 +475,33 @@ test('routing timers on three nodes: one ring-out per offer, one idle reminder a
     const waiting = range(5).map((i) => `wait-${i}-${uid().slice(0, 6)}`);
     await a.send(wt.conn, textEvent(waiting[0], 'first'));
     await holder.event(holder.of('conversation.assigned'), { timeout: 3000, message: 'the first customer assigned' });
-    // Idle customers with a bot, on every node.
-    const echo = await connectionOnAll({ webhook: hook.url, bot: 'echo' });
-    const idle = range(6).map((i) => `idle-${i}-${uid().slice(0, 6)}`);
+    // Offers: three agents (one per node) who never accept; each offer rings out once, then
+    // they come back and the offers go round a second time.
+    const ring = await queueOnAll();
+    const ringers = await Promise.all(
+      nodes.map(async (n) => {
+        const ag = await createAgent(n, { queues: [ring.name], max_chats: 1 });
+        await ag.connect();
+        ag.ws.on('error', () => {});
+        await ag.signedIn();
+        await ag.available();
+        return ag;
+      }),
+    );
     await Promise.all([
       ...range(3, 0).map((i) => nodes[i].send(ring.conn, textEvent(`ring-${i}-${uid().slice(0, 6)}`, 'anyone?'))),
       ...waiting.slice(1).map((cu, i) => nodes[i % 3].send(wt.conn, textEvent(cu, 'waiting'))),
-      ...idle.map((cu, i) => nodes[i % 3].send(echo, textEvent(cu, 'hi'))),
     ]);
     // Round one: each ringer is offered one chat, which rings out; back available for round two.
     const expired = (ag) => ag.frames.filter((f) => f.type === 'conversation.removed' && f.reason === 'offer_expired');
     for (const ag of ringers) await waitFor(() => expired(ag).length >= 1, { timeout: 5000, message: `${ag.username}'s first offer rang out` });
     for (const ag of ringers) await ag.available();
     for (const ag of ringers) await waitFor(() => expired(ag).length >= 2, { timeout: 5000, message: `${ag.username}'s second offer rang out` });
-    // The idle customers' conversations end (reminder at 2 s, end at 4 s).
+    // The idle customers' conversations end (reminder at 1 s, end at 2 s).
     await waitFor(() => idle.every((cu) => hook.deliveredTo(echo, cu).some((e) => e.type === 'csr_end_session')), { timeout: 10000, message: 'every idle customer ended' });
-    await delay(1500); // a second ring-out, reminder or end from another node would show by now
+    // The holder's first chat times out (idle) and the next customer is assigned: places move.
+    await waitFor(() => holder.frames.filter((f) => f.type === 'conversation.assigned').length >= 2, { timeout: 8000, message: "the holder's second chat" });
+    await delay(1200); // a second ring-out, reminder or end from another node would show by now
 
     // One ring-out per offer: each offered frame is followed by exactly one offer_expired.
     let offers = 0;
@@ -533,7 +538,7 @@ test('routing timers on three nodes: one ring-out per offer, one idle reminder a
         if (i > 1) assert.ok(waits[i].t - waits[i - 1].t >= 700, `${cu}: two wait_time updates ${waits[i].t - waits[i - 1].t} ms apart`);
       }
     }
-    console.log(`# ${offers} offers rung out once each, ${idle.length} idle customers ended once each, ${updates} wait_time events for ${waiting.length - 1} waiting customers`);
+    console.log(`# ${offers} offers rung out once each, ${idle.length} idle customers ended once each, ${updates} wait_time events for ${waiting.length - 1} waiting customers (three nodes restarted with fast timers in ${restarted} ms)`);
     assert.ok(updates >= waiting.length, `places moved: ${updates} wait_time events`);
     for (const ag of [...ringers, holder]) await ag.disconnect();
   } finally {
