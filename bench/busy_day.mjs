@@ -19,14 +19,20 @@
 //            per second meanwhile, and whether any customer got two within
 //            wait_time_interval_s (10 s; read from the transcripts of a sample)
 //
+// --store postgres runs every part on PostgreSQL instead (issue 15): each server on a schema of
+// its own of one throwaway PostgreSQL server that this script starts (Debian's binaries, fsync
+// on, on this machine: it shares the cores with the server and the load generator), or of the
+// server in PARLEY_TEST_PG when set (scripts/test-postgres sets it).
+//
 // Usage: node bench/busy_day.mjs [ingest] [join] [agents] [--waiting 10000] [--deep 100000]
 //        [--agents 1000] [--max-chats 10] [--seconds 5] [--empty-seconds 1] [--idle-seconds 20]
-//        [--drain-timeout 600] [--think-ms 1000] [--json-file F]
+//        [--drain-timeout 600] [--think-ms 1000] [--store sqlite|postgres] [--json-file F]
 // Needs build/parley and build/loadgen (make bench builds them) and tests/' npm packages.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../tests/integration/harness.mjs';
+import { startPostgres } from '../tests/integration/pg_support.mjs';
 import {
   agent, boundRun, closeAgents, cpuWindow, drain, makeAgents, ms, now, ok, pct, pool, printCpu,
   printWriter, request, sign, startReceiver, startServer, stopServer, writeJson, writerWindow,
@@ -45,6 +51,7 @@ const opt = {
   'idle-seconds': 20,
   'drain-timeout': 600,
   'think-ms': 1000,
+  store: 'sqlite',
   'json-file': '',
 };
 while (argv.length) {
@@ -61,13 +68,14 @@ while (argv.length) {
   if (typeof opt[k] === 'number' && !(opt[k] >= 0)) usage(`--${k} needs a number`);
 }
 if (!parts.length) parts.push('ingest', 'join', 'agents');
+if (!['sqlite', 'postgres'].includes(opt.store)) usage(`--store is sqlite or postgres, not '${opt.store}'`);
 function usage(why) {
   process.stderr.write(`bench/busy_day.mjs: ${why}\nusage: node bench/busy_day.mjs [ingest] [join] [agents] [--waiting N] ...\n`);
   process.exit(2);
 }
 if (!fs.existsSync(LOADGEN)) usage(`${LOADGEN} is missing: run make bench (or set LOADGEN_BIN)`);
 boundRun('bench/busy_day.mjs', 40);
-const json = (obj) => writeJson(opt['json-file'], obj);
+const json = (obj) => writeJson(opt['json-file'], { store: opt.store, ...obj });
 
 // ---- the load generator ----------------------------------------------------------------------
 function loadgen(server, conn, { seconds, warmup = 0, customers, fresh = false }) {
@@ -296,6 +304,16 @@ async function positionShift(server, conn, hook) {
   return { updates: last, customers, wall_s: (lastAt - t0) / 1000, cpu: c, us_per_update: (c.server_cores * c.wall_s * 1e6) / Math.max(1, last) };
 }
 
+// On PostgreSQL the harness gives each server a schema of its own on this server.
+let pg = null;
+if (opt.store === 'postgres') {
+  if (!process.env.PARLEY_TEST_PG) {
+    pg = await startPostgres();
+    process.env.PARLEY_TEST_PG = pg.url;
+  }
+  process.env.PARLEY_TEST_STORE = 'postgres';
+  console.log(`  store: PostgreSQL (${process.env.PARLEY_TEST_PG.replace(/\?.*$/, '')}, synchronous_commit on, fsync on)`);
+}
 try {
   let ingestRate;
   if (parts.includes('ingest')) ingestRate = await ingest();
@@ -304,5 +322,7 @@ try {
   agent.destroy();
 } catch (e) {
   process.stderr.write(`bench/busy_day.mjs: ${e.stack ?? e}\n`);
+  pg?.stop();
   process.exit(1);
 }
+pg?.stop();

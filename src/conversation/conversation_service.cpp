@@ -20,6 +20,9 @@ using storage::Tx;
 
 namespace {
 
+// A store failure that another node's concurrent work caused: the job runs again.
+bool Retryable(const Error& e) { return e.errc == Errc::kUnavailable || e.errc == Errc::kConflict; }
+
 constexpr const char* kStateBot = "bot";
 constexpr const char* kStateQueued = "queued";
 constexpr const char* kStateEnded = "ended";
@@ -158,13 +161,14 @@ Result<EventRecord> ConversationService::SayOne(Tx& tx, ConversationRecord& conv
   return e;
 }
 
-void ConversationService::OnOutcome(Tx& tx, const EventRecord& e, routing::Effects& fx) {
-  if (e.sender != "csr") return;
+bool ConversationService::OnOutcome(Tx& tx, const EventRecord& e, routing::Effects& fx) {
+  if (e.sender != "csr") return true;
   auto conv = tx.GetConversation(e.conversation_id);
   // An ended conversation still tells its agent: the agent's own "Chat ended." is delivered
   // after the end.
-  if (!conv || !*conv || !(*conv)->routing.agent) return;
-  if ((*conv)->state != "active" && (*conv)->state != "ended") return;
+  if (!conv) return !Retryable(conv.error());
+  if (!*conv || !(*conv)->routing.agent) return true;
+  if ((*conv)->state != "active" && (*conv)->state != "ended") return true;
   json::object body{{"conversation", storage::ConversationJson(**conv)},
                     {"event_id", e.event_id.value_or("")},
                     {"seq", e.seq},
@@ -176,9 +180,12 @@ void ConversationService::OnOutcome(Tx& tx, const EventRecord& e, routing::Effec
   body.erase("seq");
   auto sent = routing::Emit(tx, *(*conv)->routing.agent, "conversation.delivery", std::move(body),
                             clock_.NowMs(), fx);
-  if (!sent)
+  if (!sent) {
     spdlog::warn("could not tell agent {} about event {}: {}", *(*conv)->routing.agent,
                  e.event_id.value_or(""), sent.error().message);
+    return !Retryable(sent.error());
+  }
+  return true;
 }
 
 void ConversationService::Publish(routing::Effects& fx) {

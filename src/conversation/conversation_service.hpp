@@ -42,8 +42,11 @@ class ActionRunner {
 class DeliveryObserver {
  public:
   virtual ~DeliveryObserver() = default;
-  // Inside the store job that records the outcome of outbound event `e`.
-  virtual void OnOutcome(storage::Tx& tx, const storage::EventRecord& e, routing::Effects& fx) = 0;
+  // Inside the store job that records the outcome of outbound event `e`. False when the store
+  // met another node's concurrent work (a deadlock, the agent's next event seq taken): the job
+  // must fail, so that the store rolls it back and runs it again (on PostgreSQL a failed
+  // statement also spoils the transaction, and a job that carried on would fail its batch).
+  virtual bool OnOutcome(storage::Tx& tx, const storage::EventRecord& e, routing::Effects& fx) = 0;
   // After that job committed.
   virtual void Publish(routing::Effects& fx) = 0;
 };
@@ -99,7 +102,7 @@ class ConversationService final : public routing::Speaker, public DeliveryObserv
                                    std::optional<std::string> csr_name, int64_t now,
                                    routing::Effects& fx) override;
   // DeliveryObserver: an agent learns what became of their messages (conversation.delivery).
-  void OnOutcome(storage::Tx& tx, const storage::EventRecord& e, routing::Effects& fx) override;
+  bool OnOutcome(storage::Tx& tx, const storage::EventRecord& e, routing::Effects& fx) override;
   void Publish(routing::Effects& fx) override;
 
   // Records one authenticated inbound event for `connection` and runs what follows. Returns

@@ -192,8 +192,8 @@ void Dispatcher::Persist(const storage::EventRecord& e) {
   bool queued = store_.SubmitWrite(
       [e, fx, observer](Tx& tx) {
         if (!tx.UpdateDelivery(e)) return false;
-        if (observer) observer->OnOutcome(tx, e, *fx);
-        return true;
+        // The observer's failure fails the job: the store rolls it back and runs it again.
+        return !observer || observer->OnOutcome(tx, e, *fx);
       },
       [fx, observer](bool committed, storage::Handoff&) {
         if (committed && observer) observer->Publish(*fx);

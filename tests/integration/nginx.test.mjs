@@ -4,17 +4,14 @@
 // probes kept to localhost. Skips (loudly) without /usr/sbin/nginx or openssl.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import https from 'node:https';
-import http from 'node:http';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { REPO, makeTempDir, sign, startFixture, textEvent, uid, waitFor, freePort } from './harness.mjs';
 import { createAgent } from './agent_support.mjs';
+import { nginxMissing, request, selfSigned, startNginx } from './nginx_support.mjs';
 
-const NGINX = '/usr/sbin/nginx';
-const missing = !fs.existsSync(NGINX) ? `${NGINX} is missing (scripts/install-deps installs nginx)` : null;
+const missing = nginxMissing;
 
 const cleanups = [];
 after(async () => {
@@ -38,61 +35,14 @@ function siteConfig({ parleyPort, httpPort, tlsPort, cert, key }) {
   return conf;
 }
 
-function request(url, { method = 'GET', headers = {}, body, ca } = {}) {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const mod = u.protocol === 'https:' ? https : http;
-    const req = mod.request(u, { method, headers, ca, timeout: 10000 }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        let json = null;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          // not JSON
-        }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
-
 test('nginx with deploy/nginx/parley.conf: TLS, connection_id, WebSocket, redirect', { skip: missing ?? false }, async () => {
   const dir = makeTempDir('parley-nginx-');
-  const cert = path.join(dir, 'cert.pem');
-  const key = path.join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' });
-  const ca = fs.readFileSync(cert);
-
+  const { cert, key, ca } = selfSigned(dir);
   const fx = await startFixture({ receiver: 'nginx', bot: 'echo' });
   cleanups.push(() => fx.close());
   const [httpPort, tlsPort] = [await freePort(), await freePort()];
-  for (const d of ['tmp', 'logs']) fs.mkdirSync(path.join(dir, d));
-  fs.writeFileSync(path.join(dir, 'site.conf'), siteConfig({ parleyPort: fx.server.port, httpPort, tlsPort, cert, key }));
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
-    .map((t) => `  ${t}_temp_path ${path.join(dir, 'tmp', t)};`)
-    .join('\n');
-  fs.writeFileSync(
-    path.join(dir, 'nginx.conf'),
-    `daemon off;\nworker_processes 1;\npid ${path.join(dir, 'nginx.pid')};\nerror_log ${path.join(dir, 'logs/error.log')} warn;\n` +
-      `events { worker_connections 256; }\nhttp {\n  access_log ${path.join(dir, 'logs/access.log')};\n${temp}\n  include ${path.join(dir, 'site.conf')};\n}\n`,
-  );
-  execFileSync(NGINX, ['-t', '-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'logs/error.log')], { stdio: 'pipe' });
-  const nginx = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'logs/error.log')], { stdio: 'ignore' });
-  const exited = new Promise((resolve) => nginx.on('exit', resolve));
-  cleanups.push(async () => {
-    nginx.kill('SIGQUIT');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    nginx.kill('SIGKILL');
-  });
+  const nginx = await startNginx(dir, siteConfig({ parleyPort: fx.server.port, httpPort, tlsPort, cert, key }));
+  cleanups.push(nginx.stop);
   const base = `https://127.0.0.1:${tlsPort}`;
   await waitFor(async () => (await request(`${base}/healthz`, { ca })).status === 200, { message: 'nginx up' });
 
@@ -142,5 +92,5 @@ test('nginx with deploy/nginx/parley.conf: TLS, connection_id, WebSocket, redire
   ws.close();
 
   // The access log saw the upgrade answered 101.
-  await waitFor(() => / 101 /.test(fs.readFileSync(path.join(dir, 'logs/access.log'), 'utf8')), { message: 'the 101 in the access log' });
+  await waitFor(() => / 101 /.test(fs.readFileSync(nginx.accessLog, 'utf8')), { message: 'the 101 in the access log' });
 });
