@@ -24,8 +24,10 @@ build: deps $(BUILD)/CMakeCache.txt
 
 # PG_TESTS: black-box files run a second time against a throwaway PostgreSQL (scripts/
 # test-postgres; each server on a schema of its own): issue 19's supervisors, survey, business
-# hours and reports, which have their own PostgreSQL store code (pg_supervision.cpp, pg_facts.cpp).
-PG_TESTS ?= $(addprefix tests/integration/,supervisor.test.mjs floor-reports.test.mjs)
+# hours and reports, which have their own PostgreSQL store code (pg_supervision.cpp, pg_facts.cpp);
+# the conversations API with the history filters (pg_tx.cpp; the audit log, responses, retired
+# usernames and capabilities are covered by the store contract suite, which is cheaper).
+PG_TESTS ?= $(addprefix tests/integration/,supervisor.test.mjs floor-reports.test.mjs conversations.test.mjs)
 test: build format-check
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 300
 	PARLEY_BIN=$(CURDIR)/$(BUILD)/parley scripts/run-integration

@@ -67,6 +67,8 @@ routing::Settings RoutingSettings(const Config& c) {
   s.customer_idle_end_ms = c.customer_idle_end_s * 1000;
   s.default_handle_s = c.default_handle_s;
   s.wait_time_interval_ms = c.wait_time_interval_s * 1000;
+  // A node's streams count while its lease lasts: the delivery lease as the dispatcher uses it.
+  s.node_lease_ms = std::max<int64_t>(c.delivery_lease_s * 1000, 2 * c.webhook_timeout_ms + 3000);
   s.texts = c.texts;
   s.away_reasons = c.away_reasons;
   return s;
@@ -89,7 +91,8 @@ asio::awaitable<Result<bool>> EnsureBotQueues(conversation::ConversationService&
       auto ensured = routing.EnsureQueue(tx, name, text, now);
       if (!ensured) return Fail(ensured.error());
     }
-    // No event stream survives a restart: agents get agent_offline_after_s to come back.
+    // No event stream of this node survives its restart (other nodes' streams still count):
+    // agents left with none get agent_offline_after_s to come back.
     auto reset = routing.ResetStreams(tx, now);
     if (!reset) return Fail(reset.error());
     return true;

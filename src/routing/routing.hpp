@@ -54,6 +54,9 @@ struct Settings {
   int64_t customer_idle_end_ms = 900'000;
   int64_t default_handle_s = 300;
   int64_t wait_time_interval_ms = 10'000;
+  // Several nodes on one database: how long a node's streams count after its last sweep (its
+  // lease, renewed each sweep); the effective delivery lease.
+  int64_t node_lease_ms = 30'000;
   Texts texts;
   // What an agent may give as the reason of being away (`away_reasons`).
   std::vector<std::string> away_reasons = {"break", "lunch", "training", "meeting"};
@@ -277,9 +280,12 @@ class Routing {
                                const std::optional<std::string>& reason) const;
   Result<void> StreamOpened(storage::Tx& tx, const std::string& username, int64_t now, Effects& fx);
   Result<void> StreamClosed(storage::Tx& tx, const std::string& username, int64_t now);
-  // At start-up: no stream is open any more; agents who had one get agent_offline_after to
-  // come back before they count as offline.
+  // At start-up: no stream of this node is open any more (other nodes' streams still count);
+  // agents left with none get agent_offline_after to come back before they count as offline.
   Result<void> ResetStreams(storage::Tx& tx, int64_t now);
+  // Renews this node's lease and forgets the streams of nodes whose lease expired (the sweep
+  // does this first; a store of one node has neither).
+  Result<void> SweepNodes(storage::Tx& tx, int64_t now);
   // The user was deleted (call it in the same job, after the user row is gone): their active
   // chats go back to the head of their queues (the customer told, as when an agent goes
   // offline), their ringing offers move on, and their presence is cleared (user_removed.cpp).
@@ -363,6 +369,9 @@ class Routing {
   // `written`, else its insert), records the fact and offers what can be offered.
   Result<void> Queued(storage::Tx& tx, storage::ConversationRecord& c, const std::string& queue,
                       int64_t now, Effects& fx, bool at_head, bool written);
+  // Sets `p`'s streams to the user's streams on every node; none left: offline after
+  // agent_offline_after, as when their last stream closes.
+  Result<void> Recount(storage::Tx& tx, storage::PresenceRecord p, int64_t now);
   // The agent who gets `c` next (available, in the queue, with room, idle longest; one who let
   // it ring out or declined it only when nobody else can, a decliner not before offer_timeout
   // has passed since), or none.

@@ -60,10 +60,14 @@ Result<AgentView> Routing::SetStatus(Tx& tx, const std::string& username, const 
 }
 
 Result<void> Routing::StreamOpened(Tx& tx, const std::string& username, int64_t now, Effects& fx) {
+  // Counted per node first (on a shared store this locks the user's count, so the presence read
+  // next holds what another node committed before).
+  auto streams = tx.AddNodeStreams(username, 1);
+  if (!streams) return Fail(streams.error());
   auto p = LoadPresence(tx, username);
   if (!p) return Fail(p.error());
   bool was_online = p->online;
-  p->streams += 1;
+  p->streams = *streams;
   p->online = true;
   p->offline_due_at_ms.reset();
   p->updated_at_ms = now;
@@ -84,24 +88,59 @@ Result<void> Routing::StreamOpened(Tx& tx, const std::string& username, int64_t 
 }
 
 Result<void> Routing::StreamClosed(Tx& tx, const std::string& username, int64_t now) {
+  auto streams = tx.AddNodeStreams(username, -1);
+  if (!streams) return Fail(streams.error());
   auto p = LoadPresence(tx, username);
   if (!p) return Fail(p.error());
-  p->streams = std::max<int64_t>(0, p->streams - 1);
+  p->streams = *streams;  // on every node
   if (p->streams == 0) p->offline_due_at_ms = now + settings_.agent_offline_after_ms;
   p->updated_at_ms = now;
   return SavePresence(tx, *p, now);
 }
 
 Result<void> Routing::ResetStreams(Tx& tx, int64_t now) {
+  // This node's streams ended with its last run; other nodes' streams still count (a store of
+  // one node forgets every stream, as it always did).
+  auto cleared = tx.ClearNodeStreams();
+  if (!cleared) return Fail(cleared.error());
+  auto renewed = tx.RenewNode(now + settings_.node_lease_ms);
+  if (!renewed) return Fail(renewed.error());
   auto all = tx.ListPresence();
   if (!all) return Fail(all.error());
-  for (auto p : *all) {
+  for (auto& p : *all) {
     if (p.streams == 0) continue;
-    p.streams = 0;
-    p.offline_due_at_ms = now + settings_.agent_offline_after_ms;
-    p.updated_at_ms = now;
-    auto put = SavePresence(tx, p, now);
-    if (!put) return Fail(put.error());
+    auto recounted = Recount(tx, std::move(p), now);
+    if (!recounted) return Fail(recounted.error());
+  }
+  return {};
+}
+
+Result<void> Routing::Recount(Tx& tx, PresenceRecord p, int64_t now) {
+  auto streams = tx.UserStreams(p.username);
+  if (!streams) return Fail(streams.error());
+  if (*streams == p.streams) return {};
+  p.streams = *streams;
+  // None left: offline after agent_offline_after_s, as when their last stream closes.
+  if (p.streams == 0) p.offline_due_at_ms = now + settings_.agent_offline_after_ms;
+  p.updated_at_ms = now;
+  return SavePresence(tx, p, now);
+}
+
+Result<void> Routing::SweepNodes(Tx& tx, int64_t now) {
+  // This node's lease, renewed each sweep: its streams count while it holds one.
+  auto renewed = tx.RenewNode(now + settings_.node_lease_ms);
+  if (!renewed) return Fail(renewed.error());
+  // The streams of nodes whose lease ran out (killed) no longer count.
+  auto users = tx.ReapDeadNodes(now, kSweepBatch);
+  if (!users) return Fail(users.error());
+  for (const auto& username : *users) {
+    auto p = tx.GetPresence(username);
+    if (!p) return Fail(p.error());
+    if (!*p) continue;
+    spdlog::info("streams of {} on a node that stopped renewing its lease no longer count",
+                 username);
+    auto recounted = Recount(tx, std::move(**p), now);
+    if (!recounted) return Fail(recounted.error());
   }
   return {};
 }
@@ -244,6 +283,9 @@ Result<void> Routing::WaitUpdates(Tx& tx, int64_t now, Effects& fx) {
 }
 
 Result<void> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
+  // Several nodes on one database: this node's lease, and the presence of dead nodes.
+  auto nodes = SweepNodes(tx, now);
+  if (!nodes) return Fail(nodes.error());
   // Offers that rang out: the agent who let it ring is set away, the offer moves on.
   auto expired = tx.ExpiredOffers(now, kSweepBatch);
   if (!expired) return Fail(expired.error());

@@ -8,14 +8,6 @@
 namespace parley::storage {
 
 namespace {
-Error NoResponses() {
-  return Error{Errc::kUnavailable, "responses_unsupported",
-               "This server's store does not keep canned responses."};
-}
-Error NoAudit() {
-  return Error{Errc::kUnavailable, "audit_unsupported",
-               "This server's store does not keep an audit log yet."};
-}
 Error NoReports() {
   return Error{Errc::kUnavailable, "reports_unsupported",
                "This server's store does not keep routing facts."};
@@ -32,19 +24,6 @@ Result<std::pair<int64_t, int64_t>> Tx::CsatDay(const std::string&, int64_t) {
   return Fail(NoReports());
 }
 Result<void> Tx::AddCsatDay(const std::string&, int64_t, int64_t) { return Fail(NoReports()); }
-
-Result<void> Tx::InsertAudit(const AuditRecord&) { return Fail(NoAudit()); }
-Result<std::vector<AuditRecord>> Tx::ListAudit(int64_t, size_t) { return Fail(NoAudit()); }
-
-Result<std::vector<ResponseRecord>> Tx::ListResponses(const std::string&) {
-  return Fail(NoResponses());
-}
-Result<std::optional<ResponseRecord>> Tx::GetResponse(const std::string&) {
-  return Fail(NoResponses());
-}
-Result<void> Tx::InsertResponse(const ResponseRecord&) { return Fail(NoResponses()); }
-Result<void> Tx::UpdateResponse(const ResponseRecord&) { return Fail(NoResponses()); }
-Result<bool> Tx::DeleteResponse(const std::string&) { return Fail(NoResponses()); }
 
 namespace {
 Failure NoSupervision() {
@@ -64,6 +43,11 @@ Result<std::vector<StatusPeriodRecord>> Tx::ListStatusPeriods(const std::string&
 Result<void> Tx::PutWatcher(const WatcherRecord&) { return NoSupervision(); }
 Result<bool> Tx::DeleteWatcher(const std::string&, const std::string&) { return NoSupervision(); }
 Result<std::vector<WatcherRecord>> Tx::Watchers(const std::string&) { return NoSupervision(); }
+
+Result<void> Tx::RenewNode(int64_t) { return {}; }
+Result<std::vector<std::string>> Tx::ReapDeadNodes(int64_t, size_t) {
+  return std::vector<std::string>{};
+}
 
 void Handoff::Add(const boost::asio::any_io_executor& ex, std::move_only_function<void()> fn) {
   // A batch reaches a handful of I/O threads, so a linear search is the fast way.

@@ -88,21 +88,19 @@ class Tx {
   // Removes sessions unused since `before_ms`.
   virtual Result<void> DeleteIdleSessions(int64_t before_ms) = 0;
 
-  // The audit log (sqlite_audit.cpp). Insert sets nothing back; List gives the newest first,
-  // those with id < `before_id` (0: from the newest), at most `limit`.
-  // Not pure: a store without them (PostgreSQL, for now) answers kUnavailable audit_unsupported.
-  virtual Result<void> InsertAudit(const AuditRecord& a);
-  virtual Result<std::vector<AuditRecord>> ListAudit(int64_t before_id, size_t limit);
+  // The audit log (sqlite_audit.cpp, pg_admin.cpp). Insert sets nothing back; List gives the
+  // newest first, those with id < `before_id` (0: from the newest), at most `limit`.
+  virtual Result<void> InsertAudit(const AuditRecord& a) = 0;
+  virtual Result<std::vector<AuditRecord>> ListAudit(int64_t before_id, size_t limit) = 0;
 
-  // Canned responses (sqlite_responses.cpp). Not pure: a store without them answers
-  // kUnavailable responses_unsupported (store.cpp).
+  // Canned responses (sqlite_responses.cpp, pg_admin.cpp).
   // The shared responses and those of `owner`, by shortcut (every one when owner is empty).
-  virtual Result<std::vector<ResponseRecord>> ListResponses(const std::string& owner);
-  virtual Result<std::optional<ResponseRecord>> GetResponse(const std::string& id);
+  virtual Result<std::vector<ResponseRecord>> ListResponses(const std::string& owner) = 0;
+  virtual Result<std::optional<ResponseRecord>> GetResponse(const std::string& id) = 0;
   // kConflict (response_exists) when the owner has this shortcut already.
-  virtual Result<void> InsertResponse(const ResponseRecord& r);
-  virtual Result<void> UpdateResponse(const ResponseRecord& r);
-  virtual Result<bool> DeleteResponse(const std::string& id);
+  virtual Result<void> InsertResponse(const ResponseRecord& r) = 0;
+  virtual Result<void> UpdateResponse(const ResponseRecord& r) = 0;
+  virtual Result<bool> DeleteResponse(const std::string& id) = 0;
 
   // Operations figures (/metrics, `parley status`; sqlite/sqlite_ops.cpp). Not pure: a backend
   // without them answers kUnavailable `unsupported` and /metrics leaves those lines out.
@@ -237,6 +235,26 @@ class Tx {
   // Drops the user's events with seq <= `up_to_seq` that are older than `before_ms`.
   virtual Result<void> PruneAgentEvents(const std::string& username, int64_t up_to_seq,
                                         int64_t before_ms) = 0;
+
+  // Presence across nodes (migration 0014; sqlite_presence.cpp, pg_presence.cpp): each node
+  // counts the event streams it holds per user, and a user's streams are the sum over the
+  // nodes. "This node" is the store's node (Store::SetNodeId; a SQLite store is one node).
+  // Adds `delta` to this node's streams of `username` (never below 0) and returns the user's
+  // streams on every node. On a shared store the user's count is locked until the commit, so
+  // two nodes changing it one after the other each see the other's change.
+  virtual Result<int64_t> AddNodeStreams(const std::string& username, int64_t delta) = 0;
+  // The user's streams on every node (locked as AddNodeStreams does).
+  virtual Result<int64_t> UserStreams(const std::string& username) = 0;
+  // Forgets this node's streams (a node that starts holds none; a store of one node forgets
+  // every row). Returns the users who had some, by name.
+  virtual Result<std::vector<std::string>> ClearNodeStreams() = 0;
+  // Renews this node's lease until `until_ms`: its streams count while it holds one. Not pure:
+  // a store of one node has no lease and does nothing.
+  virtual Result<void> RenewNode(int64_t until_ms);
+  // Takes the nodes whose lease expired by `now_ms` (at most `limit`; rows another node's sweep
+  // holds are skipped), forgets their streams and their lease, and returns the users who had
+  // streams on them, by name. A store of one node has none: empty.
+  virtual Result<std::vector<std::string>> ReapDeadNodes(int64_t now_ms, size_t limit);
 };
 
 // Hands the continuations of one batch of store jobs to their executors: one post per

@@ -14,12 +14,13 @@
 // installs them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO, Server, Receiver, makeTempDir, removeTempDir, textEvent, uid, waitFor, delay, range } from './harness.mjs';
 import { Agent, createAgent } from './agent_support.mjs';
-import { startPostgres } from './pg_support.mjs';
+import { pgBinDir, startPostgres } from './pg_support.mjs';
 
 const LEASE_S = 4;
 const WEBHOOK_TIMEOUT_MS = 3000;
@@ -545,5 +546,49 @@ test('routing timers on three nodes: one ring-out per offer, one idle reminder a
     for (const ag of [...ringers, holder]) await ag.disconnect();
   } finally {
     await restartAll(CONFIG);
+  }
+});
+
+// Presence across nodes (issue 15): two nodes of their own, on a database of their own, with
+// agent_offline_after_s 1 and a lease of 4 s (twice the webhook timeout plus 3 s), so that an
+// agent wrongly counted as without streams goes offline within two seconds.
+test('presence: a restart of one node leaves an agent streaming from another online; the node killed with the stream stops counting when its lease expires', async () => {
+  const u = new URL(pg.url);
+  execFileSync(path.join(pgBinDir(), 'psql'), ['-qX', '-h', u.hostname, '-p', u.port, '-U', 'parley', '-d', 'postgres', '-c', 'CREATE DATABASE presence']);
+  const config = path.join(configDir, 'presence.yaml');
+  fs.writeFileSync(config, 'agent_offline_after_s: 1\ndelivery_lease_s: 2\nwait_time_interval_s: 0\n');
+  const start = async (name) => {
+    const s = new Server({ args: ['--node-id', name, '--config', config, '--webhook-timeout-ms', '500'], env: { PARLEY_MASTER_KEY: masterKey } });
+    s.database = pg.url.replace(/\/parley$/, '/presence');
+    await s.start();
+    return s;
+  };
+  const p = await start('presence-a');
+  const q = await start('presence-b');
+  try {
+    const agent = await createAgent(p, { queues: ['default'] });
+    await agent.connect();
+    agent.ws.on('error', () => {});
+    await agent.signedIn();
+    await agent.available();
+    const status = async (node) => (await node.admin('GET', '/api/v1/agents')).json.agents.find((a) => a.username === agent.username)?.status;
+    assert.equal(await status(q), 'available');
+    // presence-b restarts: it forgets its own streams (none), not presence-a's.
+    await q.stop();
+    await q.start();
+    await delay(2500); // past agent_offline_after_s and a sweep of each node
+    assert.equal(await status(q), 'available', 'online through the restart of the other node');
+    assert.equal(await status(p), 'available');
+    // presence-a dies holding the stream: presence-b's sweep forgets its streams once its lease
+    // expired, and the agent goes offline agent_offline_after_s later.
+    const t0 = Date.now();
+    await p.kill9();
+    await waitFor(async () => (await status(q)) === 'offline', { timeout: 15000, interval: 200, message: 'agent offline after the node with the stream was killed' });
+    const took = Date.now() - t0;
+    assert.ok(took >= 2500, `offline ${took} ms after the kill: not before the lease (4 s, renewed each second) expired`);
+    console.log(`# agent offline ${took} ms after the node holding the stream was killed`);
+  } finally {
+    await p.cleanup();
+    await q.cleanup();
   }
 });

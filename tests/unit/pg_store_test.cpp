@@ -206,6 +206,56 @@ TEST_P(PostgresStoreTest, PoolIsBoundedWaitsThenRefuses) {
   EXPECT_EQ(pool.Stats().size, 2u);
 }
 
+// Presence across nodes: a user's streams are the sum over the nodes; a node that starts
+// forgets only its own; the streams of a node whose lease expired are forgotten by another
+// node's sweep, once.
+TEST_P(PostgresStoreTest, NodeStreamsAddUpAcrossNodesAndDieWithTheirLease) {
+  auto a = Node();
+  auto b = Node();
+  auto c = Node();
+  ASSERT_TRUE(a && b && c);
+  a->SetNodeId("node-a");
+  b->SetNodeId("node-b");
+  c->SetNodeId("node-c");
+  boost::asio::io_context io;
+  auto add = [](std::string user, int64_t delta) {
+    return [user, delta](Tx& tx) { return tx.AddNodeStreams(user, delta); };
+  };
+  auto renew = [](int64_t until) { return [until](Tx& tx) { return tx.RenewNode(until); }; };
+  auto reap = [](int64_t now) { return [now](Tx& tx) { return tx.ReapDeadNodes(now, 10); }; };
+  using Users = std::vector<std::string>;
+  ASSERT_TRUE(Await(io, a->Write<void>(renew(10'000))));
+  ASSERT_TRUE(Await(io, b->Write<void>(renew(2'000))));
+  EXPECT_EQ(Await(io, a->Write<int64_t>(add("ann", 1))), 1);
+  EXPECT_EQ(Await(io, b->Write<int64_t>(add("ann", 1))), 2);
+  EXPECT_EQ(Await(io, b->Write<int64_t>(add("bob", 1))), 1);
+  EXPECT_EQ(Await(io, c->Write<int64_t>(add("ann", 1))), 3);
+  // Node C starts again: its own stream is forgotten, the others' still count.
+  auto clear = [](Tx& tx) { return tx.ClearNodeStreams(); };
+  EXPECT_EQ(Await(io, c->Write<Users>(clear)), Users{"ann"});
+  auto streams = [](std::string user) { return [user](Tx& tx) { return tx.UserStreams(user); }; };
+  EXPECT_EQ(Await(io, a->Read<int64_t>(streams("ann"))), 2);
+  // Before B's lease expires nobody takes it; after, one sweep does, once.
+  EXPECT_EQ(Await(io, a->Write<Users>(reap(1'500))), Users{});
+  EXPECT_EQ(Await(io, a->Write<Users>(reap(3'000))), (Users{"ann", "bob"}));
+  EXPECT_EQ(Await(io, c->Write<Users>(reap(3'000))), Users{});
+  EXPECT_EQ(Await(io, a->Read<int64_t>(streams("ann"))), 1);
+  EXPECT_EQ(Await(io, a->Read<int64_t>(streams("bob"))), 0);
+  EXPECT_EQ(Raw("SELECT node_id FROM node_leases ORDER BY node_id"), Users{"node-a"});
+  // Two nodes opening and closing one user's streams at once: the sum stays exact.
+  std::vector<std::thread> threads;
+  for (PgStore* n : {b.get(), c.get()})
+    threads.emplace_back([n, &add] {
+      boost::asio::io_context own;
+      for (int i = 0; i < 20; ++i) {
+        (void)Await(own, n->Write<int64_t>(add("cy", 1)));
+        if (i % 2) (void)Await(own, n->Write<int64_t>(add("cy", -1)));
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(Await(io, a->Read<int64_t>(streams("cy"))), 20);
+}
+
 // The scan guard's PostgreSQL twin: every hot statement is planned on an index. With
 // sequential scans priced out, a plan that still has one has no index it could use.
 TEST_P(PostgresStoreTest, HotStatementsUseIndexes) {
@@ -213,6 +263,8 @@ TEST_P(PostgresStoreTest, HotStatementsUseIndexes) {
   ASSERT_TRUE(node);
   std::vector<postgres::HotStatement> all = postgres::HotStatements();
   for (const auto& h : postgres::HotRoutingStatements()) all.push_back(h);
+  for (const auto& h : postgres::HotAdminStatements()) all.push_back(h);
+  for (const auto& h : postgres::HotPresenceStatements()) all.push_back(h);
   ASSERT_GE(all.size(), 15u);
   for (const auto& h : all) {
     std::string sql = h.sql;

@@ -7,19 +7,22 @@ namespace {
 
 constexpr const char* kListConnections =
     "SELECT id, name, client_webhook, bot, enabled, secret, previous_secret, "
-    "previous_secret_valid_until, created_at, updated_at, queue FROM connections ORDER BY "
+    "previous_secret_valid_until, created_at, updated_at, queue, capabilities FROM connections "
+    "ORDER BY "
     "created_at, id";
 constexpr const char* kGetConnection =
     "SELECT id, name, client_webhook, bot, enabled, secret, previous_secret, "
-    "previous_secret_valid_until, created_at, updated_at, queue FROM connections WHERE id = $1";
+    "previous_secret_valid_until, created_at, updated_at, queue, capabilities FROM connections "
+    "WHERE id = $1";
 constexpr const char* kInsertConnection =
     "INSERT INTO connections (id, name, client_webhook, bot, enabled, secret, previous_secret, "
-    "previous_secret_valid_until, created_at, updated_at, queue) "
-    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) "
+    "previous_secret_valid_until, created_at, updated_at, queue, capabilities) "
+    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) "
     "ON CONFLICT DO NOTHING";
 constexpr const char* kUpdateConnection =
     "UPDATE connections SET name=$2, client_webhook=$3, bot=$4, enabled=$5, secret=$6, "
-    "previous_secret=$7, previous_secret_valid_until=$8, updated_at=$9, queue=$10 WHERE id=$1";
+    "previous_secret=$7, previous_secret_valid_until=$8, updated_at=$9, queue=$10, "
+    "capabilities=$11 WHERE id=$1";
 // Names are unique: an update to a taken name is refused before it can fail the transaction.
 constexpr const char* kConnectionNameTaken =
     "SELECT 1 FROM connections WHERE name = $1 AND id <> $2";
@@ -44,6 +47,17 @@ constexpr const char* kListConversations =
     "      OR (updated_at = $4::bigint AND id < $5::text))"
     " AND ($6::text IS NULL OR queue = $6::text)"
     " AND ($7::text IS NULL OR agent = $7::text OR offered_to = $7::text)"
+    // The history filters, as SQLite's: a part of the customer's id or name in any case (ASCII
+    // case folding, as SQLite's lower()), the creation time, a wrap-up code in the transcript.
+    " AND ($8::text IS NULL OR strpos(lower(customer_id COLLATE \"C\"),"
+    "      lower($8::text COLLATE \"C\")) > 0"
+    "      OR strpos(lower(COALESCE(customer_name, '') COLLATE \"C\"),"
+    "      lower($8::text COLLATE \"C\")) > 0)"
+    " AND ($9::bigint IS NULL OR created_at >= $9::bigint)"
+    " AND ($10::bigint IS NULL OR created_at < $10::bigint)"
+    " AND ($11::text IS NULL OR EXISTS (SELECT 1 FROM events e WHERE e.conversation_id ="
+    " conversations.id AND e.direction = 'note' AND e.type = 'wrap_up'"
+    " AND e.payload::jsonb ->> 'code' = $11::text))"
     " ORDER BY updated_at DESC, id DESC LIMIT $3";
 constexpr const char* kInsertConversation =
     "INSERT INTO conversations (" PARLEY_PG_CONVERSATION_COLUMNS
@@ -237,6 +251,7 @@ Result<ConnectionRecord> PgTx::ReadConnection(const Rows& r, int i) {
   c.created_at_ms = r.Int(i, 8);
   c.updated_at_ms = r.Int(i, 9);
   c.queue = r.Text(i, 10);
+  c.capabilities = r.Text(i, 11);
   return c;
 }
 
@@ -269,7 +284,7 @@ Params ConnectionParams(const ConnectionRecord& c, const SecretBox& box, bool in
   p.Add(c.id).Add(c.name).Add(c.client_webhook).Add(c.bot).Add(c.enabled);
   p.Add(box.Seal(c.secret)).Add(prev).Add(c.previous_secret_valid_until_ms);
   if (insert) p.Add(c.created_at_ms);
-  p.Add(c.updated_at_ms).Add(c.queue);
+  p.Add(c.updated_at_ms).Add(c.queue).Add(c.capabilities);
   return p;
 }
 
@@ -337,6 +352,7 @@ Result<std::vector<ConversationRecord>> PgTx::ListConversations(const Conversati
   else
     p.Null().Null();
   p.Add(f.queue).Add(f.agent);
+  p.Add(f.customer).Add(f.created_from_ms).Add(f.created_before_ms).Add(f.wrap_up);
   return Conversations(kListConversations, p);
 }
 

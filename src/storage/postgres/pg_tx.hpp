@@ -39,6 +39,9 @@ struct HotStatement {
 // Those of pg_tx.cpp, and those of pg_routing.cpp.
 const std::vector<HotStatement>& HotStatements();
 const std::vector<HotStatement>& HotRoutingStatements();
+// Those of pg_admin.cpp (the audit log, canned responses) and pg_presence.cpp.
+const std::vector<HotStatement>& HotAdminStatements();
+const std::vector<HotStatement>& HotPresenceStatements();
 
 class PgTx final : public Tx {
  public:
@@ -109,6 +112,15 @@ class PgTx final : public Tx {
   Result<void> DeleteUserSessions(const std::string& username) override;
   Result<void> DeleteIdleSessions(int64_t before_ms) override;
 
+  // pg_admin.cpp
+  Result<void> InsertAudit(const AuditRecord& a) override;
+  Result<std::vector<AuditRecord>> ListAudit(int64_t before_id, size_t limit) override;
+  Result<std::vector<ResponseRecord>> ListResponses(const std::string& owner) override;
+  Result<std::optional<ResponseRecord>> GetResponse(const std::string& id) override;
+  Result<void> InsertResponse(const ResponseRecord& r) override;
+  Result<void> UpdateResponse(const ResponseRecord& r) override;
+  Result<bool> DeleteResponse(const std::string& id) override;
+
   Result<std::vector<QueueRecord>> ListQueues() override;
   Result<std::optional<QueueRecord>> GetQueue(const std::string& name) override;
   Result<void> InsertQueue(const QueueRecord& q) override;
@@ -165,6 +177,12 @@ class PgTx final : public Tx {
   Result<int64_t> FirstAgentEventSeq(const std::string& username) override;
   Result<void> PruneAgentEvents(const std::string& username, int64_t up_to_seq,
                                 int64_t before_ms) override;
+  // Presence across nodes (pg_presence.cpp).
+  Result<int64_t> AddNodeStreams(const std::string& username, int64_t delta) override;
+  Result<int64_t> UserStreams(const std::string& username) override;
+  Result<std::vector<std::string>> ClearNodeStreams() override;
+  Result<void> RenewNode(int64_t until_ms) override;
+  Result<std::vector<std::string>> ReapDeadNodes(int64_t now_ms, size_t limit) override;
 
  private:
   Result<ConnectionRecord> ReadConnection(const Rows& r, int row);

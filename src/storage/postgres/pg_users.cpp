@@ -23,6 +23,11 @@ constexpr const char* kUpdateUser =
     "UPDATE users SET display_name=$2, role=$3, queues=$4, max_chats=$5, enabled=$6, "
     "password_hash=$7, updated_at=$8 WHERE username=$1";
 constexpr const char* kDeleteUser = "DELETE FROM users WHERE username = $1";
+// Usernames are never reused (migration 0007): a deleted user's name is kept here.
+constexpr const char* kRetireUsername =
+    "INSERT INTO retired_usernames (username, retired_at) "
+    "VALUES ($1, (extract(epoch from clock_timestamp()) * 1000)::bigint) ON CONFLICT DO NOTHING";
+constexpr const char* kUsernameRetired = "SELECT 1 FROM retired_usernames WHERE username = $1";
 constexpr const char* kInsertSession =
     "INSERT INTO sessions (token_hash, username, csrf, created_at, last_used_at) "
     "VALUES ($1,$2,$3,$4,$5)";
@@ -96,6 +101,13 @@ Result<std::vector<UserRecord>> PgTx::ListUsers() {
 }
 
 Result<void> PgTx::InsertUser(const UserRecord& u) {
+  auto retired = conn_->Query(kUsernameRetired, Params().Add(u.username));
+  if (!retired) return Fail(retired.error());
+  if (!retired->empty())
+    return Fail(Errc::kConflict, "username_retired",
+                fmt::format("The username '{}' belonged to a deleted user and is never reused; "
+                            "choose another username.",
+                            u.username));
   auto r = conn_->Run(kInsertUser, UserParams(u, true));
   if (!r) return Fail(r.error());
   if (*r == 0)
@@ -113,7 +125,10 @@ Result<bool> PgTx::DeleteUser(const std::string& username) {
   if (!sessions) return Fail(sessions.error());
   auto r = conn_->Run(kDeleteUser, Params().Add(username));
   if (!r) return Fail(r.error());
-  return *r > 0;
+  if (*r == 0) return false;
+  auto retired = conn_->Run(kRetireUsername, Params().Add(username));
+  if (!retired) return Fail(retired.error());
+  return true;
 }
 
 Result<void> PgTx::InsertSession(const SessionRecord& s) {

@@ -173,6 +173,10 @@ class SqliteTx final : public Tx {
   Result<int64_t> FirstAgentEventSeq(const std::string& username) override;
   Result<void> PruneAgentEvents(const std::string& username, int64_t up_to_seq,
                                 int64_t before_ms) override;
+  // Presence across nodes (sqlite_presence.cpp).
+  Result<int64_t> AddNodeStreams(const std::string& username, int64_t delta) override;
+  Result<int64_t> UserStreams(const std::string& username) override;
+  Result<std::vector<std::string>> ClearNodeStreams() override;
 
  private:
   Result<ConnectionRecord> ReadConnection(const Stmt& s);

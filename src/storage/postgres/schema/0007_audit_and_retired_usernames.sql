@@ -1,6 +1,4 @@
--- PostgreSQL twin of 0007: retired usernames and the audit log. (The PostgreSQL Tx does not
--- read or write them yet: on PostgreSQL the audit routes answer 503 audit_unsupported and a
--- deleted name is not yet refused; docs/operations-multinode.md.)
+-- PostgreSQL twin of 0007: retired usernames and the audit log (pg_users.cpp, pg_admin.cpp).
 CREATE TABLE retired_usernames (
   username TEXT COLLATE "C" PRIMARY KEY,
   retired_at BIGINT NOT NULL

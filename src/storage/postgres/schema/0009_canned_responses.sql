@@ -1,5 +1,4 @@
--- PostgreSQL twin of 0009: canned responses. (The PostgreSQL Tx does not read or write them
--- yet: on PostgreSQL the responses routes answer 503 responses_unsupported.)
+-- PostgreSQL twin of 0009: canned responses (pg_admin.cpp).
 CREATE TABLE responses (
   id TEXT COLLATE "C" PRIMARY KEY,
   owner TEXT COLLATE "C" NOT NULL DEFAULT '',
