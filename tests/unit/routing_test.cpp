@@ -373,7 +373,9 @@ TEST_F(RoutingTest, ANewCustomerIsInsertedAlreadyWaiting) {
   EXPECT_EQ(c.owner, "queue:q");
   EXPECT_EQ(QueueState("q").waiting, 2);
   EXPECT_EQ(WaitingIds("q"), (Strings{before, "new-2"}));
-  EXPECT_EQ(WaitTimesSent("new-2").size(), 1u);
+  // Told their place at once (nobody is signed in: the no-agents text with it).
+  ASSERT_EQ(Transcript("new-2").size(), 1u);
+  EXPECT_EQ(Transcript("new-2")[0].sender, "system");
   SignIn("ann");
   EXPECT_EQ(ConversationsOf("ann", "conversation.offered"), (Strings{before}));
   ASSERT_TRUE(Accept(before, "ann"));
