@@ -59,7 +59,9 @@ format-check:
 demo: build
 	scripts/demo
 
+# The benchmarks' programs are left out of the default build (`make test` does not need them).
 bench: build
+	cmake --build $(BUILD) -j$(JOBS) --target bench_targets
 	bench/run
 
 # libFuzzer targets (clang, ASan+UBSan) in their own build dir, each run FUZZ_SECONDS from the

@@ -122,7 +122,8 @@ asio::awaitable<void> NodeBus::Relay() {
     }
     for (const auto& [user, seq] : batch) {
       if (!hub_.HasStreams(user)) continue;
-      auto job = [user, seq](Tx& tx) -> Result<std::vector<AgentEventRecord>> {
+      // Init-captures: clang 14 (make fuzz) cannot capture a structured binding by name.
+      auto job = [user = user, seq = seq](Tx& tx) -> Result<std::vector<AgentEventRecord>> {
         int64_t from = seq - 1;
         if (seq == kNewest) {
           auto last = tx.LastAgentEventSeq(user);
