@@ -151,8 +151,12 @@ TEST_P(PostgresStoreTest, DeadlockBetweenNodesIsRunAgain) {
   other.join();
   ASSERT_TRUE(ra) << ra.error().message;
   ASSERT_TRUE(rb) << rb.error().message;
-  EXPECT_EQ(*ra + *rb, 3);  // one ran once, the other twice
-  EXPECT_EQ(a->RetriedJobs() + b->RetriedJobs(), 1u);
+  // One of them ran again. On a slow machine (ASan) the rerun may take its first row back before
+  // the other job, woken by the abort, gets it, and meet the same cycle: PostgreSQL then breaks
+  // it again, maybe by failing the other job. Whatever the count, every run after the first was
+  // a job run again by its node's writer, and both succeeded.
+  EXPECT_GE(*ra + *rb, 3);
+  EXPECT_EQ(static_cast<uint64_t>(*ra - 1 + *rb - 1), a->RetriedJobs() + b->RetriedJobs());
 }
 
 // Nodes started together migrate the same empty database once, without failing.
