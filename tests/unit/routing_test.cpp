@@ -267,16 +267,25 @@ TEST_F(RoutingTest, PullTakesAnyWaitingConversationOfTheAgentsQueues) {
   EXPECT_EQ(missing.error().errc, Errc::kNotFound);
 }
 
-TEST_F(RoutingTest, AQueueWithMaxWaitAndNobodySignedInDoesNotAccept) {
-  storage::QueueRecord capped;
-  capped.name = "capped";
-  capped.display_name = "Capped";
-  capped.max_wait_s = 60;
-  Do([&](Tx& tx, int64_t now, Effects&) -> Result<void> {
-    auto r = routing().CreateQueue(tx, capped, now);
-    if (!r) return Fail(r.error());
-    return {};
-  });
+// Queue "capped": max_wait_s 60, so it accepts customers only while the estimate stays under
+// a minute.
+class RoutingCappedTest : public RoutingTest {
+ protected:
+  void CreateCappedQueue() {
+    storage::QueueRecord capped;
+    capped.name = "capped";
+    capped.display_name = "Capped";
+    capped.max_wait_s = 60;
+    Do([&](Tx& tx, int64_t now, Effects&) -> Result<void> {
+      auto r = routing().CreateQueue(tx, capped, now);
+      if (!r) return Fail(r.error());
+      return {};
+    });
+  }
+};
+
+TEST_F(RoutingCappedTest, AQueueWithMaxWaitAndNobodySignedInDoesNotAccept) {
+  CreateCappedQueue();
   auto escalate = [this](const std::string& id, const std::string& queue) {
     return Act<bool>([this, id, queue](Tx& tx, int64_t now, Effects& fx) {
       return routing().Escalate(tx, id, queue, now, fx);
@@ -336,16 +345,8 @@ TEST_F(RoutingTest, AQueueWithMaxWaitAndNobodySignedInDoesNotAccept) {
 // A new customer who goes to a person with their first message (a connection without a bot)
 // is written once: inserted already waiting and counted like a move into the queue, or inserted
 // with the bot when the queue turns them away.
-TEST_F(RoutingTest, ANewCustomerIsInsertedAlreadyWaiting) {
-  storage::QueueRecord capped;
-  capped.name = "capped";
-  capped.display_name = "Capped";
-  capped.max_wait_s = 60;
-  Do([&](Tx& tx, int64_t now, Effects&) -> Result<void> {
-    auto r = routing().CreateQueue(tx, capped, now);
-    if (!r) return Fail(r.error());
-    return {};
-  });
+TEST_F(RoutingCappedTest, ANewCustomerIsInsertedAlreadyWaiting) {
+  CreateCappedQueue();
   auto arrive = [this](const std::string& id, const std::string& queue) {
     return Act<bool>([this, id, queue](Tx& tx, int64_t now, Effects& fx) {
       ConversationRecord fresh;
