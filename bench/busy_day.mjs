@@ -28,14 +28,13 @@
 //        [--agents 1000] [--max-chats 10] [--seconds 5] [--empty-seconds 1] [--idle-seconds 20]
 //        [--drain-timeout 600] [--think-ms 1000] [--store sqlite|postgres] [--json-file F]
 // Needs build/parley and build/loadgen (make bench builds them) and tests/' npm packages.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../tests/integration/harness.mjs';
 import { startPostgres } from '../tests/integration/pg_support.mjs';
 import {
   agent, boundRun, closeAgents, cpuWindow, drain, makeAgents, ms, now, ok, pct, pool, printCpu,
-  printWriter, request, sign, startReceiver, startServer, stopServer, writeJson, writerWindow,
+  printWriter, request, runLoadgen, sign, startReceiver, startServer, stopServer, writeJson, writerWindow,
 } from './support.mjs';
 
 const LOADGEN = path.resolve(process.env.LOADGEN_BIN || path.join(REPO, 'build/loadgen'));
@@ -84,23 +83,7 @@ function loadgen(server, conn, { seconds, warmup = 0, customers, fresh = false }
     '--warmup', String(warmup), '--json'];
   if (fresh) args.push('--new-customers');
   if (customers) args.push('--customers', String(customers));
-  return new Promise((resolve, reject) => {
-    const child = spawn(LOADGEN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (err += c));
-    child.on('error', reject);
-    // Exit 3 is a run with refusals or transport errors: its figures still count (they say so).
-    child.on('exit', (code) => {
-      if (code !== 0 && code !== 3) return reject(new Error(`loadgen exited ${code}: ${err.trim()}`));
-      try {
-        resolve(JSON.parse(out));
-      } catch {
-        reject(new Error(`loadgen exited ${code} and printed no JSON: ${out.slice(0, 200)} ${err.slice(0, 200)}`));
-      }
-    });
-  });
+  return runLoadgen(LOADGEN, args);
 }
 
 async function queueView(server) {

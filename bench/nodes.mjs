@@ -14,13 +14,13 @@
 //        [--connections 64] [--json-file F]
 // Needs build/parley, build/loadgen, PostgreSQL's server binaries (scripts/install-deps) and
 // tests/' npm packages. PARLEY_TEST_PG (a server's URL) is used instead of a throwaway server.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO, Server } from '../tests/integration/harness.mjs';
 import { startPostgres } from '../tests/integration/pg_support.mjs';
-import { boundRun, machineCpu, now, ok, procCpu, startServer, stopServer, writeJson, writerWindow } from './support.mjs';
+import { boundRun, machineCpu, now, ok, procCpu, runLoadgen, startServer, stopServer, writeJson, writerWindow } from './support.mjs';
 
 const LOADGEN = path.resolve(process.env.LOADGEN_BIN || path.join(REPO, 'build/loadgen'));
 const argv = process.argv.slice(2);
@@ -41,22 +41,7 @@ function loadgen(port, conn, connections) {
   const args = ['--mode', 'closed', '--port', String(port), '--connection-id', conn.connection_id, '--secret', conn.jwt_secret,
     '--connections', String(connections), '--threads', '1', '--duration', String(opt.seconds), '--warmup', String(opt.warmup),
     '--customers', '10000', '--json'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(LOADGEN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (err += c));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0 && code !== 3) return reject(new Error(`loadgen exited ${code}: ${err.trim()}`));
-      try {
-        resolve({ ...JSON.parse(out), pid: child.pid });
-      } catch {
-        reject(new Error(`loadgen printed no JSON: ${out.slice(0, 200)} ${err.slice(0, 200)}`));
-      }
-    });
-  });
+  return runLoadgen(LOADGEN, args);
 }
 
 // The PostgreSQL server's processes: the postmaster (first line of postmaster.pid) and its

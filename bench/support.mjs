@@ -2,6 +2,7 @@
 // keep-alive, a JWT as an integration layer signs it, a webhook receiver on a worker thread,
 // CPU figures from /proc, the server through the black-box test harness, agents with event
 // streams, and the drain of a queue by agents who accept every offer.
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -471,3 +472,25 @@ export async function drain(server, agents, target, autoAccept, timeoutMs, think
   return { complete, emptyAt, availableOk, done, doneAt, owned, elapsed_ms: complete ? tLast - t0 : now() - t0, available_ms: tAvailable, offers, acceptsOk, acceptsRefused, refusals, assigned, acceptTimes, cpu: c, loopDelay };
 }
 
+
+// Runs build/loadgen (`bin`) with `args` (which must include --json) and resolves its JSON
+// figures with its pid. Exit 3 is a run with refusals or transport errors: its figures still
+// count (they say so).
+export function runLoadgen(bin, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0 && code !== 3) return reject(new Error(`loadgen exited ${code}: ${err.trim()}`));
+      try {
+        resolve({ ...JSON.parse(out), pid: child.pid });
+      } catch {
+        reject(new Error(`loadgen exited ${code} and printed no JSON: ${out.slice(0, 200)} ${err.slice(0, 200)}`));
+      }
+    });
+  });
+}
