@@ -218,11 +218,18 @@ bool PgStore::EnsureConnection(Pool::Lease& lease, bool ping) {
   return true;
 }
 
-bool PgStore::RunBatch(std::vector<Queued>& batch, Pool::Lease& lease) {
+namespace {
+// How long a job after the first of a group commit may wait for a row lock. See RunTransaction.
+constexpr const char* kAfterFirstJob = "RELEASE SAVEPOINT job; SET LOCAL lock_timeout = '5ms'";
+}  // namespace
+
+std::optional<size_t> PgStore::RunTransaction(std::vector<Queued>& batch, size_t from,
+                                              Pool::Lease& lease) {
   if (!lease->Exec("BEGIN")) {
     // A connection that died while idle (the server restarted) shows only when used; nothing
     // ran yet, so the batch can go to a fresh one.
-    if (lease->Ok() || !EnsureConnection(lease, false) || !lease->Exec("BEGIN")) return false;
+    if (lease->Ok() || !EnsureConnection(lease, false) || !lease->Exec("BEGIN"))
+      return std::nullopt;
   }
   Conn& conn = *lease;
   PgTx tx(conn, box_, true);
@@ -230,35 +237,63 @@ bool PgStore::RunBatch(std::vector<Queued>& batch, Pool::Lease& lease) {
     std::lock_guard lock(node_mu_);
     tx.SetNodeId(node_id_);
   }
-  for (Queued& q : batch) {
+  // The lock order between nodes (docs/architecture.md, "Several nodes: the lock order"): a
+  // transaction waits for a row lock only while it runs its first job. Every later job runs
+  // with a lock timeout of a few milliseconds; a job that meets a lock held by another node's
+  // transaction is rolled back to its savepoint, the jobs before it are committed (which frees
+  // their rows), and it starts the next transaction, where it may wait. So a writer never waits
+  // while holding rows of earlier jobs, and two nodes' group commits cannot deadlock on rows
+  // their jobs take in different orders (each job's own statements keep one order: its
+  // conversation row, then the rows its triggers keep, then the agents' events).
+  size_t i = from;
+  for (; i < batch.size(); ++i) {
+    Queued& q = batch[i];
+    bool split = false;
     for (int attempt = 1;; ++attempt) {
       // Each job has its own savepoint so one failing job leaves the others intact.
-      if (!conn.Exec("SAVEPOINT job")) return false;
+      if (!conn.Exec("SAVEPOINT job")) return std::nullopt;
       tx.JobStarted();
+      (void)conn.TakeLockTimeout();
       bool ok = false;
       try {
         ok = q.job(tx);
       } catch (const std::exception& e) {
         spdlog::error("store job threw: {}", e.what());
       }
-      if (!conn.Ok()) return false;
-      if (ok) {
-        if (!conn.Exec("RELEASE SAVEPOINT job")) return false;
+      if (!conn.Ok()) return std::nullopt;
+      // A job that met a lock timeout failed, even if it swallowed the error: the transaction
+      // is aborted up to its savepoint.
+      bool timed_out = conn.TakeLockTimeout();
+      if (ok && !timed_out) {
+        if (!conn.Exec(i == from ? kAfterFirstJob : "RELEASE SAVEPOINT job")) return std::nullopt;
         break;
       }
       bool again = tx.TakeRetry() && attempt < options_.job_attempts;
-      if (!conn.Exec("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")) return false;
-      if (!again) break;
+      if (!conn.Exec("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")) return std::nullopt;
+      if (timed_out && i > from) {
+        split = true;
+        break;
+      }
+      if (!again) {
+        if (i == from && !conn.Exec("SET LOCAL lock_timeout = '5ms'")) return std::nullopt;
+        break;
+      }
       retried_jobs_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (split) {
+      split_commits_.fetch_add(1, std::memory_order_relaxed);
+      break;
     }
   }
   auto commit_started = std::chrono::steady_clock::now();
   auto commit = conn.Exec("COMMIT");
   commit_time_.Record(std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - commit_started));
-  if (!commit)
-    spdlog::error("group commit of {} jobs failed: {}", batch.size(), commit.error().message);
-  return commit.has_value();
+  if (!commit) {
+    spdlog::error("group commit of {} jobs failed: {}", i - from, commit.error().message);
+    return std::nullopt;
+  }
+  return i;
 }
 
 void PgStore::WriterLoop() {
@@ -284,29 +319,35 @@ void PgStore::WriterLoop() {
       (void)EnsureConnection(lease, true);
       continue;
     }
-    bool committed = false;
-    auto began = std::chrono::steady_clock::now();
-    if (EnsureConnection(lease, false)) {
-      committed = RunBatch(batch, lease);
-      batch_time_.Record(std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::steady_clock::now() - began));
-      if (!committed) {
-        failed_commits_.fetch_add(1, std::memory_order_relaxed);
-        if (lease->Ok()) {
-          (void)lease->Exec("ROLLBACK");
+    // The batch runs as one group commit, or as several when a job after the first meets a
+    // row lock of another node (RunTransaction).
+    for (size_t from = 0; from < batch.size();) {
+      std::optional<size_t> to;
+      auto began = std::chrono::steady_clock::now();
+      if (EnsureConnection(lease, false)) {
+        to = RunTransaction(batch, from, lease);
+        batch_time_.Record(std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - began));
+        if (!to) {
+          failed_commits_.fetch_add(1, std::memory_order_relaxed);
+          if (lease->Ok()) {
+            (void)lease->Exec("ROLLBACK");
+          } else {
+            healthy_ = false;
+            spdlog::error("PostgreSQL connection lost; {} jobs failed", batch.size() - from);
+          }
         } else {
-          healthy_ = false;
-          spdlog::error("PostgreSQL connection lost; {} jobs failed", batch.size());
+          healthy_ = true;
+          commits_.fetch_add(1, std::memory_order_relaxed);
+          committed_jobs_.fetch_add(*to - from, std::memory_order_relaxed);
         }
-      } else {
-        healthy_ = true;
-        commits_.fetch_add(1, std::memory_order_relaxed);
-        committed_jobs_.fetch_add(batch.size(), std::memory_order_relaxed);
       }
-    }
-    {
-      Handoff handoff;  // posts when it goes out of scope
-      for (Queued& q : batch) q.done(committed, handoff);
+      size_t end = to ? *to : batch.size();
+      {
+        Handoff handoff;  // posts when it goes out of scope
+        for (size_t i = from; i < end; ++i) batch[i].done(to.has_value(), handoff);
+      }
+      from = end;
     }
     batch.clear();
   }

@@ -12,6 +12,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +55,9 @@ class PgStore final : public Store {
   PoolStats PoolFigures() const { return pool_.Stats(); }
   // Jobs run again because they met another node's concurrent work.
   uint64_t RetriedJobs() const { return retried_jobs_.load(std::memory_order_relaxed); }
+  // Group commits ended early because a job after the first met another node's row lock (the
+  // job went on in the next transaction).
+  uint64_t SplitCommits() const { return split_commits_.load(std::memory_order_relaxed); }
   Pool& pool() { return pool_; }
 
  private:
@@ -72,8 +76,9 @@ class PgStore final : public Store {
   bool Submit(Queue& q, Job job, Done done);
   void WriterLoop();
   void ReaderLoop();
-  // Runs one group commit; false when it did not commit.
-  bool RunBatch(std::vector<Queued>& batch, Pool::Lease& lease);
+  // Runs batch[from..] as one group commit, up to the first job after `from` that met another
+  // node's row lock: the end of the jobs committed, or nullopt when it did not commit.
+  std::optional<size_t> RunTransaction(std::vector<Queued>& batch, size_t from, Pool::Lease& lease);
   // Makes sure the writer holds a working connection; tries at most once a second while the
   // server is unreachable. Updates healthy_.
   bool EnsureConnection(Pool::Lease& lease, bool ping);
@@ -91,6 +96,7 @@ class PgStore final : public Store {
   std::atomic<uint64_t> failed_commits_{0};
   std::atomic<uint64_t> queued_writes_{0};
   std::atomic<uint64_t> retried_jobs_{0};
+  std::atomic<uint64_t> split_commits_{0};
   Histogram batch_time_;
   Histogram commit_time_;
   std::atomic<bool> open_{false};
