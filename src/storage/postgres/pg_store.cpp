@@ -219,8 +219,14 @@ bool PgStore::EnsureConnection(Pool::Lease& lease, bool ping) {
 }
 
 namespace {
-// How long a job after the first of a group commit may wait for a row lock. See RunTransaction.
-constexpr const char* kAfterFirstJob = "RELEASE SAVEPOINT job; SET LOCAL lock_timeout = '5ms'";
+// How long a writer's job may wait for a row lock (see RunTransaction): the first job of a
+// transaction a little longer each time it gave up (the last is the session's 10 s); the jobs
+// after it only briefly.
+constexpr const char* kFirstJobPatience[] = {"SET LOCAL lock_timeout = '20ms'",
+                                             "SET LOCAL lock_timeout = '200ms'",
+                                             "SET LOCAL lock_timeout = '10s'"};
+constexpr int kPatienceLevels = 3;
+constexpr const char* kLaterJobPatience = "SET LOCAL lock_timeout = '5ms'";
 }  // namespace
 
 std::optional<size_t> PgStore::RunTransaction(std::vector<Queued>& batch, size_t from,
@@ -237,18 +243,24 @@ std::optional<size_t> PgStore::RunTransaction(std::vector<Queued>& batch, size_t
     std::lock_guard lock(node_mu_);
     tx.SetNodeId(node_id_);
   }
-  // The lock order between nodes (docs/architecture.md, "Several nodes: the lock order"): a
-  // transaction waits for a row lock only while it runs its first job. Every later job runs
-  // with a lock timeout of a few milliseconds; a job that meets a lock held by another node's
-  // transaction is rolled back to its savepoint, the jobs before it are committed (which frees
-  // their rows), and it starts the next transaction, where it may wait. So a writer never waits
-  // while holding rows of earlier jobs, and two nodes' group commits cannot deadlock on rows
-  // their jobs take in different orders (each job's own statements keep one order: its
-  // conversation row, then the rows its triggers keep, then the agents' events).
+  // The lock rule between nodes (docs/architecture.md, "The lock order between nodes"): a
+  // writer never waits long for a row lock while it holds rows another node may be waiting
+  // for. A group commit holds the rows of all its jobs until COMMIT, and jobs take rows in
+  // different orders (a conversation's row, the queue's statistics row, an agent's event
+  // head), so two nodes' transactions could otherwise wait for each other: a deadlock, which
+  // PostgreSQL breaks only after deadlock_timeout (1 s).
+  // - A job after the first waits at most 5 ms. One that meets a row another transaction holds
+  //   is rolled back to its savepoint; the jobs before it are committed (freeing their rows)
+  //   and it starts the next transaction as its first job.
+  // - The first job waits 20 ms, then 200 ms, then the session's lock_timeout: each time it
+  //   gives up it is rolled back to its savepoint (freeing what it took) and run again, so the
+  //   other transaction, if it was waiting for this job's rows, goes on meanwhile.
   size_t i = from;
   for (; i < batch.size(); ++i) {
     Queued& q = batch[i];
     bool split = false;
+    int patience = 0;
+    if (i == from && !conn.Exec(kFirstJobPatience[0])) return std::nullopt;
     for (int attempt = 1;; ++attempt) {
       // Each job has its own savepoint so one failing job leaves the others intact.
       if (!conn.Exec("SAVEPOINT job")) return std::nullopt;
@@ -265,7 +277,7 @@ std::optional<size_t> PgStore::RunTransaction(std::vector<Queued>& batch, size_t
       // is aborted up to its savepoint.
       bool timed_out = conn.TakeLockTimeout();
       if (ok && !timed_out) {
-        if (!conn.Exec(i == from ? kAfterFirstJob : "RELEASE SAVEPOINT job")) return std::nullopt;
+        if (!conn.Exec("RELEASE SAVEPOINT job")) return std::nullopt;
         break;
       }
       bool again = tx.TakeRetry() && attempt < options_.job_attempts;
@@ -274,16 +286,20 @@ std::optional<size_t> PgStore::RunTransaction(std::vector<Queued>& batch, size_t
         split = true;
         break;
       }
-      if (!again) {
-        if (i == from && !conn.Exec("SET LOCAL lock_timeout = '5ms'")) return std::nullopt;
-        break;
+      if (timed_out && patience + 1 < kPatienceLevels) {
+        lock_waits_given_up_.fetch_add(1, std::memory_order_relaxed);
+        if (!conn.Exec(kFirstJobPatience[++patience])) return std::nullopt;
+        --attempt;  // not a run of the job's own attempts
+        continue;
       }
+      if (!again) break;
       retried_jobs_.fetch_add(1, std::memory_order_relaxed);
     }
     if (split) {
-      split_commits_.fetch_add(1, std::memory_order_relaxed);
+      lock_waits_given_up_.fetch_add(1, std::memory_order_relaxed);
       break;
     }
+    if (i == from && !conn.Exec(kLaterJobPatience)) return std::nullopt;
   }
   auto commit_started = std::chrono::steady_clock::now();
   auto commit = conn.Exec("COMMIT");

@@ -55,9 +55,10 @@ class PgStore final : public Store {
   PoolStats PoolFigures() const { return pool_.Stats(); }
   // Jobs run again because they met another node's concurrent work.
   uint64_t RetriedJobs() const { return retried_jobs_.load(std::memory_order_relaxed); }
-  // Group commits ended early because a job after the first met another node's row lock (the
-  // job went on in the next transaction).
-  uint64_t SplitCommits() const { return split_commits_.load(std::memory_order_relaxed); }
+  // Row lock waits a job gave up (RunTransaction): a job after the first of a group commit
+  // that met another transaction's row (the jobs before it were committed, it went on in the
+  // next transaction), or a first job that waited too long (rolled back and run again).
+  uint64_t LockWaitsGivenUp() const { return lock_waits_given_up_.load(std::memory_order_relaxed); }
   Pool& pool() { return pool_; }
 
  private:
@@ -77,7 +78,7 @@ class PgStore final : public Store {
   void WriterLoop();
   void ReaderLoop();
   // Runs batch[from..] as one group commit, up to the first job after `from` that met another
-  // node's row lock: the end of the jobs committed, or nullopt when it did not commit.
+  // transaction's row lock: the end of the jobs committed, or nullopt when it did not commit.
   std::optional<size_t> RunTransaction(std::vector<Queued>& batch, size_t from, Pool::Lease& lease);
   // Makes sure the writer holds a working connection; tries at most once a second while the
   // server is unreachable. Updates healthy_.
@@ -96,7 +97,7 @@ class PgStore final : public Store {
   std::atomic<uint64_t> failed_commits_{0};
   std::atomic<uint64_t> queued_writes_{0};
   std::atomic<uint64_t> retried_jobs_{0};
-  std::atomic<uint64_t> split_commits_{0};
+  std::atomic<uint64_t> lock_waits_given_up_{0};
   Histogram batch_time_;
   Histogram commit_time_;
   std::atomic<bool> open_{false};
