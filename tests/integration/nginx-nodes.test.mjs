@@ -75,19 +75,20 @@ test('nginx with deploy/nginx/parley-nodes.conf: requests spread over two nodes,
   // customer's messages through nginx keep their order and seq, whichever node took each.
   // The admin calls from 127.0.0.2 (another loopback address: not nginx's, so not a trusted
   // proxy) with an X-Forwarded-For of its own, which nginx keeps and appends the caller to.
+  const connName = `nx-${uid()}`;
   const created = await request(`${base}/api/v1/connections`, {
     method: 'POST',
     ca,
     localAddress: '127.0.0.2',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${nodes[0].adminToken}`, 'x-forwarded-for': '203.0.113.9' },
-    body: JSON.stringify({ name: `nx-${uid()}`, client_webhook: hook.url, bot: 'none' }),
+    body: JSON.stringify({ name: connName, client_webhook: hook.url, bot: 'none' }),
   });
   assert.equal(created.status, 201, created.text);
   const conn = created.json;
   // X-Forwarded-For through nginx: the node (whichever answered) recorded the caller's own
   // address, the rightmost one that is not a trusted proxy, not nginx's 127.0.0.1 nor the
   // address the caller claimed.
-  const audited = await waitFor(async () => (await nodes[1].admin('GET', '/api/v1/audit?limit=20')).json.entries.find((e) => e.action === 'connection.create' && e.target === conn.connection_id), {
+  const audited = await waitFor(async () => (await nodes[1].admin('GET', '/api/v1/audit?limit=20')).json.entries.find((e) => e.action === 'connection.create' && e.target === connName), {
     message: 'the audit entry of the connection made through nginx',
   });
   assert.equal(audited.address, '127.0.0.2', `the audit entry: ${JSON.stringify(audited)}`);
