@@ -198,7 +198,9 @@ export async function writerWindow(port) {
     return { t: now(), commits: v('parley_store_commits_total'), jobs: v('parley_store_committed_jobs_total'),
       batch_s: v('parley_store_batch_seconds_sum'), commit_s: v('parley_store_commit_seconds_sum'),
       buckets: histogram('parley_accept_answer_seconds'),
+      batch: histogram('parley_store_batch_seconds'), commit: histogram('parley_store_commit_seconds'),
       write_wait: histogram('parley_store_wait_seconds', 'kind="write",'),
+      background_wait: histogram('parley_store_wait_seconds', 'kind="background",'),
       read_wait: histogram('parley_store_wait_seconds', 'kind="read",') };
   };
   const a = await read();
@@ -210,7 +212,9 @@ export async function writerWindow(port) {
       busy: (b.batch_s - a.batch_s) / wall, in_commit: (b.commit_s - a.commit_s) / wall,
       commit_ms: (1000 * (b.commit_s - a.commit_s)) / Math.max(1, commits),
       accept_answer: bucketWindow(a.buckets, b.buckets),
-      write_wait: bucketWindow(a.write_wait, b.write_wait), read_wait: bucketWindow(a.read_wait, b.read_wait) };
+      write_wait: bucketWindow(a.write_wait, b.write_wait), read_wait: bucketWindow(a.read_wait, b.read_wait),
+      background_wait: bucketWindow(a.background_wait, b.background_wait),
+      batch: bucketWindow(a.batch, b.batch), commit: bucketWindow(a.commit, b.commit) };
   };
 }
 
@@ -238,10 +242,12 @@ function bucketWindow(a, b) {
 
 export function printWriter(w) {
   console.log(`  writer           ${w.commits} group commits of ${w.jobs_per_commit.toFixed(1)} jobs on average (${w.jobs} jobs); busy ${(100 * w.busy).toFixed(0)} % of the time, ${(100 * w.in_commit).toFixed(0)} % in COMMIT (${w.commit_ms.toFixed(2)} ms each)`);
+  if (w.batch?.count)
+    console.log(`  group commits    batch (BEGIN to COMMIT done) p50 ${ms(w.batch.p50_ms)} p99 ${ms(w.batch.p99_ms)}; its COMMIT alone p50 ${ms(w.commit.p50_ms)} p99 ${ms(w.commit.p99_ms)}`);
   const a = w.accept_answer;
   if (a?.count)
     console.log(`  server's answers ${a.count} accepts answered (parley_accept_answer_seconds: request read to answer ready): p50 ${ms(a.p50_ms)} p99 ${ms(a.p99_ms)} (within their bucket), ${(100 * a.within_50ms).toFixed(1)} % within 50 ms`);
-  for (const [kind, h] of [['write', w.write_wait], ['read', w.read_wait]])
+  for (const [kind, h] of [['write', w.write_wait], ['background', w.background_wait], ['read', w.read_wait]])
     if (h?.count)
       console.log(`  store ${kind} waits ${h.count} jobs (parley_store_wait_seconds, submitted to started): p50 ${ms(h.p50_ms)} p99 ${ms(h.p99_ms)}`);
 }

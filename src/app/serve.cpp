@@ -377,7 +377,7 @@ int RunServe(Config config) {
   // The routing timers (offers ringing out, agents going offline, idle customers, wait-time
   // updates) are due times in the store; this looks at them every second. One sweep job does
   // a bounded slice (Routing::kSweepBatch a part); while more is due the next slice follows at
-  // once, each its own job, so requests queued meanwhile run between them.
+  // once, each its own job in the store's background lane, so requests run ahead of them.
   asio::steady_timer sweep_timer(io);
   asio::co_spawn(
       io,
@@ -396,7 +396,7 @@ int RunServe(Config config) {
           co_await sweep_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
           if (ec || server.ShuttingDown()) break;
           for (int slice = 0; slice < kMaxSlices && !server.ShuttingDown(); ++slice) {
-            auto more = co_await conversations.Act<bool>(step);
+            auto more = co_await conversations.ActInBackground<bool>(step);
             if (!more) spdlog::warn("routing timers: {}", more.error().message);
             if (!more || !*more) break;
           }

@@ -79,6 +79,10 @@ class ConversationService final : public routing::Speaker, public DeliveryObserv
   // to the hub.
   template <class T, class F>
   boost::asio::awaitable<Result<T>> Act(F step);
+  // The same in the store's background lane, for the server's own work that no request waits
+  // for (the routing sweep): request jobs go first (Store::SubmitBackgroundWrite).
+  template <class T, class F>
+  boost::asio::awaitable<Result<T>> ActInBackground(F step);
   // The same as a read job (no effects).
   template <class T, class F>
   boost::asio::awaitable<Result<T>> Look(F step);
@@ -122,6 +126,9 @@ class ConversationService final : public routing::Speaker, public DeliveryObserv
   static boost::json::object ToJson(const storage::EventRecord& e);
 
  private:
+  // Act's and ActInBackground's body.
+  template <class T, class F>
+  boost::asio::awaitable<Result<T>> Run(F step, bool background);
   Result<InboundOutcome> ApplyText(storage::Tx& tx, const storage::ConnectionRecord& connection,
                                    const channel::CustomerText& text, int64_t now);
   Result<InboundOutcome> ApplyEnd(storage::Tx& tx, const storage::ConnectionRecord& connection,
@@ -175,6 +182,16 @@ class ConversationService final : public routing::Speaker, public DeliveryObserv
 
 template <class T, class F>
 boost::asio::awaitable<Result<T>> ConversationService::Act(F step) {
+  return Run<T>(std::move(step), false);
+}
+
+template <class T, class F>
+boost::asio::awaitable<Result<T>> ConversationService::ActInBackground(F step) {
+  return Run<T>(std::move(step), true);
+}
+
+template <class T, class F>
+boost::asio::awaitable<Result<T>> ConversationService::Run(F step, bool background) {
   int64_t now = clock_.NowMs();
   struct Out {
     T value{};
@@ -189,7 +206,12 @@ boost::asio::awaitable<Result<T>> ConversationService::Act(F step) {
     if (!flushed) return Fail(flushed.error());
     return out;
   };
-  auto r = co_await store_.Write<Out>(job, [this](Out& out) { Publish(out.fx); });
+  auto publish = [this](Out& out) { Publish(out.fx); };
+  Result<Out> r = Fail(Errc::kUnavailable, "store_unavailable", "Not run.");
+  if (background)
+    r = co_await store_.WriteInBackground<Out>(job, publish);
+  else
+    r = co_await store_.Write<Out>(job, publish);
   if (!r) co_return Fail(r.error());
   co_return std::move(r->value);
 }

@@ -189,7 +189,8 @@ asio::awaitable<std::string> Dispatcher::Attempt(const DeliveryRecord& d) {
 void Dispatcher::Persist(const storage::EventRecord& e) {
   auto fx = std::make_shared<routing::Effects>();
   conversation::DeliveryObserver* observer = observer_;
-  bool queued = store_.SubmitWrite(
+  // No request waits for an outcome: the background lane, behind the answers.
+  bool queued = store_.SubmitBackgroundWrite(
       [e, fx, observer](Tx& tx) {
         if (!tx.UpdateDelivery(e)) return false;
         // The observer's failure fails the job: the store rolls it back and runs it again.

@@ -320,9 +320,12 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
   if (st.pool_max == 0) {  // SQLite: its jobs' waits in the writer's and the reader's queues
     std::string waits;
     AddHistogram(waits, "parley_store_wait_seconds",
-                 "A store job's wait in its queue, from submitted to started (kind: write, the "
-                 "writer's batches ahead; read, the reader's jobs ahead).",
+                 "A store job's wait in its queue, from submitted to started (kind: write, a "
+                 "request's write job, behind the writer's batch; background, the server's own "
+                 "writes (delivery outcomes, routing sweeps), behind the requests; read, the "
+                 "reader's jobs ahead).",
                  st.write_wait, "kind=\"write\"");
+    AddHistogram(waits, "parley_store_wait_seconds", "", st.background_wait, "kind=\"background\"");
     AddHistogram(waits, "parley_store_wait_seconds", "", st.read_wait, "kind=\"read\"");
     t.Raw("parley_store_wait_seconds", std::move(waits));
   }

@@ -288,7 +288,8 @@ struct StoreStats {
   Histogram::Snapshot commit;  // the COMMIT alone (the WAL write and its fsync)
   // SQLite only (empty for PostgreSQL): how long jobs waited in their queue, from submitted to
   // started (a write job waits for the writer's batch ahead; a read job for the reader).
-  Histogram::Snapshot write_wait;
+  Histogram::Snapshot write_wait;       // request write jobs (SubmitWrite)
+  Histogram::Snapshot background_wait;  // background write jobs (SubmitBackgroundWrite)
   Histogram::Snapshot read_wait;
   uint64_t queued_writes = 0;        // jobs waiting for the writer now
   uint64_t wal_frames = 0;           // the WAL's length in pages after the last commit
@@ -319,6 +320,14 @@ class Store {
   // Queues a write job; `done` runs on the writer thread after the commit (or failure).
   // Returns false (and never calls anything) when the queue is full or the store is closed.
   virtual bool SubmitWrite(Job job, Done done) = 0;
+  // The same for the server's own work that no request waits for (delivery outcomes, the
+  // routing sweep's slices). The SQLite writer runs request jobs first and gives background
+  // jobs a bounded share of each group commit, so an answer never waits behind a pile of them
+  // (docs/architecture.md, "The writer's two lanes"); they keep their own order. A store with
+  // one lane runs them as request jobs.
+  virtual bool SubmitBackgroundWrite(Job job, Done done) {
+    return SubmitWrite(std::move(job), std::move(done));
+  }
   // Queues a read job; `done(true)` runs after it.
   virtual bool SubmitRead(Job job, Done done) = 0;
   // True when the database is open and migrated.
@@ -357,25 +366,42 @@ class Store {
   // g++ 12 destroys a capturing temporary in a co_await expression twice.
   template <class T, class F>
   boost::asio::awaitable<Result<T>> Write(const F& job) {
-    return Run<T>(true, job, nullptr);
+    return Run<T>(Lane::kWrite, job, nullptr);
   }
   // The same, and `after_commit(value)` runs on the writer thread once the job is committed,
   // before the coroutine resumes: jobs' after_commit calls run in commit order (what callers
   // that publish the job's effects need: a later commit must never be published first).
   template <class T, class F, class A>
   boost::asio::awaitable<Result<T>> Write(const F& job, A after_commit) {
-    return Run<T>(true, job, std::move(after_commit));
+    return Run<T>(Lane::kWrite, job, std::move(after_commit));
+  }
+  // A write in the background lane (SubmitBackgroundWrite), with `after_commit` as above.
+  template <class T, class F, class A>
+  boost::asio::awaitable<Result<T>> WriteInBackground(const F& job, A after_commit) {
+    return Run<T>(Lane::kBackground, job, std::move(after_commit));
   }
   template <class T, class F>
   boost::asio::awaitable<Result<T>> Read(const F& job) {
-    return Run<T>(false, job, nullptr);
+    return Run<T>(Lane::kRead, job, nullptr);
   }
 
  private:
+  enum class Lane { kRead, kWrite, kBackground };
+  bool Submit(Lane lane, Job job, Done done) {
+    switch (lane) {
+      case Lane::kRead:
+        return SubmitRead(std::move(job), std::move(done));
+      case Lane::kWrite:
+        return SubmitWrite(std::move(job), std::move(done));
+      case Lane::kBackground:
+        return SubmitBackgroundWrite(std::move(job), std::move(done));
+    }
+    return false;
+  }
   // `after_commit`: a callable taking T&, or nullptr.
   template <class T, class F, class A>
-  boost::asio::awaitable<Result<T>> Run(bool write, const F& job_ref, A after_commit) {
-    auto initiate = [this, write, job = job_ref,
+  boost::asio::awaitable<Result<T>> Run(Lane lane, const F& job_ref, A after_commit) {
+    auto initiate = [this, lane, job = job_ref,
                      after_commit = std::move(after_commit)](auto handler) mutable {
       using Handler = decltype(handler);
       struct State {
@@ -410,7 +436,7 @@ class Store {
           complete(std::move(*state->result), &handoff);
         }
       };
-      bool queued = write ? SubmitWrite(std::move(run), done) : SubmitRead(std::move(run), done);
+      bool queued = Submit(lane, std::move(run), std::move(done));
       if (!queued)
         complete(Fail(Errc::kUnavailable, "overloaded",
                       "The server is busy or shutting down; retry after a short wait."),

@@ -5,10 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <mutex>
+#include <numeric>
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
@@ -129,6 +132,75 @@ TEST_F(SqliteStoreTest, FailingJobRollsBackOnlyItselfInABatch) {
   // ...but only the successful jobs' writes are in it.
   EXPECT_EQ(RawColumn(Path(), "SELECT id FROM connections ORDER BY id"),
             (std::vector<std::string>{"a", "e"}));
+}
+
+// The writer's two lanes: a request job queued behind background jobs runs before them, and a
+// request that arrives while background jobs run waits for at most their share of a batch.
+TEST_F(SqliteStoreTest, RequestJobsGoAheadOfBackgroundJobs) {
+  SqliteStoreOptions options;
+  options.background_share = std::chrono::milliseconds(2);
+  options.background_batch = std::chrono::milliseconds(50);
+  auto store = OpenSqlite(Path(), "", options);
+  ASSERT_TRUE(store);
+  std::mutex mu;
+  std::vector<std::string> order;  // jobs in the order they ran
+  std::atomic<int> committed{0};
+  auto note = [&](std::string name) {
+    std::lock_guard lock(mu);
+    order.push_back(std::move(name));
+  };
+  auto done = [&](bool ok, Handoff&) { committed += ok ? 1 : 0; };
+  constexpr int kBackground = 40;
+  {
+    WriterGate gate(*store);
+    // Queued while the writer is held: 40 background jobs of 1 ms each, then one request.
+    for (int i = 0; i < kBackground; ++i) {
+      ASSERT_TRUE(store->SubmitBackgroundWrite(
+          [&, i](Tx&) {
+            note("b" + std::to_string(i));
+            // The first one's run queues a request: it must not wait for the other 39.
+            if (i == 0) {
+              EXPECT_TRUE(store->SubmitWrite(
+                  [&](Tx&) {
+                    note("late");
+                    return true;
+                  },
+                  done));
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            return true;
+          },
+          done));
+    }
+    ASSERT_TRUE(store->SubmitWrite(
+        [&](Tx&) {
+          note("first");
+          return true;
+        },
+        done));
+  }
+  ASSERT_TRUE(WaitFor([&] { return committed.load() == kBackground + 2; }));
+  std::lock_guard lock(mu);
+  ASSERT_EQ(order.size(), static_cast<size_t>(kBackground + 2));
+  // Submitted after all 40, the request ran before any of them.
+  EXPECT_EQ(order.front(), "first");
+  // The request queued by b0 ran once the background share (2 ms: two or three 1-ms jobs) was
+  // used: long before the 40 had run (one batch would have run them all, 40 ms).
+  auto late = std::find(order.begin(), order.end(), "late");
+  ASSERT_NE(late, order.end());
+  EXPECT_LT(late - order.begin(), 10) << "the late request waited for most background jobs";
+  // The background jobs kept their own order.
+  std::vector<std::string> background;
+  for (const auto& name : order)
+    if (name.front() == 'b') background.push_back(name);
+  for (int i = 0; i < kBackground; ++i) EXPECT_EQ(background[i], "b" + std::to_string(i));
+  // Both lanes' waits are measured.
+  auto count = [](const Histogram::Snapshot& h) {
+    return std::accumulate(h.counts.begin(), h.counts.end(), uint64_t{0});
+  };
+  auto stats = store->Stats();
+  EXPECT_EQ(count(stats.background_wait), static_cast<uint64_t>(kBackground));
+  EXPECT_EQ(count(stats.write_wait), 3u);  // the gate, "first", "late"
 }
 
 TEST_F(SqliteStoreTest, FailedResultIsReturnedAndRolledBack) {

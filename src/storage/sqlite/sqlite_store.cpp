@@ -25,6 +25,8 @@ constexpr const char* kCommit = "COMMIT";
 // how few frames must be left for the writer to copy them itself.
 constexpr int kCheckpointRuns = 8;
 constexpr int kWriterFinishesFrames = 256;
+// A group commit at least this long is reported in the log, with what it was made of.
+constexpr auto kSlowBatch = std::chrono::milliseconds(100);
 }  // namespace
 
 Result<int> Migrate(Db& db) {
@@ -143,23 +145,29 @@ void SqliteStore::Close() {
   });
 }
 
-bool SqliteStore::Submit(Worker& w, Job job, Done done) {
+bool SqliteStore::Submit(Worker& w, std::deque<Queued> Worker::*lane, Job job, Done done) {
   {
     std::lock_guard lock(w.mu);
-    if (w.closing || w.queue.size() >= options_.max_queued_jobs) return false;
-    w.queue.push_back({std::move(job), std::move(done), std::chrono::steady_clock::now()});
-    if (&w == &writer_) queued_writes_.store(w.queue.size(), std::memory_order_relaxed);
+    std::deque<Queued>& queue = w.*lane;
+    if (w.closing || queue.size() >= options_.max_queued_jobs) return false;
+    queue.push_back({std::move(job), std::move(done), std::chrono::steady_clock::now()});
+    if (&w == &writer_)
+      queued_writes_.store(w.queue.size() + w.background.size(), std::memory_order_relaxed);
   }
   w.cv.notify_one();
   return true;
 }
 
 bool SqliteStore::SubmitWrite(Job job, Done done) {
-  return Submit(writer_, std::move(job), std::move(done));
+  return Submit(writer_, &Worker::queue, std::move(job), std::move(done));
+}
+
+bool SqliteStore::SubmitBackgroundWrite(Job job, Done done) {
+  return Submit(writer_, &Worker::background, std::move(job), std::move(done));
 }
 
 bool SqliteStore::SubmitRead(Job job, Done done) {
-  return Submit(reader_, std::move(job), std::move(done));
+  return Submit(reader_, &Worker::queue, std::move(job), std::move(done));
 }
 
 StoreStats SqliteStore::Stats() const {
@@ -170,6 +178,7 @@ StoreStats SqliteStore::Stats() const {
   s.batch = batch_time_.Read();
   s.commit = commit_time_.Read();
   s.write_wait = write_wait_.Read();
+  s.background_wait = background_wait_.Read();
   s.read_wait = read_wait_.Read();
   s.queued_writes = queued_writes_.load(std::memory_order_relaxed);
   s.wal_frames = static_cast<uint64_t>(std::max(0, wal_frames_.load(std::memory_order_relaxed)));
@@ -183,30 +192,36 @@ void SqliteStore::WriterLoop() {
   Db& db = *writer_.db;
   SqliteTx tx(db, box_, options_.open_conversation_cache, options_.conversation_flush_interval);
   std::vector<Queued> batch;
+  auto last_slow_report = std::chrono::steady_clock::time_point{};
   for (;;) {
     bool closing = false;
+    bool background = false;
     {
       std::unique_lock lock(writer_.mu);
       // Wakes at least once a second, so counters the cache holds back reach the disk.
-      writer_.cv.wait_for(lock, std::chrono::seconds(1),
-                          [&] { return writer_.closing || !writer_.queue.empty(); });
+      writer_.cv.wait_for(lock, std::chrono::seconds(1), [&] {
+        return writer_.closing || !writer_.queue.empty() || !writer_.background.empty();
+      });
       closing = writer_.closing;
       while (!writer_.queue.empty() && batch.size() < options_.max_batch) {
         batch.push_back(std::move(writer_.queue.front()));
         writer_.queue.pop_front();
       }
-      queued_writes_.store(writer_.queue.size(), std::memory_order_relaxed);
+      background = !writer_.background.empty();
+      queued_writes_.store(writer_.queue.size() + writer_.background.size(),
+                           std::memory_order_relaxed);
     }
     auto now = std::chrono::steady_clock::now();
     bool flush_all = closing ? tx.DirtyConversations() > 0 : tx.MustFlushAll();
     bool flush_some = !flush_all && tx.FlushPending(now);
-    if (batch.empty() && !flush_all && !flush_some) {
+    if (batch.empty() && !background && !flush_all && !flush_some) {
       if (closing) return;  // everything queued has run and is on disk
       continue;
     }
     bool committed = false;
     auto began = std::chrono::steady_clock::now();
     if (db.ExecCached(kBegin)) {
+      size_t flushed_rows = tx.DirtyConversations();
       if ((flush_all || flush_some) && db.ExecCached(kSavepoint)) {
         // A slice in proportion to the batch keeps up with the rows the batch dirties without
         // adding much to its commit; an idle writer writes the whole cycle.
@@ -219,23 +234,29 @@ void SqliteStore::WriterLoop() {
         }
         (void)db.ExecCached(kRelease);
       }
-      for (Queued& q : batch) {
-        write_wait_.Record(std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::steady_clock::now() - q.submitted));
-        // Each job has its own savepoint so one failing job leaves the others intact.
-        if (!db.ExecCached(kSavepoint)) continue;
-        tx.JobStarted();
-        bool ok = false;
-        try {
-          ok = q.job(tx);
-        } catch (const std::exception& e) {
-          spdlog::error("store job threw: {}", e.what());
+      flushed_rows -= std::min(flushed_rows, tx.DirtyConversations());
+      auto flush_done = std::chrono::steady_clock::now();
+      std::chrono::steady_clock::duration slowest{};
+      for (Queued& q : batch) slowest = std::max(slowest, RunJob(q, tx, write_wait_));
+      size_t requests = batch.size();
+      // Then background jobs, popped one at a time: for `background_share`, or as long as the
+      // request jobs took if longer (so neither lane starves the other), and while no request
+      // is waiting, on until the batch has run `background_batch`.
+      auto requests_done = std::chrono::steady_clock::now();
+      auto share = std::max<std::chrono::steady_clock::duration>(options_.background_share,
+                                                                 requests_done - began);
+      while (background && batch.size() < options_.max_batch) {
+        auto spent = std::chrono::steady_clock::now() - requests_done;
+        {
+          std::lock_guard lock(writer_.mu);
+          bool requests_wait = !writer_.queue.empty();
+          if (writer_.background.empty() ||
+              (spent >= share && (requests_wait || spent >= options_.background_batch)))
+            break;
+          batch.push_back(std::move(writer_.background.front()));
+          writer_.background.pop_front();
         }
-        if (!ok) {
-          (void)db.ExecCached(kRollbackTo);
-          tx.JobRolledBack();
-        }
-        (void)db.ExecCached(kRelease);
+        slowest = std::max(slowest, RunJob(batch.back(), tx, background_wait_));
       }
       auto commit_started = std::chrono::steady_clock::now();
       auto commit = db.ExecCached(kCommit);
@@ -245,6 +266,18 @@ void SqliteStore::WriterLoop() {
       using std::chrono::microseconds;
       commit_time_.Record(duration_cast<microseconds>(ended - commit_started));
       batch_time_.Record(duration_cast<microseconds>(ended - began));
+      // A slow group commit holds every request queued behind it: say what it was made of
+      // (at most once a second).
+      if (ended - began >= kSlowBatch && ended - last_slow_report >= std::chrono::seconds(1)) {
+        last_slow_report = ended;
+        auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+        spdlog::warn(
+            "slow group commit: {:.0f} ms: {} counter rows {:.1f} ms, {} request jobs {:.1f} ms, "
+            "{} background jobs {:.1f} ms, the slowest job {:.1f} ms, COMMIT {:.1f} ms",
+            ms(ended - began), flushed_rows, ms(flush_done - began), requests,
+            ms(requests_done - flush_done), batch.size() - requests,
+            ms(commit_started - requests_done), ms(slowest), ms(ended - commit_started));
+      }
       if (!committed) {
         spdlog::error("group commit of {} jobs failed: {}", batch.size(), commit.error().message);
         (void)db.Exec("ROLLBACK");
@@ -288,6 +321,27 @@ void SqliteStore::WriterLoop() {
       }
     }
   }
+}
+
+std::chrono::steady_clock::duration SqliteStore::RunJob(Queued& q, SqliteTx& tx, Histogram& wait) {
+  Db& db = *writer_.db;
+  auto started = std::chrono::steady_clock::now();
+  wait.Record(std::chrono::duration_cast<std::chrono::microseconds>(started - q.submitted));
+  // Each job has its own savepoint so one failing job leaves the others intact.
+  if (!db.ExecCached(kSavepoint)) return std::chrono::steady_clock::now() - started;
+  tx.JobStarted();
+  bool ok = false;
+  try {
+    ok = q.job(tx);
+  } catch (const std::exception& e) {
+    spdlog::error("store job threw: {}", e.what());
+  }
+  if (!ok) {
+    (void)db.ExecCached(kRollbackTo);
+    tx.JobRolledBack();
+  }
+  (void)db.ExecCached(kRelease);
+  return std::chrono::steady_clock::now() - started;
 }
 
 void SqliteStore::CheckpointLoop() {

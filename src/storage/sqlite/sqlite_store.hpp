@@ -17,9 +17,17 @@
 
 namespace parley::storage::sqlite {
 
+class SqliteTx;
+
 struct SqliteStoreOptions {
-  size_t max_queued_jobs = 20000;          // per queue; beyond it jobs are refused (503)
-  size_t max_batch = 2000;                 // jobs in one group commit
+  size_t max_queued_jobs = 20000;  // per queue; beyond it jobs are refused (503)
+  size_t max_batch = 2000;         // jobs in one group commit
+  // Background write jobs (SubmitBackgroundWrite) in a group commit: they run after the
+  // batch's request jobs, for at least `background_share` and as long as the request jobs
+  // took; while no request waits, until the batch has run `background_batch`. Requests queued
+  // meanwhile go in the next batch, so one waits for at most about one background slice.
+  std::chrono::microseconds background_share{4000};
+  std::chrono::microseconds background_batch{12000};
   size_t open_conversation_cache = 50000;  // open conversations the writer keeps in memory
   // How often the writer writes the counters of cached conversations (see SqliteTx).
   std::chrono::milliseconds conversation_flush_interval{1000};
@@ -36,6 +44,7 @@ class SqliteStore final : public Store {
   ~SqliteStore() override;
 
   bool SubmitWrite(Job job, Done done) override;
+  bool SubmitBackgroundWrite(Job job, Done done) override;
   bool SubmitRead(Job job, Done done) override;
   bool Ready() const override { return ready_.load(); }
   StoreStats Stats() const override;
@@ -52,12 +61,15 @@ class SqliteStore final : public Store {
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Queued> queue;
+    std::deque<Queued> background;  // the writer's background lane (the reader has none)
     bool closing = false;
     std::thread thread;
   };
 
   SqliteStore(SecretBox box, SqliteStoreOptions options);
-  bool Submit(Worker& w, Job job, Done done);
+  bool Submit(Worker& w, std::deque<Queued> Worker::*lane, Job job, Done done);
+  // Runs one job of the writer's batch in its own savepoint; returns how long it took.
+  std::chrono::steady_clock::duration RunJob(Queued& q, SqliteTx& tx, Histogram& wait);
   void WriterLoop();
   void ReaderLoop();
   void CheckpointLoop();
@@ -89,6 +101,7 @@ class SqliteStore final : public Store {
   Histogram batch_time_;
   Histogram commit_time_;
   Histogram write_wait_;  // submitted to started, per job
+  Histogram background_wait_;
   Histogram read_wait_;
   std::atomic<bool> ready_{false};
   std::once_flag close_once_;
