@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <iostream>
 
 namespace parley::app {
@@ -123,6 +124,11 @@ int ReportList(const Result<RestResponse>& r, const std::string& key,
 
 void AddJsonFlag(CLI::App* cmd, bool& as_json) {
   cmd->add_flag("--json", as_json, "print the server's JSON answer instead of a table");
+}
+
+std::string EnvOr(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
 }
 
 }  // namespace parley::app

@@ -42,4 +42,8 @@ int ReportList(const Result<RestResponse>& r, const std::string& key,
 // Adds --json to a list command.
 void AddJsonFlag(CLI::App* cmd, bool& as_json);
 
+// The environment variable `name`, or `fallback` when it is unset or empty (the CLI commands'
+// defaults for --server and --admin-token).
+std::string EnvOr(const char* name, const char* fallback = "");
+
 }  // namespace parley::app

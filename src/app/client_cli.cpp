@@ -28,7 +28,7 @@ namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
@@ -261,22 +261,22 @@ class WebhookListener::Impl : public std::enable_shared_from_this<Impl> {
     self->open_.insert(&stream);
     beast::flat_buffer buffer;
     for (int served = 0; served < kMaxRequestsPerConnection; ++served) {
-      http::request_parser<http::string_body> parser;
+      bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(kMaxRequestHeader);
       parser.body_limit(kMaxEventBody);
       stream.expires_after(kIdleTimeout);
-      auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+      auto [ec, bytes] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
       if (ec) {
-        if (ec == http::error::body_limit) {
+        if (ec == bhttp::error::body_limit) {
           self->log_ << "refused 413: a request body is over " << kMaxEventBody << " bytes\n";
         }
         break;
       }
-      http::request<http::string_body> req = parser.release();
-      http::response<http::string_body> res = self->Handle(req);
+      bhttp::request<bhttp::string_body> req = parser.release();
+      bhttp::response<bhttp::string_body> res = self->Handle(req);
       res.keep_alive(req.keep_alive());
       res.prepare_payload();
-      auto [wec, written] = co_await http::async_write(stream, res, kUseTuple);
+      auto [wec, written] = co_await bhttp::async_write(stream, res, kUseTuple);
       if (wec || !res.keep_alive()) break;
     }
     boost::system::error_code ignored;
@@ -284,19 +284,19 @@ class WebhookListener::Impl : public std::enable_shared_from_this<Impl> {
     self->open_.erase(&stream);
   }
 
-  http::response<http::string_body> Handle(const http::request<http::string_body>& req) {
-    http::response<http::string_body> res{http::status::ok, req.version()};
+  bhttp::response<bhttp::string_body> Handle(const bhttp::request<bhttp::string_body>& req) {
+    bhttp::response<bhttp::string_body> res{bhttp::status::ok, req.version()};
     auto refuse = [&](const Error& e) {
       int status = HttpStatus(e.errc);
       log_ << "refused " << status << ' ' << e.code << ": " << e.message << '\n' << std::flush;
       res.result(static_cast<unsigned>(status));
-      res.set(http::field::content_type, "application/json");
+      res.set(bhttp::field::content_type, "application/json");
       res.body() = ErrorBody(e);
       return res;
     };
-    if (req.method() != http::verb::post) {
-      res.set(http::field::allow, "POST");
-      res.result(http::status::method_not_allowed);
+    if (req.method() != bhttp::verb::post) {
+      res.set(bhttp::field::allow, "POST");
+      res.result(bhttp::status::method_not_allowed);
       log_ << "refused 405: " << req.method_string() << ' ' << req.target() << '\n' << std::flush;
       res.body() = ErrorBody(
           Error{Errc::kInvalidArgument, "method_not_allowed", "Send webhook events with POST."});
@@ -305,13 +305,13 @@ class WebhookListener::Impl : public std::enable_shared_from_this<Impl> {
     std::optional<std::string_view> connection_header;
     if (auto it = req.find("connection_id"); it != req.end()) connection_header = it->value();
     auto checked =
-        CheckWebhookRequest(req[http::field::authorization], connection_header, options_.secret,
+        CheckWebhookRequest(req[bhttp::field::authorization], connection_header, options_.secret,
                             options_.connection_id, clock_.NowSeconds());
     if (!checked) return refuse(checked.error());
     auto line = EventLine(req.body());
     if (!line) return refuse(line.error());
     events_ << *line << '\n' << std::flush;
-    res.set(http::field::content_type, "text/plain");
+    res.set(bhttp::field::content_type, "text/plain");
     res.body() = "success";
     return res;
   }

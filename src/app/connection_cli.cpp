@@ -21,11 +21,6 @@ struct Target {
   std::string token;
 };
 
-std::string Env(const char* name, const char* fallback = "") {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-
 // Prints the answer: the JSON body on stdout for 2xx, the error on stderr otherwise.
 int Report(const Result<RestResponse>& r) {
   if (!r) {
@@ -98,7 +93,7 @@ void AddConnectionCommands(CLI::App& app) {
   auto* conn = app.add_subcommand("connection", "Manage connections (Digital Messaging Manager)");
   conn->require_subcommand(1);
   auto target = std::make_shared<Target>(
-      Target{Env("PARLEY_URL", "http://127.0.0.1:8080"), Env("PARLEY_ADMIN_TOKEN")});
+      Target{EnvOr("PARLEY_URL", "http://127.0.0.1:8080"), EnvOr("PARLEY_ADMIN_TOKEN")});
   auto fields = std::make_shared<json::object>();
   auto id = std::make_shared<std::string>();
 

@@ -37,7 +37,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
-using Clock = std::chrono::steady_clock;
 
 constexpr auto kStartDeadline = std::chrono::seconds(30);
 constexpr auto kStopDeadline = std::chrono::seconds(15);
@@ -167,9 +166,9 @@ class Child {
   // Empty when the child exits first, the deadline passes or `stop_requested` says so.
   template <class StopRequested>
   std::string WaitForLine(std::string_view prefix, StopRequested stop_requested) {
-    auto deadline = Clock::now() + kStartDeadline;
+    auto deadline = std::chrono::steady_clock::now() + kStartDeadline;
     std::string buffer;
-    while (Clock::now() < deadline && !stop_requested()) {
+    while (std::chrono::steady_clock::now() < deadline && !stop_requested()) {
       pollfd p{out_fd_, POLLIN, 0};
       int n = ::poll(&p, 1, 100);
       if (n < 0 && errno != EINTR) return {};
@@ -206,8 +205,8 @@ class Child {
   int Stop() {
     if (pid_ > 0 && !Poll()) {
       ::kill(pid_, SIGTERM);
-      auto deadline = Clock::now() + kStopDeadline;
-      while (!Poll() && Clock::now() < deadline)
+      auto deadline = std::chrono::steady_clock::now() + kStopDeadline;
+      while (!Poll() && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       if (!Poll()) {
         ::kill(pid_, SIGKILL);

@@ -15,11 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string Env(const char* name, const char* fallback = "") {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-
 // The first line of standard input, without its line ending; nothing when stdin is empty.
 std::optional<std::string> ReadPasswordLine() {
   std::string line;
@@ -48,7 +43,7 @@ json::array QueueArray(const std::vector<std::string>& queues) {
 }  // namespace
 
 RestTarget DefaultRestTarget() {
-  return RestTarget{Env("PARLEY_URL", "http://127.0.0.1:8080"), Env("PARLEY_ADMIN_TOKEN")};
+  return RestTarget{EnvOr("PARLEY_URL", "http://127.0.0.1:8080"), EnvOr("PARLEY_ADMIN_TOKEN")};
 }
 
 void AddRestTargetOptions(CLI::App* cmd, RestTarget& t) {

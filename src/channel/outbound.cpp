@@ -18,7 +18,7 @@ struct Overload : F... {
 template <class... F>
 Overload(F...) -> Overload<F...>;
 
-Failure Invalid(std::string message) {
+Failure InvalidOutbound(std::string message) {
   return Fail(Errc::kInvalidArgument, "invalid_field", std::move(message));
 }
 
@@ -31,7 +31,8 @@ Result<std::string> Str(const json::object& o, std::string_view field, std::stri
                         size_t max = 4096) {
   const json::value* v = o.if_contains(field);
   if (!v || !v->is_string() || v->as_string().empty() || v->as_string().size() > max)
-    return Invalid(fmt::format("{}{} must be a string of 1 to {} characters.", where, field, max));
+    return InvalidOutbound(
+        fmt::format("{}{} must be a string of 1 to {} characters.", where, field, max));
   return std::string(v->as_string());
 }
 
@@ -73,14 +74,14 @@ const json::array* Arr(const json::object& o, std::string_view field) {
   if (!var##_r) return Fail(var##_r.error()); \
   auto var = std::move(*var##_r)
 
-Result<OutboundBody> DecodeText(const json::object& o) {
+Result<OutboundBody> DecodeTextBody(const json::object& o) {
   TextBody t;
   const json::value* v = o.if_contains("text");
   if (v && v->is_string())
     t.text.emplace_back(v->as_string());
   else if (v && v->is_array()) {
     for (const auto& line : v->as_array()) {
-      if (!line.is_string()) return Invalid("text must be an array of strings.");
+      if (!line.is_string()) return InvalidOutbound("text must be an array of strings.");
       t.text.emplace_back(line.as_string());
     }
   }
@@ -97,7 +98,7 @@ Result<OutboundBody> DecodeText(const json::object& o) {
     }
   }
   if (t.text.empty() && t.attachments.empty())
-    return Invalid("A text message needs 'text' (an array of strings) or 'attachments'.");
+    return InvalidOutbound("A text message needs 'text' (an array of strings) or 'attachments'.");
   return t;
 }
 
@@ -106,11 +107,11 @@ Result<OutboundBody> DecodeMenu(const json::object& o) {
   PARLEY_TRY(title, Str(o, "title", ""));
   m.title = std::move(title);
   const json::array* items = Arr(o, "items");
-  if (!items || items->empty()) return Invalid("A menu needs 'items': [{text, payload}].");
+  if (!items || items->empty()) return InvalidOutbound("A menu needs 'items': [{text, payload}].");
   size_t i = 0;
   for (const auto& it : *items) {
     std::string where = fmt::format("items[{}].", i++);
-    if (!it.is_object()) return Invalid(where + " must be an object.");
+    if (!it.is_object()) return InvalidOutbound(where + " must be an object.");
     const auto& io = it.as_object();
     PARLEY_TRY(text, Str(io, "text", where));
     PARLEY_TRY(payload, Str(io, "payload", where, 1024));
@@ -125,11 +126,12 @@ Result<OutboundBody> DecodeCarousel(const json::object& o) {
   PARLEY_TRY(title, OptStr(o, "title", ""));
   c.title = std::move(title);
   const json::array* items = Arr(o, "items");
-  if (!items || items->empty()) return Invalid("A carousel needs 'items': [{title, buttons}].");
+  if (!items || items->empty())
+    return InvalidOutbound("A carousel needs 'items': [{title, buttons}].");
   size_t i = 0;
   for (const auto& it : *items) {
     std::string where = fmt::format("items[{}].", i++);
-    if (!it.is_object()) return Invalid(where + " must be an object.");
+    if (!it.is_object()) return InvalidOutbound(where + " must be an object.");
     const auto& io = it.as_object();
     CarouselItem item;
     PARLEY_TRY(t, Str(io, "title", where));
@@ -142,7 +144,7 @@ Result<OutboundBody> DecodeCarousel(const json::object& o) {
       size_t j = 0;
       for (const auto& b : *buttons) {
         std::string bw = fmt::format("{}buttons[{}].", where, j++);
-        if (!b.is_object()) return Invalid(bw + " must be an object.");
+        if (!b.is_object()) return InvalidOutbound(bw + " must be an object.");
         const auto& bo = b.as_object();
         Button button;
         PARLEY_TRY(bt, Str(bo, "text", bw));
@@ -150,7 +152,7 @@ Result<OutboundBody> DecodeCarousel(const json::object& o) {
         PARLEY_TRY(payload, OptStr(bo, "payload", bw, 1024));
         PARLEY_TRY(url, OptUrl(bo, "url", bw));
         if (payload.has_value() == url.has_value())
-          return Invalid(bw + " needs exactly one of 'payload' and 'url'.");
+          return InvalidOutbound(bw + " needs exactly one of 'payload' and 'url'.");
         button.payload = std::move(payload);
         button.url = std::move(url);
         item.buttons.push_back(std::move(button));
@@ -289,11 +291,11 @@ json::object ToJson(const OutboundEvent& e) {
 }
 
 Result<OutboundBody> DecodeOutboundBody(const json::value& v) {
-  if (!v.is_object()) return Invalid("The message must be a JSON object with a 'type'.");
+  if (!v.is_object()) return InvalidOutbound("The message must be a JSON object with a 'type'.");
   const json::object& o = v.as_object();
   const json::value* type = o.if_contains("type");
   std::string_view t = type && type->is_string() ? std::string_view(type->as_string()) : "";
-  if (t == "text") return DecodeText(o);
+  if (t == "text") return DecodeTextBody(o);
   if (t == "menu") return DecodeMenu(o);
   if (t == "carousel") return DecodeCarousel(o);
   if (t == "link_button") return DecodeLinkButton(o);
@@ -310,7 +312,7 @@ Result<OutboundBody> DecodeOutboundBody(const json::value& v) {
       else if (x->is_uint64() && x->as_uint64() <= static_cast<uint64_t>(INT64_MAX))
         *dest = static_cast<int64_t>(x->as_uint64());
       else
-        return Invalid(fmt::format("{} must be a whole number of at least 0.", field));
+        return InvalidOutbound(fmt::format("{} must be a whole number of at least 0.", field));
     }
     return w;
   }

@@ -19,13 +19,6 @@ Handler Permitted(ApiDeps& deps, Permission p, CallerHandler inner);
 // an agent the ones they own or are offered, and those that wait in (or came from) their queues.
 bool MayRead(const Caller& caller, const storage::ConversationRecord& c);
 
-// The answer for a Result: the error, or `status` with encode(value).
-template <class T, class F>
-Response Reply(int status, const Result<T>& r, F encode) {
-  if (!r) return ErrorResponse(r.error());
-  return Json(status, encode(*r));
-}
-
 // The body of PUT /api/v1/agents/me and /api/v1/agents/{username}/status:
 // {"status": "available"|"away", "reason"?: "..."} (the reason is checked by routing).
 struct StatusChange {

@@ -17,12 +17,6 @@ Failure Unauthenticated() {
               "Sign in: send 'Authorization: Bearer <token>' or the session cookie.");
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // The rule table: each role and what it may do.
 constexpr unsigned Bit(Permission p) { return 1u << static_cast<unsigned>(p); }
 
@@ -60,14 +54,14 @@ Caller FromUser(const storage::UserRecord& u, bool by_cookie) {
 std::optional<std::string> BearerToken(const Request& req) {
   auto auth = req.Header("authorization");
   if (!auth) return std::nullopt;
-  std::string_view v = Trim(*auth);
+  std::string_view v = TrimSpaces(*auth);
   constexpr std::string_view kScheme = "bearer";
   if (v.size() <= kScheme.size() + 1 || (v[kScheme.size()] != ' ' && v[kScheme.size()] != '\t'))
     return std::nullopt;
   if (!std::equal(kScheme.begin(), kScheme.end(), v.begin(),
                   [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }))
     return std::nullopt;
-  std::string_view token = Trim(v.substr(kScheme.size() + 1));
+  std::string_view token = TrimSpaces(v.substr(kScheme.size() + 1));
   if (token.empty()) return std::nullopt;
   return std::string(token);
 }
@@ -78,12 +72,12 @@ std::optional<std::string> CookieValue(const Request& req, std::string_view name
     std::string_view rest = v;
     while (!rest.empty()) {
       size_t semi = rest.find(';');
-      std::string_view pair = Trim(rest.substr(0, semi));
+      std::string_view pair = TrimSpaces(rest.substr(0, semi));
       rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
       size_t eq = pair.find('=');
       if (eq == std::string_view::npos) continue;
-      if (Trim(pair.substr(0, eq)) != name) continue;
-      std::string_view value = Trim(pair.substr(eq + 1));
+      if (TrimSpaces(pair.substr(0, eq)) != name) continue;
+      std::string_view value = TrimSpaces(pair.substr(eq + 1));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
         value = value.substr(1, value.size() - 2);
       if (value.empty()) continue;
@@ -137,7 +131,7 @@ asio::awaitable<Result<Identity>> Authenticator::Identify(const Request& req, bo
   if (!info) co_return Fail(info.error());
   if (!csrf_exempt) {
     auto sent = req.Header(kCsrfHeader);
-    if (!sent || !manager::SameSecret(Trim(*sent), info->session.csrf))
+    if (!sent || !manager::SameSecret(TrimSpaces(*sent), info->session.csrf))
       co_return Fail(Errc::kPermissionDenied, "csrf_failed",
                      "Send the 'X-Parley-CSRF' header with the csrf value from sign-in or "
                      "GET /api/v1/auth/me.");

@@ -5,16 +5,12 @@
 #include <charconv>
 #include <optional>
 
+#include "http/request.hpp"
+
 namespace parley::http {
 namespace ip = boost::asio::ip;
 
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 ip::address Unmapped(const ip::address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, a.to_v6());
@@ -22,7 +18,7 @@ ip::address Unmapped(const ip::address& a) {
 }
 
 std::optional<ip::address> ParseAddress(std::string_view text) {
-  text = Trim(text);
+  text = TrimSpaces(text);
   // "[2001:db8::1]" or "[2001:db8::1]:443" (some proxies add the port), "1.2.3.4:5678".
   if (!text.empty() && text.front() == '[') {
     size_t close = text.find(']');
@@ -66,7 +62,7 @@ Result<Cidr> ParseCidr(std::string_view text) {
                             "or 2001:db8::/32.",
                             text));
   };
-  std::string_view t = Trim(text);
+  std::string_view t = TrimSpaces(text);
   size_t slash = t.find('/');
   boost::system::error_code ec;
   auto a = ip::make_address(std::string(t.substr(0, slash)), ec);

@@ -45,9 +45,18 @@ Response Json(int status, const boost::json::value& body);
 // The error body of PROTOCOL.md §3.4; 429 and 503 carry Retry-After.
 Response ErrorResponse(const Error& error);
 Response ErrorResponse(Errc errc, std::string code, std::string message);
+// The answer for a Result: the error, or `status` with encode(value).
+template <class T, class F>
+Response Reply(int status, const Result<T>& r, F encode) {
+  if (!r) return ErrorResponse(r.error());
+  return Json(status, encode(*r));
+}
 
 // Parses a JSON body into a value, or the error to answer with (invalid_json, 415 when the
 // content type is not JSON).
 Result<boost::json::value> JsonBody(const Request& req);
+
+// `s` without the spaces and tabs at either end (a header value's optional whitespace).
+std::string_view TrimSpaces(std::string_view s);
 
 }  // namespace parley::http

@@ -79,12 +79,6 @@ asio::awaitable<Response> Me(Request& req, UsersApiDeps& d) {
   co_return r;
 }
 
-template <class T, class F>
-Response Reply(int status, const Result<T>& r, F encode) {
-  if (!r) return ErrorResponse(r.error());
-  return Json(status, encode(*r));
-}
-
 }  // namespace
 
 void AddUserRoutes(Router& router, UsersApiDeps& deps) {

@@ -32,7 +32,7 @@ size_t Utf8Length(const std::string& s) {
       s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
-Failure NotFound() {
+Failure UserNotFound() {
   return Fail(Errc::kNotFound, "user_not_found",
               "No user has this username; list them with GET /api/v1/users.");
 }
@@ -331,7 +331,7 @@ asio::awaitable<Result<UserRecord>> UserService::Get(std::string username) {
   auto job = [username](Tx& tx) -> Result<UserRecord> {
     auto u = tx.GetUser(username);
     if (!u) return Fail(u.error());
-    if (!*u) return NotFound();
+    if (!*u) return UserNotFound();
     return std::move(**u);
   };
   co_return co_await store_.Read<UserRecord>(job);
@@ -346,7 +346,7 @@ asio::awaitable<Result<UserRecord>> UserService::Update(std::string username, Us
   auto job = [username, changes, now](Tx& tx) -> Result<Outcome> {
     auto found = tx.GetUser(username);
     if (!found) return Fail(found.error());
-    if (!*found) return NotFound();
+    if (!*found) return UserNotFound();
     Outcome out{std::move(**found)};
     UserRecord& u = out.user;
     if (changes.display_name) u.display_name = *changes.display_name;
@@ -373,7 +373,7 @@ asio::awaitable<Result<void>> UserService::Delete(std::string username) {
   DeleteStep step = [username](Tx& tx) -> Result<bool> {
     auto r = tx.DeleteUser(username);  // and its sessions; the name is retired
     if (!r) return Fail(r.error());
-    if (!*r) return NotFound();
+    if (!*r) return UserNotFound();
     return true;
   };
   Result<bool> done = false;
@@ -399,7 +399,7 @@ asio::awaitable<Result<void>> UserService::SetPassword(std::string username, std
   auto job = [username, hash = std::move(*hash), now](Tx& tx) -> Result<bool> {
     auto found = tx.GetUser(username);
     if (!found) return Fail(found.error());
-    if (!*found) return NotFound();
+    if (!*found) return UserNotFound();
     UserRecord u = std::move(**found);
     u.password_hash = hash;
     u.updated_at_ms = now;

@@ -18,7 +18,7 @@ namespace parley::app {
 namespace {
 
 namespace json = boost::json;
-namespace http = boost::beast::http;
+namespace bhttp = boost::beast::http;
 constexpr std::string_view kSecret = "0123456789abcdef0123456789abcdef0123456789a";
 constexpr std::string_view kConn = "2f1c6c8e-5b7a-4d2e-9f51-0a1b2c3d4e5f";
 constexpr int64_t kNow = 1'700'000'000;
@@ -251,7 +251,7 @@ TEST(ClientCliTest, CommandLineSendExitsByStatus) {
 }
 
 // One blocking request to the listener; the status it answered.
-int RawRequest(const std::string& listener_url, http::verb method, std::string body,
+int RawRequest(const std::string& listener_url, bhttp::verb method, std::string body,
                std::string authorization) {
   auto colon = listener_url.rfind(':');
   boost::asio::io_context ioc;
@@ -259,15 +259,15 @@ int RawRequest(const std::string& listener_url, http::verb method, std::string b
   stream.connect(boost::asio::ip::tcp::endpoint(
       boost::asio::ip::make_address("127.0.0.1"),
       static_cast<unsigned short>(std::stoi(listener_url.substr(colon + 1)))));
-  http::request<http::string_body> req{method, "/hook", 11};
-  req.set(http::field::host, "127.0.0.1");
-  if (!authorization.empty()) req.set(http::field::authorization, authorization);
+  bhttp::request<bhttp::string_body> req{method, "/hook", 11};
+  req.set(bhttp::field::host, "127.0.0.1");
+  if (!authorization.empty()) req.set(bhttp::field::authorization, authorization);
   req.body() = std::move(body);
   req.prepare_payload();
-  http::write(stream, req);
+  bhttp::write(stream, req);
   boost::beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res);
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(stream, buffer, res);
   return static_cast<int>(res.result_int());
 }
 
@@ -276,11 +276,11 @@ TEST(ClientCliTest, ListenerRefusesWrongMethodAndNonJson) {
   ListenOptions lo;
   lo.secret = kSecret;
   RunningListener listener(lo, clock);
-  EXPECT_EQ(RawRequest(listener.Url(), http::verb::get, "", Bearer(kConn, kNow)), 405);
-  EXPECT_EQ(RawRequest(listener.Url(), http::verb::post, "{oops", Bearer(kConn, kNow)), 400);
-  EXPECT_EQ(RawRequest(listener.Url(), http::verb::post, "{}", ""), 401);
-  EXPECT_EQ(RawRequest(listener.Url(), http::verb::post, "{}", Bearer(kConn, kNow - 1000)), 401);
-  EXPECT_EQ(RawRequest(listener.Url(), http::verb::post, "[1, 2]", Bearer(kConn, kNow)), 200);
+  EXPECT_EQ(RawRequest(listener.Url(), bhttp::verb::get, "", Bearer(kConn, kNow)), 405);
+  EXPECT_EQ(RawRequest(listener.Url(), bhttp::verb::post, "{oops", Bearer(kConn, kNow)), 400);
+  EXPECT_EQ(RawRequest(listener.Url(), bhttp::verb::post, "{}", ""), 401);
+  EXPECT_EQ(RawRequest(listener.Url(), bhttp::verb::post, "{}", Bearer(kConn, kNow - 1000)), 401);
+  EXPECT_EQ(RawRequest(listener.Url(), bhttp::verb::post, "[1, 2]", Bearer(kConn, kNow)), 200);
   listener.StopAndJoin();
   EXPECT_EQ(listener.Events(), "[1,2]\n");
   EXPECT_NE(listener.Log().find("refused 405"), std::string::npos) << listener.Log();

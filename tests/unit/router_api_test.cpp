@@ -26,7 +26,7 @@ using parley::testing::Await;
 using parley::testing::OpenSqlite;
 using parley::testing::TempDir;
 
-constexpr const char* kAdminToken = "admin-token-for-tests-0123456789";
+constexpr const char* kRouterAdminToken = "admin-token-for-tests-0123456789";
 constexpr const char* kPublicUrl = "https://parley.example";
 
 class RouterApiTest : public ::testing::Test {
@@ -42,7 +42,7 @@ class RouterApiTest : public ::testing::Test {
         rate_limiter_(std::in_place, 0, 0),
         hasher_(io_.get_executor()),
         sessions_(*store_, hasher_, clock_, {}),
-        auth_(std::in_place, sessions_, kAdminToken),
+        auth_(std::in_place, sessions_, kRouterAdminToken),
         deps_{*store_,      directory_,
               connections_, conversations_,
               dispatcher_,  bots_,
@@ -76,7 +76,7 @@ class RouterApiTest : public ::testing::Test {
   Response Admin(std::string method, std::string path, std::string body = "",
                  std::string content_type = "application/json") {
     std::vector<std::pair<std::string, std::string>> h = {
-        {"authorization", std::string("Bearer ") + kAdminToken}};
+        {"authorization", std::string("Bearer ") + kRouterAdminToken}};
     if (!content_type.empty()) h.emplace_back("content-type", content_type);
     return Call(std::move(method), std::move(path), std::move(body), std::move(h));
   }
@@ -85,7 +85,7 @@ class RouterApiTest : public ::testing::Test {
     req.method = "GET";
     req.path = std::move(path);
     req.query = std::move(query);
-    req.headers = {{"authorization", std::string("Bearer ") + kAdminToken}};
+    req.headers = {{"authorization", std::string("Bearer ") + kRouterAdminToken}};
     return Await(io_, router_.Route(req));
   }
   Response AdminJson(std::string method, std::string path, const json::value& body) {
@@ -217,11 +217,11 @@ TEST_F(RouterApiTest, AdminEndpointsRequireTheToken) {
     EXPECT_EQ(ErrorCode(none), "unauthenticated");
     Response wrong = Call(method, path, "", {{"authorization", "Bearer not-the-token"}});
     EXPECT_EQ(wrong.status, 401) << method << " " << path;
-    Response prefix =
-        Call(method, path, "", {{"authorization", std::string("Bearer ") + kAdminToken + "x"}});
+    Response prefix = Call(method, path, "",
+                           {{"authorization", std::string("Bearer ") + kRouterAdminToken + "x"}});
     EXPECT_EQ(prefix.status, 401) << method << " " << path;
     Response basic =
-        Call(method, path, "", {{"authorization", std::string("Basic ") + kAdminToken}});
+        Call(method, path, "", {{"authorization", std::string("Basic ") + kRouterAdminToken}});
     EXPECT_EQ(basic.status, 401) << method << " " << path;
   }
   EXPECT_EQ(Admin("GET", "/api/v1/connections").status, 200);
@@ -579,7 +579,7 @@ TEST_F(RouterApiTest, DeliveriesStatusFilterValidated) {
   Request req;
   req.method = "GET";
   req.path = "/api/v1/connections/" + id + "/deliveries";
-  req.headers = {{"authorization", std::string("Bearer ") + kAdminToken}};
+  req.headers = {{"authorization", std::string("Bearer ") + kRouterAdminToken}};
   req.query = {{"status", "bogus"}};
   Response bad = Await(io_, router_.Route(req));
   EXPECT_EQ(bad.status, 400);

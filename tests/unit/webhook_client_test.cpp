@@ -39,7 +39,7 @@ namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
@@ -209,8 +209,8 @@ class TestServer {
   asio::awaitable<void> Session(Stream& stream) {
     beast::flat_buffer buffer;
     for (int n = 1;; ++n) {
-      http::request<http::string_body> req;
-      auto [ec, bytes] = co_await http::async_read(stream, buffer, req, kUseTuple);
+      bhttp::request<bhttp::string_body> req;
+      auto [ec, bytes] = co_await bhttp::async_read(stream, buffer, req, kUseTuple);
       if (ec) co_return;
       ++requests_;
       {
@@ -222,14 +222,14 @@ class TestServer {
         }
       }
       if (behavior_ == Behavior::kNeverAnswer) {
-        http::request<http::string_body> next;
-        co_await http::async_read(stream, buffer, next, kUseTuple);  // until the client leaves
+        bhttp::request<bhttp::string_body> next;
+        co_await bhttp::async_read(stream, buffer, next, kUseTuple);  // until the client leaves
         co_return;
       }
       if (behavior_ == Behavior::kDropSecondRequest && n == 2) co_return;
-      http::response<http::string_body> res{http::status::ok, 11};
+      bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
       if (behavior_ == Behavior::kUnavailable) {
-        res.result(http::status::service_unavailable);
+        res.result(bhttp::status::service_unavailable);
         res.body() = "down";
       } else if (behavior_ == Behavior::kHugeBody) {
         res.body() = std::string(100 * 1024, 'z');
@@ -238,7 +238,7 @@ class TestServer {
       }
       res.keep_alive(true);
       res.prepare_payload();
-      auto [wec, written] = co_await http::async_write(stream, res, kUseTuple);
+      auto [wec, written] = co_await bhttp::async_write(stream, res, kUseTuple);
       if (wec || behavior_ == Behavior::kCloseAfterResponse) co_return;
     }
   }

@@ -172,6 +172,13 @@ class Conn {
   bool lock_timeout_ = false;
 };
 
+// A Run's result as the store's writes answer it: its error, or done (how many rows it changed
+// is not asked).
+inline Result<void> RunDone(Result<int64_t> r) {
+  if (!r) return Fail(r.error());
+  return {};
+}
+
 // SQLSTATEs the store acts on.
 inline constexpr std::string_view kUniqueViolation = "23505";
 inline constexpr std::string_view kDeadlock = "40P01";

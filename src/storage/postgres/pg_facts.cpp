@@ -27,11 +27,6 @@ constexpr const char* kAddCsatDay =
     "INSERT INTO queue_csat_day AS d (queue, day, count, sum) VALUES ($1, $2, 1, $3) "
     "ON CONFLICT (queue, day) DO UPDATE SET count = d.count + 1, sum = d.sum + EXCLUDED.sum";
 
-Result<void> Done(Result<int64_t> r) {
-  if (!r) return Fail(r.error());
-  return {};
-}
-
 }  // namespace
 
 const std::vector<HotStatement>& HotFactStatements() {
@@ -46,7 +41,7 @@ Result<void> PgTx::InsertFact(const RoutingFact& f) {
   Params p;
   p.Add(f.at_ms).Add(f.kind).Add(f.queue).Add(f.agent).Add(f.conversation_id);
   p.Add(f.wait_ms).Add(f.handle_ms).Add(f.value);
-  return Done(conn_->Run(kInsertFact, p));
+  return RunDone(conn_->Run(kInsertFact, p));
 }
 
 Result<std::vector<RoutingFact>> PgTx::ListFacts(int64_t from_ms, int64_t to_ms, size_t limit) {
@@ -92,7 +87,7 @@ Result<void> PgTx::PutCsat(const CsatRecord& c) {
   Params p;
   p.Add(c.conversation_id).Add(c.queue).Add(c.agent).Add(c.phase).Add(c.asked_at_ms);
   p.Add(c.score).Add(c.comment).Add(c.answered_at_ms);
-  return Done(conn_->Run(kPutCsat, p));
+  return RunDone(conn_->Run(kPutCsat, p));
 }
 
 Result<std::pair<int64_t, int64_t>> PgTx::CsatDay(const std::string& queue, int64_t day) {
@@ -107,7 +102,7 @@ Result<std::pair<int64_t, int64_t>> PgTx::CsatDay(const std::string& queue, int6
 Result<void> PgTx::AddCsatDay(const std::string& queue, int64_t day, int64_t score) {
   Params p;
   p.Add(queue).Add(day).Add(score);
-  return Done(conn_->Run(kAddCsatDay, p));
+  return RunDone(conn_->Run(kAddCsatDay, p));
 }
 
 }  // namespace parley::storage::postgres

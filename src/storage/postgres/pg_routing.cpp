@@ -300,11 +300,6 @@ std::vector<std::string> Names(const Rows& r) {
   return out;
 }
 
-Result<void> Done(Result<int64_t> r) {
-  if (!r) return Fail(r.error());
-  return {};
-}
-
 Params QueueParams(const QueueRecord& q, bool insert) {
   Params p;
   p.Add(q.name).Add(q.display_name).Add(q.auto_accept).Add(q.max_wait_s).Add(q.closed_text);
@@ -379,7 +374,7 @@ Result<void> PgTx::InsertQueue(const QueueRecord& q) {
 }
 
 Result<void> PgTx::UpdateQueue(const QueueRecord& q) {
-  return Done(conn_->Run(kUpdateQueue, QueueParams(q, false)));
+  return RunDone(conn_->Run(kUpdateQueue, QueueParams(q, false)));
 }
 
 Result<bool> PgTx::DeleteQueue(const std::string& name) {
@@ -483,7 +478,7 @@ Result<std::vector<ConversationRecord>> PgTx::ParkedWaitChecks(const std::string
 }
 
 Result<void> PgTx::SetArmedVersion(const std::string& queue, int64_t version) {
-  return Done(conn_->Run(kSetArmedVersion, Params().Add(queue).Add(version)));
+  return RunDone(conn_->Run(kSetArmedVersion, Params().Add(queue).Add(version)));
 }
 
 Result<void> PgTx::AddHandleSample(const std::string& queue, int64_t ms, int64_t keep) {
@@ -502,7 +497,7 @@ Result<void> PgTx::AddHandleSample(const std::string& queue, int64_t ms, int64_t
   }
   auto put = conn_->Run(kPutHandleSlot, Params().Add(queue).Add(slot).Add(ms));
   if (!put) return Fail(put.error());
-  return Done(conn_->Run(kAddHandle, Params().Add(queue).Add(ms - old)));
+  return RunDone(conn_->Run(kAddHandle, Params().Add(queue).Add(ms - old)));
 }
 
 Result<void> PgTx::CountQueueOutcome(const std::string& queue, const QueueOutcome& o) {
@@ -510,7 +505,7 @@ Result<void> PgTx::CountQueueOutcome(const std::string& queue, const QueueOutcom
   p.Add(queue).Add(o.day).Add(o.answered).Add(o.answered_in_sl);
   p.Add(o.abandoned).Add(o.offers).Add(o.offers_rung_out).Add(o.offers_declined);
   p.Add(o.wait_ms).Add(o.handled).Add(o.handle_ms);
-  return Done(conn_->Run(kCountOutcome, p));
+  return RunDone(conn_->Run(kCountOutcome, p));
 }
 
 Result<std::map<std::string, int64_t>> PgTx::CountConversations() {
@@ -560,7 +555,7 @@ Result<void> PgTx::PutPresence(const PresenceRecord& p) {
   ps.Add(p.offline_due_at_ms).Add(p.last_assigned_at_ms).Add(p.updated_at_ms).Add(p.ready_at_ms);
   ps.Add(p.away_reason).Add(p.status_since_ms).Add(p.status_period).Add(p.day);
   ps.Add(p.chats_today).Add(p.handle_sum_today_ms).Add(p.handle_count_today);
-  return Done(conn_->Run(kPutPresence, ps));
+  return RunDone(conn_->Run(kPutPresence, ps));
 }
 
 Result<int64_t> PgTx::LastAgentEventSeq(const std::string& username) {
@@ -612,7 +607,8 @@ Result<std::vector<AgentEventRecord>> PgTx::AgentEventsAfter(const std::string& 
 
 Result<void> PgTx::PruneAgentEvents(const std::string& username, int64_t up_to_seq,
                                     int64_t before_ms) {
-  return Done(conn_->Run(kPruneAgentEvents, Params().Add(username).Add(up_to_seq).Add(before_ms)));
+  return RunDone(
+      conn_->Run(kPruneAgentEvents, Params().Add(username).Add(up_to_seq).Add(before_ms)));
 }
 
 }  // namespace parley::storage::postgres

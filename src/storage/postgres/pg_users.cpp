@@ -78,11 +78,6 @@ Params UserParams(const UserRecord& u, bool insert) {
   return p;
 }
 
-Result<void> Done(Result<int64_t> r) {
-  if (!r) return Fail(r.error());
-  return {};
-}
-
 }  // namespace
 
 Result<std::optional<UserRecord>> PgTx::GetUser(const std::string& username) {
@@ -117,7 +112,7 @@ Result<void> PgTx::InsertUser(const UserRecord& u) {
 }
 
 Result<void> PgTx::UpdateUser(const UserRecord& u) {
-  return Done(conn_->Run(kUpdateUser, UserParams(u, false)));
+  return RunDone(conn_->Run(kUpdateUser, UserParams(u, false)));
 }
 
 Result<bool> PgTx::DeleteUser(const std::string& username) {
@@ -134,7 +129,7 @@ Result<bool> PgTx::DeleteUser(const std::string& username) {
 Result<void> PgTx::InsertSession(const SessionRecord& s) {
   Params p;
   p.Add(s.token_hash).Add(s.username).Add(s.csrf).Add(s.created_at_ms).Add(s.last_used_at_ms);
-  return Done(conn_->Run(kInsertSession, p));
+  return RunDone(conn_->Run(kInsertSession, p));
 }
 
 Result<std::optional<SessionRecord>> PgTx::GetSession(const std::string& token_hash) {
@@ -146,19 +141,19 @@ Result<std::optional<SessionRecord>> PgTx::GetSession(const std::string& token_h
 }
 
 Result<void> PgTx::TouchSession(const std::string& token_hash, int64_t now_ms) {
-  return Done(conn_->Run(kTouchSession, Params().Add(token_hash).Add(now_ms)));
+  return RunDone(conn_->Run(kTouchSession, Params().Add(token_hash).Add(now_ms)));
 }
 
 Result<void> PgTx::DeleteSession(const std::string& token_hash) {
-  return Done(conn_->Run(kDeleteSession, Params().Add(token_hash)));
+  return RunDone(conn_->Run(kDeleteSession, Params().Add(token_hash)));
 }
 
 Result<void> PgTx::DeleteUserSessions(const std::string& username) {
-  return Done(conn_->Run(kDeleteUserSessions, Params().Add(username)));
+  return RunDone(conn_->Run(kDeleteUserSessions, Params().Add(username)));
 }
 
 Result<void> PgTx::DeleteIdleSessions(int64_t before_ms) {
-  return Done(conn_->Run(kDeleteIdleSessions, Params().Add(before_ms)));
+  return RunDone(conn_->Run(kDeleteIdleSessions, Params().Add(before_ms)));
 }
 
 }  // namespace parley::storage::postgres
