@@ -190,11 +190,16 @@ export async function writerWindow(port) {
       const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(r.text);
       return m ? Number(m[1]) : NaN;
     };
-    // The server's own accept answers (parley_accept_answer_seconds): cumulative buckets.
-    const buckets = [...r.text.matchAll(/^parley_accept_answer_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [
-      m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+    // Cumulative buckets of a histogram, e.g. the server's own accept answers
+    // (parley_accept_answer_seconds) or the store jobs' waits (`kind="write",`).
+    const histogram = (name, labels = '') =>
+      [...r.text.matchAll(new RegExp(`^${name}_bucket\\{${labels}le="([^"]+)"\\} (\\d+)$`, 'gm'))].map((m) => [
+        m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
     return { t: now(), commits: v('parley_store_commits_total'), jobs: v('parley_store_committed_jobs_total'),
-      batch_s: v('parley_store_batch_seconds_sum'), commit_s: v('parley_store_commit_seconds_sum'), buckets };
+      batch_s: v('parley_store_batch_seconds_sum'), commit_s: v('parley_store_commit_seconds_sum'),
+      buckets: histogram('parley_accept_answer_seconds'),
+      write_wait: histogram('parley_store_wait_seconds', 'kind="write",'),
+      read_wait: histogram('parley_store_wait_seconds', 'kind="read",') };
   };
   const a = await read();
   return async () => {
@@ -204,7 +209,8 @@ export async function writerWindow(port) {
     return { wall_s: wall, commits, jobs: b.jobs - a.jobs, jobs_per_commit: (b.jobs - a.jobs) / Math.max(1, commits),
       busy: (b.batch_s - a.batch_s) / wall, in_commit: (b.commit_s - a.commit_s) / wall,
       commit_ms: (1000 * (b.commit_s - a.commit_s)) / Math.max(1, commits),
-      accept_answer: bucketWindow(a.buckets, b.buckets) };
+      accept_answer: bucketWindow(a.buckets, b.buckets),
+      write_wait: bucketWindow(a.write_wait, b.write_wait), read_wait: bucketWindow(a.read_wait, b.read_wait) };
   };
 }
 
@@ -235,6 +241,9 @@ export function printWriter(w) {
   const a = w.accept_answer;
   if (a?.count)
     console.log(`  server's answers ${a.count} accepts answered (parley_accept_answer_seconds: request read to answer ready): p50 ${ms(a.p50_ms)} p99 ${ms(a.p99_ms)} (within their bucket), ${(100 * a.within_50ms).toFixed(1)} % within 50 ms`);
+  for (const [kind, h] of [['write', w.write_wait], ['read', w.read_wait]])
+    if (h?.count)
+      console.log(`  store ${kind} waits ${h.count} jobs (parley_store_wait_seconds, submitted to started): p50 ${ms(h.p50_ms)} p99 ${ms(h.p99_ms)}`);
 }
 
 export function writeJson(file, obj) {

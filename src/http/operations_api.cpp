@@ -20,20 +20,24 @@ namespace json = boost::json;
 
 namespace {
 
-// A Prometheus histogram: cumulative buckets in seconds, then _sum and _count.
+// A Prometheus histogram: cumulative buckets in seconds, then _sum and _count. `labels` (e.g.
+// kind="write") goes on every line; HELP and TYPE are written when `help` is given (the first
+// series of a family).
 void AddHistogram(std::string& out, std::string_view name, std::string_view help,
-                  const Histogram::Snapshot& h) {
-  out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+                  const Histogram::Snapshot& h, std::string_view labels = "") {
+  if (!help.empty()) out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+  std::string sep = labels.empty() ? "" : fmt::format("{},", labels);
+  std::string own = labels.empty() ? "" : fmt::format("{{{}}}", labels);
   uint64_t cumulative = 0;
   for (size_t i = 0; i < Histogram::kBoundsUs.size(); ++i) {
     cumulative += h.counts[i];
-    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name,
+    out += fmt::format("{}_bucket{{{}le=\"{}\"}} {}\n", name, sep,
                        static_cast<double>(Histogram::kBoundsUs[i]) / 1e6, cumulative);
   }
   cumulative += h.counts.back();
-  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
-  out += fmt::format("{}_sum {}\n{}_count {}\n", name, static_cast<double>(h.sum_us) / 1e6, name,
-                     cumulative);
+  out += fmt::format("{}_bucket{{{}le=\"+Inf\"}} {}\n", name, sep, cumulative);
+  out += fmt::format("{}_sum{} {}\n{}_count{} {}\n", name, own, static_cast<double>(h.sum_us) / 1e6,
+                     name, own, cumulative);
 }
 
 // Prometheus label value escaping: backslash, double quote and newline.
@@ -313,6 +317,15 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
                "The COMMIT of a group commit alone: the WAL write and its fsync.", st.commit);
   t.Raw("parley_store_batch_seconds", std::move(batch));
   t.Raw("parley_store_commit_seconds", std::move(commit));
+  if (st.pool_max == 0) {  // SQLite: its jobs' waits in the writer's and the reader's queues
+    std::string waits;
+    AddHistogram(waits, "parley_store_wait_seconds",
+                 "A store job's wait in its queue, from submitted to started (kind: write, the "
+                 "writer's batches ahead; read, the reader's jobs ahead).",
+                 st.write_wait, "kind=\"write\"");
+    AddHistogram(waits, "parley_store_wait_seconds", "", st.read_wait, "kind=\"read\"");
+    t.Raw("parley_store_wait_seconds", std::move(waits));
+  }
   add("parley_store_queued_writes", "gauge", "Write jobs waiting for the writer.", "",
       st.queued_writes);
   add("parley_store_wal_frames", "gauge", "The WAL's length in pages after the last commit.", "",

@@ -169,7 +169,7 @@ Result<void> Routing::OfferWaiting(Tx& tx, const std::string& queue, int64_t now
   bool auto_accept = *q && (*q)->auto_accept;
   // Each turn gives the first customer nobody is offered to the best ready agent; it ends when
   // either runs out (an offer or an assignment takes the agent's room, so the ready set moves).
-  for (size_t turns = 0; turns < kSweepBatch; ++turns) {
+  for (size_t turns = 0; turns < kOfferTurns; ++turns) {
     auto next = tx.NextToOffer(queue);
     if (!next) return Fail(next.error());
     if (!*next) break;

@@ -284,8 +284,8 @@ class Routing {
   // agents left with none get agent_offline_after to come back before they count as offline.
   Result<void> ResetStreams(storage::Tx& tx, int64_t now);
   // Renews this node's lease and forgets the streams of nodes whose lease expired (the sweep
-  // does this first; a store of one node has neither).
-  Result<void> SweepNodes(storage::Tx& tx, int64_t now);
+  // does this first; a store of one node has neither). True: more dead nodes' users are left.
+  Result<bool> SweepNodes(storage::Tx& tx, int64_t now);
   // The user was deleted (call it in the same job, after the user row is gone): their active
   // chats go back to the head of their queues (the customer told, as when an agent goes
   // offline), their ringing offers move on, and their presence is cleared (user_removed.cpp).
@@ -335,8 +335,15 @@ class Routing {
                                  const std::string& by, int64_t now, Effects& fx);
 
   // The timers: offers that rang out, agents gone offline, idle customers, wait-time updates,
-  // and old events. Runs every second or so.
-  Result<void> Sweep(storage::Tx& tx, int64_t now, Effects& fx);
+  // and old events. Runs every second or so. Each part does at most kSweepBatch items, so one
+  // sweep job holds the writer a few milliseconds; true when a part stopped at that bound (more
+  // is due: the caller sweeps again at once, in a job of its own, so the jobs queued meanwhile
+  // — an agent's accept — are not held behind a thousand wait-time looks).
+  Result<bool> Sweep(storage::Tx& tx, int64_t now, Effects& fx);
+  // Bounds of each part of one sweep job, so that the writer is never held long (a wait-time
+  // look with its update is 0.1–0.3 ms of the writer; 1,000 of them in one job held every
+  // accept of its group commit for 140–300 ms); what is left is done by the next job at once.
+  static constexpr size_t kSweepBatch = 64;
   // Emits queue.updated for the queues in fx.queues_changed, at most once a second per queue
   // (later changes are sent by the next sweep); every job that changes queues calls it last.
   Result<void> FlushQueueUpdates(storage::Tx& tx, int64_t now, Effects& fx);
@@ -388,7 +395,8 @@ class Routing {
   Result<void> StartAfterChatWork(storage::Tx& tx, const std::string& agent,
                                   const std::optional<std::string>& queue, int64_t now,
                                   Effects& fx);
-  Result<void> AfterChatOver(storage::Tx& tx, int64_t now, Effects& fx);
+  // True when it stopped at kSweepBatch (more may be due).
+  Result<bool> AfterChatOver(storage::Tx& tx, int64_t now, Effects& fx);
   // 400 wrap_up_required / invalid_wrap_up / invalid_note for a wrap-up of `c`'s queue.
   Result<void> CheckWrapUp(storage::Tx& tx, const storage::ConversationRecord& c,
                            const WrapUp& wrap) const;
@@ -413,8 +421,9 @@ class Routing {
                                 int64_t now, Effects& fx);
   Result<void> EmitStatus(storage::Tx& tx, const std::string& username, int64_t now, Effects& fx);
   Result<void> AgentGone(storage::Tx& tx, const std::string& username, int64_t now, Effects& fx);
-  Result<void> IdleTimers(storage::Tx& tx, int64_t now, Effects& fx);
-  Result<void> WaitUpdates(storage::Tx& tx, int64_t now, Effects& fx);
+  // The sweep's parts; each true when it stopped at kSweepBatch (more may be due).
+  Result<bool> IdleTimers(storage::Tx& tx, int64_t now, Effects& fx);
+  Result<bool> WaitUpdates(storage::Tx& tx, int64_t now, Effects& fx);
   Result<void> SayText(storage::Tx& tx, storage::ConversationRecord& c, const std::string& text,
                        int64_t now, Effects& fx);
   // A system note of a supervisor's action (saves `c`), told to the chat's agent live.
@@ -442,9 +451,9 @@ class Routing {
   static constexpr int64_t kQueueUpdateEveryMs = 1000;
   // wait_estimate_s of a customer last told no_agents_text rather than an estimate.
   static constexpr int64_t kNoAgentsSent = -1;
-  // Bounds of one sweep's work, so that the writer is never held long; what is left is done by
-  // the next sweep.
-  static constexpr size_t kSweepBatch = 1000;
+  // Offers one OfferWaiting makes at most (each takes an agent's room, so the agents' room
+  // bounds it first).
+  static constexpr size_t kOfferTurns = 1000;
 
   Settings settings_;
   Speaker& speaker_;

@@ -126,7 +126,7 @@ Result<void> Routing::Recount(Tx& tx, PresenceRecord p, int64_t now) {
   return SavePresence(tx, p, now);
 }
 
-Result<void> Routing::SweepNodes(Tx& tx, int64_t now) {
+Result<bool> Routing::SweepNodes(Tx& tx, int64_t now) {
   // This node's lease, renewed each sweep: its streams count while it holds one.
   auto renewed = tx.RenewNode(now + settings_.node_lease_ms);
   if (!renewed) return Fail(renewed.error());
@@ -142,7 +142,7 @@ Result<void> Routing::SweepNodes(Tx& tx, int64_t now) {
     auto recounted = Recount(tx, std::move(**p), now);
     if (!recounted) return Fail(recounted.error());
   }
-  return {};
+  return users->size() >= kSweepBatch;
 }
 
 // The agent is offline: their chats go back to the head of their queues, offers move on.
@@ -184,7 +184,7 @@ Result<void> Routing::AgentGone(Tx& tx, const std::string& username, int64_t now
   return {};
 }
 
-Result<void> Routing::IdleTimers(Tx& tx, int64_t now, Effects& fx) {
+Result<bool> Routing::IdleTimers(Tx& tx, int64_t now, Effects& fx) {
   auto idle = tx.IdleConversations(now - settings_.customer_idle_reminder_ms,
                                    now - settings_.customer_idle_end_ms, kSweepBatch);
   if (!idle) return Fail(idle.error());
@@ -217,16 +217,17 @@ Result<void> Routing::IdleTimers(Tx& tx, int64_t now, Effects& fx) {
       if (!saved) return Fail(saved.error());
     }
   }
-  return {};
+  return idle->size() >= kSweepBatch;
 }
 
 // wait_time updates: each waiting customer is looked at when their check is due (at most once
 // an interval), and parked when nothing in their queue changed since their last look; a change
 // of the queue (its version) re-arms the parked ones. An idle queue costs nothing, a draining
 // one a look per customer per interval.
-Result<void> Routing::WaitUpdates(Tx& tx, int64_t now, Effects& fx) {
+Result<bool> Routing::WaitUpdates(Tx& tx, int64_t now, Effects& fx) {
   auto stats = tx.ListQueueStats();
   if (!stats) return Fail(stats.error());
+  bool more = false;
   for (const auto& st : *stats) {
     if (st.waiting == 0 || st.version == st.armed_version) continue;
     auto parked = tx.ParkedWaitChecks(st.queue, kSweepBatch);
@@ -240,6 +241,8 @@ Result<void> Routing::WaitUpdates(Tx& tx, int64_t now, Effects& fx) {
     if (parked->size() < kSweepBatch) {
       auto set = tx.SetArmedVersion(st.queue, st.version);
       if (!set) return Fail(set.error());
+    } else {
+      more = true;
     }
   }
 
@@ -279,16 +282,18 @@ Result<void> Routing::WaitUpdates(Tx& tx, int64_t now, Effects& fx) {
     auto saved = tx.UpdateConversation(c);
     if (!saved) return Fail(saved.error());
   }
-  return {};
+  return more || due->size() >= kSweepBatch;
 }
 
-Result<void> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
+Result<bool> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
   // Several nodes on one database: this node's lease, and the presence of dead nodes.
   auto nodes = SweepNodes(tx, now);
   if (!nodes) return Fail(nodes.error());
+  bool more = *nodes;
   // Offers that rang out: the agent who let it ring is set away, the offer moves on.
   auto expired = tx.ExpiredOffers(now, kSweepBatch);
   if (!expired) return Fail(expired.error());
+  more = more || expired->size() >= kSweepBatch;
   for (auto& c : *expired) {
     std::string agent = *c.routing.offered_to;
     json::value declined = json::parse(c.routing.declined_by_json);
@@ -317,6 +322,7 @@ Result<void> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
   // Agents whose streams stayed closed past agent_offline_after_s.
   auto presence = tx.OfflineDue(now, kSweepBatch);
   if (!presence) return Fail(presence.error());
+  more = more || presence->size() >= kSweepBatch;
   for (auto p : *presence) {
     if (p.streams > 0 || !p.online) {  // nothing to do: the due time is stale
       p.offline_due_at_ms.reset();
@@ -341,6 +347,7 @@ Result<void> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
 
   auto idle = IdleTimers(tx, now, fx);
   if (!idle) return Fail(idle.error());
+  more = more || *ready || *idle;
 
   // O(queues): each look is two index probes when there is nothing to offer.
   auto queues = tx.ListQueues();
@@ -351,7 +358,9 @@ Result<void> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
   }
   auto waits = WaitUpdates(tx, now, fx);
   if (!waits) return Fail(waits.error());
-  return FlushQueueUpdates(tx, now, fx);
+  auto flushed = FlushQueueUpdates(tx, now, fx);
+  if (!flushed) return Fail(flushed.error());
+  return more || *waits;
 }
 
 }  // namespace parley::routing

@@ -111,7 +111,7 @@ Result<void> Routing::StartAfterChatWork(Tx& tx, const std::string& agent,
   return EmitStatus(tx, agent, now, fx);
 }
 
-Result<void> Routing::AfterChatOver(Tx& tx, int64_t now, Effects& fx) {
+Result<bool> Routing::AfterChatOver(Tx& tx, int64_t now, Effects& fx) {
   auto due = tx.ReadyDue(now, kSweepBatch);
   if (!due) return Fail(due.error());
   for (auto p : *due) {
@@ -132,7 +132,7 @@ Result<void> Routing::AfterChatOver(Tx& tx, int64_t now, Effects& fx) {
         if (!offered) return Fail(offered.error());
       }
   }
-  return {};
+  return due->size() >= kSweepBatch;
 }
 
 }  // namespace parley::routing

@@ -284,8 +284,12 @@ struct StoreStats {
   uint64_t commits = 0;  // group commits
   uint64_t jobs = 0;     // write jobs those commits carried
   uint64_t failed_commits = 0;
-  Histogram::Snapshot batch;         // BEGIN to COMMIT done: the jobs, the flush slice, the fsync
-  Histogram::Snapshot commit;        // the COMMIT alone (the WAL write and its fsync)
+  Histogram::Snapshot batch;   // BEGIN to COMMIT done: the jobs, the flush slice, the fsync
+  Histogram::Snapshot commit;  // the COMMIT alone (the WAL write and its fsync)
+  // SQLite only (empty for PostgreSQL): how long jobs waited in their queue, from submitted to
+  // started (a write job waits for the writer's batch ahead; a read job for the reader).
+  Histogram::Snapshot write_wait;
+  Histogram::Snapshot read_wait;
   uint64_t queued_writes = 0;        // jobs waiting for the writer now
   uint64_t wal_frames = 0;           // the WAL's length in pages after the last commit
   uint64_t checkpoints = 0;          // checkpoint runs (by the checkpointer or the writer)

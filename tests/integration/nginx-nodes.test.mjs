@@ -2,7 +2,8 @@
 // database (issue 15), with Debian's nginx and a self-signed certificate: requests spread over
 // the nodes, the agent's WebSocket through nginx, and one node stopped while traffic goes on
 // through the other (nginx skips it; the agent's stream reconnects, with `after`, to the other).
-// Each node has its own --node-id, as deploy/parley@.service gives it. Skips
+// Each node has its own --node-id, as deploy/parley@.service gives it, and trusts nginx's address
+// (trusted_proxies): the audit log shows the client's address from X-Forwarded-For. Skips
 // (loudly) without /usr/sbin/nginx; FAILS without PostgreSQL's server binaries.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,7 +45,7 @@ test('nginx with deploy/nginx/parley-nodes.conf: requests spread over two nodes,
   const masterKey = crypto.randomBytes(32).toString('hex');
   const nodes = [];
   for (const id of ['node-1', 'node-2']) {
-    const node = new Server({ args: ['--node-id', id], env: { PARLEY_MASTER_KEY: masterKey } });
+    const node = new Server({ args: ['--node-id', id], env: { PARLEY_MASTER_KEY: masterKey, PARLEY_TRUSTED_PROXIES: '127.0.0.1/32' } });
     node.nodeId = id;
     node.database = pg.url;
     if (nodes.length) node.adminToken = nodes[0].adminToken; // one admin token for the site
@@ -72,14 +73,25 @@ test('nginx with deploy/nginx/parley-nodes.conf: requests spread over two nodes,
 
   // A connection made through nginx (on either node) is known to both within a second; a
   // customer's messages through nginx keep their order and seq, whichever node took each.
+  // The admin calls from 127.0.0.2 (another loopback address: not nginx's, so not a trusted
+  // proxy) with an X-Forwarded-For of its own, which nginx keeps and appends the caller to.
+  const connName = `nx-${uid()}`;
   const created = await request(`${base}/api/v1/connections`, {
     method: 'POST',
     ca,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${nodes[0].adminToken}` },
-    body: JSON.stringify({ name: `nx-${uid()}`, client_webhook: hook.url, bot: 'none' }),
+    localAddress: '127.0.0.2',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${nodes[0].adminToken}`, 'x-forwarded-for': '203.0.113.9' },
+    body: JSON.stringify({ name: connName, client_webhook: hook.url, bot: 'none' }),
   });
   assert.equal(created.status, 201, created.text);
   const conn = created.json;
+  // X-Forwarded-For through nginx: the node (whichever answered) recorded the caller's own
+  // address, the rightmost one that is not a trusted proxy, not nginx's 127.0.0.1 nor the
+  // address the caller claimed.
+  const audited = await waitFor(async () => (await nodes[1].admin('GET', '/api/v1/audit?limit=20')).json.entries.find((e) => e.action === 'connection.create' && e.target === connName), {
+    message: 'the audit entry of the connection made through nginx',
+  });
+  assert.equal(audited.address, '127.0.0.2', `the audit entry: ${JSON.stringify(audited)}`);
   hook.trust(conn);
   const post = (customer, text) =>
     request(`${base}/messages`, {

@@ -50,11 +50,11 @@ export async function startNginx(dir, site) {
   };
 }
 
-export function request(url, { method = 'GET', headers = {}, body, ca } = {}) {
+export function request(url, { method = 'GET', headers = {}, body, ca, localAddress } = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const mod = u.protocol === 'https:' ? https : http;
-    const req = mod.request(u, { method, headers, ca, timeout: 10000 }, (res) => {
+    const req = mod.request(u, { method, headers, ca, localAddress, timeout: 10000 }, (res) => {
       let text = '';
       res.on('data', (d) => (text += d));
       res.on('end', () => {

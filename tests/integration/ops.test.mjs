@@ -191,6 +191,13 @@ test('/metrics shows queues, agents, deliveries, sessions, sign-in failures and 
   assert.equal(value(/^parley_accept_answer_seconds_count (\d+)$/m), 1);
   assert.ok(value(/^parley_accept_answer_seconds_sum (\S+)$/m) < 0.3);
   assert.equal(value(/^parley_accept_answer_seconds_bucket\{le="\+Inf"\} (\d+)$/m), 1);
+  // The store's jobs waited in their queues: writes (the accept among them) and reads (sessions).
+  for (const kind of ['write', 'read']) {
+    const count = value(new RegExp(`^parley_store_wait_seconds_count\\{kind="${kind}"\\} (\\d+)$`, 'm'));
+    assert.ok(count >= 1, `${kind} jobs counted`);
+    assert.equal(value(new RegExp(`^parley_store_wait_seconds_bucket\\{kind="${kind}",le="\\+Inf"\\} (\\d+)$`, 'm')), count);
+    assert.ok(value(new RegExp(`^parley_store_wait_seconds_sum\\{kind="${kind}"\\} (\\S+)$`, 'm')) >= 0);
+  }
   const id = direct.connection_id;
   assert.ok(value(new RegExp(`^parley_deliveries\\{connection_id="${id}",state="pending"\\} (\\d+)$`, 'm')) >= 1);
   assert.equal(value(new RegExp(`^parley_deliveries\\{connection_id="${id}",state="dead"\\} (\\d+)$`, 'm')), 0);

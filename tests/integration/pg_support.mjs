@@ -1,7 +1,8 @@
 // A throwaway PostgreSQL server for black-box tests of several nodes (multinode.test.mjs,
 // nginx-nodes.test.mjs), as scripts/test-postgres starts one: Debian's binaries, initdb as
 // `postgres` when run as root, a free loopback port, fsync on; database `parley`, user `parley`
-// (trust). stop() ends it and removes its folder (kept, with its server.log, under
+// (trust), logging lock waits longer than deadlock_timeout (1 s) and every deadlock with its
+// DETAIL lines; log() reads its server.log. stop() ends it and removes its folder (kept, with its server.log, under
 // PARLEY_KEEP_TMP=1). Without the server binaries it throws: the tests FAIL, never skip.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,7 +34,7 @@ export async function startPostgres() {
   const data = path.join(dir, 'data');
   run(path.join(bin, 'initdb'), ['-D', data, '-U', 'parley', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '-N']);
   const port = await freePort();
-  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${dir} -c fsync=on -c synchronous_commit=on -c max_connections=100`;
+  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${dir} -c fsync=on -c synchronous_commit=on -c max_connections=100 -c log_lock_waits=on`;
   run(path.join(bin, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', '-o', opts, 'start']);
   const stop = () => {
     try {
@@ -50,5 +51,7 @@ export async function startPostgres() {
     stop();
     throw e;
   }
-  return { url: `postgresql://parley@127.0.0.1:${port}/parley`, dataDir: data, stop };
+  const logFile = path.join(dir, 'server.log');
+  const log = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '');
+  return { url: `postgresql://parley@127.0.0.1:${port}/parley`, dataDir: data, stop, log };
 }

@@ -80,8 +80,9 @@ Result<Rows> Conn::Check(PGresult* r, std::string_view what) {
   if (last_state_ == kUniqueViolation)
     return Fail(Errc::kConflict, "conflict", fmt::format("{}: {}", what, msg));
   if (last_state_ == kDeadlock || last_state_ == kSerializationFailure) contention_ = true;
+  if (last_state_ == kLockNotAvailable) lock_timeout_ = true;
   if (last_state_ == kDeadlock || last_state_ == kSerializationFailure ||
-      last_state_ == "55P03" /* lock_not_available */ || last_state_ == "57014" /* canceled */)
+      last_state_ == kLockNotAvailable || last_state_ == "57014" /* canceled */)
     return Fail(Errc::kUnavailable, "store_busy",
                 "The database was busy with the same records; retry shortly.");
   return Fail(StoreFailure(fmt::format("{}: {}", what, msg)));

@@ -151,6 +151,12 @@ class Conn {
     contention_ = false;
     return c;
   }
+  // True (once) when a statement gave up waiting for a lock (lock_timeout) since the last call.
+  bool TakeLockTimeout() {
+    bool t = lock_timeout_;
+    lock_timeout_ = false;
+    return t;
+  }
   // The server's backend process id (to tell connections apart in tests and logs).
   int BackendPid() const { return PQbackendPID(pg_); }
   PGconn* raw() { return pg_; }
@@ -163,11 +169,13 @@ class Conn {
   std::map<const char*, std::string> prepared_;
   std::string last_state_;
   bool contention_ = false;
+  bool lock_timeout_ = false;
 };
 
 // SQLSTATEs the store acts on.
 inline constexpr std::string_view kUniqueViolation = "23505";
 inline constexpr std::string_view kDeadlock = "40P01";
 inline constexpr std::string_view kSerializationFailure = "40001";
+inline constexpr std::string_view kLockNotAvailable = "55P03";
 
 }  // namespace parley::storage::postgres

@@ -34,6 +34,14 @@ Result<void> Done(Result<int64_t> r) {
 
 }  // namespace
 
+const std::vector<HotStatement>& HotFactStatements() {
+  static const std::vector<HotStatement> kAll = {
+      {"get csat", kGetCsat, {"v1"}},
+      {"csat day", kCsatDay, {"sales", "20000"}},
+  };
+  return kAll;
+}
+
 Result<void> PgTx::InsertFact(const RoutingFact& f) {
   Params p;
   p.Add(f.at_ms).Add(f.kind).Add(f.queue).Add(f.agent).Add(f.conversation_id);

@@ -11,13 +11,22 @@ namespace parley::storage::postgres {
 namespace {
 
 // Conversations with pending outbound events whose lease is free (never taken, released with
-// expires_at 0, or expired): the distinct ids come from the events_pending index alone.
+// expires_at 0, or expired). The distinct ids are read from the events_pending index by a
+// loose index scan: one index probe per conversation with pending events (the next id after
+// the last), not a read of every pending event, so a dead webhook's growing backlog of
+// undeliverable events in a few conversations does not slow the delivery look.
 constexpr const char* kFreePending =
-    "SELECT p.conversation_id FROM (SELECT DISTINCT conversation_id FROM events "
-    "  WHERE direction = 'out' AND delivery_status = 'pending') p "
-    "LEFT JOIN delivery_leases l ON l.conversation_id = p.conversation_id "
-    "WHERE l.conversation_id IS NULL OR l.expires_at < $1 "
-    "ORDER BY p.conversation_id LIMIT $2";
+    "WITH RECURSIVE p(id) AS ("
+    "  (SELECT conversation_id FROM events WHERE direction = 'out' AND delivery_status = 'pending'"
+    "   ORDER BY conversation_id LIMIT 1)"
+    "  UNION ALL"
+    "  SELECT (SELECT e.conversation_id FROM events e WHERE e.direction = 'out'"
+    "          AND e.delivery_status = 'pending' AND e.conversation_id > p.id"
+    "          ORDER BY e.conversation_id LIMIT 1)"
+    "  FROM p WHERE p.id IS NOT NULL) "
+    "SELECT p.id FROM p LEFT JOIN delivery_leases l ON l.conversation_id = p.id "
+    "WHERE p.id IS NOT NULL AND (l.conversation_id IS NULL OR l.expires_at < $1) "
+    "LIMIT $2";
 constexpr const char* kCreateLeases =
     "INSERT INTO delivery_leases (conversation_id, node_id, expires_at) "
     "SELECT id, '', 0 FROM unnest($1::text[]) AS w(id) ORDER BY id ON CONFLICT DO NOTHING";
@@ -37,6 +46,17 @@ constexpr const char* kReleaseLeases =
     "WHERE conversation_id = ANY($1::text[]) AND node_id = $2";
 
 }  // namespace
+
+const std::vector<HotStatement>& HotLeaseStatements() {
+  static const std::vector<HotStatement> kAll = {
+      {"free pending (delivery look)", kFreePending, {"1000", "100"}},
+      {"create leases", kCreateLeases, {"{v1,v2}"}},
+      {"take leases", kTakeLeases, {"{v1,v2}", "n1", "1000", "2000"}},
+      {"renew leases", kRenewLeases, {"{v1,v2}", "n1", "2000"}},
+      {"release leases", kReleaseLeases, {"{v1,v2}", "n1"}},
+  };
+  return kAll;
+}
 
 Result<std::vector<LeaseClaim>> PgTx::ClaimDeliveries(const std::string& node_id, int64_t now_ms,
                                                       int64_t until_ms,

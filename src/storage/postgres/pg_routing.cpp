@@ -182,7 +182,17 @@ constexpr const char* kLastAgentEventSeq =
     "SELECT COALESCE(MAX(seq), 0) FROM agent_events WHERE username = $1";
 constexpr const char* kFirstAgentEventSeq =
     "SELECT COALESCE(MIN(seq), 0) FROM agent_events WHERE username = $1";
+// A writer numbers a user's events under the lock of their head row (migration 0016): the
+// row locked FOR UPDATE gives the newest seq committed by any node; a user's first event
+// creates the row from MAX(seq) (an upsert: a node creating it meanwhile is waited for).
+constexpr const char* kLockAgentEventHead =
+    "SELECT seq FROM agent_event_heads WHERE username = $1 FOR UPDATE";
+constexpr const char* kCreateAgentEventHead =
+    "INSERT INTO agent_event_heads AS h (username, seq) "
+    "SELECT $1, COALESCE(MAX(seq), 0) FROM agent_events WHERE username = $1 "
+    "ON CONFLICT (username) DO UPDATE SET seq = h.seq RETURNING h.seq";
 constexpr const char* kInsertAgentEvent =
+    "WITH head AS (UPDATE agent_event_heads SET seq = $2 WHERE username = $1 AND seq < $2) "
     "INSERT INTO agent_events (username, seq, type, body, created_at) VALUES ($1,$2,$3,$4,$5) "
     "ON CONFLICT DO NOTHING";
 // Tells the other nodes (at commit) that this user has a new event; never its content.
@@ -330,6 +340,14 @@ const std::vector<HotStatement>& HotRoutingStatements() {
       {"ready due (sweep)", kReadyDueLocked, {"1000", "100"}},
       {"get presence", kGetPresence, {"ann"}},
       {"last agent event seq", kLastAgentEventSeq, {"ann"}},
+      {"first agent event seq", kFirstAgentEventSeq, {"ann"}},
+      {"get queue", kGetQueue, {"sales"}},
+      {"set armed version", kSetArmedVersion, {"sales", "3"}},
+      {"handle slot", kHandleSlotOld, {"sales", "3"}},
+      {"handle count", kHandleCount, {"sales"}},
+      {"lock agent event head", kLockAgentEventHead, {"ann"}},
+      {"create agent event head", kCreateAgentEventHead, {"ann"}},
+      {"insert agent event", kInsertAgentEvent, {"ann", "5", "t", "{}", "1000"}},
       {"agent events after", kAgentEventsAfter, {"ann", "5", "100"}},
       {"prune agent events", kPruneAgentEvents, {"ann", "5", "1000"}},
   };
@@ -546,6 +564,14 @@ Result<void> PgTx::PutPresence(const PresenceRecord& p) {
 }
 
 Result<int64_t> PgTx::LastAgentEventSeq(const std::string& username) {
+  if (writer_) {
+    // The next InsertAgentEvent of this job writes seq + 1 under this lock.
+    auto head = conn_->Query(kLockAgentEventHead, Params().Add(username));
+    if (!head) return Fail(head.error());
+    if (head->empty()) head = conn_->Query(kCreateAgentEventHead, Params().Add(username));
+    if (!head) return Fail(head.error());
+    return head->empty() ? int64_t{0} : head->Int(0, 0);
+  }
   auto r = conn_->Query(kLastAgentEventSeq, Params().Add(username));
   if (!r) return Fail(r.error());
   return r->empty() ? int64_t{0} : r->Int(0, 0);
@@ -560,7 +586,8 @@ Result<int64_t> PgTx::FirstAgentEventSeq(const std::string& username) {
 Result<void> PgTx::InsertAgentEvent(const AgentEventRecord& e) {
   Params p;
   p.Add(e.username).Add(e.seq).Add(e.type).Add(e.body_json).Add(e.created_at_ms);
-  // Another node wrote this user's next seq meanwhile: the job runs again with a fresh MAX.
+  // The head row, locked by LastAgentEventSeq, moves on with the event. A conflict is left only
+  // for a caller that did not read the head first: the job runs again with the fresh head.
   auto inserted = Inserted(conn_->Run(kInsertAgentEvent, p), "insert agent event", true);
   if (!inserted || node_id_.empty()) return inserted;
   return Announce(kEventsChannel, node_id_ + "|" + e.username + "|" + std::to_string(e.seq));

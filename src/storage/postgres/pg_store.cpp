@@ -218,11 +218,24 @@ bool PgStore::EnsureConnection(Pool::Lease& lease, bool ping) {
   return true;
 }
 
-bool PgStore::RunBatch(std::vector<Queued>& batch, Pool::Lease& lease) {
+namespace {
+// How long a writer's job may wait for a row lock (see RunTransaction): the first job of a
+// transaction a little longer each time it gave up (the last is the session's 10 s); the jobs
+// after it only briefly.
+constexpr const char* kFirstJobPatience[] = {"SET LOCAL lock_timeout = '20ms'",
+                                             "SET LOCAL lock_timeout = '200ms'",
+                                             "SET LOCAL lock_timeout = '10s'"};
+constexpr int kPatienceLevels = 3;
+constexpr const char* kLaterJobPatience = "SET LOCAL lock_timeout = '5ms'";
+}  // namespace
+
+std::optional<size_t> PgStore::RunTransaction(std::vector<Queued>& batch, size_t from,
+                                              Pool::Lease& lease) {
   if (!lease->Exec("BEGIN")) {
     // A connection that died while idle (the server restarted) shows only when used; nothing
     // ran yet, so the batch can go to a fresh one.
-    if (lease->Ok() || !EnsureConnection(lease, false) || !lease->Exec("BEGIN")) return false;
+    if (lease->Ok() || !EnsureConnection(lease, false) || !lease->Exec("BEGIN"))
+      return std::nullopt;
   }
   Conn& conn = *lease;
   PgTx tx(conn, box_, true);
@@ -230,35 +243,73 @@ bool PgStore::RunBatch(std::vector<Queued>& batch, Pool::Lease& lease) {
     std::lock_guard lock(node_mu_);
     tx.SetNodeId(node_id_);
   }
-  for (Queued& q : batch) {
+  // The lock rule between nodes (docs/architecture.md, "The lock order between nodes"): a
+  // writer never waits long for a row lock while it holds rows another node may be waiting
+  // for. A group commit holds the rows of all its jobs until COMMIT, and jobs take rows in
+  // different orders (a conversation's row, the queue's statistics row, an agent's event
+  // head), so two nodes' transactions could otherwise wait for each other: a deadlock, which
+  // PostgreSQL breaks only after deadlock_timeout (1 s).
+  // - A job after the first waits at most 5 ms. One that meets a row another transaction holds
+  //   is rolled back to its savepoint; the jobs before it are committed (freeing their rows)
+  //   and it starts the next transaction as its first job.
+  // - The first job waits 20 ms, then 200 ms, then the session's lock_timeout: each time it
+  //   gives up it is rolled back to its savepoint (freeing what it took) and run again, so the
+  //   other transaction, if it was waiting for this job's rows, goes on meanwhile.
+  size_t i = from;
+  for (; i < batch.size(); ++i) {
+    Queued& q = batch[i];
+    bool split = false;
+    int patience = 0;
+    if (i == from && !conn.Exec(kFirstJobPatience[0])) return std::nullopt;
     for (int attempt = 1;; ++attempt) {
       // Each job has its own savepoint so one failing job leaves the others intact.
-      if (!conn.Exec("SAVEPOINT job")) return false;
+      if (!conn.Exec("SAVEPOINT job")) return std::nullopt;
       tx.JobStarted();
+      (void)conn.TakeLockTimeout();
       bool ok = false;
       try {
         ok = q.job(tx);
       } catch (const std::exception& e) {
         spdlog::error("store job threw: {}", e.what());
       }
-      if (!conn.Ok()) return false;
-      if (ok) {
-        if (!conn.Exec("RELEASE SAVEPOINT job")) return false;
+      if (!conn.Ok()) return std::nullopt;
+      // A job that met a lock timeout failed, even if it swallowed the error: the transaction
+      // is aborted up to its savepoint.
+      bool timed_out = conn.TakeLockTimeout();
+      if (ok && !timed_out) {
+        if (!conn.Exec("RELEASE SAVEPOINT job")) return std::nullopt;
         break;
       }
       bool again = tx.TakeRetry() && attempt < options_.job_attempts;
-      if (!conn.Exec("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")) return false;
+      if (!conn.Exec("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")) return std::nullopt;
+      if (timed_out && i > from) {
+        split = true;
+        break;
+      }
+      if (timed_out && patience + 1 < kPatienceLevels) {
+        lock_waits_given_up_.fetch_add(1, std::memory_order_relaxed);
+        if (!conn.Exec(kFirstJobPatience[++patience])) return std::nullopt;
+        --attempt;  // not a run of the job's own attempts
+        continue;
+      }
       if (!again) break;
       retried_jobs_.fetch_add(1, std::memory_order_relaxed);
     }
+    if (split) {
+      lock_waits_given_up_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
+    if (i == from && !conn.Exec(kLaterJobPatience)) return std::nullopt;
   }
   auto commit_started = std::chrono::steady_clock::now();
   auto commit = conn.Exec("COMMIT");
   commit_time_.Record(std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - commit_started));
-  if (!commit)
-    spdlog::error("group commit of {} jobs failed: {}", batch.size(), commit.error().message);
-  return commit.has_value();
+  if (!commit) {
+    spdlog::error("group commit of {} jobs failed: {}", i - from, commit.error().message);
+    return std::nullopt;
+  }
+  return i;
 }
 
 void PgStore::WriterLoop() {
@@ -284,29 +335,35 @@ void PgStore::WriterLoop() {
       (void)EnsureConnection(lease, true);
       continue;
     }
-    bool committed = false;
-    auto began = std::chrono::steady_clock::now();
-    if (EnsureConnection(lease, false)) {
-      committed = RunBatch(batch, lease);
-      batch_time_.Record(std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::steady_clock::now() - began));
-      if (!committed) {
-        failed_commits_.fetch_add(1, std::memory_order_relaxed);
-        if (lease->Ok()) {
-          (void)lease->Exec("ROLLBACK");
+    // The batch runs as one group commit, or as several when a job after the first meets a
+    // row lock of another node (RunTransaction).
+    for (size_t from = 0; from < batch.size();) {
+      std::optional<size_t> to;
+      auto began = std::chrono::steady_clock::now();
+      if (EnsureConnection(lease, false)) {
+        to = RunTransaction(batch, from, lease);
+        batch_time_.Record(std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - began));
+        if (!to) {
+          failed_commits_.fetch_add(1, std::memory_order_relaxed);
+          if (lease->Ok()) {
+            (void)lease->Exec("ROLLBACK");
+          } else {
+            healthy_ = false;
+            spdlog::error("PostgreSQL connection lost; {} jobs failed", batch.size() - from);
+          }
         } else {
-          healthy_ = false;
-          spdlog::error("PostgreSQL connection lost; {} jobs failed", batch.size());
+          healthy_ = true;
+          commits_.fetch_add(1, std::memory_order_relaxed);
+          committed_jobs_.fetch_add(*to - from, std::memory_order_relaxed);
         }
-      } else {
-        healthy_ = true;
-        commits_.fetch_add(1, std::memory_order_relaxed);
-        committed_jobs_.fetch_add(batch.size(), std::memory_order_relaxed);
       }
-    }
-    {
-      Handoff handoff;  // posts when it goes out of scope
-      for (Queued& q : batch) q.done(committed, handoff);
+      size_t end = to ? *to : batch.size();
+      {
+        Handoff handoff;  // posts when it goes out of scope
+        for (size_t i = from; i < end; ++i) batch[i].done(to.has_value(), handoff);
+      }
+      from = end;
     }
     batch.clear();
   }

@@ -12,6 +12,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +55,10 @@ class PgStore final : public Store {
   PoolStats PoolFigures() const { return pool_.Stats(); }
   // Jobs run again because they met another node's concurrent work.
   uint64_t RetriedJobs() const { return retried_jobs_.load(std::memory_order_relaxed); }
+  // Row lock waits a job gave up (RunTransaction): a job after the first of a group commit
+  // that met another transaction's row (the jobs before it were committed, it went on in the
+  // next transaction), or a first job that waited too long (rolled back and run again).
+  uint64_t LockWaitsGivenUp() const { return lock_waits_given_up_.load(std::memory_order_relaxed); }
   Pool& pool() { return pool_; }
 
  private:
@@ -72,8 +77,9 @@ class PgStore final : public Store {
   bool Submit(Queue& q, Job job, Done done);
   void WriterLoop();
   void ReaderLoop();
-  // Runs one group commit; false when it did not commit.
-  bool RunBatch(std::vector<Queued>& batch, Pool::Lease& lease);
+  // Runs batch[from..] as one group commit, up to the first job after `from` that met another
+  // transaction's row lock: the end of the jobs committed, or nullopt when it did not commit.
+  std::optional<size_t> RunTransaction(std::vector<Queued>& batch, size_t from, Pool::Lease& lease);
   // Makes sure the writer holds a working connection; tries at most once a second while the
   // server is unreachable. Updates healthy_.
   bool EnsureConnection(Pool::Lease& lease, bool ping);
@@ -91,6 +97,7 @@ class PgStore final : public Store {
   std::atomic<uint64_t> failed_commits_{0};
   std::atomic<uint64_t> queued_writes_{0};
   std::atomic<uint64_t> retried_jobs_{0};
+  std::atomic<uint64_t> lock_waits_given_up_{0};
   Histogram batch_time_;
   Histogram commit_time_;
   std::atomic<bool> open_{false};

@@ -30,6 +30,16 @@ constexpr const char* kWatchers =
 
 }  // namespace
 
+const std::vector<HotStatement>& HotSupervisionStatements() {
+  static const std::vector<HotStatement> kAll = {
+      {"end status period", kEndStatusPeriod, {"ann", "1000"}},
+      {"user status periods", kUserStatusPeriods, {"ann", "1000", "2000"}},
+      {"delete watcher", kDeleteWatcher, {"v1", "ann"}},
+      {"watchers", kWatchers, {"v1"}},
+  };
+  return kAll;
+}
+
 Result<void> PgTx::StartStatusPeriod(const std::string& username, const std::string& status,
                                      const std::optional<std::string>& reason, int64_t at_ms) {
   auto ended = conn_->Run(kEndStatusPeriod, Params().Add(username).Add(at_ms));

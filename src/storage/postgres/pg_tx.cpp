@@ -166,6 +166,8 @@ const std::vector<HotStatement>& HotStatements() {
   static const std::vector<HotStatement> kAll = {
       {"find open conversation", kFindOpenConversationLocked, {"conn", "cust"}},
       {"get conversation", kGetConversationLocked, {"v1"}},
+      {"find open conversation (read)", kFindOpenConversation, {"conn", "cust"}},
+      {"get conversation (read)", kGetConversation, {"v1"}},
       {"update conversation",
        kUpdateConversation,
        {"v1",         "conn",       "cust",       "n",          "bot",        "bot",

@@ -42,6 +42,11 @@ const std::vector<HotStatement>& HotRoutingStatements();
 // Those of pg_admin.cpp (the audit log, canned responses) and pg_presence.cpp.
 const std::vector<HotStatement>& HotAdminStatements();
 const std::vector<HotStatement>& HotPresenceStatements();
+// Those of pg_supervision.cpp (status periods, watchers) and pg_facts.cpp (the survey).
+const std::vector<HotStatement>& HotSupervisionStatements();
+const std::vector<HotStatement>& HotFactStatements();
+// Those of pg_leases.cpp (outbound delivery's look: claims, renewals, releases).
+const std::vector<HotStatement>& HotLeaseStatements();
 
 class PgTx final : public Tx {
  public:

@@ -147,7 +147,7 @@ bool SqliteStore::Submit(Worker& w, Job job, Done done) {
   {
     std::lock_guard lock(w.mu);
     if (w.closing || w.queue.size() >= options_.max_queued_jobs) return false;
-    w.queue.push_back({std::move(job), std::move(done)});
+    w.queue.push_back({std::move(job), std::move(done), std::chrono::steady_clock::now()});
     if (&w == &writer_) queued_writes_.store(w.queue.size(), std::memory_order_relaxed);
   }
   w.cv.notify_one();
@@ -169,6 +169,8 @@ StoreStats SqliteStore::Stats() const {
   s.failed_commits = failed_commits_.load(std::memory_order_relaxed);
   s.batch = batch_time_.Read();
   s.commit = commit_time_.Read();
+  s.write_wait = write_wait_.Read();
+  s.read_wait = read_wait_.Read();
   s.queued_writes = queued_writes_.load(std::memory_order_relaxed);
   s.wal_frames = static_cast<uint64_t>(std::max(0, wal_frames_.load(std::memory_order_relaxed)));
   s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
@@ -218,6 +220,8 @@ void SqliteStore::WriterLoop() {
         (void)db.ExecCached(kRelease);
       }
       for (Queued& q : batch) {
+        write_wait_.Record(std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - q.submitted));
         // Each job has its own savepoint so one failing job leaves the others intact.
         if (!db.ExecCached(kSavepoint)) continue;
         tx.JobStarted();
@@ -326,6 +330,8 @@ void SqliteStore::ReaderLoop() {
       q = std::move(reader_.queue.front());
       reader_.queue.pop_front();
     }
+    read_wait_.Record(std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - q.submitted));
     bool ok = db.Exec("BEGIN").has_value();
     if (ok) {
       try {

@@ -45,6 +45,7 @@ class SqliteStore final : public Store {
   struct Queued {
     Job job;
     Done done;
+    std::chrono::steady_clock::time_point submitted;
   };
   struct Worker {
     std::unique_ptr<Db> db;
@@ -87,6 +88,8 @@ class SqliteStore final : public Store {
   std::atomic<uint64_t> dirty_conversations_{0};
   Histogram batch_time_;
   Histogram commit_time_;
+  Histogram write_wait_;  // submitted to started, per job
+  Histogram read_wait_;
   std::atomic<bool> ready_{false};
   std::once_flag close_once_;
 };

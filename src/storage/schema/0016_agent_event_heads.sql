@@ -1,0 +1,5 @@
+-- Issue 15: nothing to change on SQLite. The PostgreSQL twin adds agent_event_heads, a row per
+-- user locked while a node numbers that user's next agent event, because several nodes write
+-- one database there; SQLite's single writer numbers them without a race (MAX(seq) + 1 read
+-- and written by the one writer thread). This file keeps the two stores' migrations twins,
+-- number for number (StoreContractTest.PostgresMigrationsTwinTheSqliteOnes).
