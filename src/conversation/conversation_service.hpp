@@ -207,6 +207,8 @@ boost::asio::awaitable<Result<T>> ConversationService::Run(F step, bool backgrou
     return out;
   };
   auto publish = [this](Out& out) { Publish(out.fx); };
+  // Two co_await statements, not one over `background ? … : …`: with g++ 12 the conditional's
+  // awaitable temporaries are destroyed twice (a double free, seen in the agents' tests).
   Result<Out> r = Fail(Errc::kUnavailable, "store_unavailable", "Not run.");
   if (background)
     r = co_await store_.WriteInBackground<Out>(job, publish);
