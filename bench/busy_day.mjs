@@ -221,6 +221,15 @@ async function agents() {
     const s = r.elapsed_ms / 1000;
     const acc = r.acceptTimes;
     console.log(`  drain            ${r.complete ? '' : 'NOT COMPLETE: '}${r.done} of ${opt.waiting} accepted in ${s.toFixed(1)} s (${(r.done / s).toFixed(0)}/s); accept answer p50 ${ms(pct(acc, 50))} p99 ${ms(pct(acc, 99))} max ${ms(acc.at(-1))} (think time ${opt['think-ms']} ms)`);
+    // The first seconds are a storm (every agent goes available at once and is offered up to
+    // max_chats customers); the accepts sent after every status change was answered are the
+    // steady drain.
+    if (Number.isFinite(r.available_ms)) {
+      const split = (f) => r.acceptLog.filter(f).map((x) => x[1]).sort((x, y) => x - y);
+      const early = split((x) => x[0] < r.available_ms);
+      const late = split((x) => x[0] >= r.available_ms);
+      console.log(`  accepts by phase while status changes were answered (${(r.available_ms / 1000).toFixed(1)} s): ${early.length}, p50 ${ms(pct(early, 50))} p99 ${ms(pct(early, 99))}; after: ${late.length}, p50 ${ms(pct(late, 50))} p99 ${ms(pct(late, 99))}`);
+    }
     console.log(`  bench client     event-loop delay p50 ${ms(r.loopDelay.p50_ms)} p99 ${ms(r.loopDelay.p99_ms)} max ${ms(r.loopDelay.max_ms)} (one process plays all ${n} agents: its delay is in every answer it times)`);
     console.log(`  wait_time        ${waits} updates reached customers during the drain, ${(waits / s).toFixed(0)}/s`);
     printCpu(r.cpu);

@@ -379,6 +379,7 @@ export async function drain(server, agents, target, autoAccept, timeoutMs, think
   let tLast = NaN;
   const refusals = new Map();
   const acceptTimes = [];
+  const acceptLog = []; // [ms after the first `available` at which it was sent, ms to its answer]
   const owned = []; // {agent, id} of every conversation assigned
   const doneAt = []; // ms after the first `available` at which each assignment was seen
   let t0 = NaN;
@@ -392,6 +393,7 @@ export async function drain(server, agents, target, autoAccept, timeoutMs, think
           doneAt.push(now() - t0);
           owned.push({ agent: a, id });
           acceptTimes.push(now() - t);
+          acceptLog.push([t - t0, now() - t]);
           if (acceptsOk === target) tLast = now();
         } else {
           acceptsRefused++;
@@ -484,7 +486,7 @@ export async function drain(server, agents, target, autoAccept, timeoutMs, think
   const loopDelay = { p50_ms: loop.percentile(50) / 1e6, p99_ms: loop.percentile(99) / 1e6, max_ms: loop.max / 1e6 };
   acceptTimes.sort((x, y) => x - y);
   const done = autoAccept ? assigned : acceptsOk;
-  return { complete, emptyAt, availableOk, done, doneAt, owned, elapsed_ms: complete ? tLast - t0 : now() - t0, available_ms: tAvailable, offers, acceptsOk, acceptsRefused, refusals, assigned, acceptTimes, cpu: c, loopDelay };
+  return { complete, emptyAt, availableOk, done, doneAt, owned, elapsed_ms: complete ? tLast - t0 : now() - t0, available_ms: tAvailable, offers, acceptsOk, acceptsRefused, refusals, assigned, acceptTimes, acceptLog, cpu: c, loopDelay };
 }
 
 

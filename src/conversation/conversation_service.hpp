@@ -73,6 +73,10 @@ class ConversationService final : public routing::Speaker, public DeliveryObserv
                       routing::Settings settings = {}, routing::EventHub* hub = nullptr);
 
   routing::Routing& routing() { return routing_; }
+  // Called after the commit of a job that left offers to make (routing::Effects::offers_left),
+  // on the thread that publishes its effects: the server runs the routing sweep at once rather
+  // than at its next tick. Set before the service is used.
+  void OnOffersLeft(std::function<void()> kick) { offers_left_ = std::move(kick); }
 
   // Runs `step(tx, now, fx)` -> Result<T> as one write job, then emits the queue.updated events
   // it caused, and after the commit hands its outbound events to the sink and its live events
@@ -170,6 +174,7 @@ class ConversationService final : public routing::Speaker, public DeliveryObserv
   routing::EventHub* hub_;
   routing::Routing routing_;
   std::function<void(InboundOutcome&)> published_;  // an inbound job's after_commit
+  std::function<void()> offers_left_;               // see OnOffersLeft
   // The numbering of the lists said as text (writer thread only): messages said to one
   // conversation at one moment with no customer message between continue one numbering.
   struct Burst {
@@ -207,13 +212,10 @@ boost::asio::awaitable<Result<T>> ConversationService::Run(F step, bool backgrou
     return out;
   };
   auto publish = [this](Out& out) { Publish(out.fx); };
-  // Two co_await statements, not one over `background ? … : …`: with g++ 12 the conditional's
-  // awaitable temporaries are destroyed twice (a double free, seen in the agents' tests).
-  Result<Out> r = Fail(Errc::kUnavailable, "store_unavailable", "Not run.");
-  if (background)
-    r = co_await store_.WriteInBackground<Out>(job, publish);
-  else
-    r = co_await store_.Write<Out>(job, publish);
+  // The lane is an argument, not a `background ? … : …` inside the co_await: with g++ 12 the
+  // conditional's awaitable temporaries are destroyed twice (a double free, seen in the agents'
+  // tests), and two co_await statements assigning one result crashed the same way.
+  auto r = co_await store_.WriteIn<Out>(background, job, publish);
   if (!r) co_return Fail(r.error());
   co_return std::move(r->value);
 }

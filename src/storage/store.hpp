@@ -380,6 +380,13 @@ class Store {
   boost::asio::awaitable<Result<T>> WriteInBackground(const F& job, A after_commit) {
     return Run<T>(Lane::kBackground, job, std::move(after_commit));
   }
+  // Write or WriteInBackground, as `background` says: one awaitable for callers that choose at
+  // run time (a conditional inside a co_await is miscompiled by g++ 12: see
+  // ConversationService::Run).
+  template <class T, class F, class A>
+  boost::asio::awaitable<Result<T>> WriteIn(bool background, const F& job, A after_commit) {
+    return Run<T>(background ? Lane::kBackground : Lane::kWrite, job, std::move(after_commit));
+  }
   template <class T, class F>
   boost::asio::awaitable<Result<T>> Read(const F& job) {
     return Run<T>(Lane::kRead, job, nullptr);
