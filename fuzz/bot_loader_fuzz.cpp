@@ -3,20 +3,42 @@
 // bot_dialog_fuzz's: running a fuzzed definition's turns cost more than its parse and held a
 // target doing both near 2,000 executions a CPU second (docs/testing.md, "Fuzzing").
 //
+// Two kinds of input, told apart by the first byte:
+// - its low three bits equal to those of 'n' (so every input starting "name:", one byte value
+//   in eight): the input is YAML text, through yaml-cpp's parser and ParseDefinition, so our
+//   handling of its syntax errors, aliases and sizes stays fuzzed;
+// - otherwise the rest encodes a YAML tree (kinds of node, the format's keys and typical values
+//   from the tables below, or raw strings), built in memory and given to ParseDefinitionNode.
+//   yaml-cpp's scanner was most of an execution's cost (it alone allowed 1,780-4,400 a CPU
+//   second without instrumentation, docs/testing.md round 5), and a tree reaches the checks
+//   without a mutation first having to keep the YAML well-formed.
+// The tree encoding (fuzz/make-seeds.mjs writes seeds in it): one byte a node, b & 7 its kind:
+//   0 null | 1, 6 a scalar from kValues, index the next byte | 2, 7 a raw scalar, length the next
+//   byte % 64, then the bytes | 3 a map of b >> 3 entries, each a key byte (below 0xF0: kKeys,
+//   index % size; else a raw key, length the next byte % 32, then the bytes) and a node |
+//   4 a sequence of b >> 3 nodes | 5 a node built before (an alias), index the next byte.
+// Missing bytes end the tree (a missing node is null); at most kMaxDepth levels and kMaxNodes
+// nodes, deeper maps and sequences are null.
+//
 // Beyond "no crash, no sanitizer report", what the loader promises is checked: a definition or
 // diagnostics, never both, at most kMaxDiagnostics of them, each naming the file; and a
 // definition that loads has everything it names (flows, menus, queues), a compiled regex for
 // each slot pattern, call timeouts within bounds and links that pass the URL rule of agents'
 // messages. Build with -DPARLEY_FUZZ=ON and clang.
 
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "bot/definition.hpp"
+#include "bot/template.hpp"
 #include "channel/outbound.hpp"
 
 namespace {
@@ -28,7 +50,16 @@ void Require(bool holds) {
   if (!holds) std::abort();
 }
 
-void CheckUrl(const std::string& url) { Require(!parley::channel::UrlProblem(url)); }
+// A loaded link is a template: its placeholders are filled when a reply is sent (and
+// bot_dialog_fuzz checks the filled links). The loader's promise is the one LinkUrlProblem
+// checks: filled with any value ("x", missing ones empty), it passes the agents' URL rule.
+// (Checking the template itself refused every link with a placeholder, e.g.
+// https://x.example/{order}, which the format allows: the tree seeds of round 6 had one.)
+void CheckUrl(const std::string& url) {
+  const std::string probe =
+      parley::bot::FillTemplate(url, parley::bot::TemplateValues{"x", nullptr, nullptr});
+  Require(!parley::channel::UrlProblem(probe));
+}
 
 // A reply that loaded: its links pass the URL rule, and a menu by name is one of the file's.
 void CheckReply(const BotDefinition& def, const Reply& r) {
@@ -91,13 +122,112 @@ void CheckDefinition(const BotDefinition& def) {
   }
 }
 
+// The keys of the definition format (bot/definition_*.cpp's CheckKeys lists and lookups).
+// clang-format off
+constexpr const char* kKeys[] = {
+    "name", "greeting", "threshold", "interrupt_threshold", "cancel", "fallback", "intents",
+    "menus", "flows", "escalation", "words", "replies", "escalate_after", "offer", "title",
+    "queues", "queue", "text", "examples", "flow", "action", "steps", "interruptible", "ask",
+    "slot", "pattern", "retry", "retries", "choices", "synonyms", "call", "when", "url",
+    "timeout_ms", "on_error", "items", "payload", "image_url", "menu", "carousel", "link_button",
+    "label", "subtitle", "buttons", "f", "m", "q", "s"};
+// Values the checks look for: names the keys above refer to (a flow f, a menu m, a queue q, a
+// slot s), payloads, placeholders, links allowed and refused, patterns, numbers and booleans.
+constexpr const char* kValues[] = {
+    "f", "m", "q", "s", "i", "Hi {s}", "escalate", "action:escalate", "action:cancel",
+    "flow:f", "menu:m", "intent:i", "queue:q", "x:y", "{customer_name|you}", "{context.plan}",
+    "{s|none}", "{t}", "{", "https://x.example/{s}", "https://x.example/a.png",
+    "http://10.0.0.1/", "http://x.example/", "javascript:alert(1)", "//x", "^[0-9]{4}$",
+    "(a*)*b", "[", "a*a*a*a*$", "0", "1", "0.5", "1.5", "-1", "2000", "60001", "true", "false",
+    "yes", "~", "", " ", "hours", "main"};
+// clang-format on
+// At most kMaxNodes nodes (about what 1 KiB of YAML text holds, -max_len) and kMaxAliases
+// aliases: each execution's cost follows the tree's size, aliases multiply it.
+constexpr size_t kMaxDepth = 12;
+constexpr size_t kMaxNodes = 160;
+constexpr size_t kMaxAliases = 2;
+
+// Builds the YAML tree the bytes encode (see the top of this file).
+class TreeReader {
+ public:
+  explicit TreeReader(std::string_view bytes) : in_(bytes) {}
+
+  YAML::Node Node(size_t depth) {
+    if (in_.empty() || nodes_ >= kMaxNodes) return YAML::Node();
+    ++nodes_;
+    const uint8_t b = Byte();
+    YAML::Node out;
+    switch (b & 7) {
+      case 0:
+        return out;
+      case 1:
+      case 6:
+        out = YAML::Node(std::string(kValues[Byte() % std::size(kValues)]));
+        break;
+      case 2:
+      case 7:
+        out = YAML::Node(Raw(Byte() % 64));
+        break;
+      case 3: {
+        if (depth >= kMaxDepth) return out;
+        out = YAML::Node(YAML::NodeType::Map);
+        for (size_t n = b >> 3; n > 0 && !in_.empty(); --n) {
+          const uint8_t k = Byte();
+          YAML::Node key(k < 0xF0 ? std::string(kKeys[k % std::size(kKeys)]) : Raw(Byte() % 32));
+          out.force_insert(key, Node(depth + 1));
+        }
+        break;
+      }
+      case 4:
+        if (depth >= kMaxDepth) return out;
+        out = YAML::Node(YAML::NodeType::Sequence);
+        for (size_t n = b >> 3; n > 0 && !in_.empty(); --n) out.push_back(Node(depth + 1));
+        break;
+      case 5: {
+        const uint8_t i = Byte();
+        if (built_.empty() || aliases_ >= kMaxAliases) return out;
+        ++aliases_;
+        return built_[i % built_.size()];
+      }
+    }
+    built_.push_back(out);
+    return out;
+  }
+
+ private:
+  uint8_t Byte() {
+    if (in_.empty()) return 0;
+    const auto b = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    return b;
+  }
+  std::string Raw(size_t n) {
+    n = std::min(n, in_.size());
+    std::string s(in_.substr(0, n));
+    in_.remove_prefix(n);
+    return s;
+  }
+
+  std::string_view in_;
+  size_t nodes_ = 0;
+  size_t aliases_ = 0;
+  std::vector<YAML::Node> built_;  // finished nodes only, so an alias never makes a cycle
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
   std::string_view input(reinterpret_cast<const char*>(data), size);
   parley::bot::DefinitionOptions options;
   options.max_file_bytes = 64 * 1024;
-  parley::bot::DefinitionResult r = parley::bot::ParseDefinition(input, "fuzz.yaml", options);
+  parley::bot::DefinitionResult r;
+  if ((data[0] & 7) == ('n' & 7)) {
+    r = parley::bot::ParseDefinition(input, "fuzz.yaml", options);
+  } else {
+    YAML::Node root = TreeReader(input.substr(1)).Node(0);
+    r = parley::bot::ParseDefinitionNode(root, "fuzz.yaml", options);
+  }
   Require(r.definition.has_value() != !r.errors.empty());
   Require(r.errors.size() <= parley::bot::kMaxDiagnostics);
   for (const auto& d : r.errors) {

@@ -47,6 +47,13 @@ DefinitionResult ParseDefinition(std::string_view yaml, std::string_view file,
   return r;
 }
 
+DefinitionResult ParseDefinitionNode(const YAML::Node& root, std::string_view file,
+                                     const DefinitionOptions& options) {
+  DefinitionResult r = detail::Parser(file, options).RunNode(root);
+  if (r.definition) r.definition->file = std::string(file);
+  return r;
+}
+
 DefinitionResult LoadDefinitionFile(const std::string& path, const DefinitionOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

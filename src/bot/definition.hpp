@@ -18,6 +18,10 @@
 #include "channel/outbound.hpp"
 #include "core/result.hpp"
 
+namespace YAML {
+class Node;
+}
+
 namespace parley::bot {
 
 struct Diagnostic {
@@ -165,6 +169,13 @@ inline constexpr size_t kMaxDiagnostics = 50;
 // throws. Thread-safe.
 DefinitionResult ParseDefinition(std::string_view yaml, std::string_view file,
                                  const DefinitionOptions& options = {});
+
+// ParseDefinition's checks on a YAML tree already parsed (by yaml-cpp, or built node by node
+// as bot_loader_fuzz does): the same definition or diagnostics as the tree's text would give,
+// less the text's own problems (size, YAML syntax). Lines are the nodes' marks, 0 for nodes
+// built in memory. Never throws. Thread-safe.
+DefinitionResult ParseDefinitionNode(const YAML::Node& root, std::string_view file,
+                                     const DefinitionOptions& options = {});
 
 // Reads the file, then ParseDefinition. An unreadable or oversized file is one diagnostic.
 DefinitionResult LoadDefinitionFile(const std::string& path, const DefinitionOptions& options = {});

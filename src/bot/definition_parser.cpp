@@ -30,29 +30,35 @@ int LineOf(const YAML::Node& n) {
 }
 
 DefinitionResult Parser::Run(std::string_view yaml) {
-  DefinitionResult result;
   if (yaml.size() > options_.max_file_bytes) {
     Error(0, fmt::format("the file is larger than {} bytes", options_.max_file_bytes));
-  } else {
-    YAML::Node root;
-    bool loaded = false;
-    try {
-      root = YAML::Load(std::string(yaml));
-      loaded = true;
-    } catch (const YAML::Exception& e) {
-      Error(e.mark.is_null() ? 0 : e.mark.line + 1, "invalid YAML: " + e.msg);
-    } catch (const std::exception& e) {
-      Error(0, std::string("invalid YAML: ") + e.what());
-    }
-    if (loaded) {
-      try {
-        ParseRoot(root);
-      } catch (const std::exception& e) {
-        // yaml-cpp accessors throw on shapes we did not expect; report rather than crash.
-        Error(0, std::string("unexpected structure: ") + e.what());
-      }
-    }
+    return Finish();
   }
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    Error(e.mark.is_null() ? 0 : e.mark.line + 1, "invalid YAML: " + e.msg);
+    return Finish();
+  } catch (const std::exception& e) {
+    Error(0, std::string("invalid YAML: ") + e.what());
+    return Finish();
+  }
+  return RunNode(root);
+}
+
+DefinitionResult Parser::RunNode(const YAML::Node& root) {
+  try {
+    ParseRoot(root);
+  } catch (const std::exception& e) {
+    // yaml-cpp accessors throw on shapes we did not expect; report rather than crash.
+    Error(0, std::string("unexpected structure: ") + e.what());
+  }
+  return Finish();
+}
+
+DefinitionResult Parser::Finish() {
+  DefinitionResult result;
   std::stable_sort(errors_.begin(), errors_.end(),
                    [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
   if (errors_.size() > kMaxDiagnostics) errors_.resize(kMaxDiagnostics);

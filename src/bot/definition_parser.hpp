@@ -61,10 +61,14 @@ class Parser {
   Parser(std::string_view file, const DefinitionOptions& options)
       : file_(file), options_(options) {}
 
+  // The YAML parse, then RunNode.
   DefinitionResult Run(std::string_view yaml);
+  // Every check of the format on a tree already parsed (or built by a program).
+  DefinitionResult RunNode(const YAML::Node& root);
 
  private:
   // The walk (definition_parser.cpp).
+  DefinitionResult Finish();
   void Error(int line, std::string reason);
   void Error(const YAML::Node& n, std::string reason);
   bool Visit(const YAML::Node& n);

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -470,6 +471,63 @@ TEST(BotDefinitionTest, ParsesPostbackForms) {
   EXPECT_EQ(ParsePostback("action:cancel").kind, Postback::Kind::kCancel);
   EXPECT_EQ(ParsePostback("yes").kind, Postback::Kind::kNone);
   EXPECT_EQ(ParsePostback("intent:").kind, Postback::Kind::kNone);
+}
+
+// ParseDefinitionNode (the tree entry bot_loader_fuzz uses) checks a parsed tree exactly as
+// ParseDefinition checks its text: the same definition, the same diagnostics at the same lines.
+TEST(BotDefinitionTest, TreeEntryMatchesTextEntry) {
+  std::ifstream in(BankPath());
+  std::stringstream text;
+  text << in.rdbuf();
+  DefinitionResult from_text = Parse(text.str());
+  DefinitionResult from_tree = ParseDefinitionNode(YAML::Load(text.str()), "t.yaml");
+  ASSERT_TRUE(from_text.definition && from_tree.definition);
+  EXPECT_EQ(from_tree.definition->file, "t.yaml");
+  EXPECT_EQ(from_tree.definition->name, from_text.definition->name);
+  EXPECT_EQ(from_tree.definition->intents.size(), from_text.definition->intents.size());
+  EXPECT_EQ(from_tree.definition->flows.size(), from_text.definition->flows.size());
+  EXPECT_EQ(from_tree.definition->greeting.size(), from_text.definition->greeting.size());
+
+  const std::string broken = std::string(kMinimal) + R"(intents:
+  - name: hi
+    examples: [hello]
+    replys: [{text: Hi}]
+)";
+  DefinitionResult bad_text = Parse(broken);
+  DefinitionResult bad_tree = ParseDefinitionNode(YAML::Load(broken), "t.yaml");
+  EXPECT_FALSE(bad_tree.definition);
+  ASSERT_EQ(bad_tree.errors.size(), bad_text.errors.size());
+  for (size_t i = 0; i < bad_text.errors.size(); ++i)
+    EXPECT_EQ(bad_tree.errors[i].ToString(), bad_text.errors[i].ToString());
+}
+
+// A tree built in memory has no lines: its diagnostics name the file without one.
+TEST(BotDefinitionTest, TreeEntryTakesATreeBuiltInMemory) {
+  YAML::Node root(YAML::NodeType::Map);
+  root["name"] = "T";
+  YAML::Node reply(YAML::NodeType::Map);
+  reply["text"] = "Sorry?";
+  root["fallback"]["replies"].push_back(reply);
+  DefinitionResult r = ParseDefinitionNode(root, "t.yaml");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().ToString();
+  EXPECT_EQ(r.definition->name, "T");
+
+  root["colour"] = "blue";
+  r = ParseDefinitionNode(root, "t.yaml");
+  EXPECT_FALSE(r.definition);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_TRUE(r.errors[0].ToString().starts_with("t.yaml: unknown key 'colour'"))
+      << r.errors[0].ToString();
+
+  // A subtree with two parents (what a YAML alias makes) is checked at each.
+  YAML::Node shared(YAML::NodeType::Sequence);
+  shared.push_back(reply);
+  root.remove("colour");
+  root["greeting"] = shared;
+  root["fallback"]["replies"] = shared;
+  r = ParseDefinitionNode(root, "t.yaml");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().ToString();
+  EXPECT_EQ(r.definition->greeting.size(), 1u);
 }
 
 }  // namespace
