@@ -218,17 +218,6 @@ int RunServe(Config config) {
   conversation::ConversationService conversations(**store, bots, clock, ids, dispatcher, actions,
                                                   RoutingSettings(config), &hub);
   dispatcher.SetObserver(&conversations);
-  // The routing sweep's tick (below). A job that left offers to make (an agent came available
-  // with room for more than Routing::kStatusOfferTurns) wakes it at once; `sweep_now` and the
-  // timer live on `io`'s one thread.
-  asio::steady_timer sweep_timer(io);
-  bool sweep_now = false;
-  conversations.OnOffersLeft([&io, &sweep_timer, &sweep_now] {
-    asio::post(io, [&sweep_timer, &sweep_now] {
-      sweep_now = true;
-      sweep_timer.cancel();
-    });
-  });
 
   http::ServerOptions server_options;
   server_options.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
@@ -389,6 +378,7 @@ int RunServe(Config config) {
   // updates) are due times in the store; this looks at them every second. One sweep job does
   // a bounded slice (Routing::kSweepBatch a part); while more is due the next slice follows at
   // once, each its own job in the store's background lane, so requests run ahead of them.
+  asio::steady_timer sweep_timer(io);
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
@@ -401,13 +391,10 @@ int RunServe(Config config) {
         // the next tick.
         constexpr int kMaxSlices = 200;
         while (!server.ShuttingDown()) {
-          if (!sweep_now) {
-            sweep_timer.expires_after(1s);
-            boost::system::error_code ec;
-            co_await sweep_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            if (server.ShuttingDown() || (ec && !sweep_now)) break;
-          }
-          sweep_now = false;
+          sweep_timer.expires_after(1s);
+          boost::system::error_code ec;
+          co_await sweep_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (ec || server.ShuttingDown()) break;
           for (int slice = 0; slice < kMaxSlices && !server.ShuttingDown(); ++slice) {
             auto more = co_await conversations.ActInBackground<bool>(step);
             if (!more) spdlog::warn("routing timers: {}", more.error().message);

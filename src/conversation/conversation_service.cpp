@@ -193,8 +193,6 @@ void ConversationService::Publish(routing::Effects& fx) {
   fx.outbound.clear();
   if (hub_) hub_->Publish(fx.events);
   fx.events.clear();
-  if (fx.offers_left && offers_left_) offers_left_();
-  fx.offers_left = false;
 }
 
 Result<void> ConversationService::Finish(Tx& tx, int64_t now, routing::Effects& fx,

@@ -73,10 +73,6 @@ class ConversationService final : public routing::Speaker, public DeliveryObserv
                       routing::Settings settings = {}, routing::EventHub* hub = nullptr);
 
   routing::Routing& routing() { return routing_; }
-  // Called after the commit of a job that left offers to make (routing::Effects::offers_left),
-  // on the thread that publishes its effects: the server runs the routing sweep at once rather
-  // than at its next tick. Set before the service is used.
-  void OnOffersLeft(std::function<void()> kick) { offers_left_ = std::move(kick); }
 
   // Runs `step(tx, now, fx)` -> Result<T> as one write job, then emits the queue.updated events
   // it caused, and after the commit hands its outbound events to the sink and its live events
@@ -174,7 +170,6 @@ class ConversationService final : public routing::Speaker, public DeliveryObserv
   routing::EventHub* hub_;
   routing::Routing routing_;
   std::function<void(InboundOutcome&)> published_;  // an inbound job's after_commit
-  std::function<void()> offers_left_;               // see OnOffersLeft
   // The numbering of the lists said as text (writer thread only): messages said to one
   // conversation at one moment with no customer message between continue one numbering.
   struct Burst {

@@ -163,18 +163,13 @@ Result<std::optional<std::string>> Routing::PickAgent(Tx& tx, const std::string&
   return std::optional<std::string>();
 }
 
-Result<void> Routing::OfferWaiting(Tx& tx, const std::string& queue, int64_t now, Effects& fx,
-                                   size_t max_turns) {
+Result<void> Routing::OfferWaiting(Tx& tx, const std::string& queue, int64_t now, Effects& fx) {
   auto q = tx.GetQueue(queue);
   if (!q) return Fail(q.error());
   bool auto_accept = *q && (*q)->auto_accept;
   // Each turn gives the first customer nobody is offered to the best ready agent; it ends when
   // either runs out (an offer or an assignment takes the agent's room, so the ready set moves).
-  for (size_t turns = 0;; ++turns) {
-    if (turns == max_turns) {
-      fx.offers_left = true;  // perhaps more to offer: the sweep's next slice looks
-      break;
-    }
+  for (size_t turns = 0; turns < kOfferTurns; ++turns) {
     auto next = tx.NextToOffer(queue);
     if (!next) return Fail(next.error());
     if (!*next) break;

@@ -26,7 +26,6 @@ struct Effects {
   std::vector<storage::AgentEventRecord> events;  // to the EventHub (already in the store)
   std::set<std::string> queues_changed;           // their queue.updated events are still due
   std::optional<int64_t> offer_made_at_ms;  // an accept of an offer: when it was made (a metric)
-  bool offers_left = false;  // an OfferWaiting stopped at its cap: the sweep should run at once
 };
 
 // Appends one event for `username` to the store (next seq) and to `fx`. `body` holds the

@@ -227,11 +227,8 @@ class Routing {
   Result<void> Enqueue(storage::Tx& tx, const std::string& id, const std::string& queue,
                        int64_t now, Effects& fx, bool at_head = false);
   // Offers (or, on auto_accept queues, assigns) waiting conversations of `queue`, oldest first,
-  // each to the available agent of the queue with room who was assigned least recently. It
-  // makes at most `max_turns` offers; when it stops there with more to offer it sets
-  // fx.offers_left, and the sweep's next slice, which then follows at once, makes the rest.
-  Result<void> OfferWaiting(storage::Tx& tx, const std::string& queue, int64_t now, Effects& fx,
-                            size_t max_turns = kOfferTurns);
+  // each to the available agent of the queue with room who was assigned least recently.
+  Result<void> OfferWaiting(storage::Tx& tx, const std::string& queue, int64_t now, Effects& fx);
 
   // The agent lets an offer ringing for them pass (decline.cpp): it moves on at once to the next
   // agent, the decliner stays available and is offered it again only when nobody else can take
@@ -457,12 +454,6 @@ class Routing {
   // Offers one OfferWaiting makes at most (each takes an agent's room, so the agents' room
   // bounds it first).
   static constexpr size_t kOfferTurns = 1000;
-  // Offers an agent who comes available is made in the request's own job: the rest follow in
-  // the sweep's slices, in the writer's background lane. When a shift starts and 1,000 agents
-  // with room for 10 come available at once, each status change is then a few offers' work,
-  // not ten, and the accepts of the first offers do not queue behind everyone's offers
-  // (docs/performance.md, "the storm").
-  static constexpr size_t kStatusOfferTurns = 4;
 
   Settings settings_;
   Speaker& speaker_;

@@ -53,7 +53,7 @@ Result<AgentView> Routing::SetStatus(Tx& tx, const std::string& username, const 
   if (!view) return Fail(view.error());
   if (status == "available")
     for (const auto& q : view->user.queues) {
-      auto offered = OfferWaiting(tx, q, now, fx, kStatusOfferTurns);
+      auto offered = OfferWaiting(tx, q, now, fx);
       if (!offered) return Fail(offered.error());
     }
   return Agent(tx, username);
@@ -81,7 +81,7 @@ Result<void> Routing::StreamOpened(Tx& tx, const std::string& username, int64_t 
   if (!user) return Fail(user.error());
   if (*user)
     for (const auto& q : (*user)->queues) {
-      auto offered = OfferWaiting(tx, q, now, fx, kStatusOfferTurns);
+      auto offered = OfferWaiting(tx, q, now, fx);
       if (!offered) return Fail(offered.error());
     }
   return {};
@@ -352,13 +352,10 @@ Result<bool> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
   // O(queues): each look is two index probes when there is nothing to offer.
   auto queues = tx.ListQueues();
   if (!queues) return Fail(queues.error());
-  // Offers in slices too: what a status change left to offer, or a queue's agents' room.
   for (const auto& q : *queues) {
-    auto offered = OfferWaiting(tx, q.name, now, fx, kSweepBatch);
+    auto offered = OfferWaiting(tx, q.name, now, fx);
     if (!offered) return Fail(offered.error());
   }
-  more = more || fx.offers_left;
-  fx.offers_left = false;  // the next slice follows anyway
   auto waits = WaitUpdates(tx, now, fx);
   if (!waits) return Fail(waits.error());
   auto flushed = FlushQueueUpdates(tx, now, fx);

@@ -146,37 +146,6 @@ TEST_F(RoutingTest, CapacityCountsActiveChatsAndRingingOffers) {
   EXPECT_EQ(WaitingIds("q"), (Strings{ids[2], ids[3], ids[4]}));
 }
 
-// An agent who comes available with room for ten is offered four in the status change's own
-// job (Routing::kStatusOfferTurns), and the job says more is left, so the server runs the sweep
-// at once; its slices offer the rest, oldest first, up to the agent's room.
-TEST_F(RoutingTest, AStatusChangeOffersAFewAndTheSweepTheRest) {
-  AddAgent("ann", {"q"}, /*max_chats=*/10);
-  std::vector<std::string> ids;
-  for (int i = 0; i < 12; ++i) {
-    ids.push_back(Queued("c" + std::to_string(i), "q"));
-    clock_.Advance(1000);
-  }
-  bool left = false;
-  Do([&](Tx& tx, int64_t now, Effects& fx) -> Result<void> {
-    auto opened = routing().StreamOpened(tx, "ann", now, fx);
-    if (!opened) return Fail(opened.error());
-    auto status = routing().SetStatus(tx, "ann", "available", now, fx);
-    if (!status) return Fail(status.error());
-    left = fx.offers_left;
-    return {};
-  });
-  EXPECT_TRUE(left);
-  EXPECT_EQ(ConversationsOf("ann", "conversation.offered"),
-            (Strings{ids[0], ids[1], ids[2], ids[3]}));
-  EXPECT_FALSE(Conv(ids[4]).routing.offered_to);
-  Sweep();
-  Strings ten(ids.begin(), ids.begin() + 10);
-  EXPECT_EQ(ConversationsOf("ann", "conversation.offered"), ten);
-  EXPECT_FALSE(Conv(ids[10]).routing.offered_to);
-  AgentView a = AgentState("ann");
-  EXPECT_EQ(a.offers, 10);
-}
-
 TEST_F(RoutingTest, TwoConcurrentAcceptsOfOneConversationHaveOneWinner) {
   AddAgent("ann", {"q"});
   AddAgent("bob", {"q"});

@@ -203,42 +203,6 @@ TEST_F(SqliteStoreTest, RequestJobsGoAheadOfBackgroundJobs) {
   EXPECT_EQ(count(stats.write_wait), 3u);  // the gate, "first", "late"
 }
 
-// A backlog of requests is committed in slices of about `request_batch`, not in one batch: the
-// first of them are answered after the first slice's COMMIT, not after all have run.
-TEST_F(SqliteStoreTest, RequestBacklogIsCommittedInSlices) {
-  SqliteStoreOptions options;
-  options.request_batch = std::chrono::milliseconds(4);
-  auto store = OpenSqlite(Path(), "", options);
-  ASSERT_TRUE(store);
-  constexpr int kRequests = 30;
-  std::mutex mu;
-  std::vector<uint64_t> commits_seen;  // the store's commit count when each job ran
-  std::atomic<int> committed{0};
-  auto done = [&](bool ok, Handoff&) { committed += ok ? 1 : 0; };
-  {
-    WriterGate gate(*store);
-    for (int i = 0; i < kRequests; ++i) {
-      ASSERT_TRUE(store->SubmitWrite(
-          [&](Tx&) {
-            {
-              std::lock_guard lock(mu);
-              commits_seen.push_back(store->Stats().commits);
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-            return true;
-          },
-          done));
-    }
-  }
-  ASSERT_TRUE(WaitFor([&] { return committed.load() == kRequests; }));
-  std::lock_guard lock(mu);
-  ASSERT_EQ(commits_seen.size(), static_cast<size_t>(kRequests));
-  // 30 jobs of 1 ms in slices of 4 ms: about 7 commits between the first and the last (in one
-  // batch they would all see the same count).
-  EXPECT_GE(commits_seen.back() - commits_seen.front(), 4u);
-  EXPECT_TRUE(std::is_sorted(commits_seen.begin(), commits_seen.end()));
-}
-
 TEST_F(SqliteStoreTest, FailedResultIsReturnedAndRolledBack) {
   auto store = OpenSqlite(Path());
   ASSERT_TRUE(store);

@@ -196,7 +196,6 @@ void SqliteStore::WriterLoop() {
   for (;;) {
     bool closing = false;
     bool background = false;
-    size_t requests_queued = 0;
     {
       std::unique_lock lock(writer_.mu);
       // Wakes at least once a second, so counters the cache holds back reach the disk.
@@ -204,7 +203,10 @@ void SqliteStore::WriterLoop() {
         return writer_.closing || !writer_.queue.empty() || !writer_.background.empty();
       });
       closing = writer_.closing;
-      requests_queued = writer_.queue.size();
+      while (!writer_.queue.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(writer_.queue.front()));
+        writer_.queue.pop_front();
+      }
       background = !writer_.background.empty();
       queued_writes_.store(writer_.queue.size() + writer_.background.size(),
                            std::memory_order_relaxed);
@@ -212,7 +214,7 @@ void SqliteStore::WriterLoop() {
     auto now = std::chrono::steady_clock::now();
     bool flush_all = closing ? tx.DirtyConversations() > 0 : tx.MustFlushAll();
     bool flush_some = !flush_all && tx.FlushPending(now);
-    if (requests_queued == 0 && !background && !flush_all && !flush_some) {
+    if (batch.empty() && !background && !flush_all && !flush_some) {
       if (closing) return;  // everything queued has run and is on disk
       continue;
     }
@@ -223,7 +225,7 @@ void SqliteStore::WriterLoop() {
       if ((flush_all || flush_some) && db.ExecCached(kSavepoint)) {
         // A slice in proportion to the batch keeps up with the rows the batch dirties without
         // adding much to its commit; an idle writer writes the whole cycle.
-        size_t slice = requests_queued == 0 ? SIZE_MAX : std::max<size_t>(32, 2 * requests_queued);
+        size_t slice = batch.empty() ? SIZE_MAX : std::max<size_t>(32, 2 * batch.size());
         auto flushed = flush_all ? tx.FlushConversations(now) : tx.FlushSome(now, slice);
         if (!flushed) {
           spdlog::warn("writing conversation counters failed, will retry: {}",
@@ -235,19 +237,7 @@ void SqliteStore::WriterLoop() {
       flushed_rows -= std::min(flushed_rows, tx.DirtyConversations());
       auto flush_done = std::chrono::steady_clock::now();
       std::chrono::steady_clock::duration slowest{};
-      // Request jobs one at a time, those that arrive meanwhile too, for `request_batch`.
-      while (batch.size() < options_.max_batch) {
-        {
-          std::lock_guard lock(writer_.mu);
-          if (writer_.queue.empty() ||
-              (!batch.empty() &&
-               std::chrono::steady_clock::now() - flush_done >= options_.request_batch))
-            break;
-          batch.push_back(std::move(writer_.queue.front()));
-          writer_.queue.pop_front();
-        }
-        slowest = std::max(slowest, RunJob(batch.back(), tx, write_wait_));
-      }
+      for (Queued& q : batch) slowest = std::max(slowest, RunJob(q, tx, write_wait_));
       size_t requests = batch.size();
       // Then background jobs, popped one at a time: for `background_share`, or as long as the
       // request jobs took if longer (so neither lane starves the other), and while no request

@@ -28,10 +28,6 @@ struct SqliteStoreOptions {
   // meanwhile go in the next batch, so one waits for at most about one background slice.
   std::chrono::microseconds background_share{4000};
   std::chrono::microseconds background_batch{12000};
-  // Request jobs in a group commit: taken one at a time, those queued meanwhile too, until they
-  // have run `request_batch`; the rest go in the next batch. Under a backlog a request then
-  // waits for the commits of the jobs ahead of it in slices, not for one commit of them all.
-  std::chrono::microseconds request_batch{25000};
   size_t open_conversation_cache = 50000;  // open conversations the writer keeps in memory
   // How often the writer writes the counters of cached conversations (see SqliteTx).
   std::chrono::milliseconds conversation_flush_interval{1000};
