@@ -182,7 +182,8 @@ export function printCpu(c) {
 }
 
 // The store's writer over a window, from the server's /metrics: commits, jobs, and the share of
-// the wall time spent in group commits (jobs and fsync) and in their COMMIT alone (the fsync).
+// the wall time spent in group commits (jobs and COMMIT) and in their COMMIT alone (on SQLite
+// the WAL's fsync runs on the syncer thread instead: parley_store_sync_seconds).
 export async function writerWindow(port) {
   const read = async () => {
     const r = await request(port, 'GET', '/metrics', { timeout: 30000 });
@@ -199,6 +200,7 @@ export async function writerWindow(port) {
       batch_s: v('parley_store_batch_seconds_sum'), commit_s: v('parley_store_commit_seconds_sum'),
       buckets: histogram('parley_accept_answer_seconds'),
       batch: histogram('parley_store_batch_seconds'), commit: histogram('parley_store_commit_seconds'),
+      sync: histogram('parley_store_sync_seconds'),
       write_wait: histogram('parley_store_wait_seconds', 'kind="write",'),
       background_wait: histogram('parley_store_wait_seconds', 'kind="background",'),
       read_wait: histogram('parley_store_wait_seconds', 'kind="read",') };
@@ -214,7 +216,8 @@ export async function writerWindow(port) {
       accept_answer: bucketWindow(a.buckets, b.buckets),
       write_wait: bucketWindow(a.write_wait, b.write_wait), read_wait: bucketWindow(a.read_wait, b.read_wait),
       background_wait: bucketWindow(a.background_wait, b.background_wait),
-      batch: bucketWindow(a.batch, b.batch), commit: bucketWindow(a.commit, b.commit) };
+      batch: bucketWindow(a.batch, b.batch), commit: bucketWindow(a.commit, b.commit),
+      sync: bucketWindow(a.sync, b.sync) };
   };
 }
 
@@ -244,6 +247,8 @@ export function printWriter(w) {
   console.log(`  writer           ${w.commits} group commits of ${w.jobs_per_commit.toFixed(1)} jobs on average (${w.jobs} jobs); busy ${(100 * w.busy).toFixed(0)} % of the time, ${(100 * w.in_commit).toFixed(0)} % in COMMIT (${w.commit_ms.toFixed(2)} ms each)`);
   if (w.batch?.count)
     console.log(`  group commits    batch (BEGIN to COMMIT done) p50 ${ms(w.batch.p50_ms)} p99 ${ms(w.batch.p99_ms)}; its COMMIT alone p50 ${ms(w.commit.p50_ms)} p99 ${ms(w.commit.p99_ms)}`);
+  if (w.sync?.count)
+    console.log(`  syncer           ${w.sync.count} fsyncs of the WAL (parley_store_sync_seconds, off the writer): p50 ${ms(w.sync.p50_ms)} p99 ${ms(w.sync.p99_ms)}`);
   const a = w.accept_answer;
   if (a?.count)
     console.log(`  server's answers ${a.count} accepts answered (parley_accept_answer_seconds: request read to answer ready): p50 ${ms(a.p50_ms)} p99 ${ms(a.p99_ms)} (within their bucket), ${(100 * a.within_50ms).toFixed(1)} % within 50 ms`);

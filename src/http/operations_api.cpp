@@ -312,11 +312,21 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
       st.failed_commits);
   std::string batch, commit;
   AddHistogram(batch, "parley_store_batch_seconds",
-               "One group commit from BEGIN to COMMIT done: its jobs and its fsync.", st.batch);
+               "One group commit from BEGIN to COMMIT done: its jobs and its COMMIT.", st.batch);
   AddHistogram(commit, "parley_store_commit_seconds",
-               "The COMMIT of a group commit alone: the WAL write and its fsync.", st.commit);
+               "The COMMIT of a group commit alone: the WAL write (and its fsync on PostgreSQL, "
+               "or on SQLite without the syncer).",
+               st.commit);
   t.Raw("parley_store_batch_seconds", std::move(batch));
   t.Raw("parley_store_commit_seconds", std::move(commit));
+  if (st.syncs > 0) {  // SQLite's syncer: the fsync that makes commits durable, off the writer
+    std::string sync;
+    AddHistogram(sync, "parley_store_sync_seconds",
+                 "The syncer's fdatasync of the WAL: every batch committed before it started "
+                 "is answered once it returns.",
+                 st.sync);
+    t.Raw("parley_store_sync_seconds", std::move(sync));
+  }
   if (st.pool_max == 0) {  // SQLite: its jobs' waits in the writer's and the reader's queues
     std::string waits;
     AddHistogram(waits, "parley_store_wait_seconds",

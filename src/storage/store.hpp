@@ -3,8 +3,9 @@
 // Tx on the store's own threads, never on the I/O threads:
 // - Write jobs run on one writer thread and are group-committed: the writer takes every job
 //   queued (up to a bound), runs each in its own savepoint inside one transaction, commits
-//   once, and only then completes them. A job's result is therefore delivered only once it is
-//   durable, while one fsync serves many jobs.
+//   once, and completes them only once the commit is durable (on SQLite the fsync runs on a
+//   thread of its own while the writer goes on: sqlite_store.hpp). A job's result is therefore
+//   delivered only once it is durable, while one fsync serves many jobs.
 // - Read jobs run on a reader thread with its own connection (a consistent snapshot).
 // Both queues are bounded; a full queue fails the job at once with kUnavailable.
 // Implementations: sqlite/ (embedded, one node), postgres/ (several nodes on one database).
@@ -285,7 +286,10 @@ struct StoreStats {
   uint64_t jobs = 0;     // write jobs those commits carried
   uint64_t failed_commits = 0;
   Histogram::Snapshot batch;   // BEGIN to COMMIT done: the jobs, the flush slice, the fsync
-  Histogram::Snapshot commit;  // the COMMIT alone (the WAL write and its fsync)
+  Histogram::Snapshot commit;  // the COMMIT alone (the WAL write, and its fsync where COMMIT syncs)
+  // SQLite with a syncer: the fdatasync that makes batches durable, off the writer's path.
+  Histogram::Snapshot sync;
+  uint64_t syncs = 0;
   // SQLite only (empty for PostgreSQL): how long jobs waited in their queue, from submitted to
   // started (a write job waits for the writer's batch ahead; a read job for the reader).
   Histogram::Snapshot write_wait;       // request write jobs (SubmitWrite)
@@ -317,7 +321,9 @@ class Store {
   // the store posts once the whole batch is done.
   using Done = std::function<void(bool committed, Handoff& handoff)>;
 
-  // Queues a write job; `done` runs on the writer thread after the commit (or failure).
+  // Queues a write job; `done` runs on the store's thread (SQLite: the syncer, or the writer
+  // without one) once the commit is durable (or failed), the jobs of all batches in commit
+  // order.
   // Returns false (and never calls anything) when the queue is full or the store is closed.
   virtual bool SubmitWrite(Job job, Done done) = 0;
   // The same for the server's own work that no request waits for (delivery outcomes, the
@@ -368,9 +374,10 @@ class Store {
   boost::asio::awaitable<Result<T>> Write(const F& job) {
     return Run<T>(Lane::kWrite, job, nullptr);
   }
-  // The same, and `after_commit(value)` runs on the writer thread once the job is committed,
-  // before the coroutine resumes: jobs' after_commit calls run in commit order (what callers
-  // that publish the job's effects need: a later commit must never be published first).
+  // The same, and `after_commit(value)` runs on the store's thread once the job is committed
+  // and durable, before the coroutine resumes: jobs' after_commit calls run one at a time, in
+  // commit order (what callers that publish the job's effects need: a later commit must never
+  // be published first).
   template <class T, class F, class A>
   boost::asio::awaitable<Result<T>> Write(const F& job, A after_commit) {
     return Run<T>(Lane::kWrite, job, std::move(after_commit));

@@ -3,6 +3,7 @@
 // customers when max_wait_s would be passed.
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <boost/asio/use_future.hpp>
 #include <future>
@@ -144,6 +145,85 @@ TEST_F(RoutingTest, CapacityCountsActiveChatsAndRingingOffers) {
   Sweep();
   EXPECT_EQ(load(), (std::pair<int64_t, int64_t>{1, 1}));
   EXPECT_EQ(WaitingIds("q"), (Strings{ids[2], ids[3], ids[4]}));
+}
+
+// The membership rows (agent_queues: who is signed in and ready in each queue, and since when
+// they were last assigned) are kept by triggers on agent_presence: through offers, accepts at
+// and below capacity, a status change and an end they must always equal what the presence and
+// the users say.
+TEST_F(RoutingTest, MembershipRowsAlwaysEqualWhatPresenceSays) {
+  AddAgent("ann", {"q", "r"}, /*max_chats=*/2);
+  AddAgent("bob", {"q"}, /*max_chats=*/1);
+  auto rows = [this](const char* sql) {
+    sqlite3* db = nullptr;
+    std::vector<std::string> out;
+    EXPECT_EQ(sqlite3_open_v2(dir_.File("parley.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+              SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+      std::string row;
+      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+        const unsigned char* v = sqlite3_column_text(stmt, i);
+        row += (i ? "|" : "") + std::string(v ? reinterpret_cast<const char*>(v) : "NULL");
+      }
+      out.push_back(std::move(row));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+  };
+  auto check = [&](const std::string& when) {
+    auto kept = rows(
+        "SELECT queue, username, signed_in, ready, last_assigned_at FROM agent_queues "
+        "ORDER BY 1, 2");
+    auto recomputed = rows(
+        "SELECT j.value, u.username, COALESCE(p.online, 0), COALESCE(p.online = 1 AND "
+        "p.status = 'available' AND p.chats + p.offers < u.max_chats, 0), "
+        "COALESCE(p.last_assigned_at, 0) FROM users u, json_each(u.queues) j "
+        "LEFT JOIN agent_presence p ON p.username = u.username ORDER BY 1, 2");
+    EXPECT_EQ(kept, recomputed) << when;
+    EXPECT_EQ(kept.size(), 3u) << when;
+  };
+  check("before anyone signed in");
+  SignIn("ann");
+  SignIn("bob");
+  check("signed in");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    clock_.Advance(1000);
+    ids.push_back(Queued("c" + std::to_string(i), "q"));
+  }
+  check("offers ringing, both at capacity");
+  auto offered_to = [&](int i) { return Conv(ids[i]).routing.offered_to.value_or(""); };
+  std::string first = offered_to(0);
+  ASSERT_FALSE(first.empty());
+  clock_.Advance(1000);
+  ASSERT_TRUE(Accept(ids[0], first));  // the load stays: an offer becomes a chat
+  check("an accept");
+  for (int i = 1; i < 3; ++i) {
+    std::string to = offered_to(i);
+    if (to.empty()) continue;
+    clock_.Advance(1000);
+    ASSERT_TRUE(Accept(ids[i], to));
+    check("another accept");
+  }
+  Do([this](Tx& tx, int64_t now, Effects& fx) -> Result<void> {
+    auto r = routing().SetStatus(tx, "ann", "away", now, fx);
+    if (!r) return Fail(r.error());
+    return {};
+  });
+  check("ann away");
+  clock_.Advance(1000);
+  ASSERT_TRUE(EndAsAgent(ids[0], first));
+  check("an end");
+  Do([this](Tx& tx, int64_t now, Effects& fx) -> Result<void> {
+    auto r = routing().SetStatus(tx, "ann", "available", now, fx);
+    if (!r) return Fail(r.error());
+    return {};
+  });
+  Sweep();
+  check("ann back, the sweep");
 }
 
 TEST_F(RoutingTest, TwoConcurrentAcceptsOfOneConversationHaveOneWinner) {

@@ -1,12 +1,16 @@
 #include "storage/sqlite/sqlite_store.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "storage/migrations.hpp"
@@ -116,6 +120,18 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
       s->checkpointer_.cv.notify_one();
     });
     store->checkpointer_.thread = std::thread([s] { s->CheckpointLoop(); });
+    // The WAL exists once the database is open in WAL mode (the connections keep it until the
+    // last one closes). Without it the writer keeps synchronous=FULL: COMMIT syncs itself.
+    int fd = ::open((path + "-wal").c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+      spdlog::warn("cannot open the WAL of '{}' for the syncer ({}); commits sync themselves", path,
+                   std::strerror(errno));
+    } else if (auto normal = s->writer_.db->Exec("PRAGMA synchronous=NORMAL"); !normal) {
+      ::close(fd);
+    } else {
+      s->syncer_.fd = fd;
+      s->syncer_.thread = std::thread([s] { s->SyncLoop(); });
+    }
   }
   store->writer_.thread = std::thread([s = store.get()] { s->WriterLoop(); });
   store->reader_.thread = std::thread([s = store.get()] { s->ReaderLoop(); });
@@ -135,7 +151,17 @@ void SqliteStore::Close() {
       }
       w->cv.notify_all();
       if (w->thread.joinable()) w->thread.join();
+      if (w == &writer_ && syncer_.thread.joinable()) {  // what the writer committed is synced
+        {
+          std::lock_guard lock(syncer_.mu);
+          syncer_.closing = true;
+        }
+        syncer_.cv.notify_all();
+        syncer_.thread.join();
+      }
     }
+    if (syncer_.fd >= 0) ::close(syncer_.fd);
+    syncer_.fd = -1;
     {
       std::lock_guard lock(checkpointer_.mu);
       checkpointer_.closing = true;
@@ -177,6 +203,8 @@ StoreStats SqliteStore::Stats() const {
   s.failed_commits = failed_commits_.load(std::memory_order_relaxed);
   s.batch = batch_time_.Read();
   s.commit = commit_time_.Read();
+  s.sync = sync_time_.Read();
+  s.syncs = syncs_.load(std::memory_order_relaxed);
   s.write_wait = write_wait_.Read();
   s.background_wait = background_wait_.Read();
   s.read_wait = read_wait_.Read();
@@ -215,7 +243,7 @@ void SqliteStore::WriterLoop() {
     bool flush_all = closing ? tx.DirtyConversations() > 0 : tx.MustFlushAll();
     bool flush_some = !flush_all && tx.FlushPending(now);
     if (batch.empty() && !background && !flush_all && !flush_some) {
-      if (closing) return;  // everything queued has run and is on disk
+      if (closing) return;  // everything queued has run (and Close waits for its fsync)
       continue;
     }
     bool committed = false;
@@ -291,10 +319,7 @@ void SqliteStore::WriterLoop() {
     } else {
       spdlog::error("cannot begin a transaction: {}", db.LastError());
     }
-    {
-      Handoff handoff;  // posts when it goes out of scope
-      for (Queued& q : batch) q.done(committed, handoff);
-    }
+    Complete(batch, committed);
     batch.clear();
     // The checkpointer copies frames while the writer appends more, so the WAL is rewound only
     // when a checkpoint finds it fully copied at the start of a transaction. When the
@@ -320,6 +345,68 @@ void SqliteStore::WriterLoop() {
         if (copied) checkpoints_.fetch_add(1, std::memory_order_relaxed);
       }
     }
+  }
+}
+
+void SqliteStore::Complete(std::vector<Queued>& batch, bool committed) {
+  if (batch.empty()) return;
+  if (syncer_.fd < 0) {
+    Handoff handoff;  // posts when it goes out of scope
+    for (Queued& q : batch) q.done(committed, handoff);
+    return;
+  }
+  std::unique_lock lock(syncer_.mu);
+  // Bounded: a stalled disk stops the writer here rather than let committed jobs pile up.
+  auto since = std::chrono::steady_clock::now();
+  while (syncer_.pending_jobs > 0 &&
+         syncer_.pending_jobs + batch.size() > options_.max_unsynced_jobs) {
+    if (syncer_.room.wait_for(lock, std::chrono::seconds(1)) == std::cv_status::timeout)
+      spdlog::warn(
+          "the WAL's fsync has held the writer for {} s; is the disk stalled?",
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - since)
+              .count());
+  }
+  syncer_.pending_jobs += batch.size();
+  syncer_.pending.push_back({std::move(batch), committed});
+  lock.unlock();
+  syncer_.cv.notify_one();
+}
+
+void SqliteStore::SyncLoop() {
+  pthread_setname_np(pthread_self(), "parley-sync");
+  std::deque<Syncer::Batch> batches;
+  for (;;) {
+    {
+      std::unique_lock lock(syncer_.mu);
+      syncer_.cv.wait(lock, [&] { return syncer_.closing || !syncer_.pending.empty(); });
+      if (syncer_.pending.empty()) return;  // closing, and everything handed over is done
+      batches.swap(syncer_.pending);
+      syncer_.pending_jobs = 0;
+    }
+    syncer_.room.notify_all();
+    // One fdatasync covers every batch committed before it started: their WAL frames were
+    // written (by COMMIT) before they were handed over.
+    bool synced = true;
+    if (std::any_of(batches.begin(), batches.end(), [](const auto& b) { return b.committed; })) {
+      auto started = std::chrono::steady_clock::now();
+      int rc = options_.sync ? options_.sync(syncer_.fd) : ::fdatasync(syncer_.fd);
+      sync_time_.Record(std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::steady_clock::now() - started));
+      syncs_.fetch_add(1, std::memory_order_relaxed);
+      if (rc != 0) {
+        // Committed but perhaps not on disk: never answered as durable. The callers are told
+        // the store could not record it (they retry; /messages is idempotent by message id).
+        synced = false;
+        spdlog::error("fsync of the WAL failed: {}; {} batch(es) reported as not recorded",
+                      std::strerror(errno), batches.size());
+      }
+    }
+    {
+      Handoff handoff;  // posts when it goes out of scope
+      for (auto& b : batches)
+        for (Queued& q : b.jobs) q.done(b.committed && synced, handoff);
+    }
+    batches.clear();
   }
 }
 

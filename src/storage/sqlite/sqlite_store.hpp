@@ -1,11 +1,13 @@
 #pragma once
-// The embedded store: SQLite in WAL mode, one writer thread with group commit, one reader
-// thread. See store.hpp for the contract.
+// The embedded store: SQLite in WAL mode, one writer thread with group commit, a syncer thread
+// that makes each commit durable before its jobs complete, one reader thread and a
+// checkpointer. See store.hpp for the contract.
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +36,11 @@ struct SqliteStoreOptions {
   // The checkpointer thread copies the WAL into the database once it holds this many frames
   // (pages); the writer does it itself, between group commits, at four times as many.
   int checkpoint_frames = 4000;
+  // Jobs committed but not yet synced by the syncer thread (a file database): past it the
+  // writer waits for the fsync before it runs more.
+  size_t max_unsynced_jobs = 8000;
+  // How the syncer makes the WAL durable: ::fdatasync by default; a test may slow it.
+  std::function<int(int fd)> sync;
 };
 
 class SqliteStore final : public Store {
@@ -71,6 +78,9 @@ class SqliteStore final : public Store {
   // Runs one job of the writer's batch in its own savepoint; returns how long it took.
   std::chrono::steady_clock::duration RunJob(Queued& q, SqliteTx& tx, Histogram& wait);
   void WriterLoop();
+  // Hands a finished batch to the syncer (or completes it at once without one).
+  void Complete(std::vector<Queued>& batch, bool committed);
+  void SyncLoop();
   void ReaderLoop();
   void CheckpointLoop();
 
@@ -88,6 +98,26 @@ class SqliteStore final : public Store {
     bool closing = false;
     std::thread thread;
   } checkpointer_;
+  // Commits are made durable here, off the writer's path (docs/architecture.md, "The
+  // syncer"): the writer commits with synchronous=NORMAL (the WAL written, not yet synced) and
+  // hands the batch over; this thread fdatasyncs the WAL and only then completes the batch's
+  // jobs, in commit order. So an answer still means durable, one fsync serves every batch
+  // committed while the last one ran, and the writer runs the next batch meanwhile. None for
+  // an in-memory database, or when the WAL cannot be opened (the writer then syncs at COMMIT).
+  struct Syncer {
+    struct Batch {
+      std::vector<Queued> jobs;
+      bool committed = false;
+    };
+    int fd = -1;  // the WAL file
+    std::mutex mu;
+    std::condition_variable cv;    // batches to sync, or closing
+    std::condition_variable room;  // the writer waits here past max_unsynced_jobs
+    std::deque<Batch> pending;
+    size_t pending_jobs = 0;
+    bool closing = false;
+    std::thread thread;
+  } syncer_;
   std::atomic<int> wal_frames_{0};  // the WAL's size after the last commit
   int next_checkpoint_at_ = 0;      // WAL size that asks for the next checkpoint (writer only)
   std::atomic<bool> checkpoint_ran_{false};  // the checkpointer copied frames: finish the job
@@ -100,6 +130,8 @@ class SqliteStore final : public Store {
   std::atomic<uint64_t> dirty_conversations_{0};
   Histogram batch_time_;
   Histogram commit_time_;
+  Histogram sync_time_;  // the syncer's fdatasync of the WAL
+  std::atomic<uint64_t> syncs_{0};
   Histogram write_wait_;  // submitted to started, per job
   Histogram background_wait_;
   Histogram read_wait_;
