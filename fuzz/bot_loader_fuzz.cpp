@@ -147,54 +147,89 @@ constexpr size_t kMaxDepth = 12;
 constexpr size_t kMaxNodes = 160;
 constexpr size_t kMaxAliases = 2;
 
-// Builds the YAML tree the bytes encode (see the top of this file).
+// Builds the YAML tree the bytes encode (see the top of this file), from the root down: a map or
+// a sequence is put in its parent before its entries are read. yaml-cpp keeps a tree's nodes in a
+// set shared by the tree and merges a node's set into its parent's when it is inserted, so a
+// subtree built first and inserted after was copied once for every level above it, each entry a
+// heap allocation. Inserted empty, a node joins its parent's set once and its entries join that
+// set directly: building the trees of a work corpus took 0.36 ms an input under ASan instead of
+// 0.53-0.59 (docs/testing.md, "Fuzzing", round 7). The tree, and the order the bytes are read
+// in, are those of building it from the leaves up (the same YAML for each of 1,486 inputs).
 class TreeReader {
  public:
   explicit TreeReader(std::string_view bytes) : in_(bytes) {}
 
-  YAML::Node Node(size_t depth) {
-    if (in_.empty() || nodes_ >= kMaxNodes) return YAML::Node();
+  YAML::Node Root() { return Node(0, nullptr, nullptr); }
+
+ private:
+  // Reads one node and puts it in `parent` (under `key` in a map, at the end of a sequence;
+  // the root has none) before reading its entries.
+  YAML::Node Node(size_t depth, YAML::Node* parent, const YAML::Node* key) {
+    YAML::Node out;
+    const auto place = [&] {
+      if (parent && key) {
+        parent->force_insert(*key, out);
+      } else if (parent) {
+        parent->push_back(out);
+      }
+    };
+    if (in_.empty() || nodes_ >= kMaxNodes) {
+      place();
+      return out;
+    }
     ++nodes_;
     const uint8_t b = Byte();
-    YAML::Node out;
     switch (b & 7) {
       case 0:
+        place();
         return out;
       case 1:
       case 6:
         out = YAML::Node(std::string(kValues[Byte() % std::size(kValues)]));
+        place();
         break;
       case 2:
       case 7:
         out = YAML::Node(Raw(Byte() % 64));
+        place();
         break;
-      case 3: {
-        if (depth >= kMaxDepth) return out;
+      case 3:
+        if (depth >= kMaxDepth) {
+          place();
+          return out;
+        }
         out = YAML::Node(YAML::NodeType::Map);
+        place();
         for (size_t n = b >> 3; n > 0 && !in_.empty(); --n) {
           const uint8_t k = Byte();
-          YAML::Node key(k < 0xF0 ? std::string(kKeys[k % std::size(kKeys)]) : Raw(Byte() % 32));
-          out.force_insert(key, Node(depth + 1));
+          const YAML::Node key(k < 0xF0 ? std::string(kKeys[k % std::size(kKeys)])
+                                        : Raw(Byte() % 32));
+          Node(depth + 1, &out, &key);
         }
         break;
-      }
       case 4:
-        if (depth >= kMaxDepth) return out;
+        if (depth >= kMaxDepth) {
+          place();
+          return out;
+        }
         out = YAML::Node(YAML::NodeType::Sequence);
-        for (size_t n = b >> 3; n > 0 && !in_.empty(); --n) out.push_back(Node(depth + 1));
+        place();
+        for (size_t n = b >> 3; n > 0 && !in_.empty(); --n) Node(depth + 1, &out, nullptr);
         break;
       case 5: {
         const uint8_t i = Byte();
-        if (built_.empty() || aliases_ >= kMaxAliases) return out;
-        ++aliases_;
-        return built_[i % built_.size()];
+        if (!built_.empty() && aliases_ < kMaxAliases) {
+          ++aliases_;
+          out = built_[i % built_.size()];
+        }
+        place();
+        return out;
       }
     }
     built_.push_back(out);
     return out;
   }
 
- private:
   uint8_t Byte() {
     if (in_.empty()) return 0;
     const auto b = static_cast<uint8_t>(in_[0]);
@@ -225,7 +260,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if ((data[0] & 7) == ('n' & 7)) {
     r = parley::bot::ParseDefinition(input, "fuzz.yaml", options);
   } else {
-    YAML::Node root = TreeReader(input.substr(1)).Node(0);
+    YAML::Node root = TreeReader(input.substr(1)).Root();
     r = parley::bot::ParseDefinitionNode(root, "fuzz.yaml", options);
   }
   Require(r.definition.has_value() != !r.errors.empty());
