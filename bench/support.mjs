@@ -275,7 +275,9 @@ export async function startServer() {
   return server;
 }
 
-// Stops the server (SIGTERM, bounded) without hiding an error the phase already threw.
+// Stops the server (SIGTERM, bounded) without hiding an error the phase already threw. Before
+// its folder goes, prints the writer's slow group commits from its log (at most one a second,
+// each saying what it was made of: docs/architecture.md, "The writer's two lanes").
 export async function stopServer(server, failed) {
   try {
     await server.stop();
@@ -283,8 +285,22 @@ export async function stopServer(server, failed) {
     if (!failed) throw e;
     process.stderr.write(`bench: also, stopping the server: ${String(e.message).split('\n')[0]}\n`);
   } finally {
+    printSlowCommits(server.logPath);
     await server.cleanup();
   }
+}
+
+function printSlowCommits(logPath) {
+  let text = '';
+  try {
+    text = fs.readFileSync(logPath, 'utf8');
+  } catch {
+    return;
+  }
+  const slow = text.split('\n').filter((l) => l.includes('slow group commit:'));
+  if (!slow.length) return;
+  console.log(`  slow commits     ${slow.length} logged (at most one a second); the first 8:`);
+  for (const line of slow.slice(0, 8)) console.log(`    ${line.slice(line.indexOf('slow group commit:'))}`);
 }
 
 const allAgents = new Set(); // every agent whose stream may be open, closed before the server stops
