@@ -6,8 +6,9 @@
 //
 //   ingest   the durable ingest of a plain inbound message: 1,000 customers already waiting
 //            write again and again (the warm-up makes them; the window counts only follow-ups)
-//   join     new customers joining: a fresh server with an empty queue (--empty-seconds, no
-//            warm-up, so that it stays shallow while measured), then the same server
+//   join     new customers joining: a fresh server, warmed up by 2 s of joins to another queue,
+//            with an empty queue (--empty-seconds, no warm-up of its own, so that it stays
+//            shallow while measured), then the same server
 //            filled to --waiting (10,000) and to --deep (100,000) customers: the rate of joins
 //            at each depth (as ratios of one run), the server's CPU per join and its memory
 //   agents   --waiting customers queued, --agents agents (max_chats --max-chats) signed in with
@@ -106,7 +107,7 @@ async function measureJoins(server, conn, label, { seconds = opt.seconds, warmup
   const after = await queueView(server);
   const errors = Object.values(r.non_200).reduce((x, y) => x + y, 0) + r.transport_errors;
   const perJoin = (c.server_cores * c.wall_s * 1e6) / Math.max(1, after.waiting - before.waiting);
-  console.log(`  ${label.padEnd(16)} ${r.accepted_per_s.toFixed(0)} joins/s (waiting ${before.waiting} → ${after.waiting}); latency p50 ${r.latency.p50_ms.toFixed(2)} ms p99 ${r.latency.p99_ms.toFixed(2)} ms; ${errors} not 2xx; ${perJoin.toFixed(0)} us server CPU a join; server RSS ${rssMiB(server.child.pid).toFixed(0)} MiB`);
+  console.log(`  ${label.padEnd(16)} ${r.accepted_per_s.toFixed(0)} joins/s (waiting ${before.waiting} → ${after.waiting}); latency p50 ${r.latency.p50_ms.toFixed(2)} ms p99 ${r.latency.p99_ms.toFixed(2)} ms; ${errors} not 2xx; ${perJoin.toFixed(0)} us server CPU a join; server RSS ${rssMiB(server.child.pid).toFixed(0)} MiB; machine ${c.busy.toFixed(2)} cores busy (bench ${c.bench_cores.toFixed(2)})`);
   return { rate: r.accepted_per_s, before: before.waiting, after: after.waiting, errors, cpu_us_per_join: perJoin, latency: r.latency, rss_mib: rssMiB(server.child.pid) };
 }
 
@@ -158,9 +159,14 @@ async function ingest() {
 // ---- join ----------------------------------------------------------------------------------------
 async function join(ingestRate) {
   console.log(`== join: new customers joining queue default with 0, ${opt.waiting} and ${opt.deep} already waiting`);
-  return withServer(async (server, conn) => {
-    // A short window with no warm-up, so that the queue is near empty while it is measured (at
-    // 5,000 joins a second a 5 s window would end 30,000 deep).
+  return withServer(async (server, conn, hook) => {
+    // The server, its statements and the receiver warm up on a queue of their own (a second
+    // connection whose customers join queue "warm-up"), so that the empty queue's window
+    // measures an empty queue, not a cold process. Then a short window with no warm-up of its
+    // own, so that the queue is near empty while it is measured (at 5,000 joins a second a 5 s
+    // window would end 30,000 deep).
+    const warm = await server.createConnection({ webhook: hook.url, bot: 'none', queue: 'warm-up' });
+    await loadgen(server, warm, { seconds: 2, fresh: true });
     const empty = await measureJoins(server, conn, 'empty queue', { seconds: opt['empty-seconds'], warmup: 0 });
     const t1 = await fillTo(server, conn, opt.waiting);
     console.log(`  (filled to ${opt.waiting} in ${t1.toFixed(1)} s)`);

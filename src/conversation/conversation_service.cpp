@@ -221,7 +221,7 @@ DeliveryRecord ConversationService::AppendOutbound(
     std::optional<std::string> csr_name, int64_t now,
     const std::vector<channel::TextChoice>& choices) {
   channel::OutboundEvent event;
-  event.event_id = ids_.Uuid();
+  event.event_id = ids_.OrderedUuid();
   event.customer_id = conv.customer_id;
   event.seq = ++conv.last_out_seq;
   event.from = from;
@@ -288,7 +288,7 @@ Result<InboundOutcome> ConversationService::ApplyText(Tx& tx,
   bool opened = !found->has_value();
   ConversationRecord conv;
   if (opened) {
-    conv.id = ids_.Uuid();
+    conv.id = ids_.OrderedUuid();
     conv.connection_id = connection.id;
     conv.customer_id = text.customer_id;
     conv.state = kStateBot;
@@ -590,7 +590,7 @@ boost::asio::awaitable<Result<EventRecord>> ConversationService::AddNote(
     e.sender = "csr";
     e.csr_name = author;
     e.type = type;
-    e.event_id = ids_.Uuid();
+    e.event_id = ids_.OrderedUuid();
     e.payload_json = json::serialize(json::object{{"text", text}});
     e.created_at_ms = now;
     auto inserted = tx.InsertEvent(e);

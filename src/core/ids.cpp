@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <array>
+#include <chrono>
 #include <stdexcept>
 
 namespace parley {
@@ -89,6 +90,18 @@ std::string RandomIdGenerator::Uuid() {
   std::array<uint8_t, 16> b;
   randombytes_buf(b.data(), b.size());
   b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  return FormatUuid(b);
+}
+
+std::string RandomIdGenerator::OrderedUuid() {
+  std::array<uint8_t, 16> b;
+  randombytes_buf(b.data(), b.size());
+  auto ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<uint8_t>(ms >> (8 * (5 - i)));
+  b[6] = (b[6] & 0x0f) | 0x70;
   b[8] = (b[8] & 0x3f) | 0x80;
   return FormatUuid(b);
 }

@@ -14,6 +14,11 @@ class IdGenerator {
   virtual std::string Uuid() = 0;
   // `bytes` random bytes, base64url without padding (32 bytes -> 43 characters). Thread-safe.
   virtual std::string Secret(size_t bytes = 32) = 0;
+  // A UUID v7 (RFC 9562): the Unix time in ms, then 74 random bits. Ids made one after the
+  // other sort together, so an index of them grows at its end (a batch of new events or
+  // conversations shares a page or two instead of dirtying a random page each), and they stay
+  // as hard to guess as a v4. For ids the store indexes; not for secrets. Thread-safe.
+  virtual std::string OrderedUuid() { return Uuid(); }
 };
 
 // Cryptographically random ids (libsodium's randombytes).
@@ -22,9 +27,10 @@ class RandomIdGenerator final : public IdGenerator {
   RandomIdGenerator();
   std::string Uuid() override;
   std::string Secret(size_t bytes = 32) override;
+  std::string OrderedUuid() override;
 };
 
-// Counts up: 00000000-0000-4000-8000-000000000001, ...; for tests.
+// Counts up: 00000000-0000-4000-8000-000000000001, ... (ordered ids too); for tests.
 class SequentialIdGenerator final : public IdGenerator {
  public:
   std::string Uuid() override;

@@ -164,6 +164,10 @@ Result<std::optional<std::string>> Routing::PickAgent(Tx& tx, const std::string&
 }
 
 Result<void> Routing::OfferWaiting(Tx& tx, const std::string& queue, int64_t now, Effects& fx) {
+  // With nobody ready (every customer of a busy morning joins so) nothing is read further.
+  auto anyone = tx.ReadyAgents(queue, 1);
+  if (!anyone) return Fail(anyone.error());
+  if (anyone->empty()) return {};
   auto q = tx.GetQueue(queue);
   if (!q) return Fail(q.error());
   bool auto_accept = *q && (*q)->auto_accept;
@@ -352,14 +356,17 @@ Result<void> Routing::Queued(Tx& tx, ConversationRecord& c, const std::string& q
                              Effects& fx, bool at_head, bool written) {
   auto key = tx.NextQueueKey(queue, at_head);
   if (!key) return Fail(key.error());
-  // The first wait_time goes out at once. The customer is not counted yet, so the queue's view
-  // and the keys before theirs are exactly what is ahead of them; one save records it all.
+  // The first wait_time goes out at once. The customer is not counted yet, and a new key lies
+  // past every key of the queue (the tail) or before every one (the head): the whole queue or
+  // nobody is ahead of them, with nothing to count. One save records it all.
   auto view = Queue(tx, queue, now);
   if (!view) return Fail(view.error());
   c.routing.queue = queue;
   c.routing.qkey = *key;
-  auto wait = WaitFor(tx, c, *view);
-  if (!wait) return Fail(wait.error());
+  int64_t ahead = at_head ? 0 : view->waiting;
+  std::pair<int64_t, int64_t> wait{
+      ahead + 1, EstimateWaitSeconds(view->average_handle_s, view->active, ahead,
+                                     view->average_concurrency, view->agents_available)};
   c.state = "queued";
   c.owner = "queue:" + queue;
   c.routing.agent.reset();
@@ -368,7 +375,7 @@ Result<void> Routing::Queued(Tx& tx, ConversationRecord& c, const std::string& q
   c.routing.declined_by_json = "[]";
   c.routing.idle_reminded = false;
   c.updated_at_ms = now;
-  auto told = TellWait(tx, c, *view, wait->first, wait->second, now, fx);
+  auto told = TellWait(tx, c, *view, wait.first, wait.second, now, fx);
   if (!told) return Fail(told.error());
   c.routing.wait_version = view->version;
   // A conversation not written yet (a new customer of a connection without a bot) is inserted

@@ -285,9 +285,10 @@ export class Server {
   }
 
   // Creates a connection and returns it (with its secret); throws unless 201.
-  async createConnection({ name = `it-${uid()}`, webhook, bot = 'echo' } = {}) {
+  async createConnection({ name = `it-${uid()}`, webhook, bot = 'echo', queue } = {}) {
     const body = { name, client_webhook: webhook };
     if (bot !== undefined) body.bot = bot;
+    if (queue !== undefined) body.queue = queue;
     const r = await this.admin('POST', '/api/v1/connections', body);
     if (r.status !== 201) throw new Error(`create connection: ${r.status} ${r.text}`);
     return r.json;

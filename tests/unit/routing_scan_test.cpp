@@ -250,5 +250,41 @@ TEST_F(RoutingScanTest, NoHotStatementScansABigTable) {
   EXPECT_EQ(scans, 0);
 }
 
+// The longest wait is read through the queue's order, not an index of its own: the first
+// customer who joined at the tail waited longest of those, and of those put back at the head
+// (a transfer, a requeue) the one put back first, who is last of them in the order.
+TEST_F(RoutingScanTest, TheLongestWaitIsTheOldestOfTheTailAndOfTheHead) {
+  auto at_head = [this](const std::string& customer) {
+    std::string id = Say(customer, "hello");
+    Do([&](Tx& tx, int64_t now, Effects& fx) {
+      return routing().Enqueue(tx, id, "q", now, fx, /*at_head=*/true);
+    });
+  };
+  auto view = [this] { return QueueState("q"); };
+  Queued("a", "q");  // t = 0 s
+  clock_.Advance(10'000);
+  Queued("b", "q");  // 10 s
+  clock_.Advance(10'000);
+  at_head("c");  // 20 s, put back at the head
+  clock_.Advance(10'000);
+  at_head("d");  // 30 s, ahead of c
+  clock_.Advance(10'000);
+  QueueView v = view();
+  EXPECT_EQ(v.waiting, 4);
+  EXPECT_EQ(v.oldest_wait_s, 10);   // d, at the head
+  EXPECT_EQ(v.longest_wait_s, 40);  // a
+  CustomerEnds("a");
+  CustomerEnds("b");
+  v = view();
+  EXPECT_EQ(v.waiting, 2);
+  EXPECT_EQ(v.longest_wait_s, 20);  // c: of those at the head, the one there first
+  CustomerEnds("c");
+  EXPECT_EQ(view().longest_wait_s, 10);  // d
+  CustomerEnds("d");
+  v = view();
+  EXPECT_EQ(v.waiting, 0);
+  EXPECT_EQ(v.longest_wait_s, 0);
+}
+
 }  // namespace
 }  // namespace parley::routing::testing

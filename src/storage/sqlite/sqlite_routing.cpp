@@ -21,6 +21,7 @@ constexpr const char* kUpdateQueue =
     "wrap_up_required=?11, "
     "after_chat_work_s=?12, service_level_target=?13, csat=?14, hours=?15 WHERE name=?1";
 constexpr const char* kDeleteQueue = "DELETE FROM queues WHERE name = ?1";
+constexpr size_t kQueueCacheLimit = 1024;
 
 // Every statement below reads through an index: the unit test routing_scan_test checks their
 // plans and that their cost does not grow with the depth of a queue.
@@ -48,6 +49,9 @@ constexpr const char* kAgentConversations =
     "SELECT " PARLEY_CONVERSATION_COLUMNS
     " FROM conversations WHERE state = 'queued' AND offered_to = ?1) ORDER BY assigned_at, id";
 
+// The head's queued_at, and the longest wait without an index of its own: tail keys (above
+// 2^40) are handed out in the order customers join, head keys (2^40 and below) counting down
+// as they are put back, so the oldest wait is the first tail key's or the last head key's.
 #define PARLEY_QUEUE_STATS_COLUMNS                                                          \
   "queue, waiting, active, version, armed_version, members, concurrency_sum, signed_in, "   \
   "available, handle_sum_ms, handle_count, day, answered_today, answered_in_sl_today, "     \
@@ -55,8 +59,13 @@ constexpr const char* kAgentConversations =
   "offers_declined_total, wait_sum_today_ms, handle_sum_today_ms, handle_count_today, "     \
   "(SELECT queued_at FROM conversations c INDEXED BY conversations_queue_order "            \
   "WHERE c.state = 'queued' AND c.queue = queue_stats.queue ORDER BY c.qkey LIMIT 1), "     \
-  "(SELECT MIN(queued_at) FROM conversations c INDEXED BY conversations_waiting "           \
-  "WHERE c.state = 'queued' AND c.queue = queue_stats.queue)"
+  "(SELECT MIN(queued_at) FROM (SELECT * FROM (SELECT queued_at FROM conversations c "      \
+  "INDEXED BY conversations_queue_order WHERE c.state = 'queued' "                          \
+  "AND c.queue = queue_stats.queue AND c.qkey > 1099511627776 ORDER BY c.qkey LIMIT 1) "    \
+  "UNION ALL SELECT * FROM (SELECT queued_at FROM conversations c "                         \
+  "INDEXED BY conversations_queue_order WHERE c.state = 'queued' "                          \
+  "AND c.queue = queue_stats.queue AND c.qkey <= 1099511627776 "                            \
+  "ORDER BY c.qkey DESC LIMIT 1)))"
 constexpr const char* kGetQueueStats =
     "SELECT " PARLEY_QUEUE_STATS_COLUMNS " FROM queue_stats WHERE queue_stats.queue = ?1";
 constexpr const char* kListQueueStats =
@@ -282,13 +291,24 @@ Result<std::vector<QueueRecord>> SqliteTx::ListQueues() {
 }
 
 Result<std::optional<QueueRecord>> SqliteTx::GetQueue(const std::string& name) {
+  if (cache_limit_ > 0) {
+    auto it = queues_.find(name);
+    if (it != queues_.end()) return it->second;
+  }
   PARLEY_TRY_STMT(s, kGetQueue);
   s.Bind(1, name);
-  if (s.Step() != SQLITE_ROW) return std::optional<QueueRecord>();
-  return std::optional<QueueRecord>(ReadQueue(s));
+  std::optional<QueueRecord> found;
+  if (s.Step() == SQLITE_ROW) found = ReadQueue(s);
+  // A queue a row apiece: the cache stays small unless names are made up by the thousand.
+  if (cache_limit_ > 0) {
+    if (queues_.size() >= kQueueCacheLimit) queues_.clear();
+    queues_.emplace(name, found);
+  }
+  return found;
 }
 
 Result<void> SqliteTx::InsertQueue(const QueueRecord& q) {
+  queues_.erase(q.name);
   PARLEY_TRY_STMT(s, kInsertQueue);
   BindQueue(s, q);
   auto r = db_.Run(s, "insert queue");
@@ -299,12 +319,14 @@ Result<void> SqliteTx::InsertQueue(const QueueRecord& q) {
 }
 
 Result<void> SqliteTx::UpdateQueue(const QueueRecord& q) {
+  queues_.erase(q.name);
   PARLEY_TRY_STMT(s, kUpdateQueue);
   BindQueue(s, q);
   return db_.Run(s, "update queue");
 }
 
 Result<bool> SqliteTx::DeleteQueue(const std::string& name) {
+  queues_.erase(name);
   PARLEY_TRY_STMT(s, kDeleteQueue);
   s.Bind(1, name);
   auto r = db_.Run(s, "delete queue");

@@ -313,6 +313,7 @@ Result<bool> SqliteTx::DeleteConnection(const std::string& id) {
 }
 
 void SqliteTx::JobRolledBack() {
+  queues_.clear();
   for (const std::string& key : touched_) cache_.erase(key);
   touched_.clear();
 }

@@ -51,6 +51,7 @@ class SqliteTx final : public Tx {
   void JobRolledBack();
   void CommitFailed() {
     cache_.clear();
+    queues_.clear();
     touched_.clear();
     dirty_.clear();
     cycle_.clear();
@@ -202,6 +203,9 @@ class SqliteTx final : public Tx {
   std::unordered_map<std::string, Cached> cache_;
   std::unordered_set<std::string> touched_;
   std::unordered_set<std::string> dirty_;  // cached rows newer than disk in counters only
+  // Queue records by name (a join reads its queue's record four times), with the same rule:
+  // only the writer's Tx keeps them; a queue's change drops its entry, a rollback all of them.
+  std::unordered_map<std::string, std::optional<QueueRecord>> queues_;
   // The running flush cycle: keys in rowid order, written up to cycle_next_.
   std::vector<std::pair<int64_t, std::string>> cycle_;
   size_t cycle_next_ = 0;
