@@ -102,6 +102,8 @@ class Db {
   // readers of old WAL frames, copies everything, and lets the next transaction rewind the WAL.
   bool CheckpointRestart();
   int64_t Changes() const { return sqlite3_changes64(db_); }
+  // Rows inserted, updated or deleted since the connection opened, trigger programs' included.
+  int64_t TotalChanges() const { return sqlite3_total_changes64(db_); }
 
   // What the cached statements did so far: virtual-machine steps (all work, triggers included)
   // and steps of full table scans. The scan guard of the unit tests reads them.

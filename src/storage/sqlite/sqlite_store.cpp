@@ -264,7 +264,7 @@ void SqliteStore::WriterLoop() {
       }
       flushed_rows -= std::min(flushed_rows, tx.DirtyConversations());
       auto flush_done = std::chrono::steady_clock::now();
-      std::chrono::steady_clock::duration slowest{};
+      JobRun slowest;
       for (Queued& q : batch) slowest = std::max(slowest, RunJob(q, tx, write_wait_));
       size_t requests = batch.size();
       // Then background jobs, popped one at a time: for `background_share`, or as long as the
@@ -301,10 +301,12 @@ void SqliteStore::WriterLoop() {
         auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
         spdlog::warn(
             "slow group commit: {:.0f} ms: {} counter rows {:.1f} ms, {} request jobs {:.1f} ms, "
-            "{} background jobs {:.1f} ms, the slowest job {:.1f} ms, COMMIT {:.1f} ms",
+            "{} background jobs {:.1f} ms, the slowest job {:.1f} ms ({} rows written), "
+            "COMMIT {:.1f} ms",
             ms(ended - began), flushed_rows, ms(flush_done - began), requests,
             ms(requests_done - flush_done), batch.size() - requests,
-            ms(commit_started - requests_done), ms(slowest), ms(ended - commit_started));
+            ms(commit_started - requests_done), ms(slowest.took), slowest.rows,
+            ms(ended - commit_started));
       }
       if (!committed) {
         spdlog::error("group commit of {} jobs failed: {}", batch.size(), commit.error().message);
@@ -410,12 +412,13 @@ void SqliteStore::SyncLoop() {
   }
 }
 
-std::chrono::steady_clock::duration SqliteStore::RunJob(Queued& q, SqliteTx& tx, Histogram& wait) {
+SqliteStore::JobRun SqliteStore::RunJob(Queued& q, SqliteTx& tx, Histogram& wait) {
   Db& db = *writer_.db;
   auto started = std::chrono::steady_clock::now();
+  int64_t rows_before = db.TotalChanges();
   wait.Record(std::chrono::duration_cast<std::chrono::microseconds>(started - q.submitted));
   // Each job has its own savepoint so one failing job leaves the others intact.
-  if (!db.ExecCached(kSavepoint)) return std::chrono::steady_clock::now() - started;
+  if (!db.ExecCached(kSavepoint)) return {std::chrono::steady_clock::now() - started, 0};
   tx.JobStarted();
   bool ok = false;
   try {
@@ -428,7 +431,7 @@ std::chrono::steady_clock::duration SqliteStore::RunJob(Queued& q, SqliteTx& tx,
     tx.JobRolledBack();
   }
   (void)db.ExecCached(kRelease);
-  return std::chrono::steady_clock::now() - started;
+  return {std::chrono::steady_clock::now() - started, db.TotalChanges() - rows_before};
 }
 
 void SqliteStore::CheckpointLoop() {

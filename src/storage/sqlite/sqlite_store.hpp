@@ -75,8 +75,14 @@ class SqliteStore final : public Store {
 
   SqliteStore(SecretBox box, SqliteStoreOptions options);
   bool Submit(Worker& w, std::deque<Queued> Worker::*lane, Job job, Done done);
-  // Runs one job of the writer's batch in its own savepoint; returns how long it took.
-  std::chrono::steady_clock::duration RunJob(Queued& q, SqliteTx& tx, Histogram& wait);
+  // What one job of a batch took: its time and the rows it wrote (triggers' included).
+  struct JobRun {
+    std::chrono::steady_clock::duration took{};
+    int64_t rows = 0;
+    bool operator<(const JobRun& o) const { return took < o.took; }
+  };
+  // Runs one job of the writer's batch in its own savepoint.
+  JobRun RunJob(Queued& q, SqliteTx& tx, Histogram& wait);
   void WriterLoop();
   // Hands a finished batch to the syncer (or completes it at once without one).
   void Complete(std::vector<Queued>& batch, bool committed);
