@@ -20,6 +20,7 @@ const history = {
   next: null,
   open: null, // the conversation shown, with its transcript
   openId: null,
+  asked: 0, // the newest list request: an answer to an older one that comes later is dropped
 };
 
 // "2026-11-25" -> the next day, for an inclusive "to" date.
@@ -47,7 +48,11 @@ export async function load(id, { more = false } = {}) {
     history.open = await api.get(`/api/v1/conversations/${api.seg(id)}`);
     return;
   }
+  const asked = ++history.asked;
   const r = await api.get(`/api/v1/conversations?${query(more ? history.next : null)}`);
+  // The section's first list and a search sent right after it may be answered in either
+  // order; only the newest may fill the table.
+  if (asked !== history.asked) return;
   history.items = more ? [...(history.items || []), ...r.conversations] : r.conversations;
   history.next = r.next;
 }
