@@ -363,10 +363,7 @@ Result<void> Routing::Queued(Tx& tx, ConversationRecord& c, const std::string& q
   if (!view) return Fail(view.error());
   c.routing.queue = queue;
   c.routing.qkey = *key;
-  int64_t ahead = at_head ? 0 : view->waiting;
-  std::pair<int64_t, int64_t> wait{
-      ahead + 1, EstimateWaitSeconds(view->average_handle_s, view->active, ahead,
-                                     view->average_concurrency, view->agents_available)};
+  auto wait = WaitWith(*view, at_head ? 0 : view->waiting);
   c.state = "queued";
   c.owner = "queue:" + queue;
   c.routing.agent.reset();

@@ -115,8 +115,12 @@ Result<std::pair<int64_t, int64_t>> Routing::WaitFor(Tx& tx, const ConversationR
     if (!counted) return Fail(counted.error());
     ahead = *counted;
   }
-  return std::pair{ahead + 1, EstimateWaitSeconds(view.average_handle_s, view.active, ahead,
-                                                  view.average_concurrency, view.agents_available)};
+  return WaitWith(view, ahead);
+}
+
+std::pair<int64_t, int64_t> Routing::WaitWith(const QueueView& view, int64_t ahead) {
+  return {ahead + 1, EstimateWaitSeconds(view.average_handle_s, view.active, ahead,
+                                         view.average_concurrency, view.agents_available)};
 }
 
 Result<std::vector<QueueView>> Routing::Queues(Tx& tx, int64_t now) const {

@@ -200,6 +200,8 @@ class Routing {
                                               int64_t now) const;
   Result<std::pair<int64_t, int64_t>> WaitFor(storage::Tx& tx, const storage::ConversationRecord& c,
                                               const QueueView& view) const;
+  // The position and estimate of a customer with `ahead` waiting before them.
+  static std::pair<int64_t, int64_t> WaitWith(const QueueView& view, int64_t ahead);
   // The UTC day of `now` (ms), as the *_today counters count.
   static int64_t Day(int64_t now);
 
