@@ -26,6 +26,7 @@ struct Effects {
   std::vector<storage::AgentEventRecord> events;  // to the EventHub (already in the store)
   std::set<std::string> queues_changed;           // their queue.updated events are still due
   std::optional<int64_t> offer_made_at_ms;  // an accept of an offer: when it was made (a metric)
+  size_t queue_updates_written = 0;         // by this job (Routing::FlushQueueUpdates' budget)
 };
 
 // Appends one event for `username` to the store (next seq) and to `fx`. `body` holds the

@@ -329,42 +329,53 @@ Result<bool> Routing::EnsureQueue(Tx& tx, const std::string& name, const std::st
   return true;
 }
 
-Result<void> Routing::FlushQueueUpdates(Tx& tx, int64_t now, Effects& fx) {
+Result<bool> Routing::FlushQueueUpdates(Tx& tx, int64_t now, Effects& fx) {
   // A queue's members hear of it at most once a second: a busy queue changes with every
   // accept, and each update is an event per member. The last change of a second waits for the
-  // sweep, so the final counts always arrive.
-  std::set<std::string> changed;
+  // sweep, so the final counts always arrive. A round's events are written a slice a job.
   for (const auto& name : fx.queues_changed) queue_updates_due_.insert(name);
   fx.queues_changed.clear();
+  std::optional<std::vector<std::string>> admins;
   for (auto it = queue_updates_due_.begin(); it != queue_updates_due_.end();) {
     auto last = queue_updated_at_.find(*it);
-    if (last == queue_updated_at_.end() || now - last->second >= kQueueUpdateEveryMs) {
-      changed.insert(*it);
-      queue_updated_at_[*it] = now;
-      it = queue_updates_due_.erase(it);
-    } else {
+    bool due = last == queue_updated_at_.end() || now - last->second >= kQueueUpdateEveryMs;
+    if (!due || queue_rounds_.count(*it) > 0) {
       ++it;
+      continue;
     }
-  }
-  if (changed.empty()) return {};
-  auto admins = tx.Admins();
-  if (!admins) return Fail(admins.error());
-  for (const auto& name : changed) {
-    auto view = Queue(tx, name, now);
+    auto view = Queue(tx, *it, now);
     if (!view) return Fail(view.error());
-    json::object queue = ToJson(*view);
-    // Its members and the admins, each once (an admin may be a member too).
-    auto members = tx.QueueMembers(name);
+    if (!admins) {
+      auto read = tx.Admins();
+      if (!read) return Fail(read.error());
+      admins = std::move(*read);
+    }
+    auto members = tx.QueueMembers(*it);
     if (!members) return Fail(members.error());
-    std::set<std::string> told;
-    for (const auto* list : {&*members, &*admins})
-      for (const auto& username : *list) {
-        if (!told.insert(username).second) continue;
-        auto sent = Emit(tx, username, "queue.updated", json::object{{"queue", queue}}, now, fx);
-        if (!sent) return Fail(sent.error());
-      }
+    // Its members and the admins, each once (an admin may be a member too).
+    QueueRound round;
+    round.queue = ToJson(*view);
+    round.to = std::move(*members);
+    std::set<std::string> told(round.to.begin(), round.to.end());
+    for (const auto& admin : *admins)
+      if (told.insert(admin).second) round.to.push_back(admin);
+    queue_updated_at_[*it] = now;
+    queue_rounds_[*it] = std::move(round);
+    it = queue_updates_due_.erase(it);
   }
-  return {};
+  // The budget is the job's: a job may call this twice (the sweep, then the job's wrapper).
+  for (auto it = queue_rounds_.begin(); it != queue_rounds_.end();) {
+    QueueRound& round = it->second;
+    for (; round.next < round.to.size() && fx.queue_updates_written < kQueueUpdateSlice;
+         ++round.next, ++fx.queue_updates_written) {
+      auto sent = Emit(tx, round.to[round.next], "queue.updated",
+                       json::object{{"queue", round.queue}}, now, fx);
+      if (!sent) return Fail(sent.error());
+    }
+    if (round.next < round.to.size()) break;
+    it = queue_rounds_.erase(it);
+  }
+  return !queue_rounds_.empty();
 }
 
 json::object Routing::ToJson(const QueueView& v) {

@@ -346,9 +346,15 @@ class Routing {
   // look with its update is 0.1–0.3 ms of the writer; 1,000 of them in one job held every
   // accept of its group commit for 140–300 ms); what is left is done by the next job at once.
   static constexpr size_t kSweepBatch = 64;
-  // Emits queue.updated for the queues in fx.queues_changed, at most once a second per queue
-  // (later changes are sent by the next sweep); every job that changes queues calls it last.
-  Result<void> FlushQueueUpdates(storage::Tx& tx, int64_t now, Effects& fx);
+  // queue.updated for the queues in fx.queues_changed: a round starts at most once a second
+  // per queue (later changes wait for the next round; the sweep starts it), and tells the
+  // queue's members and the admins the view of its start, at most kQueueUpdateSlice of them in
+  // one job: every job that changes queues calls it last and goes on with a round in progress,
+  // so a queue of 1,000 members never holds one job (and the accepts committed with it) for the
+  // whole round. True when a round still has users to tell (the sweep's next slice follows).
+  Result<bool> FlushQueueUpdates(storage::Tx& tx, int64_t now, Effects& fx);
+  // queue.updated events one job writes at most.
+  static constexpr size_t kQueueUpdateSlice = 64;
 
   // The hours of `q` and where it stands at `now` (none: always open, or hours that no longer
   // load, e.g. a zone removed from the system, which are logged and taken as always open).
@@ -461,8 +467,16 @@ class Routing {
   Speaker& speaker_;
   TimeZones zones_;  // thread-safe: read by views on the reader thread too
   // Used by write jobs only, so on the writer thread only.
-  std::map<std::string, int64_t> queue_updated_at_;  // the last queue.updated of each queue
-  std::set<std::string> queue_updates_due_;          // changed since, waiting for the sweep
+  // A queue.updated round in progress: the view as it started, and who is still to be told.
+  // A slice whose job rolls back is not written again; the queue's next round tells them.
+  struct QueueRound {
+    boost::json::object queue;
+    std::vector<std::string> to;
+    size_t next = 0;
+  };
+  std::map<std::string, int64_t> queue_updated_at_;  // when each queue's last round started
+  std::set<std::string> queue_updates_due_;          // changed since, waiting for a round
+  std::map<std::string, QueueRound> queue_rounds_;   // rounds in progress
 };
 
 }  // namespace parley::routing

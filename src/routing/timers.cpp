@@ -360,7 +360,7 @@ Result<bool> Routing::Sweep(Tx& tx, int64_t now, Effects& fx) {
   if (!waits) return Fail(waits.error());
   auto flushed = FlushQueueUpdates(tx, now, fx);
   if (!flushed) return Fail(flushed.error());
-  return more || *waits;
+  return more || *waits || *flushed;
 }
 
 }  // namespace parley::routing

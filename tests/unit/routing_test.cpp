@@ -614,5 +614,51 @@ TEST_F(RoutingTest, QueueMembersAreToldWhenTheQueueChanges) {
   EXPECT_TRUE(last_queue_update("carl", 0).empty());
 }
 
+// A round of queue.updated to a queue of many members is written a slice a job (so no job, and
+// no accept committed with it, waits for the whole round); every member still gets exactly one
+// per round, and a change during a round waits for the next round.
+TEST_F(RoutingTest, AQueueUpdatedRoundIsWrittenASliceAJob) {
+  const size_t members = Routing::kQueueUpdateSlice * 2 + 10;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < members; ++i) {
+    names.push_back("m" + std::to_string(1000 + i));
+    AddAgent(names.back(), {"q"});
+  }
+  // Read without a write job (each write job goes on with a round in progress).
+  auto updates = [&](const std::string& user) {
+    auto events =
+        Await(io_, service_->Look<std::vector<storage::AgentEventRecord>>(
+                       [&](Tx& tx, int64_t) { return tx.AgentEventsAfter(user, 0, 1000); }));
+    std::vector<json::object> out;
+    for (const auto& e : *events)
+      if (e.type == "queue.updated")
+        out.push_back(json::parse(e.body_json).as_object().at("queue").as_object());
+    return out;
+  };
+  auto told_in_all = [&] {
+    size_t n = 0;
+    for (const auto& name : names) n += updates(name).size();
+    return n;
+  };
+  Queued("c1", "q");  // its job starts a round and writes the first slice only
+  EXPECT_EQ(told_in_all(), Routing::kQueueUpdateSlice);
+  Do([](Tx&, int64_t, Effects&) -> Result<void> { return {}; });  // any job goes on with it
+  EXPECT_EQ(told_in_all(), Routing::kQueueUpdateSlice * 2);
+  EXPECT_EQ(Sweep(), 1);  // the last 10
+  for (const auto& name : names) ASSERT_EQ(updates(name).size(), 1u) << name;
+  for (const auto& q : updates(names.back())) EXPECT_EQ(q.at("waiting"), 1);
+  // A change within the second waits for the next round, which the sweep writes in slices.
+  Queued("c2", "q");
+  EXPECT_EQ(Sweep(), 1);
+  EXPECT_EQ(told_in_all(), members);
+  clock_.Advance(1000);  // a round a second at most
+  EXPECT_GE(Sweep(), 3);
+  for (const auto& name : names) {
+    auto seen = updates(name);
+    ASSERT_EQ(seen.size(), 2u) << name;
+    EXPECT_EQ(seen.back().at("waiting"), 2);
+  }
+}
+
 }  // namespace
 }  // namespace parley::routing::testing
