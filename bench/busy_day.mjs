@@ -1,7 +1,8 @@
 // The busy-day benchmark (issue 14): one node on SQLite on a bad morning, measured the way a
 // contact centre meets it. Each part starts its own `parley serve` (free loopback port, fresh
-// SQLite database under $BENCH_DB_DIR or /tmp) with a webhook receiver on a worker thread, and
-// drives /messages with build/loadgen (C++, 32 keep-alive connections) on a connection with bot
+// SQLite database under $BENCH_DB_DIR or /tmp) with a webhook receiver (ingest and join:
+// build/floor_server, which only answers; agents: a Node worker thread that records each
+// delivery), and drives /messages with build/loadgen (C++, 32 keep-alive connections) on a connection with bot
 // `none`, so every new customer joins queue `default`.
 //
 //   ingest   the durable ingest of a plain inbound message: 1,000 customers already waiting
@@ -28,14 +29,15 @@
 // Usage: node bench/busy_day.mjs [ingest] [join] [agents] [--waiting 10000] [--deep 100000]
 //        [--agents 1000] [--max-chats 10] [--seconds 5] [--empty-seconds 1] [--idle-seconds 20]
 //        [--drain-timeout 600] [--think-ms 1000] [--store sqlite|postgres] [--json-file F]
-// Needs build/parley and build/loadgen (make bench builds them) and tests/' npm packages.
+//        [--receiver floor|node]   (the webhook receiver of ingest and join; agents: always node)
+// Needs build/parley, build/loadgen and build/floor_server (make bench builds them) and tests/' npm packages.
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../tests/integration/harness.mjs';
 import { startPostgres } from '../tests/integration/pg_support.mjs';
 import {
   agent, boundRun, closeAgents, cpuWindow, drain, makeAgents, ms, now, ok, pct, pool, printCpu,
-  printWriter, request, runLoadgen, sign, startReceiver, startServer, stopServer, writeJson, writerWindow,
+  printWriter, request, runLoadgen, sign, startFloorReceiver, startReceiver, startServer, stopServer, threadWindow, writeJson, writerWindow,
 } from './support.mjs';
 
 const LOADGEN = path.resolve(process.env.LOADGEN_BIN || path.join(REPO, 'build/loadgen'));
@@ -53,6 +55,7 @@ const opt = {
   'think-ms': 1000,
   store: 'sqlite',
   'json-file': '',
+  receiver: 'floor',
 };
 while (argv.length) {
   const a = argv.shift();
@@ -69,6 +72,7 @@ while (argv.length) {
 }
 if (!parts.length) parts.push('ingest', 'join', 'agents');
 if (!['sqlite', 'postgres'].includes(opt.store)) usage(`--store is sqlite or postgres, not '${opt.store}'`);
+if (!['floor', 'node'].includes(opt.receiver)) usage(`--receiver is floor or node, not '${opt.receiver}'`);
 function usage(why) {
   process.stderr.write(`bench/busy_day.mjs: ${why}\nusage: node bench/busy_day.mjs [ingest] [join] [agents] [--waiting N] ...\n`);
   process.exit(2);
@@ -123,8 +127,9 @@ async function fillTo(server, conn, target) {
   return (now() - t) / 1000;
 }
 
-async function withServer(fn) {
-  const hook = await startReceiver();
+// receiver: 'node' (records each delivery: the agents part reads them) or 'floor' (answers only).
+async function withServer(fn, receiver = 'node') {
+  const hook = receiver === 'floor' ? await startFloorReceiver() : await startReceiver();
   const server = await startServer();
   let failed = false;
   try {
@@ -151,9 +156,9 @@ async function ingest() {
     const c = cpu();
     console.log(`  ingest           ${r.accepted_per_s.toFixed(0)} msgs/s; latency p50 ${r.latency.p50_ms.toFixed(2)} ms p99 ${r.latency.p99_ms.toFixed(2)} ms`);
     printCpu(c);
-    json({ part: 'ingest', rate: r.accepted_per_s, latency: r.latency, cpu: c });
+    json({ part: 'ingest', rate: r.accepted_per_s, latency: r.latency, cpu: c, receiver: opt.receiver });
     return r.accepted_per_s;
-  });
+  }, opt.receiver);
 }
 
 // ---- join ----------------------------------------------------------------------------------------
@@ -175,8 +180,8 @@ async function join(ingestRate) {
     console.log(`  (filled to ${opt.deep} in ${t2.toFixed(1)} s)`);
     const deep = await measureJoins(server, conn, `${opt.deep} waiting`);
     console.log(`  ratios           ${opt.waiting} waiting / empty = ${(mid.rate / empty.rate).toFixed(2)}; ${opt.deep} waiting / empty = ${(deep.rate / empty.rate).toFixed(2)}${ingestRate ? `; empty / ingest = ${(empty.rate / ingestRate).toFixed(2)}` : ''}`);
-    json({ part: 'join', empty, mid, deep, ingest_rate: ingestRate ?? null });
-  });
+    json({ part: 'join', empty, mid, deep, ingest_rate: ingestRate ?? null, receiver: opt.receiver });
+  }, opt.receiver);
 }
 
 // ---- agents ----------------------------------------------------------------------------------------
@@ -214,8 +219,10 @@ async function agents() {
     const before = await hook.collect();
     const t0 = now();
     const writer = await writerWindow(server.port);
+    const threads = threadWindow(server.child.pid);
     const r = await drain(server, team, opt.waiting, false, opt['drain-timeout'] * 1000, opt['think-ms']);
     const w = await writer();
+    const byThread = threads();
     const t1 = now();
     const after = await hook.collect();
     // wait_time updates that reached the customers during the drain.
@@ -239,6 +246,7 @@ async function agents() {
     console.log(`  bench client     event-loop delay p50 ${ms(r.loopDelay.p50_ms)} p99 ${ms(r.loopDelay.p99_ms)} max ${ms(r.loopDelay.max_ms)} (one process plays all ${n} agents: its delay is in every answer it times)`);
     console.log(`  wait_time        ${waits} updates reached customers during the drain, ${(waits / s).toFixed(0)}/s`);
     printCpu(r.cpu);
+    console.log(`  server threads   ${byThread} (cores over the drain; the writer's busy share below counts its waits too)`);
     printWriter(w);
 
     // Never two within wait_time_interval_s: the transcripts of a sample of the customers.

@@ -141,6 +141,37 @@ export async function startReceiver() {
   };
 }
 
+// A webhook receiver that costs the machine next to nothing: bench/floor_server.cpp (raw epoll,
+// one thread, 200 to every request, keeps nothing). For parts that only need the server's
+// deliveries answered (busy_day's ingest and join): the Node receiver above parses and records every POST,
+// and at 2,500 deliveries a second took 0.35-0.45 of this 2-core machine's cores from the server.
+export async function startFloorReceiver(bin = process.env.FLOOR_BIN || path.join(REPO, 'build/floor_server')) {
+  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run make bench (or set FLOOR_BIN)`);
+  const child = spawn(bin, ['--port', '0', '--threads', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('floor_server did not start within 10 s')), 10000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`floor_server exited (${code})`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    pid: child.pid,
+    close: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
 // ---- CPU figures from /proc, as bench/run prints them ------------------------------------------
 const HZ = 100; // USER_HZ on Linux
 export function procCpu(pid) {
@@ -151,6 +182,47 @@ export function procCpu(pid) {
   } catch {
     return NaN;
   }
+}
+// CPU seconds of each of a process's threads, and seconds it was runnable but waited for a CPU
+// (/proc/…/schedstat), summed by name with the digits dropped (parley-writer, parley-io-N ->
+// parley-io-, parley-sync, …): where the server's CPU goes, and whether a thread was held off
+// the CPU by other work on the machine.
+export function threadCpu(pid) {
+  const out = {};
+  let tasks = [];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')')).replace(/[0-9]+$/, '');
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      const sched = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ');
+      const t = (out[name] ??= { cpu: 0, runq: 0 });
+      t.cpu += (Number(rest[11]) + Number(rest[12])) / HZ;
+      t.runq += Number(sched[1]) / 1e9;
+    } catch {}
+  }
+  return out;
+}
+// Over a window: cores each thread name used, busiest first, with the share of the window it
+// waited for a CPU: "parley-writer 0.41 (waited for a CPU 12 %), …".
+export function threadWindow(pid) {
+  const t0 = now();
+  const a = threadCpu(pid);
+  return () => {
+    const w = (now() - t0) / 1000;
+    const b = threadCpu(pid);
+    return Object.entries(b)
+      .map(([name, t]) => [name, (t.cpu - (a[name]?.cpu ?? 0)) / w, (t.runq - (a[name]?.runq ?? 0)) / w])
+      .filter(([, cores]) => cores >= 0.005)
+      .sort((x, y) => y[1] - x[1])
+      .map(([name, cores, runq]) => `${name} ${cores.toFixed(2)} (waited for a CPU ${(100 * runq).toFixed(0)} %)`)
+      .join(', ');
+  };
 }
 export function machineCpu() {
   const c = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
