@@ -30,8 +30,13 @@
 //        [--agents 1000] [--max-chats 10] [--seconds 5] [--empty-seconds 1] [--idle-seconds 20]
 //        [--drain-timeout 600] [--think-ms 1000] [--store sqlite|postgres] [--json-file F]
 //        [--receiver floor|node]   (the webhook receiver of ingest and join; agents: always node)
+//        [--server-nice N]   (the nice value of every server thread, set once it has started;
+//                             e.g. -15 under a bench at -5: the load generator and the agents'
+//                             client, which would run on other machines, never take the CPU
+//                             from the server; a value below 0 needs root)
 // Needs build/parley, build/loadgen and build/floor_server (make bench builds them) and tests/' npm packages.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { REPO } from '../tests/integration/harness.mjs';
 import { startPostgres } from '../tests/integration/pg_support.mjs';
@@ -56,6 +61,7 @@ const opt = {
   store: 'sqlite',
   'json-file': '',
   receiver: 'floor',
+  'server-nice': '',
 };
 while (argv.length) {
   const a = argv.shift();
@@ -73,6 +79,7 @@ while (argv.length) {
 if (!parts.length) parts.push('ingest', 'join', 'agents');
 if (!['sqlite', 'postgres'].includes(opt.store)) usage(`--store is sqlite or postgres, not '${opt.store}'`);
 if (!['floor', 'node'].includes(opt.receiver)) usage(`--receiver is floor or node, not '${opt.receiver}'`);
+if (opt['server-nice'] !== '' && !/^-?\d+$/.test(opt['server-nice'])) usage('--server-nice needs a whole number (-20 to 19)');
 function usage(why) {
   process.stderr.write(`bench/busy_day.mjs: ${why}\nusage: node bench/busy_day.mjs [ingest] [join] [agents] [--waiting N] ...\n`);
   process.exit(2);
@@ -128,11 +135,17 @@ async function fillTo(server, conn, target) {
 }
 
 // receiver: 'node' (records each delivery: the agents part reads them) or 'floor' (answers only).
+// Every thread of the process (setpriority on a thread id sets that thread only); the server
+// makes its threads as it starts, so once it answers they all exist.
+function reniceThreads(pid, nice) {
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) os.setPriority(Number(tid), nice);
+}
 async function withServer(fn, receiver = 'node') {
   const hook = receiver === 'floor' ? await startFloorReceiver() : await startReceiver();
   const server = await startServer();
   let failed = false;
   try {
+    if (opt['server-nice'] !== '') reniceThreads(server.child.pid, Number(opt['server-nice']));
     const conn = await server.createConnection({ webhook: hook.url, bot: 'none' });
     // The queue a bot-less connection's customers join (it would be made by the first of them).
     await ok(server.port, 'POST', '/api/v1/queues', { token: server.adminToken, body: { name: 'default' } }, 201);
@@ -243,6 +256,15 @@ async function agents() {
       const late = split((x) => x[0] >= r.available_ms);
       console.log(`  accepts by phase while status changes were answered (${(r.available_ms / 1000).toFixed(1)} s): ${early.length}, p50 ${ms(pct(early, 50))} p99 ${ms(pct(early, 99))}; after: ${late.length}, p50 ${ms(pct(late, 50))} p99 ${ms(pct(late, 99))}`);
     }
+    // Second by second (by when each accept was sent): where in the drain the slow answers are.
+    const bySecond = [];
+    for (const [sent, took] of r.acceptLog) (bySecond[Math.floor(sent / 1000)] ??= []).push(took);
+    const seconds = bySecond.map((l, i) => {
+      if (!l) return `${i}s -`;
+      l.sort((x, y) => x - y);
+      return `${i}s ${l.length} ${pct(l, 50).toFixed(0)}/${pct(l, 99).toFixed(0)}`;
+    });
+    console.log(`  accepts by second (sent in it: count p50/p99 ms) ${seconds.join(', ')}`);
     console.log(`  bench client     event-loop delay p50 ${ms(r.loopDelay.p50_ms)} p99 ${ms(r.loopDelay.p99_ms)} max ${ms(r.loopDelay.max_ms)} (one process plays all ${n} agents: its delay is in every answer it times)`);
     console.log(`  wait_time        ${waits} updates reached customers during the drain, ${(waits / s).toFixed(0)}/s`);
     printCpu(r.cpu);

@@ -273,6 +273,7 @@ export async function writerWindow(port) {
       buckets: histogram('parley_accept_answer_seconds'),
       batch: histogram('parley_store_batch_seconds'), commit: histogram('parley_store_commit_seconds'),
       sync: histogram('parley_store_sync_seconds'),
+      checkpoint: histogram('parley_store_writer_checkpoint_seconds'), checkpoint_s: v('parley_store_writer_checkpoint_seconds_sum'),
       write_wait: histogram('parley_store_wait_seconds', 'kind="write",'),
       background_wait: histogram('parley_store_wait_seconds', 'kind="background",'),
       read_wait: histogram('parley_store_wait_seconds', 'kind="read",') };
@@ -289,7 +290,8 @@ export async function writerWindow(port) {
       write_wait: bucketWindow(a.write_wait, b.write_wait), read_wait: bucketWindow(a.read_wait, b.read_wait),
       background_wait: bucketWindow(a.background_wait, b.background_wait),
       batch: bucketWindow(a.batch, b.batch), commit: bucketWindow(a.commit, b.commit),
-      sync: bucketWindow(a.sync, b.sync) };
+      sync: bucketWindow(a.sync, b.sync), checkpoint: bucketWindow(a.checkpoint, b.checkpoint),
+      checkpoint_share: (b.checkpoint_s - a.checkpoint_s) / wall };
   };
 }
 
@@ -321,6 +323,8 @@ export function printWriter(w) {
     console.log(`  group commits    batch (BEGIN to COMMIT done) p50 ${ms(w.batch.p50_ms)} p99 ${ms(w.batch.p99_ms)}; its COMMIT alone p50 ${ms(w.commit.p50_ms)} p99 ${ms(w.commit.p99_ms)}`);
   if (w.sync?.count)
     console.log(`  syncer           ${w.sync.count} fsyncs of the WAL (parley_store_sync_seconds, off the writer): p50 ${ms(w.sync.p50_ms)} p99 ${ms(w.sync.p99_ms)}`);
+  if (w.checkpoint?.count)
+    console.log(`  its checkpoints  ${w.checkpoint.count} run by the writer between batches (parley_store_writer_checkpoint_seconds): p50 ${ms(w.checkpoint.p50_ms)} p99 ${ms(w.checkpoint.p99_ms)}, ${(100 * w.checkpoint_share).toFixed(1)} % of the time`);
   const a = w.accept_answer;
   if (a?.count)
     console.log(`  server's answers ${a.count} accepts answered (parley_accept_answer_seconds: request read to answer ready): p50 ${ms(a.p50_ms)} p99 ${ms(a.p99_ms)} (within their bucket), ${(100 * a.within_50ms).toFixed(1)} % within 50 ms`);

@@ -326,6 +326,12 @@ std::string RenderMetrics(const ApiDeps& deps, const StoreFigures& f) {
                  "is answered once it returns.",
                  st.sync);
     t.Raw("parley_store_sync_seconds", std::move(sync));
+    std::string checkpoint;
+    AddHistogram(checkpoint, "parley_store_writer_checkpoint_seconds",
+                 "A checkpoint the writer runs itself between two batches (the last frames the "
+                 "checkpointer left, or all of them when it fell behind): jobs wait meanwhile.",
+                 st.writer_checkpoint);
+    t.Raw("parley_store_writer_checkpoint_seconds", std::move(checkpoint));
   }
   if (st.pool_max == 0) {  // SQLite: its jobs' waits in the writer's and the reader's queues
     std::string waits;

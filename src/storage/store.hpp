@@ -289,6 +289,8 @@ struct StoreStats {
   Histogram::Snapshot commit;  // the COMMIT alone (the WAL write, and its fsync where COMMIT syncs)
   // SQLite with a syncer: the fdatasync that makes batches durable, off the writer's path.
   Histogram::Snapshot sync;
+  // SQLite: the checkpoints the writer itself runs between two batches (nothing else runs).
+  Histogram::Snapshot writer_checkpoint;
   uint64_t syncs = 0;
   // SQLite only (empty for PostgreSQL): how long jobs waited in their queue, from submitted to
   // started (a write job waits for the writer's batch ahead; a read job for the reader).

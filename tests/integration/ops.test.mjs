@@ -200,6 +200,12 @@ test('/metrics shows queues, agents, deliveries, sessions, sign-in failures and 
     assert.equal(value(new RegExp(`^parley_store_wait_seconds_bucket\\{kind="${kind}",le="\\+Inf"\\} (\\d+)$`, 'm')), count);
     assert.ok(value(new RegExp(`^parley_store_wait_seconds_sum\\{kind="${kind}"\\} (\\S+)$`, 'm')) >= 0);
   }
+  // A database file has a syncer, and the writer's own checkpoints are a histogram beside it
+  // (none need have run yet: a few jobs leave the WAL far below a checkpoint).
+  assert.ok(value(/^parley_store_sync_seconds_count (\d+)$/m) >= 1);
+  const checkpoints = value(/^parley_store_writer_checkpoint_seconds_count (\d+)$/m);
+  assert.ok(checkpoints >= 0);
+  assert.equal(value(/^parley_store_writer_checkpoint_seconds_bucket\{le="\+Inf"\} (\d+)$/m), checkpoints);
   const id = direct.connection_id;
   assert.ok(value(new RegExp(`^parley_deliveries\\{connection_id="${id}",state="pending"\\} (\\d+)$`, 'm')) >= 1);
   assert.equal(value(new RegExp(`^parley_deliveries\\{connection_id="${id}",state="dead"\\} (\\d+)$`, 'm')), 0);

@@ -204,6 +204,7 @@ StoreStats SqliteStore::Stats() const {
   s.batch = batch_time_.Read();
   s.commit = commit_time_.Read();
   s.sync = sync_time_.Read();
+  s.writer_checkpoint = writer_checkpoint_time_.Read();
   s.syncs = syncs_.load(std::memory_order_relaxed);
   s.write_wait = write_wait_.Read();
   s.background_wait = background_wait_.Read();
@@ -343,8 +344,11 @@ void SqliteStore::WriterLoop() {
       else
         (void)lock.try_lock();
       if (lock.owns_lock()) {
+        auto started = std::chrono::steady_clock::now();
         bool copied = wait ? db.CheckpointRestart() : db.CheckpointPassive();
         if (copied) checkpoints_.fetch_add(1, std::memory_order_relaxed);
+        writer_checkpoint_time_.Record(std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - started));
       }
     }
   }

@@ -136,7 +136,8 @@ class SqliteStore final : public Store {
   std::atomic<uint64_t> dirty_conversations_{0};
   Histogram batch_time_;
   Histogram commit_time_;
-  Histogram sync_time_;  // the syncer's fdatasync of the WAL
+  Histogram sync_time_;               // the syncer's fdatasync of the WAL
+  Histogram writer_checkpoint_time_;  // checkpoints the writer runs between two batches
   std::atomic<uint64_t> syncs_{0};
   Histogram write_wait_;  // submitted to started, per job
   Histogram background_wait_;
