@@ -133,11 +133,10 @@ async function fillTo(server, conn, target) {
     const v = await queueView(server);
     if (v.waiting >= target) break;
     const left = target - v.waiting;
-    const started = now();
     const seconds = rate ? Math.min(5, left / rate) : Math.min(0.5, left / 3000);
-    await loadgen(server, conn, { seconds: Math.max(0.2, seconds), fresh: true });
-    const joined = (await queueView(server)).waiting - v.waiting;
-    rate = Math.max(100, joined / ((now() - started) / 1000));
+    // loadgen's own rate, over its window (the wall time would count its start as well).
+    const r = await loadgen(server, conn, { seconds: Math.max(0.2, seconds), fresh: true });
+    rate = Math.max(100, r.accepted_per_s);
   }
   return (now() - t) / 1000;
 }
