@@ -307,8 +307,12 @@ class LinearIntentModel final : public IntentClassifier {
 
   std::vector<IntentPrediction> TopK(std::string_view text, size_t k) const override {
     const size_t num_classes = labels_.size();
+    // Normalised once for both views and the gibberish check, with one buffer of hashed
+    // features for both views.
+    const std::string norm = NormalizeIntentText(text);
+    std::vector<uint64_t> keys;
     std::vector<SparseEntry> x;
-    space_.Vectorize(text, x);
+    space_.VectorizeNormalized(norm, keys, x);
     std::vector<double> scores(bias_.begin(), bias_.end());
     for (const SparseEntry& e : x) {
       const float* row = weights_.data() + static_cast<size_t>(e.index) * num_classes;
@@ -334,9 +338,9 @@ class LinearIntentModel final : public IntentClassifier {
       p.confidence = p.probability;
       if (novelty_.power > 0.0) {
         if (i == 0) {
-          space_.Vectorize(text, content, true);
+          space_.VectorizeNormalized(norm, keys, content, true);
           no_subject = novelty_.no_subject_min_words > 0 &&
-                       OnlyFunctionWords(text, novelty_.no_subject_min_words);
+                       NormalizedOnlyFunctionWords(norm, novelty_.no_subject_min_words);
         }
         const auto& members = novelty_.members[order[i]];
         p.similarity = std::clamp(
@@ -355,7 +359,7 @@ class LinearIntentModel final : public IntentClassifier {
         // calibration says (with a handful of examples it can leave every probability near
         // 1 / intents).
         if (i == 0 && p.similarity >= kSameText) p.confidence = 1.0;
-        if (i == 0) unknown = novelty_.vocabulary.Gibberish(text, novelty_.unknown_share);
+        if (i == 0) unknown = novelty_.vocabulary.NormalizedGibberish(norm, novelty_.unknown_share);
         if (unknown) p.confidence *= novelty_.unknown_factor;
       }
       out.push_back(std::move(p));

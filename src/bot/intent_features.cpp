@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 #include <utility>
 
@@ -14,17 +13,27 @@ constexpr int kCharBlock = 1;
 constexpr int kBlocks = 2;
 constexpr int kBlockShift = 62;
 
-// FNV-1a, then a finaliser; the top bits carry the feature block so that the block of a
-// dictionary entry is known from its key.
-uint64_t HashBytes(uint64_t seed, std::string_view bytes, int block) {
-  uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-  for (unsigned char ch : bytes) {
-    h ^= ch;
-    h *= 0x100000001b3ULL;
+// FNV-1a over the bytes added, then a finaliser; the top bits carry the feature block so that
+// the block of a dictionary entry is known from its key. Fed piece by piece, so that a bigram or
+// a padded n-gram is hashed without being built.
+class FeatureHash {
+ public:
+  explicit FeatureHash(uint64_t seed) : h_(0xcbf29ce484222325ULL ^ seed) {}
+  void Add(unsigned char ch) {
+    h_ ^= ch;
+    h_ *= 0x100000001b3ULL;
   }
-  h = Mix(h);
-  return (h & ~(uint64_t{3} << kBlockShift)) | (static_cast<uint64_t>(block) << kBlockShift);
-}
+  void Add(std::string_view bytes) {
+    for (unsigned char ch : bytes) Add(ch);
+  }
+  uint64_t Key(int block) const {
+    const uint64_t h = Mix(h_);
+    return (h & ~(uint64_t{3} << kBlockShift)) | (static_cast<uint64_t>(block) << kBlockShift);
+  }
+
+ private:
+  uint64_t h_;
+};
 
 int BlockOf(uint64_t key) { return static_cast<int>(key >> kBlockShift); }
 
@@ -32,57 +41,46 @@ constexpr uint64_t kUnigramSeed = 0x1;
 constexpr uint64_t kBigramSeed = 0x2;
 constexpr uint64_t kCharSeed = 0x3;
 
-// Appends the hashed features of normalised text (with repeats, which become the counts);
-// with `content_only`, of its words other than function words.
+// Appends the hashed features of normalised text (with repeats, which become the counts) in no
+// particular order; with `content_only`, of its words other than function words.
 void ExtractKeys(std::string_view norm, const IntentModelConfig& config, std::vector<uint64_t>& out,
                  bool content_only = false) {
   out.clear();
-  std::vector<std::string_view> words;
-  size_t pos = 0;
-  while (pos < norm.size()) {
-    size_t end = norm.find(' ', pos);
-    if (end == std::string_view::npos) end = norm.size();
-    if (end > pos) {
-      std::string_view w = norm.substr(pos, end - pos);
-      if (!content_only || !IsFunctionWord(w)) words.push_back(w);
+  // At most five keys a byte (a word of n bytes and its space give a unigram, a bigram and
+  // 4n - 2 n-grams), so the vector is allocated once, not at each of a dozen growths.
+  out.reserve(5 * norm.size() + 8);
+  const bool chars = config.char_max >= config.char_min && config.char_min > 0;
+  std::string_view previous;  // the word before, for bigrams
+  ForEachWord(norm, [&](std::string_view w) {
+    if (content_only && IsFunctionWord(w)) return true;
+    if (config.word_unigrams) {
+      FeatureHash h(kUnigramSeed);
+      h.Add(w);
+      out.push_back(h.Key(kWordBlock));
     }
-    pos = end + 1;
-  }
-  std::string buffer;
-  for (size_t i = 0; i < words.size(); ++i) {
-    if (config.word_unigrams) out.push_back(HashBytes(kUnigramSeed, words[i], kWordBlock));
-    if (config.word_bigrams && i + 1 < words.size()) {
-      buffer.assign(words[i]);
-      buffer.push_back(' ');
-      buffer.append(words[i + 1]);
-      out.push_back(HashBytes(kBigramSeed, buffer, kWordBlock));
+    if (config.word_bigrams && !previous.empty()) {
+      FeatureHash h(kBigramSeed);
+      h.Add(previous);
+      h.Add(' ');
+      h.Add(w);
+      out.push_back(h.Key(kWordBlock));
     }
-    if (config.char_max >= config.char_min && config.char_min > 0) {
-      buffer.assign("<");
-      buffer.append(words[i]);
-      buffer.push_back('>');
-      std::string_view padded(buffer);
-      for (int n = config.char_min; n <= config.char_max; ++n) {
-        const size_t len = static_cast<size_t>(n);
-        if (len > padded.size()) break;
-        for (size_t start = 0; start + len <= padded.size(); ++start) {
-          out.push_back(HashBytes(kCharSeed + len, padded.substr(start, len), kCharBlock));
-        }
+    previous = w;
+    if (!chars) return true;
+    // The n-grams of "<w>": byte p of the padded word is '<', w[p - 1] or '>'.
+    const size_t padded = w.size() + 2;
+    for (int n = config.char_min; n <= config.char_max; ++n) {
+      const size_t len = static_cast<size_t>(n);
+      if (len > padded) break;
+      for (size_t start = 0; start + len <= padded; ++start) {
+        FeatureHash h(kCharSeed + len);
+        for (size_t p = start; p < start + len; ++p)
+          h.Add(p == 0 ? '<' : p == padded - 1 ? '>' : static_cast<unsigned char>(w[p - 1]));
+        out.push_back(h.Key(kCharBlock));
       }
     }
-  }
-}
-
-// Sorted (key, count) runs of a key list.
-void CountKeys(std::vector<uint64_t>& keys, std::vector<std::pair<uint64_t, uint32_t>>& out) {
-  out.clear();
-  std::sort(keys.begin(), keys.end());
-  for (size_t i = 0; i < keys.size();) {
-    size_t j = i;
-    while (j < keys.size() && keys[j] == keys[i]) ++j;
-    out.emplace_back(keys[i], static_cast<uint32_t>(j - i));
-    i = j;
-  }
+    return true;
+  });
 }
 
 }  // namespace
@@ -121,41 +119,58 @@ bool IsFunctionWord(std::string_view w) {
 // The words of normalised text, at most `max` of them.
 std::vector<std::string_view> Words(std::string_view norm, size_t max) {
   std::vector<std::string_view> words;
-  size_t pos = 0;
-  while (pos < norm.size() && words.size() < max) {
-    size_t end = norm.find(' ', pos);
-    if (end == std::string_view::npos) end = norm.size();
-    if (end > pos) words.push_back(norm.substr(pos, end - pos));
-    pos = end + 1;
-  }
+  if (max == 0) return words;
+  ForEachWord(norm, [&](std::string_view w) {
+    words.push_back(w);
+    return words.size() < max;
+  });
   return words;
 }
 
 bool OnlyFunctionWords(std::string_view text, size_t min_words) {
-  const std::string norm = NormalizeIntentText(text);
-  const std::vector<std::string_view> words = Words(norm, std::numeric_limits<size_t>::max());
-  return !words.empty() && words.size() >= min_words &&
-         std::all_of(words.begin(), words.end(), IsFunctionWord);
+  return NormalizedOnlyFunctionWords(NormalizeIntentText(text), min_words);
+}
+
+bool NormalizedOnlyFunctionWords(std::string_view norm, size_t min_words) {
+  size_t words = 0;
+  bool all = true;
+  ForEachWord(norm, [&](std::string_view w) {
+    ++words;
+    all = IsFunctionWord(w);
+    return all;
+  });
+  return all && words > 0 && words >= min_words;
 }
 
 void FeatureSpace::Vectorize(std::string_view text, std::vector<SparseEntry>& out,
                              bool content_only) const {
-  out.clear();
-  std::string norm = NormalizeIntentText(text);
   std::vector<uint64_t> keys;
+  VectorizeNormalized(NormalizeIntentText(text), keys, out, content_only);
+}
+
+void FeatureSpace::VectorizeNormalized(std::string_view norm, std::vector<uint64_t>& keys,
+                                       std::vector<SparseEntry>& out, bool content_only) const {
+  out.clear();
   ExtractKeys(norm, config_, keys, content_only);
-  std::vector<std::pair<uint64_t, uint32_t>> counts;
-  CountKeys(keys, counts);
-  std::vector<int> blocks;
+  std::sort(keys.begin(), keys.end());
+  out.reserve(keys.size());
+  // Each run of equal keys is one feature and its count. The block is in a key's top bits, so
+  // the sorted keys, and the entries made from them, hold the word block before the character
+  // block.
   double block_sq[kBlocks] = {0.0, 0.0};
-  for (const auto& [key, count] : counts) {
-    auto it = index_.find(key);
-    if (it == index_.end()) continue;
-    double v = (1.0 + std::log(static_cast<double>(count))) * idf_[it->second];
-    int block = BlockOf(key);
-    block_sq[block] += v * v;
-    out.push_back({it->second, static_cast<float>(v)});
-    blocks.push_back(block);
+  size_t word_entries = 0;
+  for (size_t i = 0; i < keys.size();) {
+    size_t j = i + 1;
+    while (j < keys.size() && keys[j] == keys[i]) ++j;
+    const auto it = index_.find(keys[i]);
+    if (it != index_.end()) {
+      double v = (1.0 + std::log(static_cast<double>(j - i))) * idf_[it->second];
+      const int block = BlockOf(keys[i]);
+      block_sq[block] += v * v;
+      out.push_back({it->second, static_cast<float>(v)});
+      if (block == kWordBlock) ++word_entries;
+    }
+    i = j;
   }
   const double block_weight[kBlocks] = {config_.word_weight, config_.char_weight};
   double scale[kBlocks];
@@ -164,7 +179,7 @@ void FeatureSpace::Vectorize(std::string_view text, std::vector<SparseEntry>& ou
   }
   double total = 0.0;
   for (size_t i = 0; i < out.size(); ++i) {
-    double v = out[i].value * scale[blocks[i]];
+    double v = out[i].value * scale[i < word_entries ? kWordBlock : kCharBlock];
     out[i].value = static_cast<float>(v);
     total += v * v;
   }
@@ -181,11 +196,11 @@ FeatureSpace BuildFeatureSpace(const std::vector<IntentExample>& examples,
                                const IntentModelConfig& config) {
   std::unordered_map<uint64_t, uint32_t> df;
   std::vector<uint64_t> keys;
-  std::vector<std::pair<uint64_t, uint32_t>> counts;
   for (const auto& example : examples) {
     ExtractKeys(NormalizeIntentText(example.text), config, keys);
-    CountKeys(keys, counts);
-    for (const auto& entry : counts) ++df[entry.first];
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    for (uint64_t key : keys) ++df[key];
   }
   // A feature seen once in a large set mostly memorises that example; in a bot's handful of
   // examples it may be all there is.

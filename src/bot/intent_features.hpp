@@ -22,6 +22,19 @@ uint64_t Mix(uint64_t h);
 // "i", "the"), which say nothing about a text's subject.
 bool IsFunctionWord(std::string_view w);
 
+// Calls `f` with each word of normalised text (NormalizeIntentText), in order, while it returns
+// true.
+template <class F>
+void ForEachWord(std::string_view norm, F&& f) {
+  size_t pos = 0;
+  while (pos < norm.size()) {
+    size_t end = norm.find(' ', pos);
+    if (end == std::string_view::npos) end = norm.size();
+    if (end > pos && !f(norm.substr(pos, end - pos))) return;
+    pos = end + 1;
+  }
+}
+
 // The words of normalised text (NormalizeIntentText), at most `max` of them.
 std::vector<std::string_view> Words(std::string_view norm, size_t max);
 
@@ -29,6 +42,8 @@ std::vector<std::string_view> Words(std::string_view norm, size_t max);
 // them are function words ("what can you do for me"): its content vector is empty because it
 // names no subject, not because it is far from the examples.
 bool OnlyFunctionWords(std::string_view text, size_t min_words);
+// The same, of text already normalised (NormalizeIntentText): a query normalises once.
+bool NormalizedOnlyFunctionWords(std::string_view norm, size_t min_words);
 
 struct SparseEntry {
   uint32_t index;
@@ -49,6 +64,10 @@ class FeatureSpace {
   // L2-normalised. Unknown features are dropped.
   void Vectorize(std::string_view text, std::vector<SparseEntry>& out,
                  bool content_only = false) const;
+  // The same, of text already normalised (NormalizeIntentText), with `keys` a buffer for the
+  // hashed features that a caller vectorizing more than once reuses.
+  void VectorizeNormalized(std::string_view norm, std::vector<uint64_t>& keys,
+                           std::vector<SparseEntry>& out, bool content_only = false) const;
 
  private:
   IntentModelConfig config_;

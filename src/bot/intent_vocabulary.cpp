@@ -1,6 +1,7 @@
 #include "bot/intent_vocabulary.hpp"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <utility>
 
@@ -15,21 +16,26 @@ namespace {
 bool WithinEdits(std::string_view a, std::string_view b, size_t max) {
   const size_t n = a.size(), m = b.size();
   if ((n > m ? n - m : m - n) > max || n > 32 || m > 32) return false;
-  size_t d[33][33];
-  for (size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (size_t j = 0; j <= m; ++j) d[0][j] = j;
+  // Rows i - 2, i - 1 and i of the distance table, at i % 3: 792 bytes of stack instead of
+  // the whole table's 8.7 KB, for each known word a near miss is looked for in.
+  size_t rows[3][33];
+  for (size_t j = 0; j <= m; ++j) rows[0][j] = j;
   for (size_t i = 1; i <= n; ++i) {
-    size_t row_min = d[i][0];
+    size_t* d = rows[i % 3];
+    const size_t* up = rows[(i - 1) % 3];
+    const size_t* up2 = rows[(i + 1) % 3];  // row i - 2
+    d[0] = i;
+    size_t row_min = d[0];
     for (size_t j = 1; j <= m; ++j) {
       const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      d[j] = std::min({up[j] + 1, d[j - 1] + 1, up[j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      row_min = std::min(row_min, d[i][j]);
+        d[j] = std::min(d[j], up2[j - 2] + 1);
+      row_min = std::min(row_min, d[j]);
     }
     if (row_min > max) return false;
   }
-  return d[n][m] <= max;
+  return rows[n % 3][m] <= max;
 }
 
 bool IsNumber(std::string_view w) {
@@ -60,27 +66,42 @@ Vocabulary::Vocabulary(const std::vector<IntentExample>& examples, int stem_suff
 }
 
 bool Vocabulary::Gibberish(std::string_view text, double share) const {
-  const std::string norm = NormalizeIntentText(text);
-  std::vector<std::string_view> words = Words(norm, 64);
-  if (numbers_neutral_ && has_numbers_ && !std::all_of(words.begin(), words.end(), IsNumber))
-    std::erase_if(words, IsNumber);
-  if (words.empty()) return false;
+  return NormalizedGibberish(NormalizeIntentText(text), share);
+}
+
+bool Vocabulary::NormalizedGibberish(std::string_view norm, double share) const {
+  // Its first kMaxWords words, without the numbers when they are neutral.
+  std::array<std::string_view, kMaxWords> words;
+  size_t count = 0;
+  bool only_numbers = true;
+  ForEachWord(norm, [&](std::string_view w) {
+    words[count++] = w;
+    only_numbers = only_numbers && IsNumber(w);
+    return count < kMaxWords;
+  });
+  if (numbers_neutral_ && has_numbers_ && !only_numbers) {
+    const auto kept = std::remove_if(words.begin(), words.begin() + count, IsNumber);
+    count = static_cast<size_t>(kept - words.begin());
+  }
+  if (count == 0) return false;
   // Exact look-ups first: most texts share a content word with the examples, or have too
-  // few unknown words, and never pay for the near-miss scan.
-  std::vector<std::string_view> unseen;
-  for (std::string_view w : words) {
+  // few unknown words, and never pay for the near-miss scan. The unseen words are moved to
+  // the front.
+  size_t unseen = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const std::string_view w = words[i];
     if (!std::binary_search(words_.begin(), words_.end(), w))
-      unseen.push_back(w);
+      words[unseen++] = w;
     else if (!IsFunctionWord(w))
       return false;  // shares a word that means something with the examples
   }
-  const double limit = share * static_cast<double>(words.size());
-  if (static_cast<double>(unseen.size()) <= limit) return false;
+  const double limit = share * static_cast<double>(count);
+  if (static_cast<double>(unseen) <= limit) return false;
   size_t unknown = 0;
-  for (std::string_view w : unseen) {
-    if (!NearMiss(w))
+  for (size_t i = 0; i < unseen; ++i) {
+    if (!NearMiss(words[i]))
       ++unknown;
-    else if (!IsFunctionWord(w))
+    else if (!IsFunctionWord(words[i]))
       return false;  // a misspelt content word ("crad")
   }
   return static_cast<double>(unknown) > limit;

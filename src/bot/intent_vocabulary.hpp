@@ -25,8 +25,12 @@ class Vocabulary {
   // without words is not (the content factor already gives it 0). Numbers count as no word
   // at all when the examples have numbers too, unless the text is only numbers.
   bool Gibberish(std::string_view text, double share) const;
+  // The same, of text already normalised (NormalizeIntentText): a query normalises once.
+  bool NormalizedGibberish(std::string_view norm, double share) const;
 
  private:
+  static constexpr size_t kMaxWords = 64;  // the words of a text looked at
+
   // One edit from a known word of 4 bytes or more for words of 4 to 7 bytes, two from 8; or
   // another form of one (at most stem_suffix_ bytes added to or taken from its end, the
   // shorter word at least 4 bytes long).
