@@ -89,9 +89,9 @@ class Exec {
   std::optional<IntentPrediction> recognised() const { return recognised_; }
 
   void OnTurn() {
-    Input current{turn_.text, turn_.postback};
     out_.note = TurnNote{};
     if (s_.pending) {
+      Input current{turn_.text, turn_.postback};
       if (clock_.NowMs() - s_.pending->since_ms <= s_.pending->timeout_ms + kCallGraceMs) {
         if (s_.deferred.size() < kMaxDeferredTurns) s_.deferred.push_back(std::move(current));
         out_.note->kind = "kept";
@@ -104,7 +104,7 @@ class Exec {
       DrainDeferred();
       return;
     }
-    HandleInput(current);
+    HandleInput(turn_.text, turn_.postback);
   }
 
   void OnCall(const CallOutcome& outcome) {
@@ -179,9 +179,10 @@ class Exec {
     }
   }
 
-  void HandleInput(const Input& in) {
-    std::string text = Trim(Join(in.text));
-    std::optional<std::string> payload = in.postback;
+  void HandleInput(const std::vector<std::string>& lines,
+                   const std::optional<std::string>& postback) {
+    std::string text(Trim(Join(lines)));
+    std::optional<std::string> payload = postback;
     recognised_.reset();
     if (out_.note) *out_.note = TurnNote{};
     if (!payload && !text.empty()) {
@@ -205,7 +206,7 @@ class Exec {
     }
     if (payload && out_.note) {
       Note("choice");
-      out_.note->value = in.postback ? *payload : text;
+      out_.note->value = postback ? *payload : text;
     }
     bool was_awaiting_queue = s_.awaiting_queue;
     s_.awaiting_queue = false;
@@ -558,7 +559,7 @@ class Exec {
     while (!s_.pending && out_.next != BotReply::Next::kEscalate && !s_.deferred.empty()) {
       Input in = std::move(s_.deferred.front());
       s_.deferred.pop_front();
-      HandleInput(in);
+      HandleInput(in.text, in.postback);
     }
     if (out_.next == BotReply::Next::kEscalate) s_.deferred.clear();
   }

@@ -39,6 +39,7 @@ Session Session::From(const json::value& v) {
   if (const json::value* q = o.if_contains("awaiting_queue"); q && q->is_bool())
     s.awaiting_queue = q->as_bool();
   if (const json::value* off = o.if_contains("offered"); off && off->is_array()) {
+    s.offered.reserve(std::min(off->as_array().size(), kMaxOfferedItems));
     for (const auto& item : off->as_array()) {
       if (!item.is_object() || s.offered.size() >= kMaxOfferedItems) continue;
       s.offered.emplace_back(StrOr(item.as_object(), "text"), StrOr(item.as_object(), "payload"));
@@ -68,6 +69,7 @@ Session Session::From(const json::value& v) {
 
 json::value Session::ToJson() const {
   json::object o;
+  o.reserve(12);  // the keys below: one table, not one for each growth
   o["v"] = kStateVersion;
   o["greeted"] = greeted;
   o["misses"] = misses;
@@ -81,6 +83,7 @@ json::value Session::ToJson() const {
   if (awaiting_queue) o["awaiting_queue"] = true;
   if (!offered.empty()) {
     json::array arr;
+    arr.reserve(offered.size());
     for (const auto& [text, payload] : offered)
       arr.push_back(json::object{{"text", text}, {"payload", payload}});
     o["offered"] = std::move(arr);
@@ -92,6 +95,7 @@ json::value Session::ToJson() const {
   }
   if (!deferred.empty()) {
     json::array arr;
+    arr.reserve(deferred.size());
     for (const auto& in : deferred) {
       json::object item;
       json::array lines;

@@ -18,8 +18,8 @@ constexpr size_t kMaxSpanWords = 3;
 constexpr size_t kMaxSpanTokens = 64;
 
 // The words of a text as written, without the punctuation around them ("4321." -> "4321").
-std::vector<std::string> Tokens(std::string_view s) {
-  std::vector<std::string> out;
+std::vector<std::string_view> Tokens(std::string_view s) {
+  std::vector<std::string_view> out;
   auto edge = [](unsigned char c) { return std::ispunct(c) && c != '#' && c != '+' && c != '@'; };
   size_t i = 0;
   while (i < s.size() && out.size() < kMaxSpanTokens) {
@@ -29,7 +29,7 @@ std::vector<std::string> Tokens(std::string_view s) {
     std::string_view w = s.substr(i, j - i);
     while (!w.empty() && edge(static_cast<unsigned char>(w.front()))) w.remove_prefix(1);
     while (!w.empty() && edge(static_cast<unsigned char>(w.back()))) w.remove_suffix(1);
-    if (!w.empty()) out.emplace_back(w);
+    if (!w.empty()) out.push_back(w);
     i = j;
   }
   return out;
@@ -37,10 +37,11 @@ std::vector<std::string> Tokens(std::string_view s) {
 
 // What an ask step's answer may be called, as (phrase, value): its choices (and the texts of the
 // menu items whose payload is a choice), or for a menu question without choices its items' texts
-// and payloads; and the step's synonyms.
-std::vector<std::pair<std::string, std::string>> Phrases(const AskStep& ask) {
-  std::vector<std::pair<std::string, std::string>> out;
+// and payloads; and the step's synonyms. Views into `ask`.
+std::vector<std::pair<std::string_view, std::string_view>> Phrases(const AskStep& ask) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
   const auto* menu = std::get_if<channel::MenuBody>(&ask.question.body);
+  out.reserve(ask.choices.size() + 2 * (menu ? menu->items.size() : 0) + ask.synonyms.size());
   if (!ask.choices.empty()) {
     for (const auto& c : ask.choices) out.emplace_back(c, c);
     if (menu) {
@@ -55,17 +56,27 @@ std::vector<std::pair<std::string, std::string>> Phrases(const AskStep& ask) {
       out.emplace_back(item.payload, item.payload);
     }
   }
-  for (const auto& syn : ask.synonyms) out.push_back(syn);
+  for (const auto& [word, value] : ask.synonyms) out.emplace_back(word, value);
   return out;
+}
+
+// Whether `words` (simplified, not empty) is whole words of `text` (simplified): "one" in "just
+// one", not in "phone".
+bool HasWords(std::string_view text, std::string_view words) {
+  for (size_t at = text.find(words); at != std::string_view::npos; at = text.find(words, at + 1)) {
+    const size_t end = at + words.size();
+    if ((at == 0 || text[at - 1] == ' ') && (end == text.size() || text[end] == ' ')) return true;
+  }
+  return false;
 }
 
 }  // namespace
 
-std::string Trim(std::string_view s) {
+std::string_view Trim(std::string_view s) {
   auto space = [](unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
   while (!s.empty() && space(s.front())) s.remove_prefix(1);
   while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return std::string(s);
+  return s;
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -93,7 +104,7 @@ std::string Simplify(std::string_view s) {
 }
 
 std::optional<std::string> AcceptAnswer(const AskStep& ask, const std::string& raw) {
-  std::string answer = Trim(raw);
+  const std::string_view answer = Trim(raw);
   if (answer.empty()) return std::nullopt;
   for (const auto& [word, value] : ask.synonyms) {
     if (EqualsIgnoreCase(Trim(word), answer)) return value;
@@ -107,10 +118,11 @@ std::optional<std::string> AcceptAnswer(const AskStep& ask, const std::string& r
   if (ask.pattern) {
     if (answer.size() > kMaxAnswerForPattern) return std::nullopt;
     try {
-      std::smatch m;
-      if (!std::regex_search(answer, m, *ask.pattern->regex)) return std::nullopt;
+      std::match_results<std::string_view::const_iterator> m;
+      if (!std::regex_search(answer.begin(), answer.end(), m, *ask.pattern->regex))
+        return std::nullopt;
       // An unanchored pattern keeps the part that matched ("ends in 1234" -> "1234").
-      return m.length(0) > 0 ? m.str(0) : answer;
+      return m.length(0) > 0 ? m.str(0) : std::string(answer);
     } catch (const std::regex_error&) {
       return std::nullopt;  // complexity or stack limit of the engine
     }
@@ -122,26 +134,26 @@ std::optional<std::string> AcceptAnswer(const AskStep& ask, const std::string& r
     return std::nullopt;
   }
   if (answer.size() > kMaxSlotValueBytes) return std::nullopt;
-  return answer;
+  return std::string(answer);
 }
 
 std::optional<Found> ExtractAnswer(const AskStep& ask, std::string_view text) {
   if (text.empty() || text.size() > kMaxFillBytes) return std::nullopt;
   auto phrases = Phrases(ask);
   if (!phrases.empty()) {
-    const std::string hay = " " + Simplify(text) + " ";
+    const std::string said = Simplify(text);
     std::optional<Found> best;
     bool ambiguous = false;
     for (const auto& [phrase, value] : phrases) {
       const std::string needle = Simplify(phrase);
-      if (needle.empty() || hay.find(" " + needle + " ") == std::string::npos) continue;
+      if (needle.empty() || !HasWords(said, needle)) continue;
       if (!best) {
-        best = Found{value, needle};
+        best = Found{std::string(value), needle};
       } else if (best->value != value) {
         // "current account" inside "current account or savings": two answers, so neither.
         if (best->words.find(needle) != std::string::npos) continue;
         if (needle.find(best->words) != std::string::npos) {
-          best = Found{value, needle};
+          best = Found{std::string(value), needle};
           continue;
         }
         ambiguous = true;
@@ -153,11 +165,15 @@ std::optional<Found> ExtractAnswer(const AskStep& ask, std::string_view text) {
     return best;
   }
   if (!ask.pattern) return std::nullopt;
-  const std::vector<std::string> tokens = Tokens(text);
+  const std::vector<std::string_view> tokens = Tokens(text);
+  std::string span;
   for (size_t len = 1; len <= kMaxSpanWords; ++len) {
     for (size_t start = 0; start + len <= tokens.size(); ++start) {
-      std::string span = tokens[start];
-      for (size_t k = 1; k < len; ++k) span += " " + tokens[start + k];
+      span.assign(tokens[start]);
+      for (size_t k = 1; k < len; ++k) {
+        span += ' ';
+        span += tokens[start + k];
+      }
       if (span.size() > kMaxAnswerForPattern) continue;
       try {
         std::smatch m;

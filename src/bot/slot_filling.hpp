@@ -11,8 +11,8 @@
 
 namespace parley::bot::detail {
 
-// Spaces, tabs and line ends removed from both ends.
-std::string Trim(std::string_view s);
+// Spaces, tabs and line ends removed from both ends (a view into `s`).
+std::string_view Trim(std::string_view s);
 // ASCII case aside.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // Lower-case ASCII letters and digits, runs of anything else as one space, trimmed: "Never

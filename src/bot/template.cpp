@@ -87,8 +87,11 @@ std::string FillTemplate(std::string_view text, const TemplateValues& values) {
       i = open + 1;
       continue;
     }
-    std::string value = Lookup(p.name, values);
-    out.append(value.empty() ? std::string(p.fallback) : value);
+    const std::string value = Lookup(p.name, values);
+    if (value.empty())
+      out.append(p.fallback);
+    else
+      out.append(value);
     i = open + 1 + p.length;
   }
   return out;
@@ -110,35 +113,38 @@ std::vector<std::string> TemplatePlaceholders(std::string_view text) {
 }
 
 channel::OutboundBody FillBody(const channel::OutboundBody& body, const TemplateValues& values) {
-  auto fill = [&](const std::string& s) { return FillTemplate(s, values); };
-  auto fill_opt = [&](const std::optional<std::string>& s) -> std::optional<std::string> {
-    if (!s) return std::nullopt;
-    return fill(*s);
+  // Most strings of a reply have no placeholder: they keep the copy made with the body, as
+  // FillTemplate would give them back unchanged, and cost no second string.
+  auto fill = [&](std::string& s) {
+    if (s.find('{') != std::string::npos) s = FillTemplate(s, values);
+  };
+  auto fill_opt = [&](std::optional<std::string>& s) {
+    if (s) fill(*s);
   };
   channel::OutboundBody out = body;
   if (auto* t = std::get_if<channel::TextBody>(&out)) {
-    for (auto& line : t->text) line = fill(line);
+    for (auto& line : t->text) fill(line);
   } else if (auto* m = std::get_if<channel::MenuBody>(&out)) {
-    m->title = fill(m->title);
+    fill(m->title);
     for (auto& item : m->items) {
-      item.text = fill(item.text);
-      item.image_url = fill_opt(item.image_url);
+      fill(item.text);
+      fill_opt(item.image_url);
     }
   } else if (auto* c = std::get_if<channel::CarouselBody>(&out)) {
-    c->title = fill_opt(c->title);
+    fill_opt(c->title);
     for (auto& item : c->items) {
-      item.title = fill(item.title);
-      item.subtitle = fill_opt(item.subtitle);
-      item.image_url = fill_opt(item.image_url);
+      fill(item.title);
+      fill_opt(item.subtitle);
+      fill_opt(item.image_url);
       for (auto& b : item.buttons) {
-        b.text = fill(b.text);
-        b.url = fill_opt(b.url);
+        fill(b.text);
+        fill_opt(b.url);
       }
     }
   } else if (auto* l = std::get_if<channel::LinkButtonBody>(&out)) {
-    l->title = fill(l->title);
-    l->label = fill(l->label);
-    l->url = fill(l->url);
+    fill(l->title);
+    fill(l->label);
+    fill(l->url);
   }
   return out;
 }
