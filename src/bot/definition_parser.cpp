@@ -3,6 +3,7 @@
 #include "bot/definition_parser.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <exception>
@@ -91,12 +92,11 @@ void Parser::CheckKeys(const YAML::Node& map, std::initializer_list<std::string_
                        std::string_view where) {
   for (const auto& kv : map) {
     if (!Visit(kv.first)) return;
-    std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("<non-scalar>");
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      std::string list;
-      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      Error(kv.first, fmt::format("unknown key '{}' in {} (allowed: {})", key, where, list));
-    }
+    const std::string_view key = kv.first.IsScalar() ? std::string_view(kv.first.Scalar())
+                                                     : std::string_view("<non-scalar>");
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+      Error(kv.first, fmt::format("unknown key '{}' in {} (allowed: {})", key, where,
+                                  fmt::join(allowed, ", ")));
   }
 }
 
