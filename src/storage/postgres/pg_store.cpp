@@ -227,6 +227,13 @@ constexpr const char* kFirstJobPatience[] = {"SET LOCAL lock_timeout = '20ms'",
                                              "SET LOCAL lock_timeout = '10s'"};
 constexpr int kPatienceLevels = 3;
 constexpr const char* kLaterJobPatience = "SET LOCAL lock_timeout = '5ms'";
+// The COMMIT waits with the session's patience: a transaction that sent a notification
+// (pg_notify: the events announced to the other nodes) takes PostgreSQL's lock on the
+// notification queue as it commits, held until another node's commit with notifications is
+// done (its WAL flush). A job's 5 ms there failed whole group commits, answered 503, whenever
+// that flush was slow (the multinode race test, on a loaded machine). It cannot deadlock: the
+// lock is taken last, by a transaction that waits for nothing else.
+constexpr const char* kCommit = "SET LOCAL lock_timeout = '10s'; COMMIT";
 }  // namespace
 
 std::optional<size_t> PgStore::RunTransaction(std::vector<Queued>& batch, size_t from,
@@ -302,7 +309,7 @@ std::optional<size_t> PgStore::RunTransaction(std::vector<Queued>& batch, size_t
     if (i == from && !conn.Exec(kLaterJobPatience)) return std::nullopt;
   }
   auto commit_started = std::chrono::steady_clock::now();
-  auto commit = conn.Exec("COMMIT");
+  auto commit = conn.Exec(kCommit);
   commit_time_.Record(std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - commit_started));
   if (!commit) {
