@@ -34,7 +34,7 @@ build: deps $(BUILD)/CMakeCache.txt
 PG_TESTS ?= $(addprefix tests/integration/,supervisor.test.mjs floor-reports.test.mjs conversations.test.mjs)
 test: build format-check
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 300
-	PARLEY_BIN=$(CURDIR)/$(BUILD)/parley scripts/run-integration
+	PARLEY_TEST_JOBS=$(JOBS) PARLEY_BIN=$(CURDIR)/$(BUILD)/parley scripts/run-integration
 	scripts/test-postgres env PARLEY_TEST_STORE=postgres PARLEY_SKIP_CONFORMANCE=1 \
 	  PARLEY_BIN=$(CURDIR)/$(BUILD)/parley scripts/run-integration $(PG_TESTS)
 
