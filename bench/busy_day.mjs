@@ -36,13 +36,12 @@
 //                             from the server; a value below 0 needs root)
 // Needs build/parley, build/loadgen and build/floor_server (make bench builds them) and tests/' npm packages.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { REPO } from '../tests/integration/harness.mjs';
 import { startPostgres } from '../tests/integration/pg_support.mjs';
 import {
   agent, boundRun, closeAgents, cpuWindow, drain, makeAgents, ms, now, ok, pct, pool, printCpu,
-  printWriter, request, runLoadgen, sign, startFloorReceiver, startReceiver, startServer, stopServer, threadWindow, writeJson, writerWindow,
+  printWriter, reniceThreads, request, runLoadgen, sign, startFloorReceiver, startReceiver, startServer, stopServer, threadWindow, writeJson, writerWindow,
 } from './support.mjs';
 
 const LOADGEN = path.resolve(process.env.LOADGEN_BIN || path.join(REPO, 'build/loadgen'));
@@ -142,11 +141,6 @@ async function fillTo(server, conn, target) {
 }
 
 // receiver: 'node' (records each delivery: the agents part reads them) or 'floor' (answers only).
-// Every thread of the process (setpriority on a thread id sets that thread only); the server
-// makes its threads as it starts, so once it answers they all exist.
-function reniceThreads(pid, nice) {
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) os.setPriority(Number(tid), nice);
-}
 async function withServer(fn, receiver = 'node') {
   const hook = receiver === 'floor' ? await startFloorReceiver() : await startReceiver();
   const server = await startServer();

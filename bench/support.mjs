@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -207,6 +208,11 @@ export function threadCpu(pid) {
     } catch {}
   }
   return out;
+}
+// Sets the nice value of every thread of a process (setpriority on a thread id sets that thread
+// only); a server makes its threads as it starts, so once it answers they all exist.
+export function reniceThreads(pid, nice) {
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) os.setPriority(Number(tid), nice);
 }
 // Over a window: cores each thread name used, busiest first, with the share of the window it
 // waited for a CPU: "parley-writer 0.41 (waited for a CPU 12 %), …".
