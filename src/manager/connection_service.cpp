@@ -123,12 +123,18 @@ std::string ConnectionService::DefaultBot() const {
   return loaded.size() == 1 ? loaded.front() : "none";
 }
 
+// A connection changed here while the store was read is read again (at most kRereads times;
+// past that, the change made here is kept: it committed before it was applied).
+constexpr int kRereads = 3;
+
 boost::asio::awaitable<Result<size_t>> ConnectionService::LoadDirectory() {
-  auto job0 = [](Tx& tx) { return tx.ListConnections(); };
-  auto all = co_await store_.Read<std::vector<ConnectionRecord>>(job0);
-  if (!all) co_return Fail(all.error());
-  directory_.Replace(*all);
-  co_return all->size();
+  for (int attempt = 0;; ++attempt) {
+    ConnectionDirectory::ReadMark mark(directory_);
+    auto job0 = [](Tx& tx) { return tx.ListConnections(); };
+    auto all = co_await store_.Read<std::vector<ConnectionRecord>>(job0);
+    if (!all) co_return Fail(all.error());
+    if (directory_.Replace(*all, mark) || attempt == kRereads) co_return all->size();
+  }
 }
 
 std::string ConnectionService::Announcement(const std::string& id) const {
@@ -136,14 +142,13 @@ std::string ConnectionService::Announcement(const std::string& id) const {
 }
 
 boost::asio::awaitable<Result<bool>> ConnectionService::ReloadOne(std::string id) {
-  auto job = [id](Tx& tx) { return tx.GetConnection(id); };
-  auto found = co_await store_.Read<std::optional<ConnectionRecord>>(job);
-  if (!found) co_return Fail(found.error());
-  if (*found)
-    directory_.Put(std::move(**found));
-  else
-    directory_.Remove(id);
-  co_return true;
+  for (int attempt = 0;; ++attempt) {
+    ConnectionDirectory::ReadMark mark(directory_);
+    auto job = [id](Tx& tx) { return tx.GetConnection(id); };
+    auto found = co_await store_.Read<std::optional<ConnectionRecord>>(job);
+    if (!found) co_return Fail(found.error());
+    if (directory_.Refresh(id, std::move(*found), mark) || attempt == kRereads) co_return true;
+  }
 }
 
 boost::asio::awaitable<Result<ConnectionRecord>> ConnectionService::Create(NewConnection input) {
