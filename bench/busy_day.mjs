@@ -41,7 +41,7 @@ import { REPO } from '../tests/integration/harness.mjs';
 import { startPostgres } from '../tests/integration/pg_support.mjs';
 import {
   agent, boundRun, closeAgents, cpuWindow, drain, makeAgents, ms, now, ok, pct, pool, printCpu,
-  printWriter, reniceThreads, request, runLoadgen, sign, startFloorReceiver, startReceiver, startServer, stopServer, threadWindow, writeJson, writerWindow,
+  printWriter, queueCustomers, reniceThreads, request, runLoadgen, sign, startFloorReceiver, startReceiver, startServer, stopServer, threadWindow, writeJson, writerWindow,
 } from './support.mjs';
 
 const LOADGEN = path.resolve(process.env.LOADGEN_BIN || path.join(REPO, 'build/loadgen'));
@@ -121,18 +121,22 @@ async function measureJoins(server, conn, label, { seconds = opt.seconds, warmup
   return { rate: r.accepted_per_s, before: before.waiting, after: after.waiting, errors, cpu_us_per_join: perJoin, latency: r.latency, rss_mib: rssMiB(server.child.pid) };
 }
 
-// Adds new customers until `target` wait (each loadgen run a few seconds).
-// Each round of joins lasts what the last round's rate says the rest needs (at most 5 s), so
-// the queue passes its target by little: with a fixed guess of 3,000 joins a second, a server
-// that joins 6,000 filled the 10,000 of the agents part to 20,000.
+// Adds new customers until exactly `target` wait. Rounds of loadgen joins fill the first part,
+// each lasting what the last round's rate says 60 % of the rest needs (at most 5 s): a short
+// round measures a rate below the server's, and sizing by it once filled 10,000 to 15,000.
+// The last 3,000 or fewer join 16 at a time (queueCustomers), to the exact count.
 async function fillTo(server, conn, target) {
   const t = now();
   let rate = 0; // joins a second, as the last round measured it (the first round: at most 0.5 s)
   for (;;) {
     const v = await queueView(server);
-    if (v.waiting >= target) break;
     const left = target - v.waiting;
-    const seconds = rate ? Math.min(5, left / rate) : Math.min(0.5, left / 3000);
+    if (left <= 0) break;
+    if (left <= 3000) {
+      await queueCustomers(server, conn, left);
+      break;
+    }
+    const seconds = rate ? Math.min(5, (0.6 * left) / rate) : Math.min(0.3, left / 10000);
     // loadgen's own rate, over its window (the wall time would count its start as well).
     const r = await loadgen(server, conn, { seconds: Math.max(0.2, seconds), fresh: true });
     rate = Math.max(100, r.accepted_per_s);
@@ -205,7 +209,8 @@ async function agents() {
   console.log(`== agents: ${opt.waiting} waiting, ${n} agents × max_chats ${m}: idle, then the drain (auto_accept off)`);
   return withServer(async (server, conn, hook) => {
     let t = now();
-    await fillTo(server, conn, opt.waiting);
+    // One more than the drain takes: the wait_time part below sends the head customer away.
+    await fillTo(server, conn, opt.waiting + 1);
     const tFill = (now() - t) / 1000;
     const queued = (await queueView(server)).waiting; // the last fill may pass the target a little
     t = now();
@@ -219,9 +224,11 @@ async function agents() {
     const settle = Math.ceil(12 + (2 * queued) / 1000);
     await new Promise((r) => setTimeout(r, settle * 1000));
     const idleCpu = cpuWindow(server.child.pid);
+    const idleThreads = threadWindow(server.child.pid);
     await new Promise((r) => setTimeout(r, opt['idle-seconds'] * 1000));
     const idle = idleCpu();
     console.log(`  idle             (after ${settle} s to settle) server ${(idle.server_cores * 100).toFixed(1)} % of a core over ${idle.wall_s.toFixed(0)} s (${queued} waiting, ${n} streams open); RSS ${rssMiB(server.child.pid).toFixed(0)} MiB`);
+    console.log(`  idle threads     ${idleThreads()}`);
 
     // wait_time alone: the customer at the head leaves, so everyone behind moves up one place
     // and is told within wait_time_interval_s (the no-agents text with their position, as
