@@ -264,6 +264,7 @@ async function agents() {
       const late = split((x) => x[0] >= r.available_ms);
       console.log(`  accepts by phase while status changes were answered (${(r.available_ms / 1000).toFixed(1)} s): ${early.length}, p50 ${ms(pct(early, 50))} p99 ${ms(pct(early, 99))}; after: ${late.length}, p50 ${ms(pct(late, 50))} p99 ${ms(pct(late, 99))}`);
     }
+    if (r.statusRetries.size) console.log(`  status changes   sent again after ${[...r.statusRetries].map(([k, v]) => `${v} × ${k}`).join(', ')}`);
     // Second by second (by when each accept was sent): where in the drain the slow answers are.
     const bySecond = [];
     for (const [sent, took] of r.acceptLog) (bySecond[Math.floor(sent / 1000)] ??= []).push(took);

@@ -551,13 +551,22 @@ export async function drain(server, agents, target, autoAccept, timeoutMs, think
   // Not awaited here: with many queued, the status changes themselves may not all be answered
   // within the drain's bound, which is then reported, not thrown.
   let tAvailable = NaN;
-  const statusesP = Promise.all(
-    agents.map((a) =>
-      request(a.port, 'PUT', '/api/v1/agents/me/status', { token: a.token, body: { status: 'available' }, timeout: timeoutMs }).catch(
+  // A status change refused for the moment (503 while the writer's queue is full, or a broken
+  // connection) is sent again, as the console does: without it one agent stayed away, the
+  // drain's capacity fell 10 short of the target and it waited for its whole bound.
+  const statusRetries = new Map();
+  const setAvailable = async (a) => {
+    for (let attempt = 0; ; attempt++) {
+      const r = await request(a.port, 'PUT', '/api/v1/agents/me/status', { token: a.token, body: { status: 'available' }, timeout: timeoutMs }).catch(
         (e) => ({ status: -1, text: String(e.message) }),
-      ),
-    ),
-  ).then((all) => {
+      );
+      if ((r.status !== -1 && r.status < 500) || attempt === 20) return r;
+      const code = r.json?.error?.code ?? String(r.status === -1 ? r.text : r.status);
+      statusRetries.set(code, (statusRetries.get(code) ?? 0) + 1);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  };
+  const statusesP = Promise.all(agents.map(setAvailable)).then((all) => {
     tAvailable = now() - t0;
     return all;
   });
@@ -584,12 +593,16 @@ export async function drain(server, agents, target, autoAccept, timeoutMs, think
   const refused = statuses.filter((r) => r.status >= 400 && r.status < 500);
   if (refused.length) throw new Error(`${refused.length} status changes refused: ${refused[0].status} ${refused[0].text}`);
   const availableOk = statuses.filter((r) => r.status === 200).length;
+  if (availableOk < statuses.length) {
+    const bad = statuses.find((r) => r.status !== 200);
+    throw new Error(`${statuses.length - availableOk} status changes failed after retries: ${bad.status} ${bad.text}`);
+  }
   const c = cpu();
   loop.disable();
   const loopDelay = { p50_ms: loop.percentile(50) / 1e6, p99_ms: loop.percentile(99) / 1e6, max_ms: loop.max / 1e6 };
   acceptTimes.sort((x, y) => x - y);
   const done = autoAccept ? assigned : acceptsOk;
-  return { complete, emptyAt, availableOk, done, doneAt, owned, elapsed_ms: complete ? tLast - t0 : now() - t0, available_ms: tAvailable, offers, acceptsOk, acceptsRefused, refusals, assigned, acceptTimes, acceptLog, cpu: c, loopDelay };
+  return { complete, emptyAt, availableOk, statusRetries, done, doneAt, owned, elapsed_ms: complete ? tLast - t0 : now() - t0, available_ms: tAvailable, offers, acceptsOk, acceptsRefused, refusals, assigned, acceptTimes, acceptLog, cpu: c, loopDelay };
 }
 
 
