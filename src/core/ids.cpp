@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <stdexcept>
@@ -86,17 +87,27 @@ RandomIdGenerator::RandomIdGenerator() {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
 }
 
-std::string RandomIdGenerator::Uuid() {
+std::array<uint8_t, 16> RandomIdGenerator::Draw16() {
   std::array<uint8_t, 16> b;
-  randombytes_buf(b.data(), b.size());
+  std::lock_guard lock(mutex_);
+  if (used_ + b.size() > pool_.size()) {
+    randombytes_buf(pool_.data(), pool_.size());
+    used_ = 0;
+  }
+  std::copy_n(pool_.begin() + static_cast<std::ptrdiff_t>(used_), b.size(), b.begin());
+  used_ += b.size();
+  return b;
+}
+
+std::string RandomIdGenerator::Uuid() {
+  std::array<uint8_t, 16> b = Draw16();
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
   return FormatUuid(b);
 }
 
 std::string RandomIdGenerator::OrderedUuid() {
-  std::array<uint8_t, 16> b;
-  randombytes_buf(b.data(), b.size());
+  std::array<uint8_t, 16> b = Draw16();
   auto ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                       std::chrono::system_clock::now().time_since_epoch())
                                       .count());

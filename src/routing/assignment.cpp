@@ -359,7 +359,7 @@ Result<void> Routing::Queued(Tx& tx, ConversationRecord& c, const std::string& q
   // The first wait_time goes out at once. The customer is not counted yet, and a new key lies
   // past every key of the queue (the tail) or before every one (the head): the whole queue or
   // nobody is ahead of them, with nothing to count. One save records it all.
-  auto view = Queue(tx, queue, now);
+  auto view = QueueCounts(tx, queue, now);
   if (!view) return Fail(view.error());
   c.routing.queue = queue;
   c.routing.qkey = *key;

@@ -99,6 +99,14 @@ Result<QueueView> Routing::Queue(Tx& tx, const std::string& name, int64_t now) c
   return v;
 }
 
+Result<QueueView> Routing::QueueCounts(Tx& tx, const std::string& name, int64_t now) const {
+  auto q = tx.GetQueue(name);
+  if (!q) return Fail(q.error());
+  auto stats = tx.GetQueueCounters(name);
+  if (!stats) return Fail(stats.error());
+  return ViewOf(*q ? std::move(**q) : Unnamed(name), *stats, now, settings_);
+}
+
 Result<std::pair<int64_t, int64_t>> Routing::WaitFor(Tx& tx, const ConversationRecord& c,
                                                      int64_t now) const {
   std::string queue = c.routing.queue.value_or("default");

@@ -193,6 +193,9 @@ class Routing {
   // Reading (any Tx).
   Result<std::vector<QueueView>> Queues(storage::Tx& tx, int64_t now) const;
   Result<QueueView> Queue(storage::Tx& tx, const std::string& name, int64_t now) const;
+  // The view a routing step needs: counts, agents, estimate, version. Not the waits
+  // (oldest_wait_s, longest_wait_s), the hours or the CSAT, which only a page shows.
+  Result<QueueView> QueueCounts(storage::Tx& tx, const std::string& name, int64_t now) const;
   Result<std::vector<AgentView>> Agents(storage::Tx& tx) const;
   Result<AgentView> Agent(storage::Tx& tx, const std::string& username) const;
   // The position (1 = next) and estimate of a queued conversation.

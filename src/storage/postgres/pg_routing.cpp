@@ -58,17 +58,24 @@ constexpr const char* kAgentConversations =
     "SELECT " PARLEY_PG_CONVERSATION_COLUMNS
     " FROM conversations WHERE state = 'queued' AND offered_to = $1) a ORDER BY assigned_at, id";
 
-#define PARLEY_PG_QUEUE_STATS_COLUMNS                                                        \
+#define PARLEY_PG_QUEUE_COUNTER_COLUMNS                                                      \
   "s.queue, s.waiting, s.active, s.version, s.armed_version, s.members, s.concurrency_sum, " \
   "s.signed_in, s.available, s.handle_sum_ms, s.handle_count, s.day, s.answered_today, "     \
   "s.answered_in_sl_today, s.abandoned_today, s.answered_total, s.abandoned_total, "         \
   "s.offers_total, s.offers_rung_out_total, s.offers_declined_total, s.wait_sum_today_ms, "  \
-  "s.handle_sum_today_ms, s.handle_count_today, "                                            \
-  "(SELECT queued_at FROM conversations c WHERE c.state = 'queued' AND c.queue = s.queue "   \
-  "ORDER BY c.qkey LIMIT 1), "                                                               \
-  "(SELECT MIN(queued_at) FROM conversations c WHERE c.state = 'queued' AND c.queue = s.queue)"
+  "s.handle_sum_today_ms, s.handle_count_today"
+#define PARLEY_PG_QUEUE_STATS_COLUMNS                                                      \
+  PARLEY_PG_QUEUE_COUNTER_COLUMNS                                                          \
+  ", "                                                                                     \
+  "(SELECT queued_at FROM conversations c WHERE c.state = 'queued' AND c.queue = s.queue " \
+  "ORDER BY c.qkey LIMIT 1), "                                                             \
+  "(SELECT MIN(queued_at) FROM conversations c WHERE c.state = 'queued' AND c.queue = "    \
+  "s.queue)"
 constexpr const char* kGetQueueStats =
     "SELECT " PARLEY_PG_QUEUE_STATS_COLUMNS " FROM queue_stats s WHERE s.queue = $1";
+constexpr const char* kGetQueueCounters = "SELECT " PARLEY_PG_QUEUE_COUNTER_COLUMNS
+                                          ", NULL::bigint, NULL::bigint FROM queue_stats s"
+                                          " WHERE s.queue = $1";
 constexpr const char* kListQueueStats =
     "SELECT " PARLEY_PG_QUEUE_STATS_COLUMNS " FROM queue_stats s ORDER BY s.queue";
 constexpr const char* kNextTailKey =
@@ -406,6 +413,17 @@ Result<std::vector<ConversationRecord>> PgTx::AgentConversations(const std::stri
 
 Result<QueueStats> PgTx::GetQueueStats(const std::string& queue) {
   auto r = conn_->Query(kGetQueueStats, Params().Add(queue));
+  if (!r) return Fail(r.error());
+  if (r->empty()) {
+    QueueStats none;
+    none.queue = queue;
+    return none;
+  }
+  return ReadQueueStats(*r, 0);
+}
+
+Result<QueueStats> PgTx::GetQueueCounters(const std::string& queue) {
+  auto r = conn_->Query(kGetQueueCounters, Params().Add(queue));
   if (!r) return Fail(r.error());
   if (r->empty()) {
     QueueStats none;

@@ -138,6 +138,7 @@ class PgTx final : public Tx {
                                                             size_t limit) override;
   Result<std::vector<ConversationRecord>> AgentConversations(const std::string& agent) override;
   Result<QueueStats> GetQueueStats(const std::string& queue) override;
+  Result<QueueStats> GetQueueCounters(const std::string& queue) override;
   Result<std::vector<QueueStats>> ListQueueStats() override;
   Result<int64_t> NextQueueKey(const std::string& queue, bool at_head) override;
   Result<int64_t> WaitingAhead(const std::string& queue, int64_t qkey) override;

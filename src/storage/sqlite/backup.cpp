@@ -11,6 +11,8 @@
 #include <string_view>
 #include <thread>
 
+#include "storage/sqlite/db.hpp"
+
 namespace parley::storage::sqlite {
 namespace fs = std::filesystem;
 
@@ -26,6 +28,7 @@ struct Closer {
 using Conn = std::unique_ptr<sqlite3, Closer>;
 
 Result<Conn> OpenConn(const std::string& path, int flags, std::string_view what) {
+  Db::ConfigureLibrary();
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   Conn db(raw);

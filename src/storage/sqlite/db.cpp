@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "storage/sqlite/page_cache.hpp"
+
 namespace parley::storage::sqlite {
 namespace {
 
@@ -16,14 +18,22 @@ Error StoreFailure(const std::string& detail) {
 
 }  // namespace
 
-Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
-  // SQLite's memory statistics take a process-wide mutex on every allocation (two per row
-  // written, a few percent of the writer's time); nothing here reads them. Settable only
-  // before SQLite initialises, so once, on the first open; later calls would be refused.
-  static const bool kQuietAllocations = [] {
-    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+void Db::ConfigureLibrary() {
+  // Settable only before SQLite initialises, so once, before the first open; later calls
+  // would be refused. SQLite's memory statistics take a process-wide mutex on every
+  // allocation (two per row written, a few percent of the writer's time); nothing here reads
+  // them. The page cache: page_cache.hpp.
+  static const bool kConfigured = [] {
+    bool quiet = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+    bool cache = InstallPageCache();
+    if (!cache) spdlog::warn("database: SQLite's page cache runs without parley's wrapper");
+    return quiet && cache;
   }();
-  (void)kQuietAllocations;
+  (void)kConfigured;
+}
+
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
+  ConfigureLibrary();
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);

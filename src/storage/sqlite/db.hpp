@@ -78,6 +78,9 @@ class Db {
  public:
   // Opens (creating) the file and sets WAL, synchronous=FULL, foreign keys, busy timeout.
   static Result<std::unique_ptr<Db>> Open(const std::string& path);
+  // The process-wide SQLite settings (before SQLite initialises; once, whoever calls first):
+  // Open calls it, and so must any other code that opens SQLite itself.
+  static void ConfigureLibrary();
   ~Db();
 
   // Runs SQL without results (may hold several statements).

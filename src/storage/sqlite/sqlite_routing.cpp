@@ -52,30 +52,44 @@ constexpr const char* kAgentConversations =
 // The head's queued_at, and the longest wait without an index of its own: tail keys (above
 // 2^40) are handed out in the order customers join, head keys (2^40 and below) counting down
 // as they are put back, so the oldest wait is the first tail key's or the last head key's.
-#define PARLEY_QUEUE_STATS_COLUMNS                                                          \
+#define PARLEY_QUEUE_COUNTER_COLUMNS                                                        \
   "queue, waiting, active, version, armed_version, members, concurrency_sum, signed_in, "   \
   "available, handle_sum_ms, handle_count, day, answered_today, answered_in_sl_today, "     \
   "abandoned_today, answered_total, abandoned_total, offers_total, offers_rung_out_total, " \
-  "offers_declined_total, wait_sum_today_ms, handle_sum_today_ms, handle_count_today, "     \
-  "(SELECT queued_at FROM conversations c INDEXED BY conversations_queue_order "            \
-  "WHERE c.state = 'queued' AND c.queue = queue_stats.queue ORDER BY c.qkey LIMIT 1), "     \
-  "(SELECT MIN(queued_at) FROM (SELECT * FROM (SELECT queued_at FROM conversations c "      \
-  "INDEXED BY conversations_queue_order WHERE c.state = 'queued' "                          \
-  "AND c.queue = queue_stats.queue AND c.qkey > 1099511627776 ORDER BY c.qkey LIMIT 1) "    \
-  "UNION ALL SELECT * FROM (SELECT queued_at FROM conversations c "                         \
-  "INDEXED BY conversations_queue_order WHERE c.state = 'queued' "                          \
-  "AND c.queue = queue_stats.queue AND c.qkey <= 1099511627776 "                            \
+  "offers_declined_total, wait_sum_today_ms, handle_sum_today_ms, handle_count_today"
+#define PARLEY_QUEUE_STATS_COLUMNS                                                       \
+  PARLEY_QUEUE_COUNTER_COLUMNS                                                           \
+  ", "                                                                                   \
+  "(SELECT queued_at FROM conversations c INDEXED BY conversations_queue_order "         \
+  "WHERE c.state = 'queued' AND c.queue = queue_stats.queue ORDER BY c.qkey LIMIT 1), "  \
+  "(SELECT MIN(queued_at) FROM (SELECT * FROM (SELECT queued_at FROM conversations c "   \
+  "INDEXED BY conversations_queue_order WHERE c.state = 'queued' "                       \
+  "AND c.queue = queue_stats.queue AND c.qkey > 1099511627776 ORDER BY c.qkey LIMIT 1) " \
+  "UNION ALL SELECT * FROM (SELECT queued_at FROM conversations c "                      \
+  "INDEXED BY conversations_queue_order WHERE c.state = 'queued' "                       \
+  "AND c.queue = queue_stats.queue AND c.qkey <= 1099511627776 "                         \
   "ORDER BY c.qkey DESC LIMIT 1)))"
 constexpr const char* kGetQueueStats =
     "SELECT " PARLEY_QUEUE_STATS_COLUMNS " FROM queue_stats WHERE queue_stats.queue = ?1";
+// The counters alone: the two waits stay NULL (a routing step does not show them).
+constexpr const char* kGetQueueCounters =
+    "SELECT " PARLEY_QUEUE_COUNTER_COLUMNS ", NULL, NULL FROM queue_stats WHERE queue = ?1";
 constexpr const char* kListQueueStats =
     "SELECT " PARLEY_QUEUE_STATS_COLUMNS " FROM queue_stats ORDER BY queue_stats.queue";
-constexpr const char* kNextTailKey =
-    "INSERT INTO queue_stats (queue, tail_key) VALUES (?1, 1099511627777) ON CONFLICT (queue) "
-    "DO UPDATE SET tail_key = tail_key + 1 RETURNING tail_key";
-constexpr const char* kNextHeadKey =
-    "INSERT INTO queue_stats (queue, head_key) VALUES (?1, 1099511627776) ON CONFLICT (queue) "
-    "DO UPDATE SET head_key = head_key - 1 RETURNING head_key";
+// A key is taken by an UPDATE and read back, not by an upsert with RETURNING: SQLite keeps a
+// RETURNING statement's rows in a temporary b-tree that it builds and drops on every run
+// (3.3 against 1.4 us a key, bench in docs/performance.md "Session 19"). The first key of a
+// queue without counters inserts its row.
+constexpr const char* kTakeTailKey =
+    "UPDATE queue_stats SET tail_key = tail_key + 1 WHERE queue = ?1";
+constexpr const char* kTakeHeadKey =
+    "UPDATE queue_stats SET head_key = head_key - 1 WHERE queue = ?1";
+constexpr const char* kReadQueueKeys =
+    "SELECT tail_key, head_key FROM queue_stats WHERE queue = ?1";
+constexpr const char* kFirstTailKey =
+    "INSERT INTO queue_stats (queue, tail_key) VALUES (?1, 1099511627777)";
+constexpr const char* kFirstHeadKey =
+    "INSERT INTO queue_stats (queue, head_key) VALUES (?1, 1099511627776)";
 // The keys before k: the waiting rows of k's level-1 bucket (at most 31, through
 // conversations_queue_order), then the level-1 buckets of k's level-2 bucket, the level-2
 // buckets of k's level-3 bucket (at most 31 each), and the level-3 buckets before k's.
@@ -402,12 +416,35 @@ Result<std::vector<QueueStats>> SqliteTx::ListQueueStats() {
   return out;
 }
 
+Result<QueueStats> SqliteTx::GetQueueCounters(const std::string& queue) {
+  PARLEY_TRY_STMT(s, kGetQueueCounters);
+  s.Bind(1, queue);
+  if (s.Step() != SQLITE_ROW) {
+    QueueStats none;
+    none.queue = queue;
+    return none;
+  }
+  return ReadQueueStats(s);
+}
+
 Result<int64_t> SqliteTx::NextQueueKey(const std::string& queue, bool at_head) {
-  PARLEY_TRY_STMT(s, at_head ? kNextHeadKey : kNextTailKey);
+  {
+    PARLEY_TRY_STMT(take, at_head ? kTakeHeadKey : kTakeTailKey);
+    take.Bind(1, queue);
+    auto r = db_.Run(take, "take a queue key");
+    if (!r) return Fail(r.error());
+  }
+  if (db_.Changes() == 0) {
+    PARLEY_TRY_STMT(first, at_head ? kFirstHeadKey : kFirstTailKey);
+    first.Bind(1, queue);
+    auto r = db_.Run(first, "take a queue's first key");
+    if (!r) return Fail(r.error());
+  }
+  PARLEY_TRY_STMT(s, kReadQueueKeys);
   s.Bind(1, queue);
   if (s.Step() != SQLITE_ROW)
     return Fail(Errc::kInternal, "store_error", "Taking a queue key failed: " + db_.LastError());
-  return s.Int(0);
+  return s.Int(at_head ? 1 : 0);
 }
 
 Result<int64_t> SqliteTx::WaitingAhead(const std::string& queue, int64_t qkey) {
