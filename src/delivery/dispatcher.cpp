@@ -60,9 +60,26 @@ void Dispatcher::Enqueue(std::vector<DeliveryRecord> events) {
     return;
   }
   backlog_ += events.size();
-  asio::dispatch(strand_, [this, events = std::move(events)]() mutable {
-    EnqueueOnStrand(std::move(events));
-  });
+  bool first = false;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    first = inbox_.empty();
+    if (first) {
+      inbox_ = std::move(events);
+    } else {
+      for (auto& d : events) inbox_.push_back(std::move(d));
+    }
+  }
+  if (first) asio::post(strand_, [this] { DrainInbox(); });
+}
+
+void Dispatcher::DrainInbox() {
+  std::vector<DeliveryRecord> taken;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    taken.swap(inbox_);
+  }
+  EnqueueOnStrand(std::move(taken));
 }
 
 void Dispatcher::EnqueueOnStrand(std::vector<DeliveryRecord> events) {
@@ -172,8 +189,7 @@ asio::awaitable<std::string> Dispatcher::Attempt(const DeliveryRecord& d) {
   req.timeout = options_.timeout;
   req.body = d.event.payload_json;
   req.headers = {
-      {"Authorization",
-       "Bearer " + channel::SignJwt(connection->id, clock_.NowSeconds(), connection->secret)},
+      {"Authorization", "Bearer " + Token(*connection)},
       {"connection_id", connection->id},
       {"Content-Type", "application/json"},
   };
@@ -186,22 +202,48 @@ asio::awaitable<std::string> Dispatcher::Attempt(const DeliveryRecord& d) {
   co_return std::string();
 }
 
+std::string Dispatcher::Token(const storage::ConnectionRecord& connection) {
+  int64_t iat = clock_.NowSeconds();
+  SignedToken& t = tokens_[connection.id];
+  if (t.iat != iat || t.secret != connection.secret || t.token.empty()) {
+    t = {iat, connection.secret, channel::SignJwt(connection.id, iat, connection.secret)};
+  }
+  std::string token = t.token;
+  // Bounded: connections that stopped sending fall out at the next overflow.
+  if (tokens_.size() > 4096) tokens_.clear();
+  return token;
+}
+
 void Dispatcher::Persist(const storage::EventRecord& e) {
+  outcomes_.push_back(e);
+  // The first outcome of this turn schedules the job; the ones after it ride along.
+  if (outcomes_.size() == 1) asio::post(strand_, [this] { FlushOutcomes(); });
+}
+
+void Dispatcher::FlushOutcomes() {
+  if (outcomes_.empty()) return;
+  auto batch = std::make_shared<std::vector<storage::EventRecord>>();
+  batch->swap(outcomes_);
   auto fx = std::make_shared<routing::Effects>();
   conversation::DeliveryObserver* observer = observer_;
   // No request waits for an outcome: the background lane, behind the answers.
   bool queued = store_.SubmitBackgroundWrite(
-      [e, fx, observer](Tx& tx) {
-        if (!tx.UpdateDelivery(e)) return false;
-        // The observer's failure fails the job: the store rolls it back and runs it again.
-        return !observer || observer->OnOutcome(tx, e, *fx);
+      [batch, fx, observer](Tx& tx) {
+        for (const auto& e : *batch) {
+          if (!tx.UpdateDelivery(e)) return false;
+          // The observer's failure fails the job: the store rolls it back and runs it again.
+          if (observer && !observer->OnOutcome(tx, e, *fx)) return false;
+        }
+        return true;
       },
       [fx, observer](bool committed, storage::Handoff&) {
         if (committed && observer) observer->Publish(*fx);
       });
   if (!queued)
-    spdlog::warn("could not record the delivery state of event {}; it may be sent again",
-                 e.event_id.value_or(""));
+    spdlog::warn(
+        "could not record the delivery state of {} event(s) (first {}); they may be "
+        "sent again",
+        batch->size(), batch->front().event_id.value_or(""));
 }
 
 asio::awaitable<Result<DeliveryRecord>> Dispatcher::Replay(std::string event_id) {

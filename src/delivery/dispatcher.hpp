@@ -21,6 +21,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -116,7 +117,15 @@ class Dispatcher final : public conversation::OutboundSink {
   int64_t LeaseMs() const;
   // One attempt; returns an error text, or empty on success.
   boost::asio::awaitable<std::string> Attempt(const storage::DeliveryRecord& d);
+  // Records an attempt's outcome. Outcomes of one turn of the strand go to the store as one
+  // background job (FlushOutcomes), not one job each.
   void Persist(const storage::EventRecord& e);
+  void FlushOutcomes();
+  // Takes what Enqueue left in the inbox (on the strand).
+  void DrainInbox();
+  // The Authorization token of a webhook request: the same for one connection within one
+  // second (iat is in seconds), so it is signed once a second, not once a request.
+  std::string Token(const storage::ConnectionRecord& connection);
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   storage::Store& store_;
@@ -126,8 +135,19 @@ class Dispatcher final : public conversation::OutboundSink {
   DispatcherOptions options_;
   conversation::DeliveryObserver* observer_ = nullptr;
   std::unordered_map<std::string, ConversationQueue> queues_;  // on strand_
-  std::mt19937_64 rng_{std::random_device{}()};                // on strand_
-  bool stopping_ = false;                                      // on strand_
+  // Events handed over by Enqueue from other threads, taken by one post to the strand: a
+  // batch of commits wakes the strand once, not once per conversation.
+  std::mutex inbox_mutex_;
+  std::vector<storage::DeliveryRecord> inbox_;  // under inbox_mutex_
+  std::vector<storage::EventRecord> outcomes_;  // on strand_: not yet submitted
+  struct SignedToken {
+    int64_t iat = 0;
+    std::string secret;
+    std::string token;
+  };
+  std::unordered_map<std::string, SignedToken> tokens_;  // on strand_, by connection id
+  std::mt19937_64 rng_{std::random_device{}()};          // on strand_
+  bool stopping_ = false;                                // on strand_
   std::atomic<size_t> backlog_{0};
   std::atomic<uint64_t> delivered_{0}, failed_attempts_{0}, dead_{0};
   // Shared database only.
