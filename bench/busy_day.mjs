@@ -9,7 +9,9 @@
 //            write again and again (the warm-up makes them; the window counts only follow-ups)
 //   join     new customers joining: a fresh server, warmed up by 2 s of joins to another queue,
 //            with an empty queue (--empty-seconds, no warm-up of its own, so that it stays
-//            shallow while measured), then the same server
+//            shallow while measured; --empty-windows of them, each on a queue of its own that
+//            starts empty, and their median is the empty rate: one 1 s window on a VM varied
+//            by a tenth from run to run), then the same server
 //            filled to --waiting (10,000) and to --deep (100,000) customers: the rate of joins
 //            at each depth (as ratios of one run), the server's CPU per join and its memory
 //   agents   --waiting customers queued, --agents agents (max_chats --max-chats) signed in with
@@ -27,7 +29,8 @@
 // server in PARLEY_TEST_PG when set (scripts/test-postgres sets it).
 //
 // Usage: node bench/busy_day.mjs [ingest] [join] [agents] [--waiting 10000] [--deep 100000]
-//        [--agents 1000] [--max-chats 10] [--seconds 5] [--empty-seconds 1] [--idle-seconds 20]
+//        [--agents 1000] [--max-chats 10] [--seconds 5] [--empty-seconds 1] [--empty-windows 5]
+//        [--idle-seconds 20]
 //        [--drain-timeout 600] [--think-ms 1000] [--store sqlite|postgres] [--json-file F]
 //        [--receiver floor|node]   (the webhook receiver of ingest and join; agents: always node)
 //        [--server-nice N]   (the nice value of every server thread, set once it has started;
@@ -54,6 +57,7 @@ const opt = {
   'max-chats': 10,
   seconds: 5,
   'empty-seconds': 1,
+  'empty-windows': 5,
   'idle-seconds': 20,
   'drain-timeout': 600,
   'think-ms': 1000,
@@ -97,8 +101,8 @@ function loadgen(server, conn, { seconds, warmup = 0, customers, fresh = false }
   return runLoadgen(LOADGEN, args);
 }
 
-async function queueView(server) {
-  const r = await ok(server.port, 'GET', '/api/v1/queues/default', { token: server.adminToken });
+async function queueView(server, queue = 'default') {
+  const r = await ok(server.port, 'GET', `/api/v1/queues/${queue}`, { token: server.adminToken });
   return r.queue ?? r;
 }
 
@@ -109,12 +113,12 @@ function rssMiB(pid) {
 }
 
 // Measures `seconds` of joins (every request a new customer) and prints the figures.
-async function measureJoins(server, conn, label, { seconds = opt.seconds, warmup = 1 } = {}) {
-  const before = await queueView(server);
+async function measureJoins(server, conn, label, { seconds = opt.seconds, warmup = 1, queue = 'default' } = {}) {
+  const before = await queueView(server, queue);
   const cpu = cpuWindow(server.child.pid);
   const r = await loadgen(server, conn, { seconds, warmup, fresh: true });
   const c = cpu();
-  const after = await queueView(server);
+  const after = await queueView(server, queue);
   const errors = Object.values(r.non_200).reduce((x, y) => x + y, 0) + r.transport_errors;
   const perJoin = (c.server_cores * c.wall_s * 1e6) / Math.max(1, after.waiting - before.waiting);
   console.log(`  ${label.padEnd(16)} ${r.accepted_per_s.toFixed(0)} joins/s (waiting ${before.waiting} → ${after.waiting}); latency p50 ${r.latency.p50_ms.toFixed(2)} ms p99 ${r.latency.p99_ms.toFixed(2)} ms; ${errors} not 2xx; ${perJoin.toFixed(0)} us server CPU a join; server RSS ${rssMiB(server.child.pid).toFixed(0)} MiB; machine ${c.busy.toFixed(2)} cores busy (bench ${c.bench_cores.toFixed(2)})`);
@@ -190,7 +194,16 @@ async function join(ingestRate) {
     // window would end 30,000 deep).
     const warm = await server.createConnection({ webhook: hook.url, bot: 'none', queue: 'warm-up' });
     await loadgen(server, warm, { seconds: 2, fresh: true });
-    const empty = await measureJoins(server, conn, 'empty queue', { seconds: opt['empty-seconds'], warmup: 0 });
+    // Each window joins a queue of its own (a connection of its own), empty when it starts.
+    const windows = [];
+    for (let i = 0; i < Math.max(1, opt['empty-windows']); i++) {
+      await ok(server.port, 'POST', '/api/v1/queues', { token: server.adminToken, body: { name: `empty-${i + 1}` } }, 201);
+      const fresh = await server.createConnection({ webhook: hook.url, bot: 'none', queue: `empty-${i + 1}` });
+      windows.push(await measureJoins(server, fresh, `empty queue ${i + 1}`, { seconds: opt['empty-seconds'], warmup: 0, queue: `empty-${i + 1}` }));
+    }
+    const byRate = [...windows].sort((a, b) => a.rate - b.rate);
+    const empty = byRate[Math.floor((byRate.length - 1) / 2)];
+    console.log(`  empty queue      median of ${windows.length} windows: ${empty.rate.toFixed(0)} joins/s (${windows.map((w) => w.rate.toFixed(0)).join(', ')})`);
     const t1 = await fillTo(server, conn, opt.waiting);
     console.log(`  (filled to ${opt.waiting} in ${t1.toFixed(1)} s)`);
     const mid = await measureJoins(server, conn, `${opt.waiting} waiting`);
@@ -198,7 +211,7 @@ async function join(ingestRate) {
     console.log(`  (filled to ${opt.deep} in ${t2.toFixed(1)} s)`);
     const deep = await measureJoins(server, conn, `${opt.deep} waiting`);
     console.log(`  ratios           ${opt.waiting} waiting / empty = ${(mid.rate / empty.rate).toFixed(2)}; ${opt.deep} waiting / empty = ${(deep.rate / empty.rate).toFixed(2)}${ingestRate ? `; empty / ingest = ${(empty.rate / ingestRate).toFixed(2)}` : ''}`);
-    json({ part: 'join', empty, mid, deep, ingest_rate: ingestRate ?? null, receiver: opt.receiver });
+    json({ part: 'join', empty, empty_windows: windows, mid, deep, ingest_rate: ingestRate ?? null, receiver: opt.receiver });
   }, opt.receiver);
 }
 
