@@ -301,6 +301,14 @@ QueueStats ReadQueueStats(const Rows& r, int i) {
   return q;
 }
 
+// The stats row of a query selecting one queue's, or zero counters when it has none.
+QueueStats StatsOrNone(const Rows& r, const std::string& queue) {
+  if (!r.empty()) return ReadQueueStats(r, 0);
+  QueueStats none;
+  none.queue = queue;
+  return none;
+}
+
 std::vector<std::string> Names(const Rows& r) {
   std::vector<std::string> out;
   for (int i = 0; i < r.size(); ++i) out.push_back(r.Text(i, 0));
@@ -414,23 +422,13 @@ Result<std::vector<ConversationRecord>> PgTx::AgentConversations(const std::stri
 Result<QueueStats> PgTx::GetQueueStats(const std::string& queue) {
   auto r = conn_->Query(kGetQueueStats, Params().Add(queue));
   if (!r) return Fail(r.error());
-  if (r->empty()) {
-    QueueStats none;
-    none.queue = queue;
-    return none;
-  }
-  return ReadQueueStats(*r, 0);
+  return StatsOrNone(*r, queue);
 }
 
 Result<QueueStats> PgTx::GetQueueCounters(const std::string& queue) {
   auto r = conn_->Query(kGetQueueCounters, Params().Add(queue));
   if (!r) return Fail(r.error());
-  if (r->empty()) {
-    QueueStats none;
-    none.queue = queue;
-    return none;
-  }
-  return ReadQueueStats(*r, 0);
+  return StatsOrNone(*r, queue);
 }
 
 Result<std::vector<QueueStats>> PgTx::ListQueueStats() {

@@ -289,6 +289,14 @@ QueueStats ReadQueueStats(const Stmt& s) {
   return q;
 }
 
+// The stats row of a statement selecting one queue's, or zero counters when it has none.
+QueueStats StatsOrNone(Stmt& s, const std::string& queue) {
+  if (s.Step() == SQLITE_ROW) return ReadQueueStats(s);
+  QueueStats none;
+  none.queue = queue;
+  return none;
+}
+
 std::vector<std::string> Names(Stmt& s) {
   std::vector<std::string> out;
   while (s.Step() == SQLITE_ROW) out.push_back(s.Text(0));
@@ -401,12 +409,7 @@ Result<std::vector<ConversationRecord>> SqliteTx::AgentConversations(const std::
 Result<QueueStats> SqliteTx::GetQueueStats(const std::string& queue) {
   PARLEY_TRY_STMT(s, kGetQueueStats);
   s.Bind(1, queue);
-  if (s.Step() != SQLITE_ROW) {
-    QueueStats none;
-    none.queue = queue;
-    return none;
-  }
-  return ReadQueueStats(s);
+  return StatsOrNone(s, queue);
 }
 
 Result<std::vector<QueueStats>> SqliteTx::ListQueueStats() {
@@ -419,12 +422,7 @@ Result<std::vector<QueueStats>> SqliteTx::ListQueueStats() {
 Result<QueueStats> SqliteTx::GetQueueCounters(const std::string& queue) {
   PARLEY_TRY_STMT(s, kGetQueueCounters);
   s.Bind(1, queue);
-  if (s.Step() != SQLITE_ROW) {
-    QueueStats none;
-    none.queue = queue;
-    return none;
-  }
-  return ReadQueueStats(s);
+  return StatsOrNone(s, queue);
 }
 
 Result<int64_t> SqliteTx::NextQueueKey(const std::string& queue, bool at_head) {
