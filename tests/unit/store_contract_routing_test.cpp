@@ -170,6 +170,37 @@ TEST_P(StoreContractTest, QueuesPresenceAndAgentEvents) {
       *Read<std::optional<QueueRecord>>(*store, [](Tx& tx) { return tx.GetQueue("support"); }));
 }
 
+// Queue keys: the back counts up from 2^40 + 1, the head down from 2^40, and the first key of
+// a queue that has no counters row yet makes that row (either end first).
+TEST_P(StoreContractTest, QueueKeysCountFromTheMiddle) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  constexpr int64_t kMiddle = int64_t{1} << 40;
+  auto keys = [](std::string queue, std::vector<bool> at_head) {
+    return [queue, at_head](Tx& tx) -> Result<std::vector<int64_t>> {
+      std::vector<int64_t> out;
+      for (bool head : at_head) {
+        auto k = tx.NextQueueKey(queue, head);
+        if (!k) return Fail(k.error());
+        out.push_back(*k);
+      }
+      return out;
+    };
+  };
+  using Keys = std::vector<int64_t>;
+  EXPECT_EQ(Write<Keys>(*store, keys("back-first", {false, false, true, false, true})),
+            (Keys{kMiddle + 1, kMiddle + 2, kMiddle, kMiddle + 3, kMiddle - 1}));
+  EXPECT_EQ(Write<Keys>(*store, keys("head-first", {true, true, false})),
+            (Keys{kMiddle, kMiddle - 1, kMiddle + 1}));
+  // A rolled-back key is handed out again: keys are part of the transaction.
+  auto rolled_back = [](Tx& tx) -> Result<void> {
+    if (auto k = tx.NextQueueKey("back-first", false); !k) return Fail(k.error());
+    return Fail(Errc::kConflict, "undo", "roll back");
+  };
+  EXPECT_FALSE(Write<void>(*store, rolled_back));
+  EXPECT_EQ(Write<Keys>(*store, keys("back-first", {false})), (Keys{kMiddle + 4}));
+}
+
 // The routing state of migration 0006, kept by triggers in both stores: queue order by keys,
 // counters, rank buckets, members ready for an offer, agents' load, timers as due times.
 TEST_P(StoreContractTest, RoutingStateFollowsTheConversations) {
@@ -230,6 +261,20 @@ TEST_P(StoreContractTest, RoutingStateFollowsTheConversations) {
   EXPECT_EQ(stats->concurrency_sum, 2);
   EXPECT_EQ(stats->head_queued_at_ms, 104);
   EXPECT_EQ(stats->oldest_queued_at_ms, 100);
+  // The counters alone (what a routing step reads): the same row without the two waits.
+  auto counters = Read<QueueStats>(*store, [](Tx& tx) { return tx.GetQueueCounters("sales"); });
+  ASSERT_TRUE(counters);
+  EXPECT_EQ(counters->queue, "sales");
+  EXPECT_EQ(counters->waiting, 5);
+  EXPECT_EQ(counters->members, 2);
+  EXPECT_EQ(counters->available, 1);
+  EXPECT_EQ(counters->version, stats->version);
+  EXPECT_FALSE(counters->head_queued_at_ms);
+  EXPECT_FALSE(counters->oldest_queued_at_ms);
+  auto unknown = Read<QueueStats>(*store, [](Tx& tx) { return tx.GetQueueCounters("nowhere"); });
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->queue, "nowhere");
+  EXPECT_EQ(unknown->waiting, 0);
   auto ahead = [](std::string id) {
     return [id](Tx& tx) -> Result<int64_t> {
       auto c = tx.GetConversation(id);
