@@ -8,6 +8,7 @@
 #include "sqlite_store_fixture.hpp"
 #include "storage/migrations.hpp"
 #include "storage/sqlite/db.hpp"
+#include "storage/sqlite/sqlite_tx.hpp"
 
 namespace parley::storage {
 namespace {
@@ -118,6 +119,48 @@ TEST_F(SqliteStoreTest, ConversationCacheIsBounded) {
     ASSERT_TRUE(found && *found);
     EXPECT_EQ((*found)->id, "v" + std::to_string(i));
   }
+}
+
+// When the cache is full it drops the conversations nobody used again (a flood of new
+// customers who said one thing) and keeps the ones in use: finding one of those afterwards
+// runs no SQL at all.
+TEST_F(SqliteStoreTest, AFullConversationCacheKeepsTheConversationsInUse) {
+  SqliteStoreOptions options;
+  options.open_conversation_cache = 20;
+  auto store = OpenSqlite(Path(), "", options);
+  ASSERT_TRUE(store);
+  auto insert = [](std::string id, std::string customer) {
+    return [id, customer](Tx& tx) {
+      return tx.InsertConversation(Conversation(id, "conn", customer));
+    };
+  };
+  // The VM steps of finding a customer's open conversation (0: from the cache).
+  auto find_steps = [&](std::string customer) {
+    auto job = [customer](Tx& tx) -> Result<int64_t> {
+      auto& db = dynamic_cast<sqlite::SqliteTx&>(tx).db();
+      int64_t before = db.Steps().vm;
+      auto found = tx.FindOpenConversation("conn", customer);
+      if (!found) return Fail(found.error());
+      if (!*found) return Fail(Errc::kNotFound, "missing", customer);
+      return db.Steps().vm - before;
+    };
+    auto steps = Write<int64_t>(*store, job);
+    EXPECT_TRUE(steps) << customer;
+    return steps ? *steps : -1;
+  };
+  for (int i = 0; i < 4; ++i)
+    ASSERT_TRUE(Write<void>(*store, insert("hot" + std::to_string(i), "hot" + std::to_string(i))));
+  // 100 new customers, each written once, filling the cache five times over; the four others
+  // talk all along, and are never read from the database.
+  int64_t hot_steps = 0;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(Write<void>(*store, insert("new" + std::to_string(i), "new" + std::to_string(i))));
+    if (i % 5 == 0)
+      for (int h = 0; h < 4; ++h) hot_steps += find_steps("hot" + std::to_string(h));
+  }
+  EXPECT_EQ(hot_steps, 0);
+  // An early new customer went at an overflow: read from the database, and right.
+  EXPECT_GT(find_steps("new0"), 0);
 }
 
 // A turn that changes only the counters is written later; reads take the counters from the

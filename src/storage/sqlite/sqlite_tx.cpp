@@ -330,7 +330,7 @@ void SqliteTx::Remember(const ConversationRecord& c, int64_t rowid) {
   auto [it, inserted] = cache_.try_emplace(std::move(key), Cached{c, rowid});
   if (inserted) return;
   if (rowid == 0 && it->second.record.id == c.id) rowid = it->second.rowid;
-  it->second = Cached{c, rowid};
+  it->second = Cached{c, rowid, /*used=*/true};
 }
 
 Result<void> SqliteTx::Reconcile(ConversationRecord& c) {
@@ -409,8 +409,21 @@ Result<void> SqliteTx::FlushConversations(std::chrono::steady_clock::time_point 
     cycle_next_ = 0;
     return flushed;
   }
-  // Bounded: when full, start over; the database now holds everything the cache did.
-  if (cache_.size() >= cache_limit_) cache_.clear();
+  // Bounded: when full, the conversations not used again since they came in (or since the
+  // last overflow) go: on a busy day those are the new customers who said one thing, and the
+  // ones who talk stay. If that frees less than half, start over. The database now holds
+  // everything the cache did, so any entry may go.
+  if (cache_.size() >= cache_limit_) {
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      if (it->second.used) {
+        it->second.used = false;
+        ++it;
+      } else {
+        it = cache_.erase(it);
+      }
+    }
+    if (cache_.size() >= cache_limit_ / 2) cache_.clear();
+  }
   return {};
 }
 
@@ -418,7 +431,10 @@ Result<std::optional<ConversationRecord>> SqliteTx::FindOpenConversation(
     const std::string& connection_id, const std::string& customer_id) {
   if (cache_limit_ > 0) {
     auto it = cache_.find(CacheKey(connection_id, customer_id));
-    if (it != cache_.end()) return std::optional<ConversationRecord>(it->second.record);
+    if (it != cache_.end()) {
+      it->second.used = true;
+      return std::optional<ConversationRecord>(it->second.record);
+    }
   }
   PARLEY_TRY_STMT(s, kFindOpenConversation);
   s.Bind(1, connection_id).Bind(2, customer_id);

@@ -188,6 +188,7 @@ class SqliteTx final : public Tx {
   struct Cached {
     ConversationRecord record;
     int64_t rowid = 0;  // 0 when unknown (then it sorts first in a flush cycle)
+    bool used = false;  // found or changed again since it was cached or the last overflow
   };
   void Remember(const ConversationRecord& c, int64_t rowid = 0);
   // Writes one cached row's turn fields; false when the key is no longer cached.
