@@ -11,6 +11,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -128,11 +129,20 @@ Failure TimedOut(std::string_view step, const Target& t, std::chrono::millisecon
                                             t.key, timeout.count()));
 }
 
+// The strand a new connection runs on: the caller's own when it runs on one (the dispatcher's
+// coroutines all do), so that the exchange needs no hop to another strand and back; else a
+// strand of its own.
+asio::strand<asio::any_io_executor> StrandFor(const asio::any_io_executor& caller,
+                                              const asio::any_io_executor& fallback) {
+  if (const auto* s = caller.target<asio::strand<asio::any_io_executor>>()) return *s;
+  return asio::make_strand(fallback);
+}
+
 // One pooled connection. Its strand serialises the coroutine that drives it with Beast's
 // timeout handler, whatever threads run the io_context.
 struct Connection {
-  Connection(const asio::any_io_executor& ex, ssl::context* tls_context)
-      : strand(asio::make_strand(ex)) {
+  Connection(asio::strand<asio::any_io_executor> s, ssl::context* tls_context)
+      : strand(std::move(s)) {
     if (tls_context)
       tls.emplace(strand, *tls_context);
     else
@@ -156,16 +166,22 @@ struct Connection {
 };
 
 struct ExchangeOutcome {
-  Result<HttpResponse> result;
+  Result<HttpResponse> result = HttpResponse{};
   bool nothing_received = false;  // failed before any response byte: safe to retry elsewhere
   bool reusable = false;
 };
 
-// A coroutine waiting for a free connection slot of its host.
+// A coroutine waiting for a free connection slot of its host. It waits on one timer set to its
+// deadline; a grant cancels the timer (on the timer's executor) to wake it sooner. One plain
+// wait, where a channel raced against a timer cost a parallel group and a second operation.
 struct Waiter {
-  explicit Waiter(const asio::any_io_executor& ex) : wake(ex, 1) {}
-  asio::experimental::concurrent_channel<void(error_code)> wake;
+  Waiter(const asio::any_io_executor& ex, SteadyClock::time_point deadline) : timer(ex, deadline) {}
+  asio::steady_timer timer;
   bool granted = false;  // guarded by the pool mutex; true once a slot was handed over
+
+  static void Wake(const std::shared_ptr<Waiter>& w) {
+    asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+  }
 };
 
 struct HostPool {
@@ -287,7 +303,8 @@ class WebhookClient::Impl {
 
   // Waits until the host has a free slot (or the deadline passes) and takes it; yields an idle
   // connection to reuse, or null when the caller should open a new one.
-  asio::awaitable<Result<std::unique_ptr<Connection>>> Acquire(const Target& t,
+  asio::awaitable<Result<std::unique_ptr<Connection>>> Acquire(const asio::any_io_executor& caller,
+                                                               const Target& t,
                                                                SteadyClock::time_point deadline,
                                                                std::chrono::milliseconds timeout) {
     std::vector<std::unique_ptr<Connection>> doomed;
@@ -303,14 +320,13 @@ class WebhookClient::Impl {
         for (auto& d : doomed) CloseSocket(*d);
         co_return c;
       }
-      waiter = std::make_shared<Waiter>(ex_);
+      waiter = std::make_shared<Waiter>(caller, deadline);
       pool.waiters.push_back(waiter);
     }
     for (auto& d : doomed) CloseSocket(*d);
     doomed.clear();
 
-    asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-    co_await (waiter->wake.async_receive(kUseTuple) || timer.async_wait(kUseTuple));
+    co_await waiter->timer.async_wait(kUseTuple);
 
     // The grant flag, not which wait finished first, says whether the slot is ours: a grant can
     // race the timer, and a granted slot must be used or given back.
@@ -354,7 +370,7 @@ class WebhookClient::Impl {
         std::shared_ptr<Waiter> w = std::move(pool.waiters.front());
         pool.waiters.pop_front();
         w->granted = true;
-        w->wake.try_send(error_code{});
+        Waiter::Wake(w);
       } else if (pool.busy > 0) {
         --pool.busy;
       }
@@ -556,7 +572,8 @@ asio::awaitable<Result<HttpResponse>> WebhookClient::Impl::Post(std::shared_ptr<
     auto request = BuildRequest(*target, req);
     if (!request) co_return Fail(request.error());
 
-    auto taken = co_await self->Acquire(*target, deadline, timeout);
+    const asio::any_io_executor caller = co_await asio::this_coro::executor;
+    auto taken = co_await self->Acquire(caller, *target, deadline, timeout);
     if (!taken) co_return Fail(taken.error());
     Slot slot(self.get(), target->key);
     std::unique_ptr<Connection> conn = std::move(*taken);
@@ -564,14 +581,21 @@ asio::awaitable<Result<HttpResponse>> WebhookClient::Impl::Post(std::shared_ptr<
     for (int attempt = 0;; ++attempt) {
       const bool reused = conn != nullptr;
       if (!conn) {
-        conn = std::make_unique<Connection>(self->ex_, target->tls ? &*self->tls_ : nullptr);
+        conn = std::make_unique<Connection>(StrandFor(caller, self->ex_),
+                                            target->tls ? &*self->tls_ : nullptr);
         auto connected = co_await asio::co_spawn(
             conn->strand, self->Connect(*conn, *target, deadline, timeout), asio::use_awaitable);
         if (!connected) co_return Fail(connected.error());
       }
-      ExchangeOutcome outcome = co_await asio::co_spawn(
-          conn->strand, self->ExchangeOn(*conn, *request, *target, deadline, timeout),
-          asio::use_awaitable);
+      // On the connection's strand already (the usual case): no hop there and back.
+      ExchangeOutcome outcome;
+      if (asio::any_io_executor(conn->strand) == caller) {
+        outcome = co_await self->ExchangeOn(*conn, *request, *target, deadline, timeout);
+      } else {
+        outcome = co_await asio::co_spawn(
+            conn->strand, self->ExchangeOn(*conn, *request, *target, deadline, timeout),
+            asio::use_awaitable);
+      }
       if (outcome.result) {
         slot.Return(outcome.reusable ? std::move(conn) : nullptr);
         co_return std::move(outcome.result);

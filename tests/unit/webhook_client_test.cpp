@@ -16,6 +16,7 @@
 #include <boost/asio/ip/host_name.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -267,12 +268,15 @@ HttpRequest Req(std::string url, std::string body = R"({"type":"text"})",
   return r;
 }
 
-// Runs several Posts to completion on `ioc` with `threads` threads.
+// Runs several Posts to completion on `ioc` with `threads` threads; from coroutines on `on`
+// when given (a strand, as the dispatcher's), else on the io_context itself.
 std::vector<Result<HttpResponse>> RunPosts(asio::io_context& ioc, WebhookClient& client,
-                                           std::vector<HttpRequest> reqs, int threads = 1) {
+                                           std::vector<HttpRequest> reqs, int threads = 1,
+                                           std::optional<asio::any_io_executor> on = {}) {
   std::vector<std::optional<Result<HttpResponse>>> out(reqs.size());
   for (size_t i = 0; i < reqs.size(); ++i) {
-    asio::co_spawn(ioc, client.Post(std::move(reqs[i])),
+    asio::co_spawn(on ? *on : asio::any_io_executor(ioc.get_executor()),
+                   client.Post(std::move(reqs[i])),
                    [&out, i](std::exception_ptr e, Result<HttpResponse> r) {
                      out[i] = e ? Fail(Errc::kInternal, "threw", "Post threw.") : std::move(r);
                    });
@@ -522,6 +526,35 @@ TEST(WebhookClientTest, ConcurrentPostsShareABoundedPool) {
   auto stats = client.Stats();
   EXPECT_EQ(stats.busy_connections, 0u);
   EXPECT_LE(stats.idle_connections, 2u);
+}
+
+// The dispatcher's case: every Post from one strand, on two threads. A connection opened
+// from a strand runs its exchanges there without a hop; waiters for a slot are woken by the
+// Posts that finish. Then the same pooled connections serve Posts from no strand at all.
+TEST(WebhookClientTest, PostsFromAStrandShareTheBoundedPoolWithOthers) {
+  TestServer server(Behavior::kEcho);
+  asio::io_context ioc;
+  auto options = Insecure();
+  options.max_connections_per_host = 2;
+  WebhookClient client(ioc.get_executor(), options);
+  auto strand = asio::make_strand(asio::any_io_executor(ioc.get_executor()));
+  std::vector<HttpRequest> first;
+  for (int i = 0; i < 40; ++i) first.push_back(Req(server.Url(), "strand-" + std::to_string(i)));
+  auto results = RunPosts(ioc, client, std::move(first), /*threads=*/2, strand);
+  for (size_t i = 0; i < results.size(); ++i) {
+    ASSERT_TRUE(results[i]) << i << ": " << Describe(results[i]);
+    EXPECT_EQ(results[i]->body, "strand-" + std::to_string(i));
+  }
+  std::vector<HttpRequest> second;
+  for (int i = 0; i < 40; ++i) second.push_back(Req(server.Url(), "plain-" + std::to_string(i)));
+  results = RunPosts(ioc, client, std::move(second), /*threads=*/2);
+  for (size_t i = 0; i < results.size(); ++i) {
+    ASSERT_TRUE(results[i]) << i << ": " << Describe(results[i]);
+    EXPECT_EQ(results[i]->body, "plain-" + std::to_string(i));
+  }
+  EXPECT_LE(server.Accepted(), 2);
+  EXPECT_EQ(server.Requests(), 80);
+  EXPECT_EQ(client.Stats().busy_connections, 0u);
 }
 
 TEST(WebhookClientTest, WaitersGiveUpAtTheirDeadline) {
