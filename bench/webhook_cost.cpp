@@ -77,6 +77,7 @@ asio::awaitable<void> Sender(parley::delivery::WebhookClient& client, const std:
   while (!c.stop.load(std::memory_order_relaxed)) {
     auto res = co_await client.Post(Request(url, n));
     n += 1000;
+    if (c.stop.load(std::memory_order_relaxed)) break;  // the client closed under it
     if (!res || res->status != 200) {
       c.failures.fetch_add(1, std::memory_order_relaxed);
       if (!res) std::fprintf(stderr, "webhook_cost: %s\n", res.error().message.c_str());

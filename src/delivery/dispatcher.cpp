@@ -92,7 +92,7 @@ void Dispatcher::EnqueueOnStrand(std::vector<DeliveryRecord> events) {
     auto [it, fresh] = queues_.try_emplace(conversation_id);
     it->second.events.push_back(std::move(d));
     if (fresh) {
-      it->second.timer = std::make_shared<asio::steady_timer>(strand_);
+      // No timer yet: most conversations' events go out at once; Deliver makes one for a retry.
       asio::co_spawn(strand_, Deliver(conversation_id, 0), asio::detached);
     }
   }
@@ -126,6 +126,7 @@ asio::awaitable<void> Dispatcher::Deliver(std::string conversation_id, uint64_t 
       }
     }
     if (wait_ms > 0) {
+      if (!it->second.timer) it->second.timer = std::make_shared<asio::steady_timer>(strand_);
       auto timer = it->second.timer;
       timer->expires_after(std::chrono::milliseconds(wait_ms));
       boost::system::error_code ec;
@@ -286,7 +287,7 @@ void Dispatcher::Stop() {
   asio::dispatch(strand_, [this] {
     stopping_ = true;
     look_timer_->cancel();
-    for (auto& [id, q] : queues_) q.timer->cancel();
+    for (auto& [id, q] : queues_) q.CancelTimer();
   });
 }
 

@@ -89,7 +89,10 @@ class Dispatcher final : public conversation::OutboundSink {
  private:
   struct ConversationQueue {
     std::deque<storage::DeliveryRecord> events;
-    std::shared_ptr<boost::asio::steady_timer> timer;
+    std::shared_ptr<boost::asio::steady_timer> timer;  // made at the first wait (a retry)
+    void CancelTimer() {
+      if (timer) timer->cancel();
+    }
     // Shared database only.
     uint64_t generation = 0;  // a new lease of the same conversation gets a new number
     bool running = false;     // a Deliver coroutine works on it

@@ -175,7 +175,7 @@ asio::awaitable<void> Dispatcher::Look(bool full) {
     ++leases_lost_;
     spdlog::warn("node {}: lost the delivery lease of conversation {} to another node", node, id);
     backlog_ -= q->events.size();
-    q->timer->cancel();
+    q->CancelTimer();
     queues_.erase(id);
   }
   for (const auto& id : release) {
@@ -183,7 +183,7 @@ asio::awaitable<void> Dispatcher::Look(bool full) {
     if (!q) continue;
     spdlog::debug("node {}: released conversation {}", node, id);
     backlog_ -= q->events.size();
-    q->timer->cancel();
+    q->CancelTimer();
     queues_.erase(id);
     ++leases_released_;
   }
@@ -193,7 +193,6 @@ asio::awaitable<void> Dispatcher::Look(bool full) {
     if (!fresh) continue;
     ConversationQueue& q = it->second;
     q.generation = next_generation_++;
-    q.timer = std::make_shared<asio::steady_timer>(strand_);
     q.lease_until_ms = until;
     ++lease_claims_;
     spdlog::debug("node {}: claimed conversation {}", node, c.conversation_id);
@@ -228,7 +227,7 @@ asio::awaitable<void> Dispatcher::StopOnStrand() {
   look_timer_->cancel();
   std::vector<std::string> ids;
   for (auto& [id, q] : queues_) {
-    q.timer->cancel();
+    q.CancelTimer();
     if (!q.in_attempt) ids.push_back(id);
   }
   if (!shared_ || ids.empty()) co_return;
