@@ -3,6 +3,7 @@
 // conversations, and issue 19's status periods, watchers and figures of today, on every store.
 
 #include <algorithm>
+#include <functional>
 #include <thread>
 
 #include "store_contract_fixture.hpp"
@@ -377,13 +378,50 @@ TEST_P(StoreContractTest, RoutingStateFollowsTheConversations) {
   EXPECT_EQ((*counts)["queued"], 4);
   EXPECT_EQ((*counts)["active"], 1);
   EXPECT_EQ((*counts)["bot"], 0);
-  // A conversation is never inserted already routed.
-  auto routed = [](Tx& tx) {
-    ConversationRecord c = Conversation("x", "conn", "cx");
+  // A conversation is never inserted already routed: waiting without a key, with an offer
+  // ringing, or active.
+  auto routed = [](std::function<void(ConversationRecord&)> set) {
+    return [set](Tx& tx) {
+      ConversationRecord c = Conversation("x", "conn", "cx");
+      set(c);
+      return tx.InsertConversation(c);
+    };
+  };
+  EXPECT_FALSE(Write<void>(*store, routed([](ConversationRecord& c) { c.state = "queued"; })));
+  EXPECT_FALSE(Write<void>(*store, routed([](ConversationRecord& c) {
     c.state = "queued";
+    c.routing.queue = "sales";
+    c.routing.qkey = int64_t{1} << 41;
+    c.routing.offered_to = "ann";
+  })));
+  EXPECT_FALSE(Write<void>(*store, routed([](ConversationRecord& c) {
+    c.state = "active";
+    c.routing.queue = "sales";
+    c.routing.agent = "bob";
+  })));
+  // A new customer inserted already waiting at the back (a connection without a bot) is
+  // counted as a move into the queue: the waiting count, the count per state and the rank.
+  auto joins = [](Tx& tx) -> Result<void> {
+    ConversationRecord c = Conversation("q5", "conn", "c5");
+    auto key = tx.NextQueueKey("sales", /*at_head=*/false);
+    if (!key) return Fail(key.error());
+    c.state = "queued";
+    c.owner = "queue:sales";
+    c.routing.queue = "sales";
+    c.routing.queued_at_ms = 600;
+    c.routing.qkey = *key;
     return tx.InsertConversation(c);
   };
-  EXPECT_FALSE(Write<void>(*store, routed));
+  ASSERT_TRUE(Write<void>(*store, joins));
+  stats = Read<QueueStats>(*store, [](Tx& tx) { return tx.GetQueueStats("sales"); });
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->waiting, 5);
+  counts =
+      Read<std::map<std::string, int64_t>>(*store, [](Tx& tx) { return tx.CountConversations(); });
+  ASSERT_TRUE(counts);
+  EXPECT_EQ((*counts)["queued"], 5);
+  EXPECT_EQ((*counts)["active"], 1);
+  EXPECT_EQ(Read<int64_t>(*store, ahead("q5")), 4);  // q4 (offered), q1, q2, q3
 }
 
 TEST_P(StoreContractTest, IdleConversationsByReminderState) {
