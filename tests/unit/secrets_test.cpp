@@ -84,6 +84,11 @@ TEST_F(SecretsTest, TheEnvironmentKeyWinsAndPostgresNeedsOne) {
   auto memory = ResolveMasterKey("sqlite::memory:", "", "");
   ASSERT_TRUE(memory);
   EXPECT_TRUE(memory->raw.empty());
+  // A bare path is not taken for PostgreSQL: the error says how to name a file.
+  auto bare = ResolveMasterKey("/var/lib/parley/parley.db", "", "");
+  ASSERT_FALSE(bare);
+  EXPECT_EQ(bare.error().code, "invalid_database");
+  EXPECT_NE(bare.error().message.find("sqlite:///path/parley.db"), std::string::npos);
 }
 
 TEST_F(SecretsTest, PlainSecretsAreSealedWhenTheStoreOpensWithAKey) {
