@@ -180,12 +180,27 @@ describe('Digital Messaging Manager', () => {
       await screenshots(page, 'manager-deliveries');
 
       failing.mode = { status: 200 };
+      // The list Replay reloads (still filtered on Dead) is held back until the admin has picked
+      // Delivered and sees it: its late answer must not replace the newer choice.
+      let release;
+      const held = new Promise((resolve) => (release = resolve));
+      const deadList = (url) => url.pathname.endsWith('/deliveries') && url.searchParams.get('status') === 'dead';
+      await page.route((url) => deadList(url), async (route) => {
+        await held;
+        await route.continue();
+      });
       await deliveries.getByRole('button', { name: /^Replay/ }).click();
       await waitFor(async () => (await stack.server.deliveries(conn, 'delivered')).length === 1, {
         message: 'the replayed event to be delivered',
       });
       await page.getByLabel('Status').selectOption('delivered');
       await deliveries.getByRole('row').filter({ hasText: 'Delivered' }).waitFor();
+      const lateAnswer = page.waitForResponse((r) => deadList(new URL(r.url())));
+      release();
+      await lateAnswer;
+      await page.waitForTimeout(200); // the page has handled the late answer
+      assert.equal(await page.getByLabel('Status').inputValue(), 'delivered');
+      assert.equal(await deliveries.getByRole('row').filter({ hasText: 'Delivered' }).count(), 1);
       assert.deepEqual(page.errors, []);
       await page.context().close();
     } finally {

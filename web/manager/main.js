@@ -156,11 +156,16 @@ const loadConnection = (id) =>
     await loadDeliveries(id, state.deliveries.connectionId === id ? state.deliveries.status : '');
   }, 'Connection');
 
+// Loads may overlap (a Replay reloads the list while the admin picks another status): only the
+// last one asked for is shown, so an older answer arriving late never replaces a newer choice.
+let deliveriesLoad = 0;
 async function loadDeliveries(id, status, after) {
   const q = new URLSearchParams({ limit: '100' });
   if (status) q.set('status', status);
   if (after) q.set('after', after);
+  const load = ++deliveriesLoad;
   const r = await api.get(`/api/v1/connections/${api.seg(id)}/deliveries?${q}`);
+  if (load !== deliveriesLoad) return;
   const items = after ? [...(state.deliveries.items || []), ...r.deliveries] : r.deliveries;
   state.deliveries = { status, items, next: r.next, connectionId: id };
 }
