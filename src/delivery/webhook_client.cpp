@@ -182,7 +182,7 @@ struct Connection {
 };
 
 struct ExchangeOutcome {
-  Result<HttpResponse> result = HttpResponse{};
+  Result<HttpResponse> result = Fail(Errc::kInternal, "internal", "The exchange did not run.");
   bool nothing_received = false;  // failed before any response byte: safe to retry elsewhere
   bool reusable = false;
 };
@@ -497,8 +497,7 @@ class WebhookClient::Impl {
   asio::awaitable<ExchangeOutcome> Exchange(Stream& stream, Connection& c, const WireRequest& req,
                                             const Target& t, SteadyClock::time_point deadline,
                                             std::chrono::milliseconds timeout) {
-    ExchangeOutcome out{Fail(Errc::kInternal, "internal", "The exchange did not run."), false,
-                        false};
+    ExchangeOutcome out;
     c.Tcp().expires_at(deadline);
     const std::array<asio::const_buffer, 2> wire{asio::buffer(req.head), asio::buffer(req.body)};
     auto [wec, written] = co_await asio::async_write(stream, wire, kUseTuple);

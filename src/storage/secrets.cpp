@@ -14,6 +14,7 @@
 
 #include "storage/secret_box.hpp"
 #include "storage/sqlite/sqlite_secrets.hpp"
+#include "storage/store.hpp"
 
 namespace parley::storage {
 namespace {
@@ -127,10 +128,7 @@ Result<MasterKey> ResolveMasterKey(const std::string& database_url, const std::s
       return MasterKey{"", "none", false};
     }
     if (!database_url.starts_with("postgres://") && !database_url.starts_with("postgresql://"))
-      return Bad("invalid_database",
-                 fmt::format("Unknown database URL '{}': use sqlite:///path/parley.db (a file) "
-                             "or postgresql://user@host:5432/dbname.",
-                             database_url));
+      return Fail(UnknownDatabaseUrl(database_url));
     return Bad("master_key_required",
                "A PostgreSQL database needs the master key from PARLEY_MASTER_KEY or "
                "master_key_file (the same on every node).");

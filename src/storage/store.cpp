@@ -122,10 +122,14 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const std::stri
     if (!store) return Fail(store.error());
     return std::unique_ptr<Store>(std::move(*store));
   }
-  return Fail(Errc::kInvalidArgument, "invalid_database",
-              fmt::format("Unknown database URL '{}': use sqlite:///path/parley.db or "
-                          "postgresql://user@host:5432/dbname.",
-                          url));
+  return Fail(UnknownDatabaseUrl(url));
+}
+
+Error UnknownDatabaseUrl(const std::string& url) {
+  return Error{Errc::kInvalidArgument, "invalid_database",
+               fmt::format("Unknown database URL '{}': use sqlite:///path/parley.db (a file) or "
+                           "postgresql://user@host:5432/dbname.",
+                           url)};
 }
 
 }  // namespace parley::storage

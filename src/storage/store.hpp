@@ -474,5 +474,8 @@ inline constexpr const char* kReloadChannel = "parley_reload";  // node|kind|sub
 // postgresql://user[:password]@host:port/dbname[?sslmode=...] (password also from PGPASSWORD).
 // Applies migrations. `master_key` (32 bytes, or empty) seals connection secrets at rest.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const std::string& master_key);
+// The error for a --database that names neither store (OpenStore's, and the master key's
+// lookup before it).
+Error UnknownDatabaseUrl(const std::string& url);
 
 }  // namespace parley::storage
